@@ -1,0 +1,57 @@
+// `npm run dev`: the whole stack on http://localhost:8787 with local D1/KV/R2/Queues/DOs persisted
+// under .wrangler/state. Applies every D1 migration first and sets up local secrets (.dev.vars per
+// Worker, generated once and kept in the git-ignored .dev.secrets.json; ADMIN_TOKEN from the
+// environment wins). Works offline.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { generateLocalSecrets, secretsFor } from "./local-secrets.mjs";
+import { D1_DATABASES, WORKERS } from "./workers.mjs";
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const wrangler = join(root, "node_modules/.bin/wrangler");
+const persist = join(root, ".wrangler/state");
+const port = process.env.PORT ?? "8787";
+// Node 22 from node_modules/.bin first, also when this script is started without npm.
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` };
+
+// 1. Local secrets, stable across runs.
+const store = join(root, ".dev.secrets.json");
+let secrets = existsSync(store) ? JSON.parse(readFileSync(store, "utf8")) : await generateLocalSecrets();
+if (process.env.ADMIN_TOKEN) secrets.ADMIN_TOKEN = process.env.ADMIN_TOKEN;
+writeFileSync(store, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+
+const devOnlyVars = {
+  // Local development talks to loopback upstreams (a local vLLM/Ollama, the fake upstream).
+  "model-proxy": { ALLOW_PRIVATE_UPSTREAMS: "true" },
+};
+for (const w of WORKERS) {
+  const vars = { ...secretsFor(w.name, secrets), ...(devOnlyVars[w.name] ?? {}) };
+  const lines = Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  writeFileSync(join(root, dirname(w.config), ".dev.vars"), lines.join("\n") + "\n", { mode: 0o600 });
+}
+
+// 2. Migrations, before anything serves a request.
+for (const db of D1_DATABASES) {
+  execFileSync(wrangler, ["d1", "migrations", "apply", db.name, "--local", "-c", db.config, "--persist-to", persist], {
+    cwd: root,
+    env: { ...env, CI: "true" }, // CI=true: no interactive confirmation prompt
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+console.log("D1 migrations applied.");
+
+// 3. All seven Workers in one local runtime; the gateway (first config) serves the port.
+const configs = WORKERS.slice()
+  .sort((a, b) => (a.name === "gateway" ? -1 : b.name === "gateway" ? 1 : 0))
+  .flatMap((w) => ["-c", w.config]);
+const child = spawn(wrangler, ["dev", ...configs, "--port", port, "--persist-to", persist, "--show-interactive-dev-session=false"], {
+  cwd: root,
+  env,
+  stdio: "inherit",
+});
+console.log(`\nGateway: http://localhost:${port}   admin token: ${secrets.ADMIN_TOKEN}\n`);
+const stop = () => child.kill("SIGINT");
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+child.on("exit", (code) => process.exit(code ?? 0));

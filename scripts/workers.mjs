@@ -1,0 +1,28 @@
+// The seven Workers, their configs, and which other Workers each one is bound to.
+// One list used by types, dev, deploy and the test harness so they cannot disagree.
+export const WORKERS = [
+  // Deploy order: a Worker's service bindings must exist before it is deployed.
+  { name: "secrets", config: "workers/secrets/wrangler.toml", envInterface: "SecretsEnv", bound: [] },
+  { name: "rate-limiter", config: "workers/rate-limiter/wrangler.toml", envInterface: "RateLimiterEnv", bound: [] },
+  { name: "auth", config: "workers/auth/wrangler.toml", envInterface: "AuthEnv", bound: [] },
+  { name: "billing", config: "workers/billing/wrangler.toml", envInterface: "BillingEnv", bound: [] },
+  { name: "model-proxy", config: "workers/model-proxy/wrangler.toml", envInterface: "ModelProxyEnv", bound: ["secrets"] },
+  { name: "tail", config: "workers/tail/wrangler.toml", envInterface: "TailEnv", bound: ["model-proxy"] },
+  {
+    name: "gateway",
+    config: "wrangler.toml",
+    envInterface: "GatewayEnv",
+    bound: ["auth", "tail", "billing", "model-proxy", "rate-limiter"],
+    typesOut: "workers/gateway/src/env.d.ts",
+  },
+];
+
+export const D1_DATABASES = [
+  { name: "auth", config: "workers/auth/wrangler.toml" },
+  { name: "billing", config: "workers/billing/wrangler.toml" },
+  { name: "proxy", config: "workers/model-proxy/wrangler.toml" },
+  { name: "tail", config: "workers/tail/wrangler.toml" },
+];
+
+export const byName = (name) => WORKERS.find((w) => w.name === name);
+export const typesOutOf = (w) => w.typesOut ?? w.config.replace(/wrangler\.toml$/, "src/env.d.ts");

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../support/stack";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack?.close());
+
+describe("health", () => {
+  it("reports all seven services and their stores healthy", async () => {
+    const res = await fetch(`${stack.url}/health`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+    const body = (await res.json()) as { status: string; failed: string[]; services: Record<string, { ok: boolean; checks: Record<string, { ok: boolean }> }> };
+    expect(body.status).toBe("ok");
+    expect(body.failed).toEqual([]);
+    expect(Object.keys(body.services).sort()).toEqual(["auth", "billing", "gateway", "model-proxy", "rate-limiter", "secrets", "tail"]);
+    expect(Object.keys(body.services["tail"]!.checks)).toEqual(expect.arrayContaining(["d1", "r2", "durable_object", "queue_batch_requests"]));
+    expect(Object.keys(body.services["auth"]!.checks)).toEqual(expect.arrayContaining(["d1", "kv"]));
+    expect(Object.keys(body.services["secrets"]!.checks)).toEqual(expect.arrayContaining(["kv"]));
+    expect(Object.keys(body.services["rate-limiter"]!.checks)).toEqual(["durable_object"]);
+  });
+});
+
+describe("error shape", () => {
+  it("answers an unknown route with 404 in OpenAI's error shape", async () => {
+    const res = await fetch(`${stack.url}/v1/does-not-exist`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    expect(await res.json()).toEqual({
+      error: { message: expect.stringContaining("/v1/does-not-exist"), type: "invalid_request_error", param: null, code: "not_found" },
+    });
+  });
+
+  it("answers a wrong method with 405 and an allow header", async () => {
+    const res = await fetch(`${stack.url}/health`, { method: "DELETE" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET");
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    const body = (await res.json()) as { error: { code: string; type: string } };
+    expect(body.error).toMatchObject({ code: "method_not_allowed", type: "invalid_request_error" });
+  });
+
+  it("keeps a well-formed incoming request id", async () => {
+    const res = await fetch(`${stack.url}/nope`, { headers: { "x-request-id": "client-req-12345" } });
+    expect(res.headers.get("x-request-id")).toBe("client-req-12345");
+  });
+});
+
+describe("docs", () => {
+  it("serves an OpenAPI 3.1 document that includes /health and its 503", async () => {
+    const res = await fetch(`${stack.url}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths["/health"]!.get!.responses)).toEqual(expect.arrayContaining(["200", "503"]));
+  });
+
+  it("renders /docs as HTML", async () => {
+    const res = await fetch(`${stack.url}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(await res.text()).toContain("/openapi.json");
+  });
+});
+
+describe("private workers", () => {
+  it("exposes only the gateway: internal Workers have no workers.dev URL or route", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { WORKERS } = await import("../../scripts/workers.mjs");
+    for (const w of WORKERS.filter((w) => w.name !== "gateway")) {
+      const toml = readFileSync(w.config, "utf8");
+      expect(toml, w.name).toMatch(/^workers_dev = false$/m);
+      expect(toml, w.name).not.toMatch(/^routes?\s*=/m);
+    }
+  });
+
+  it("answers 404 if a request reaches an internal Worker's fetch handler anyway", async () => {
+    const res = await stack.harness.getWorker("auth").fetch("http://auth.internal/health");
+    expect(res.status).toBe(404);
+  });
+});

@@ -1,0 +1,77 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { globSync } from "node:fs";
+import { defineConfig } from "vitest/config";
+
+const COMPAT = "2026-10-01";
+
+/**
+ * Stand-ins for the Workers a unit under test is bound to, so each Worker's unit tests run alone
+ * inside workerd with its real wrangler config. Cross-Worker behaviour is covered by the system
+ * tests, which run the real seven Workers together.
+ */
+const stub = (name: string, body: string, extra: Record<string, unknown> = {}) => ({
+  ...extra,
+  name,
+  modules: true,
+  compatibilityDate: COMPAT,
+  script: `import { WorkerEntrypoint, DurableObject } from "cloudflare:workers";\n${body}\nexport default { fetch() { return new Response("stub", { status: 404 }); } };`,
+});
+const STUBS = {
+  auth: stub("auth", "export class AuthService extends WorkerEntrypoint {}"),
+  tail: stub("tail", "export class TailService extends WorkerEntrypoint {}"),
+  billing: stub("billing", "export class BillingService extends WorkerEntrypoint {}"),
+  secrets: stub("secrets", "export class SecretsService extends WorkerEntrypoint {}"),
+  "model-proxy": stub("model-proxy", "export class ModelProxyService extends WorkerEntrypoint {}"),
+  "rate-limiter": stub(
+    "rate-limiter",
+    "export class RateLimiterService extends WorkerEntrypoint {}\nexport class RateLimiter extends DurableObject {}",
+    { durableObjects: { RATE_LIMITER: "RateLimiter" } },
+  ),
+};
+
+/** Each Worker's unit tests run inside workerd with that Worker's own bindings. */
+const UNIT = [
+  { name: "gateway", config: "./wrangler.toml", include: ["workers/gateway/**/*.test.ts"], bound: ["auth", "tail", "billing", "model-proxy", "rate-limiter"] },
+  { name: "auth", config: "./workers/auth/wrangler.toml", include: ["workers/auth/**/*.test.ts"], bound: [] },
+  { name: "tail", config: "./workers/tail/wrangler.toml", include: ["workers/tail/**/*.test.ts"], bound: ["model-proxy"] },
+  { name: "billing", config: "./workers/billing/wrangler.toml", include: ["workers/billing/**/*.test.ts"], bound: [] },
+  { name: "secrets", config: "./workers/secrets/wrangler.toml", include: ["workers/secrets/**/*.test.ts"], bound: [] },
+  { name: "model-proxy", config: "./workers/model-proxy/wrangler.toml", include: ["workers/model-proxy/**/*.test.ts"], bound: ["secrets"] },
+  { name: "rate-limiter", config: "./workers/rate-limiter/wrangler.toml", include: ["workers/rate-limiter/**/*.test.ts", "durable-objects/**/*.test.ts"], bound: [] },
+  // Library code: no bindings at all.
+  { name: "shared", config: null, include: ["workers/shared/**/*.test.ts"], bound: [] },
+] as const;
+
+const hasTests = (include: readonly string[]) => include.some((p) => globSync(p, { exclude: ["**/node_modules/**"] }).length > 0);
+
+export default defineConfig({
+  test: {
+    projects: [
+      ...UNIT.filter((u) => hasTests(u.include)).map((u) => ({
+        plugins: [
+          cloudflareTest(
+            u.config
+              ? { wrangler: { configPath: u.config }, miniflare: { workers: u.bound.map((b) => STUBS[b]) } }
+              : { miniflare: { compatibilityDate: COMPAT } },
+          ),
+        ],
+        test: {
+          name: `unit:${u.name}`,
+          include: [...u.include],
+          exclude: ["**/*.system.test.ts", "**/node_modules/**"],
+        },
+      })),
+      {
+        test: {
+          name: "system",
+          include: ["test/**/*.system.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // One stack per file; files run one at a time so two stacks never compete for 2 cores.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,25 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { ApiError, validationError } from "../../shared/src";
+import { registerDocs } from "./docs/route";
+import { registerHealth } from "./health/route";
+import { notFound, onError } from "./middleware/errors";
+import { requestId } from "./middleware/request-id";
+import type { GatewayBindings } from "./types";
+
+/** Builds the public API. Routes register themselves per concept folder. */
+export function createApp(): OpenAPIHono<GatewayBindings> {
+  const app = new OpenAPIHono<GatewayBindings>({
+    // Every zod validation failure becomes OpenAI's 400 naming the offending `param`.
+    defaultHook: (result) => {
+      if (!result.success) throw new ApiError(validationError(result.error));
+    },
+  });
+  app.use("*", requestId());
+  app.onError(onError);
+
+  registerHealth(app);
+  registerDocs(app);
+
+  app.notFound(notFound(app));
+  return app;
+}

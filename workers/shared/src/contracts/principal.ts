@@ -1,0 +1,59 @@
+import { z } from "zod";
+
+/** Scopes a key may hold. A key never grants more than its tenant's own key could. */
+export const SCOPES = [
+  "chat",
+  "embeddings",
+  "batch",
+  "agentic",
+  "providers:read",
+  "providers:write",
+  "usage:read",
+  "keys:write",
+] as const;
+export const ScopeSchema = z.enum(SCOPES);
+export type Scope = z.infer<typeof ScopeSchema>;
+
+/** Per-subject limits. `null`/absent means unlimited on that axis. */
+export const LimitsSchema = z
+  .object({
+    rpm: z.number().int().positive().nullable().optional(),
+    tpm: z.number().int().positive().nullable().optional(),
+    max_concurrency: z.number().int().positive().nullable().optional(),
+  })
+  .strict();
+export type Limits = z.infer<typeof LimitsSchema>;
+
+export const BudgetSchema = z
+  .object({
+    monthly_usd: z.number().nonnegative().nullable().optional(),
+  })
+  .strict();
+export type Budget = z.infer<typeof BudgetSchema>;
+
+/**
+ * Who is calling, as established by the auth Worker from an API key. The gateway caches it in
+ * isolate memory; `token` is the signed form every downstream service verifies before acting.
+ */
+export interface Principal {
+  tenantId: string;
+  keyId: string;
+  scopes: Scope[];
+  /** Glob patterns of the models the key may use; `null` = every model. */
+  models: string[] | null;
+  keyLimits: Limits;
+  tenantLimits: Limits;
+  keyBudget: Budget;
+  tenantBudget: Budget;
+  /** JWS (EdDSA) over { sub: keyId, tid: tenantId, scp: scopes }, short-lived. */
+  token: string;
+  /** Epoch ms after which the token must not be presented any more. */
+  tokenExpiresAt: number;
+}
+
+/** The claims of a principal token, as verified downstream. */
+export interface PrincipalClaims {
+  tenantId: string;
+  keyId: string;
+  scopes: Scope[];
+}
