@@ -5,3 +5,5 @@ export * from "./health";
 export * from "./contracts/principal";
 export * from "./private-worker";
 export * from "./validation";
+export * from "./contracts/usage";
+export * from "./contracts/proxy";

@@ -1,11 +1,13 @@
 import { exports } from "cloudflare:workers";
+
+const worker = exports as unknown as { default: Fetcher };
 import { describe, expect, it } from "vitest";
 
 // In unit tests the bound Workers are stand-ins without a `health()` method, so every remote
 // check must fail: this is the gateway's 503 path, naming what failed.
 describe("GET /health (dependencies down)", () => {
   it("returns 503 and names every failed service check", async () => {
-    const res = await exports.default.fetch("http://gateway/health");
+    const res = await worker.default.fetch("http://gateway/health");
     expect(res.status).toBe(503);
     const body = (await res.json()) as { status: string; failed: string[]; services: Record<string, { ok: boolean }> };
     expect(body.status).toBe("unhealthy");

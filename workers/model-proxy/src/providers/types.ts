@@ -1,0 +1,60 @@
+import type { ProxyOperation } from "../../../shared/src";
+
+/** Provider kinds. OpenAI-compatible vendors are presets over one shared adapter, not copies. */
+export type ProviderType =
+  | "openai"
+  | "openai-compatible"
+  | "azure-openai"
+  | "groq"
+  | "together"
+  | "mistral"
+  | "deepseek"
+  | "fireworks"
+  | "openrouter"
+  | "xai"
+  | "perplexity"
+  | "ollama"
+  | "vllm"
+  | "anthropic"
+  | "google";
+
+/** A configured provider with its credential already revealed (lives only in model-proxy memory). */
+export interface ProviderConfig {
+  id: string;
+  name: string;
+  type: ProviderType;
+  baseUrl: string;
+  apiKey: string;
+  /** Extra headers sent upstream (e.g. OpenAI-Organization). */
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** null = any model; otherwise the upstream models this provider serves. */
+  models: string[] | null;
+  /** Azure's api-version query parameter. */
+  apiVersion?: string;
+}
+
+/** One upstream attempt: this provider, this upstream model name. */
+export interface Target {
+  provider: ProviderConfig;
+  model: string;
+}
+
+export interface AdapterContext {
+  requestId: string;
+  /** Aborts the upstream call (per-attempt timeout or client gone). */
+  signal: AbortSignal;
+  /** The body must ask the upstream to report usage in streams (OpenAI `stream_options.include_usage`). */
+  forceStreamUsage: boolean;
+}
+
+/**
+ * A provider adapter speaks one upstream wire format. It takes an OpenAI-shaped request body, calls
+ * the upstream and returns an OpenAI-shaped Response (JSON, or SSE chunks ending in `data: [DONE]`),
+ * or throws an `ApiError` describing the upstream failure (see upstream-errors.ts). Adapters never
+ * put the provider key in an error or log line.
+ */
+export interface ProviderAdapter {
+  supports(operation: ProxyOperation): boolean;
+  call(operation: ProxyOperation, body: Record<string, unknown>, target: Target, ctx: AdapterContext): Promise<Response>;
+}

@@ -1,0 +1,15 @@
+/**
+ * What tail asks model-proxy to do. The body is the validated OpenAI request with the client's
+ * model name; model-proxy resolves it to provider targets and answers with an OpenAI-shaped
+ * Response (JSON or SSE), or an OpenAI-shaped error Response. Headers on the answer:
+ * `x-gateway-provider`, `x-gateway-model`, `x-gateway-attempts`.
+ */
+export type ProxyOperation = "chat" | "completions" | "embeddings";
+
+export interface ProxyRequest {
+  /** Signed principal token; model-proxy verifies it before acting for the tenant. */
+  principalToken: string;
+  requestId: string;
+  operation: ProxyOperation;
+  body: Record<string, unknown>;
+}
