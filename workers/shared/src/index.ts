@@ -7,3 +7,4 @@ export * from "./private-worker";
 export * from "./validation";
 export * from "./contracts/usage";
 export * from "./contracts/proxy";
+export * from "./sse";
