@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { globSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
@@ -42,16 +42,27 @@ const UNIT = [
   { name: "shared", config: null, include: ["workers/shared/**/*.test.ts"], bound: [] },
 ] as const;
 
+/**
+ * D1 migrations per Worker, handed to its unit tests as the `TEST_MIGRATIONS` binding so a test can
+ * `applyD1Migrations(env.<DB>, env.TEST_MIGRATIONS)` and run against the real schema.
+ */
+const MIGRATIONS: Record<string, string> = { auth: "migrations/auth", billing: "migrations/billing", "model-proxy": "migrations/proxy", tail: "migrations/tail" };
+const testMigrations = async (worker: string) =>
+  MIGRATIONS[worker] ? { TEST_MIGRATIONS: await readD1Migrations(MIGRATIONS[worker]!) } : {};
+
 const hasTests = (include: readonly string[]) => include.some((p) => globSync(p, { exclude: ["**/node_modules/**"] }).length > 0);
 
 export default defineConfig({
   test: {
     projects: [
-      ...UNIT.filter((u) => hasTests(u.include)).map((u) => ({
+      ...(await Promise.all(UNIT.filter((u) => hasTests(u.include)).map(async (u) => ({
         plugins: [
           cloudflareTest(
             u.config
-              ? { wrangler: { configPath: u.config }, miniflare: { workers: u.bound.map((b) => STUBS[b]) } }
+              ? {
+                  wrangler: { configPath: u.config },
+                  miniflare: { workers: u.bound.map((b) => STUBS[b]), bindings: await testMigrations(u.name) },
+                }
               : { miniflare: { compatibilityDate: COMPAT } },
           ),
         ],
@@ -60,7 +71,7 @@ export default defineConfig({
           include: [...u.include],
           exclude: ["**/*.system.test.ts", "**/node_modules/**"],
         },
-      })),
+      })))),
       {
         test: {
           name: "system",

@@ -1,0 +1,77 @@
+import { PriceBook, PriceSchema, type Price } from "../../../shared/src/pricing";
+
+interface PriceRow {
+  model: string;
+  provider: string | null;
+  input_per_mtok_micros: number;
+  output_per_mtok_micros: number;
+  cached_input_per_mtok_micros: number | null;
+  updated_at: number;
+}
+
+/** The `prices` table of billing's D1: the one source of truth for what a model costs. */
+export class PriceStore {
+  constructor(private readonly db: D1Database) {}
+
+  async list(): Promise<Price[]> {
+    const { results } = await this.db
+      .prepare(
+        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros FROM prices ORDER BY model",
+      )
+      .all<PriceRow>();
+    return results.map(toPrice);
+  }
+
+  async book(): Promise<PriceBook> {
+    return new PriceBook(await this.list());
+  }
+
+  async get(model: string): Promise<Price | null> {
+    const row = await this.db
+      .prepare(
+        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros FROM prices WHERE model = ?",
+      )
+      .bind(model)
+      .first<PriceRow>();
+    return row ? toPrice(row) : null;
+  }
+
+  /** Creates or replaces a model's price. Returns true if the model had no price before. */
+  async put(price: Price, now = Date.now()): Promise<boolean> {
+    const existed = await this.get(price.model);
+    await this.db
+      .prepare(
+        `INSERT INTO prices (model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (model) DO UPDATE SET provider = excluded.provider,
+           input_per_mtok_micros = excluded.input_per_mtok_micros, output_per_mtok_micros = excluded.output_per_mtok_micros,
+           cached_input_per_mtok_micros = excluded.cached_input_per_mtok_micros, updated_at = excluded.updated_at`,
+      )
+      .bind(
+        price.model,
+        price.provider,
+        price.input_per_mtok_micros,
+        price.output_per_mtok_micros,
+        price.cached_input_per_mtok_micros,
+        now,
+      )
+      .run();
+    return existed === null;
+  }
+
+  /** Returns true if a price was deleted. */
+  async delete(model: string): Promise<boolean> {
+    const res = await this.db.prepare("DELETE FROM prices WHERE model = ?").bind(model).run();
+    return (res.meta.changes ?? 0) > 0;
+  }
+}
+
+function toPrice(row: PriceRow): Price {
+  return PriceSchema.parse({
+    model: row.model,
+    provider: row.provider,
+    input_per_mtok_micros: row.input_per_mtok_micros,
+    output_per_mtok_micros: row.output_per_mtok_micros,
+    cached_input_per_mtok_micros: row.cached_input_per_mtok_micros,
+  });
+}

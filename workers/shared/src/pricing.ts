@@ -1,0 +1,172 @@
+import { z } from "zod";
+
+/**
+ * Money is integer micro-dollars everywhere (1 µ$ = 1e-6 USD): no float drift between the cost the
+ * limiter reserves, the cost it settles and the cost billing records, because all three are the
+ * same integer computed by the same function below.
+ *
+ * Prices are stored per million tokens, also in micro-dollars: $2.50 / 1M tokens = 2_500_000.
+ */
+export const MICROS_PER_USD = 1_000_000;
+const TOKENS_PER_PRICE_UNIT = 1_000_000;
+
+/** A model's price; `cached_input` null means cache reads cost the normal input price. */
+export const PriceSchema = z
+  .object({
+    model: z.string().min(1).max(200),
+    provider: z.string().min(1).max(100).nullable().default(null),
+    input_per_mtok_micros: z.number().int().nonnegative().max(1e10),
+    output_per_mtok_micros: z.number().int().nonnegative().max(1e10),
+    cached_input_per_mtok_micros: z.number().int().nonnegative().max(1e10).nullable().default(null),
+  })
+  .strict();
+export type Price = z.output<typeof PriceSchema>;
+
+/** The model name that acts as catch-all price for models without their own row (optional). */
+export const DEFAULT_PRICE_MODEL = "*";
+
+export interface TokenCounts {
+  /** All prompt tokens, cached ones included (OpenAI's `prompt_tokens` semantics). */
+  promptTokens: number;
+  completionTokens: number;
+  /** The part of `promptTokens` read from the provider's prompt cache. */
+  cachedTokens: number;
+}
+
+/**
+ * Cost of a request in integer micro-dollars, rounded up once per request (never under-charges by
+ * a fraction; the rounding error is < 1 µ$ per request). Cached tokens are capped at the prompt
+ * size so a provider reporting odd numbers can never produce a negative uncached count.
+ */
+export function costMicros(price: Price, usage: TokenCounts): number {
+  const prompt = nonNegInt(usage.promptTokens);
+  const cached = Math.min(nonNegInt(usage.cachedTokens), prompt);
+  const completion = nonNegInt(usage.completionTokens);
+  const cachedRate = price.cached_input_per_mtok_micros ?? price.input_per_mtok_micros;
+  // Products stay far below 2^53: 10M tokens × 1e10 µ$/Mtok = 1e17 would not, so rates and token
+  // counts are bounded by the schema (≤ 1e10) and the gateway (context windows ≤ a few million).
+  const numerator =
+    (prompt - cached) * price.input_per_mtok_micros + cached * cachedRate + completion * price.output_per_mtok_micros;
+  return Math.ceil(numerator / TOKENS_PER_PRICE_UNIT);
+}
+
+/**
+ * The most a request can cost before we know how it ends: every prompt token at the full input
+ * price (no cache discount) and every allowed completion token at the output price.
+ */
+export function worstCaseCostMicros(price: Price, promptTokens: number, maxCompletionTokens: number): number {
+  return costMicros(price, { promptTokens, completionTokens: maxCompletionTokens, cachedTokens: 0 });
+}
+
+export const usdToMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD);
+export const microsToUsd = (micros: number): number => micros / MICROS_PER_USD;
+
+/** 'YYYY-MM' (UTC) of an epoch-ms instant: the budget and invoice period. */
+export function monthOf(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 7);
+}
+
+/** Epoch ms of the first instant of the month after `epochMs` (UTC): when a monthly budget resets. */
+export function nextMonthStart(epochMs: number): number {
+  const d = new Date(epochMs);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+/**
+ * Looks up prices by model name. Names arrive in many spellings — `gpt-4o-mini-2024-07-18` from the
+ * upstream, `openai/gpt-4o-mini` from a client pinning a provider, `claude-3-5-haiku-latest` — so a
+ * lookup tries, in order:
+ *   1. `<provider>/<model>` exactly (a provider-specific price, e.g. Groq's Llama), then `<model>`;
+ *   2. the same with a trailing date/version stamp removed (`-2024-07-18`, `-20241022`, `-latest`);
+ *   3. a `<provider>/` prefix in the name itself removed and steps 1–2 repeated;
+ *   4. the catch-all row `*` if the operator defined one.
+ * Unknown models return null: billing records them with cost 0 and `priced = 0`.
+ */
+export class PriceBook {
+  private readonly byModel: Map<string, Price>;
+
+  constructor(prices: readonly Price[]) {
+    this.byModel = new Map(prices.map((p) => [p.model.toLowerCase(), p]));
+  }
+
+  get size(): number {
+    return this.byModel.size;
+  }
+
+  all(): Price[] {
+    return [...this.byModel.values()];
+  }
+
+  find(model: string | null | undefined, provider?: string | null): Price | null {
+    return this.findOwn(model, provider) ?? this.byModel.get(DEFAULT_PRICE_MODEL) ?? null;
+  }
+
+  /**
+   * The price of a finished request: the model that served it, else the name the client asked for
+   * (an alias that routing resolved keeps its own price if it has one), else the catch-all.
+   */
+  forUsage(servedModel: string | null, provider: string | null, requestedModel: string): Price | null {
+    return (
+      this.findOwn(servedModel, provider) ??
+      this.findOwn(requestedModel, null) ??
+      this.byModel.get(DEFAULT_PRICE_MODEL) ??
+      null
+    );
+  }
+
+  /** Like `find` without the catch-all row. */
+  private findOwn(model: string | null | undefined, provider?: string | null): Price | null {
+    if (model) {
+      const name = model.toLowerCase();
+      const prov = provider?.toLowerCase() ?? null;
+      const hit = this.findExact(name, prov);
+      if (hit) return hit;
+      const slash = name.indexOf("/");
+      if (slash > 0) {
+        const hit2 = this.findExact(name.slice(slash + 1), prov ?? name.slice(0, slash));
+        if (hit2) return hit2;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The price to reserve against when the served model is not known yet (an alias resolved later by
+   * routing, or an unpriced name): the catch-all row if defined, else the most expensive model of
+   * the book, so a budget can never be overspent because the reservation guessed too low.
+   */
+  worstCase(model: string, provider?: string | null): Price | null {
+    const hit = this.find(model, provider);
+    if (hit) return hit;
+    let worst: Price | null = null;
+    for (const p of this.byModel.values()) {
+      if (!worst || p.input_per_mtok_micros + p.output_per_mtok_micros > worst.input_per_mtok_micros + worst.output_per_mtok_micros) {
+        worst = p;
+      }
+    }
+    return worst;
+  }
+
+  private findExact(name: string, provider: string | null): Price | null {
+    for (const candidate of [name, stripVersion(name)]) {
+      if (!candidate) continue;
+      if (provider) {
+        const pinned = this.byModel.get(`${provider}/${candidate}`);
+        if (pinned) return pinned;
+      }
+      const plain = this.byModel.get(candidate);
+      if (plain) return plain;
+    }
+    return null;
+  }
+}
+
+/** `gpt-4o-2024-08-06` → `gpt-4o`; `claude-3-5-haiku-20241022` → `claude-3-5-haiku`; `x-latest` → `x`. */
+function stripVersion(name: string): string | null {
+  const stripped = name.replace(/(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|-\d{4})$/, "");
+  return stripped !== name ? stripped : null;
+}
+
+function nonNegInt(n: number): number {
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
