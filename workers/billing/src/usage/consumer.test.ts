@@ -1,13 +1,10 @@
-import { applyD1Migrations, env } from "cloudflare:test";
+import { applyD1Migrations, type D1Migration } from "cloudflare:test";
+import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { UsageEvent } from "../../../shared/src/contracts/usage";
 import { consumeUsageBatch } from "./consumer";
 
-declare module "cloudflare:test" {
-  interface ProvidedEnv extends BillingEnv {
-    TEST_MIGRATIONS: D1Migration[];
-  }
-}
+const env = workerEnv as unknown as BillingEnv & { TEST_MIGRATIONS: D1Migration[] };
 
 const db = () => env.BILLING_DB;
 
