@@ -1,0 +1,282 @@
+import { z } from "zod";
+
+/**
+ * Providers and routes: what the management API (`/v1/providers`, `/v1/routes`) accepts and
+ * returns, and what the gateway and model-proxy exchange over RPC to manage them. model-proxy owns
+ * the D1 `proxy` database and is the only caller of the secrets Worker; the gateway only forwards.
+ */
+
+/** Provider kinds. OpenAI-compatible vendors are presets over one shared adapter, not copies. */
+export const PROVIDER_TYPES = [
+  "openai",
+  "openai-compatible",
+  "azure-openai",
+  "groq",
+  "together",
+  "mistral",
+  "deepseek",
+  "fireworks",
+  "openrouter",
+  "xai",
+  "perplexity",
+  "ollama",
+  "vllm",
+  "anthropic",
+  "google",
+] as const;
+export const ProviderTypeSchema = z.enum(PROVIDER_TYPES);
+export type ProviderKind = z.infer<typeof ProviderTypeSchema>;
+
+/**
+ * Defaults per type. `baseUrl: null` means the user must give one (`openai-compatible` is any
+ * endpoint; `azure-openai` is the resource URL). `keyless` types run without a credential (local
+ * inference servers usually have none).
+ */
+export const PROVIDER_PRESETS: Record<ProviderKind, { baseUrl: string | null; keyless: boolean }> = {
+  openai: { baseUrl: "https://api.openai.com/v1", keyless: false },
+  "openai-compatible": { baseUrl: null, keyless: true },
+  "azure-openai": { baseUrl: null, keyless: false },
+  groq: { baseUrl: "https://api.groq.com/openai/v1", keyless: false },
+  together: { baseUrl: "https://api.together.xyz/v1", keyless: false },
+  mistral: { baseUrl: "https://api.mistral.ai/v1", keyless: false },
+  deepseek: { baseUrl: "https://api.deepseek.com/v1", keyless: false },
+  fireworks: { baseUrl: "https://api.fireworks.ai/inference/v1", keyless: false },
+  openrouter: { baseUrl: "https://openrouter.ai/api/v1", keyless: false },
+  xai: { baseUrl: "https://api.x.ai/v1", keyless: false },
+  perplexity: { baseUrl: "https://api.perplexity.ai", keyless: false },
+  ollama: { baseUrl: "http://localhost:11434/v1", keyless: true },
+  vllm: { baseUrl: "http://localhost:8000/v1", keyless: true },
+  anthropic: { baseUrl: "https://api.anthropic.com/v1", keyless: false },
+  google: { baseUrl: "https://generativelanguage.googleapis.com/v1beta", keyless: false },
+};
+
+/** Azure OpenAI's `api-version` when none is configured (a GA version). */
+export const AZURE_DEFAULT_API_VERSION = "2024-10-21";
+
+/**
+ * A provider name is the first segment of a pinned model (`<name>/<model>`), so it has no `/`.
+ * Lower-case so that `OpenAI/gpt-4o` and `openai/gpt-4o` cannot name two different providers.
+ */
+export const ProviderNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
+
+/**
+ * Headers that must not be set through `headers`: credentials belong in `api_key` (which is
+ * encrypted; headers are stored as configuration), and transport headers are the gateway's.
+ */
+const FORBIDDEN_HEADERS = new Set([
+  "authorization",
+  "proxy-authorization",
+  "api-key",
+  "x-api-key",
+  "x-goog-api-key",
+  "cookie",
+  "host",
+  "content-length",
+  "content-type",
+  "content-encoding",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "accept-encoding",
+  "x-request-id",
+]);
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
+
+export const ProviderHeadersSchema = z
+  .record(z.string(), z.string().max(4096).regex(/^[^\r\n\0]*$/, "must not contain CR, LF or NUL"))
+  .superRefine((headers, ctx) => {
+    const names = Object.keys(headers);
+    if (names.length > 32) ctx.addIssue({ code: "custom", message: "at most 32 headers are allowed" });
+    for (const name of names) {
+      const lower = name.toLowerCase();
+      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "is not a valid header name" });
+      else if (FORBIDDEN_HEADERS.has(lower) || lower.startsWith("x-gateway-") || lower.startsWith("cf-")) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: "cannot be set here; put the credential in 'api_key' (stored encrypted), transport headers are set by the gateway",
+        });
+      }
+    }
+  });
+
+const ModelsSchema = z.array(z.string().min(1).max(256)).max(1000);
+const ApiKeySchema = z.string().min(1).max(8192).regex(/^[^\r\n\0]*$/, "must not contain CR, LF or NUL");
+const TimeoutSchema = z.number().int().min(100).max(600_000);
+const ApiVersionSchema = z.string().regex(/^[0-9A-Za-z._-]{1,64}$/, "is not a valid api-version");
+
+export const ProviderCreateSchema = z
+  .object({
+    name: ProviderNameSchema,
+    type: ProviderTypeSchema,
+    /** The upstream API root (e.g. `https://api.openai.com/v1`); defaults to the type's preset. */
+    base_url: z.string().max(2048).optional(),
+    api_key: ApiKeySchema.optional(),
+    /** Upstream models this provider serves; absent/null = any model. */
+    models: ModelsSchema.nullable().optional(),
+    headers: ProviderHeadersSchema.optional(),
+    /** Per-attempt timeout for this provider's calls (a route's own timeout wins). */
+    timeout_ms: TimeoutSchema.optional(),
+    /** Azure OpenAI `api-version`. */
+    api_version: ApiVersionSchema.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+export type ProviderCreate = z.infer<typeof ProviderCreateSchema>;
+
+/** PATCH: every field optional; the credential changes only through `/rotate`. */
+export const ProviderUpdateSchema = z
+  .object({
+    name: ProviderNameSchema.optional(),
+    type: ProviderTypeSchema.optional(),
+    base_url: z.string().max(2048).nullable().optional(),
+    models: ModelsSchema.nullable().optional(),
+    headers: ProviderHeadersSchema.optional(),
+    timeout_ms: TimeoutSchema.nullable().optional(),
+    api_version: ApiVersionSchema.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+export type ProviderUpdate = z.infer<typeof ProviderUpdateSchema>;
+
+export const ProviderRotateSchema = z.object({ api_key: ApiKeySchema }).strict();
+export const ProviderTestSchema = z.object({ model: z.string().min(1).max(256).optional() }).strict();
+
+export type Owner = "platform" | "tenant";
+
+/** What the API returns for a provider. Never the credential: only its last four characters. */
+export interface ProviderView {
+  id: string;
+  object: "provider";
+  owner: Owner;
+  name: string;
+  type: ProviderKind;
+  /** The effective upstream root (the preset's when none was given). */
+  base_url: string | null;
+  models: string[] | null;
+  headers: Record<string, string>;
+  timeout_ms: number | null;
+  api_version: string | null;
+  enabled: boolean;
+  has_api_key: boolean;
+  /** Last four characters of the credential (null for short or absent credentials). */
+  last4: string | null;
+  /** Unix seconds of the last store/rotation of the credential. */
+  rotated_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProviderTestReport {
+  object: "provider.test";
+  id: string;
+  ok: boolean;
+  model: string;
+  /** Upstream HTTP status, or null if none was reached. */
+  status: number | null;
+  latency_ms: number;
+  error: { code: string; message: string } | null;
+}
+
+export const ROUTE_STRATEGIES = ["fallback", "weighted", "least-latency"] as const;
+export const RouteStrategySchema = z.enum(ROUTE_STRATEGIES);
+export type RouteStrategy = z.infer<typeof RouteStrategySchema>;
+
+/** A public model name: what clients send as `model`. May contain `/` (it then wins over a pinned provider). */
+export const RouteNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$/, "must be 1-128 characters of letters, digits and . _ : / @ + -");
+
+export const RouteTargetSchema = z
+  .object({
+    provider: ProviderNameSchema,
+    model: z.string().min(1).max(256),
+    /** Relative share for `weighted` (default 1). */
+    weight: z.number().positive().max(1_000_000).optional(),
+  })
+  .strict();
+export type RouteTarget = z.infer<typeof RouteTargetSchema>;
+
+export const RouteCreateSchema = z
+  .object({
+    name: RouteNameSchema,
+    strategy: RouteStrategySchema.optional(),
+    targets: z.array(RouteTargetSchema).min(1).max(16),
+    /** Retries of the same target before moving to the next (default 1). */
+    retries: z.number().int().min(0).max(5).optional(),
+    /** Per-attempt timeout; for streams, until the first byte. */
+    timeout_ms: TimeoutSchema.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+export type RouteCreate = z.infer<typeof RouteCreateSchema>;
+
+export const RouteUpdateSchema = z
+  .object({
+    name: RouteNameSchema.optional(),
+    strategy: RouteStrategySchema.optional(),
+    targets: z.array(RouteTargetSchema).min(1).max(16).optional(),
+    retries: z.number().int().min(0).max(5).optional(),
+    timeout_ms: TimeoutSchema.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+export type RouteUpdate = z.infer<typeof RouteUpdateSchema>;
+
+export const DEFAULT_ROUTE_RETRIES = 1;
+
+export interface RouteView {
+  id: string;
+  object: "route";
+  owner: Owner;
+  name: string;
+  strategy: RouteStrategy;
+  targets: { provider: string; model: string; weight: number }[];
+  retries: number;
+  timeout_ms: number | null;
+  enabled: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DeletedView {
+  id: string;
+  object: "provider" | "route";
+  deleted: true;
+}
+
+export interface ListView<T> {
+  object: "list";
+  data: T[];
+}
+
+/**
+ * Who a management call acts for. The gateway decides (admin token → platform; a tenant key →
+ * tenant) and model-proxy verifies the tenant's signed principal token itself before acting.
+ */
+export type OwnerRef = { kind: "platform" } | { kind: "tenant"; principalToken: string };
+
+/** What the secrets Worker tells about a stored credential (never the plaintext). */
+export interface CredentialInfo {
+  ref: string;
+  /** Master key version the credential's data key is wrapped under. */
+  version: string;
+  provider: string;
+  last4: string | null;
+  /** Epoch ms of the last store or rotation. */
+  rotated_at: number;
+}
+
+export interface RewrapSummary {
+  object: "credentials.rewrap";
+  rewrapped: number;
+  current: number;
+  failed: { ref: string; error: string }[];
+  /** Pass back as `cursor` to continue; null when every credential has been visited. */
+  cursor: string | null;
+}
