@@ -1,0 +1,7 @@
+export * from "./common";
+export * from "./chat";
+export * from "./completions";
+export * from "./embeddings";
+export * from "./responses";
+export * from "./usage";
+export * from "./estimate";
