@@ -3,7 +3,7 @@
 // Worker, generated once and kept in the git-ignored .dev.secrets.json; ADMIN_TOKEN from the
 // environment wins). Works offline.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { generateLocalSecrets, secretsFor } from "./local-secrets.mjs";
 import { D1_DATABASES, WORKERS } from "./workers.mjs";
@@ -33,6 +33,8 @@ for (const w of WORKERS) {
 
 // 2. Migrations, before anything serves a request.
 for (const db of D1_DATABASES) {
+  const dir = join(root, "migrations", db.name);
+  if (!existsSync(dir) || !readdirSync(dir).some((f) => f.endsWith(".sql"))) continue;
   execFileSync(wrangler, ["d1", "migrations", "apply", db.name, "--local", "-c", db.config, "--persist-to", persist], {
     cwd: root,
     env: { ...env, CI: "true" }, // CI=true: no interactive confirmation prompt

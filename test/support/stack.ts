@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from "node:fs";
 import { createTestHarness, type TestHarness } from "wrangler";
 import { generateLocalSecrets, secretsFor } from "../../scripts/local-secrets.mjs";
 import { WORKERS } from "../../scripts/workers.mjs";
@@ -10,7 +11,13 @@ export interface Stack {
 }
 
 /** Per-Worker D1 bindings whose migrations must be applied before the stack serves requests. */
-const D1_BINDINGS: Record<string, string> = { auth: "AUTH_DB", billing: "BILLING_DB", "model-proxy": "PROXY_DB", tail: "TAIL_DB" };
+const D1_BINDINGS: Record<string, { binding: string; dir: string }> = {
+  auth: { binding: "AUTH_DB", dir: "migrations/auth" },
+  billing: { binding: "BILLING_DB", dir: "migrations/billing" },
+  "model-proxy": { binding: "PROXY_DB", dir: "migrations/proxy" },
+  tail: { binding: "TAIL_DB", dir: "migrations/tail" },
+};
+const hasMigrations = (dir: string) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith(".sql"));
 
 export interface StackOptions {
   /** Extra vars per Worker name, e.g. `{ "model-proxy": { PLATFORM_PROVIDERS: "…" } }`. */
@@ -36,8 +43,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     })),
   });
   const { url } = await harness.listen();
-  for (const [worker, binding] of Object.entries(D1_BINDINGS)) {
-    await harness.getWorker(worker).applyD1Migrations(binding);
+  for (const [worker, { binding, dir }] of Object.entries(D1_BINDINGS)) {
+    if (hasMigrations(dir)) await harness.getWorker(worker).applyD1Migrations(binding);
   }
   return {
     url: url.toString().replace(/\/$/, ""),
