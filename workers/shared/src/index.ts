@@ -8,3 +8,8 @@ export * from "./validation";
 export * from "./contracts/usage";
 export * from "./contracts/proxy";
 export * from "./sse";
+export * from "./access";
+export * from "./api-key-format";
+export * from "./principal-token";
+export * from "./pricing";
+export * from "./contracts/limiter";

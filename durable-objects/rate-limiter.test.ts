@@ -1,0 +1,90 @@
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env as workerEnv } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { AcquireRequest, AcquireResult, SubjectLimits } from "../workers/shared/src/contracts/limiter";
+import type { RateLimiter } from "./rate-limiter";
+
+const env = workerEnv as unknown as RateLimiterEnv;
+
+const stubFor = (name: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
+
+function limits(id: string, l: Partial<Omit<SubjectLimits, "id">> = {}): SubjectLimits {
+  return { id, rpm: null, tpm: null, maxConcurrency: null, monthlyBudgetMicros: null, ...l };
+}
+
+const req = (subjects: SubjectLimits[], tokens = 100, costMicros = 50): AcquireRequest => ({ subjects, tokens, costMicros });
+
+const leaseId = (r: AcquireResult) => {
+  if (!r.ok) throw new Error(`refused: ${JSON.stringify(r)}`);
+  return r.leaseId;
+};
+
+async function rowCount(stub: DurableObjectStub<RateLimiter>): Promise<number> {
+  return runInDurableObject(stub, (_obj, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n);
+}
+
+describe("RateLimiter Durable Object", () => {
+  it("answers ping without touching counters", async () => {
+    const stub = stubFor("key:ping");
+    expect(await stub.ping()).toBe("pong");
+    expect(await rowCount(stub)).toBe(0);
+  });
+
+  it("admits exactly rpm of 200 concurrent acquires; refusals write nothing", async () => {
+    const stub = stubFor("key:burst");
+    const l = [limits("key:burst", { rpm: 50 })];
+    const results = await Promise.all(Array.from({ length: 200 }, () => stub.acquire(req(l))));
+    expect(results.filter((r) => r.ok)).toHaveLength(50);
+    const refused = results.filter((r) => !r.ok);
+    expect(refused).toHaveLength(150);
+    expect(refused[0]).toMatchObject({ ok: false, refusal: { kind: "requests", limit: 50, used: 50 } });
+    expect(await rowCount(stub)).toBe(50);
+  });
+
+  it("keeps every count exact across an abort (crash) in the middle of the window", async () => {
+    const name = "tenant:crash";
+    const both = [limits("key:crash", { rpm: 20, tpm: 5000, maxConcurrency: 8, monthlyBudgetMicros: 10_000 }), limits(name, { rpm: 30 })];
+    let stub = stubFor(name);
+    const leases = [];
+    for (let i = 0; i < 8; i++) leases.push(leaseId(await stub.acquire(req(both, 100, 500))));
+    // 6 finished (using fewer tokens and less money than reserved), 4 more started: 6 in flight.
+    for (const id of leases.slice(0, 6)) expect(await stub.settle({ leaseId: id, tokens: 40, costMicros: 200 })).toEqual({ ok: true, known: true });
+    for (let i = 0; i < 4; i++) leases.push(leaseId(await stub.acquire(req(both, 100, 500))));
+    const before = await stub.snapshot("key:crash");
+    expect(before).toEqual({ requests: 12, tokens: 6 * 40 + 6 * 100, inFlight: 6, spentMicros: 1200, reservedMicros: 3000 });
+    const instanceBefore = await runInDurableObject(stub, (obj) => obj);
+
+    await abortAllDurableObjects();
+    stub = stubFor(name);
+
+    expect(await runInDurableObject(stub, (obj) => obj === instanceBefore)).toBe(false);
+    expect(await stub.snapshot("key:crash")).toEqual(before);
+    expect(await stub.snapshot(name)).toMatchObject({ requests: 12, inFlight: 6 });
+    // Exactly the 2 remaining concurrency slots (8 − 6) are admitted, and no more.
+    const after = await Promise.all(Array.from({ length: 5 }, () => stub.acquire(req(both, 100, 500))));
+    expect(after.filter((r) => r.ok)).toHaveLength(2);
+    expect(after.find((r) => !r.ok)).toMatchObject({ refusal: { kind: "concurrency", subject: "key:crash", limit: 8, used: 8 } });
+    // Leases admitted before the crash settle into the new instance and free their slots.
+    expect(await stub.settle({ leaseId: leases[6]!, tokens: 10, costMicros: 100 })).toEqual({ ok: true, known: true });
+    expect(await stub.snapshot("key:crash")).toMatchObject({ requests: 14, inFlight: 7, spentMicros: 1300 });
+  });
+
+  it("keeps counts exact across an eviction", async () => {
+    const name = "key:evict";
+    const l = [limits(name, { rpm: 10 })];
+    const stub = stubFor(name);
+    for (let i = 0; i < 7; i++) leaseId(await stub.acquire(req(l)));
+    await evictDurableObject(stub);
+    const results = await Promise.all(Array.from({ length: 10 }, () => stub.acquire(req(l))));
+    expect(results.filter((r) => r.ok)).toHaveLength(3);
+  });
+
+  it("rejects a malformed acquire without reserving anything, and does not throw across RPC", async () => {
+    const stub = stubFor("key:bad");
+    const res = await stub.acquire({ subjects: [{ id: "nope", rpm: 1 }], tokens: -1, costMicros: 0 });
+    expect(res).toMatchObject({ ok: false, invalid: expect.stringContaining("subjects") });
+    expect(await stub.settle({ leaseId: "" })).toMatchObject({ ok: false });
+    expect(await stub.settle({ leaseId: "unknown", tokens: 1, costMicros: 1 })).toEqual({ ok: true, known: false });
+    expect(await rowCount(stub)).toBe(0);
+  });
+});

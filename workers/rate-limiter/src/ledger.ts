@@ -1,0 +1,362 @@
+import {
+  LEASE_TTL_MS,
+  WINDOW_MS,
+  type AcquireRequest,
+  type AcquireResult,
+  type AxisStatus,
+  type LimiterStatus,
+  type Refusal,
+  type SettleRequest,
+  type SubjectLimits,
+} from "../../shared/src/contracts/limiter";
+import { monthOf } from "../../shared/src/pricing";
+
+/**
+ * The limiter's bookkeeping for every subject (key, tenant) one Durable Object serves. Pure and
+ * synchronous: the object feeds it `now` and persists what it reports through `LedgerStore`, so the
+ * algorithm is tested with a synthetic clock and the object's persistence separately.
+ *
+ * Algorithm — exact sliding window log (not GCRA): every admitted request is an entry
+ * `(t, tokens)`; a subject's per-minute usage is the sum over entries with `t > now − 60 s`.
+ *  - Precision: 1 ms. In ANY 60-second interval at most `rpm` requests and `tpm` reserved/settled
+ *    tokens are admitted — no burst of 2× across a window edge (fixed windows) and no refill
+ *    during a burst (token buckets/GCRA would admit a 51st request 1.2 s into a burst of rpm 50).
+ *  - A slot comes back exactly 60 s after the request that used it; `retry-after` says when.
+ *  - Memory: one entry per admitted request in the last minute (≤ rpm when rpm is set).
+ * Tokens are reserved at acquire (estimate + completion bound) and replaced by the actual count at
+ * settle while the entry is still inside the window (later it no longer counts anyway).
+ * Concurrency counts open leases; spend is per calendar month (UTC): settled actual cost + the
+ * worst-case cost of open leases. A refused request changes nothing.
+ * Unsettled leases expire lazily `LEASE_TTL_MS` after acquire: the slot is freed and the
+ * worst-case cost is charged (we cannot know what a crashed request consumed; a late settle
+ * still corrects it to the actual cost).
+ */
+export interface LeaseEntry {
+  id: string;
+  subjects: string[];
+  /** Admission time, epoch ms (non-decreasing within an object). */
+  t: number;
+  tokens: number;
+  /** Reserved worst-case cost while open; actual cost once settled. */
+  cost: number;
+  /** 'YYYY-MM' the cost belongs to (the month of admission). */
+  month: string;
+  expiresAt: number;
+  state: LeaseState;
+}
+export type LeaseState = "open" | "settled" | "expired";
+
+/** Where the ledger's changes go (the Durable Object's SQLite storage). Called synchronously. */
+export interface LedgerStore {
+  leaseAdmitted(e: LeaseEntry): void;
+  /** The lease's row changed (settled/expired, tokens/cost replaced). */
+  leaseUpdated(e: LeaseEntry): void;
+  /** The lease no longer matters to any counter. */
+  leaseForgotten(id: string): void;
+  /** Adds to a subject's settled spend of a month. */
+  spendAdded(subject: string, month: string, micros: number): void;
+  /** Drops rows that no longer matter: settled before `settledBefore`, expired before `expiredBefore`. */
+  swept(settledBefore: number, expiredBefore: number): void;
+}
+
+/** How long an expired lease is remembered so a late settle can correct its charge. */
+export const EXPIRED_MEMORY_MS = 24 * 60 * 60_000;
+const SWEEP_EVERY_MS = WINDOW_MS;
+/** Hint for a concurrency refusal: when a slot frees is unknown, so suggest a short wait. */
+export const CONCURRENCY_RETRY_MS = 1000;
+
+interface MonthSpend {
+  spent: number;
+  reserved: number;
+}
+
+class SubjectState {
+  /** Entries admitted for this subject, oldest first; `head` is the first still inside the window. */
+  private window: LeaseEntry[] = [];
+  private head = 0;
+  requests = 0;
+  tokens = 0;
+  inFlight = 0;
+  readonly spend = new Map<string, MonthSpend>();
+
+  constructor(readonly id: string) {}
+
+  /** Drops entries that left the window (t ≤ now − 60 s) from the per-minute sums. */
+  prune(now: number): void {
+    const edge = now - WINDOW_MS;
+    while (this.head < this.window.length && this.window[this.head]!.t <= edge) {
+      const e = this.window[this.head]!;
+      this.requests -= 1;
+      this.tokens -= e.tokens;
+      this.head += 1;
+    }
+    if (this.head > 256 && this.head * 2 > this.window.length) {
+      this.window = this.window.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  add(e: LeaseEntry, countsInWindow: boolean): void {
+    if (countsInWindow) {
+      this.window.push(e);
+      this.requests += 1;
+      this.tokens += e.tokens;
+    }
+  }
+
+  monthSpend(month: string): MonthSpend {
+    let s = this.spend.get(month);
+    if (!s) {
+      s = { spent: 0, reserved: 0 };
+      this.spend.set(month, s);
+    }
+    return s;
+  }
+
+  /** Ms until `count` of the oldest window entries have left it. */
+  untilOldestLeave(count: number, now: number): number {
+    const e = this.window[this.head + Math.max(0, count - 1)];
+    return e ? Math.max(1, e.t + WINDOW_MS - now) : 1;
+  }
+
+  /** Ms until at least `excess` tokens have left the window. */
+  untilTokensLeave(excess: number, now: number): number {
+    let freed = 0;
+    for (let i = this.head; i < this.window.length; i++) {
+      const e = this.window[i]!;
+      freed += e.tokens;
+      if (freed >= excess) return Math.max(1, e.t + WINDOW_MS - now);
+    }
+    return WINDOW_MS;
+  }
+
+  /** Ms until the window is empty again (OpenAI's "reset": back to the full limit). */
+  untilEmpty(now: number, withTokens = false): number {
+    for (let i = this.window.length - 1; i >= this.head; i--) {
+      const e = this.window[i]!;
+      if (!withTokens || e.tokens > 0) return Math.max(0, e.t + WINDOW_MS - now);
+    }
+    return 0;
+  }
+}
+
+export class Ledger {
+  private readonly subjects = new Map<string, SubjectState>();
+  /** Open leases in admission order, which is also expiry order (constant TTL). */
+  private readonly open = new Map<string, LeaseEntry>();
+  private readonly expired = new Map<string, LeaseEntry>();
+  private lastT = 0;
+  private lastSweep = 0;
+
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly newId: () => string = () => crypto.randomUUID(),
+  ) {}
+
+  /** Rebuilds the state from persisted leases (any order) and settled spend, after a restart. */
+  restore(leases: LeaseEntry[], spend: { subject: string; month: string; spent: number }[], now: number): void {
+    for (const s of spend) this.subject(s.subject).monthSpend(s.month).spent += s.spent;
+    const sorted = [...leases].sort((a, b) => a.t - b.t);
+    for (const e of sorted) {
+      const inWindow = e.t > now - WINDOW_MS;
+      for (const id of e.subjects) {
+        const s = this.subject(id);
+        s.add(e, inWindow);
+        if (e.state === "open") {
+          s.inFlight += 1;
+          s.monthSpend(e.month).reserved += e.cost;
+        }
+      }
+      if (e.state === "open") this.open.set(e.id, e);
+      if (e.state === "expired") this.expired.set(e.id, e);
+      this.lastT = Math.max(this.lastT, e.t);
+    }
+    this.lastSweep = now;
+  }
+
+  acquire(req: AcquireRequest, now: number): AcquireResult {
+    this.expireLeases(now);
+    const states = req.subjects.map((l) => {
+      const s = this.subject(l.id);
+      s.prune(now);
+      return s;
+    });
+    const month = monthOf(now);
+
+    const refusals: Refusal[] = [];
+    req.subjects.forEach((limits, i) => {
+      const r = this.check(limits, states[i]!, req, month, now);
+      if (r) refusals.push(r);
+    });
+    if (refusals.length > 0) {
+      return { ok: false, refusal: decisive(refusals), status: this.status(req.subjects, states, now) };
+    }
+
+    const t = Math.max(now, this.lastT);
+    this.lastT = t;
+    const e: LeaseEntry = {
+      id: this.newId(),
+      subjects: req.subjects.map((l) => l.id),
+      t,
+      tokens: req.tokens,
+      cost: req.costMicros,
+      month,
+      expiresAt: t + LEASE_TTL_MS,
+      state: "open",
+    };
+    for (const s of states) {
+      s.add(e, true);
+      s.inFlight += 1;
+      s.monthSpend(month).reserved += e.cost;
+    }
+    this.open.set(e.id, e);
+    this.store.leaseAdmitted(e);
+    this.maybeSweep(now);
+    return { ok: true, leaseId: e.id, status: this.status(req.subjects, states, now) };
+  }
+
+  /**
+   * Replaces a lease's reservation with what the request really used. Returns false for a lease
+   * this object does not know (settled twice, or expired longer ago than `EXPIRED_MEMORY_MS`).
+   */
+  settle(req: SettleRequest, now: number): boolean {
+    const e = this.open.get(req.leaseId) ?? this.expired.get(req.leaseId);
+    if (!e) return false;
+    const states = e.subjects.map((id) => {
+      const s = this.subject(id);
+      s.prune(now);
+      return s;
+    });
+    const inWindow = e.t > now - WINDOW_MS;
+    const tokenDelta = req.tokens - e.tokens;
+    for (const s of states) {
+      if (inWindow) s.tokens += tokenDelta;
+      const spend = s.monthSpend(e.month);
+      if (e.state === "open") {
+        s.inFlight -= 1;
+        spend.reserved -= e.cost;
+        spend.spent += req.costMicros;
+      } else {
+        // Expired: the worst case was already charged; correct it to the actual cost.
+        spend.spent += req.costMicros - e.cost;
+      }
+    }
+    const spendDelta = e.state === "open" ? req.costMicros : req.costMicros - e.cost;
+    this.open.delete(e.id);
+    this.expired.delete(e.id);
+    e.tokens = req.tokens;
+    e.cost = req.costMicros;
+    e.state = "settled";
+    for (const id of e.subjects) if (spendDelta !== 0) this.store.spendAdded(id, e.month, spendDelta);
+    if (inWindow) this.store.leaseUpdated(e);
+    else this.store.leaseForgotten(e.id);
+    return true;
+  }
+
+  /** Frees the slots of leases past their TTL and charges their worst-case cost. */
+  expireLeases(now: number): void {
+    for (const e of this.open.values()) {
+      if (e.expiresAt > now) break;
+      this.open.delete(e.id);
+      e.state = "expired";
+      this.expired.set(e.id, e);
+      for (const id of e.subjects) {
+        const s = this.subject(id);
+        s.inFlight -= 1;
+        const spend = s.monthSpend(e.month);
+        spend.reserved -= e.cost;
+        spend.spent += e.cost;
+        if (e.cost !== 0) this.store.spendAdded(id, e.month, e.cost);
+      }
+      this.store.leaseUpdated(e);
+    }
+  }
+
+  /** A subject's counters now (for tests, dashboards and the admin API). */
+  snapshot(subject: string, now: number) {
+    const s = this.subject(subject);
+    s.prune(now);
+    const m = s.spend.get(monthOf(now)) ?? { spent: 0, reserved: 0 };
+    return { requests: s.requests, tokens: s.tokens, inFlight: s.inFlight, spentMicros: m.spent, reservedMicros: m.reserved };
+  }
+
+  private check(l: SubjectLimits, s: SubjectState, req: AcquireRequest, month: string, now: number): Refusal | null {
+    if (l.monthlyBudgetMicros !== null) {
+      const m = s.spend.get(month) ?? { spent: 0, reserved: 0 };
+      const used = m.spent + m.reserved;
+      if (used + req.costMicros > l.monthlyBudgetMicros) {
+        return { kind: "budget", subject: l.id, limit: l.monthlyBudgetMicros, used, requested: req.costMicros, retryAfterMs: null };
+      }
+    }
+    if (l.tpm !== null && req.tokens > l.tpm) {
+      return { kind: "tokens", subject: l.id, limit: l.tpm, used: s.tokens, requested: req.tokens, retryAfterMs: null };
+    }
+    if (l.rpm !== null && s.requests + 1 > l.rpm) {
+      const retryAfterMs = s.untilOldestLeave(s.requests + 1 - l.rpm, now);
+      return { kind: "requests", subject: l.id, limit: l.rpm, used: s.requests, requested: 1, retryAfterMs };
+    }
+    if (l.tpm !== null && s.tokens + req.tokens > l.tpm) {
+      const retryAfterMs = s.untilTokensLeave(s.tokens + req.tokens - l.tpm, now);
+      return { kind: "tokens", subject: l.id, limit: l.tpm, used: s.tokens, requested: req.tokens, retryAfterMs };
+    }
+    if (l.maxConcurrency !== null && s.inFlight + 1 > l.maxConcurrency) {
+      return {
+        kind: "concurrency",
+        subject: l.id,
+        limit: l.maxConcurrency,
+        used: s.inFlight,
+        requested: 1,
+        retryAfterMs: CONCURRENCY_RETRY_MS,
+      };
+    }
+    return null;
+  }
+
+  /** The tightest subject per axis: the one with the fewest remaining. */
+  private status(limits: SubjectLimits[], states: SubjectState[], now: number): LimiterStatus {
+    let requests: AxisStatus | null = null;
+    let tokens: AxisStatus | null = null;
+    limits.forEach((l, i) => {
+      const s = states[i]!;
+      if (l.rpm !== null) {
+        const remaining = Math.max(0, l.rpm - s.requests);
+        if (!requests || remaining < requests.remaining) {
+          requests = { subject: l.id, limit: l.rpm, remaining, resetMs: s.untilEmpty(now) };
+        }
+      }
+      if (l.tpm !== null) {
+        const remaining = Math.max(0, l.tpm - s.tokens);
+        if (!tokens || remaining < tokens.remaining) {
+          tokens = { subject: l.id, limit: l.tpm, remaining, resetMs: s.untilEmpty(now, true) };
+        }
+      }
+    });
+    return { requests, tokens };
+  }
+
+  private maybeSweep(now: number): void {
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    for (const [id, e] of this.expired) if (e.expiresAt <= now - EXPIRED_MEMORY_MS) this.expired.delete(id);
+    this.store.swept(now - WINDOW_MS, now - EXPIRED_MEMORY_MS);
+  }
+
+  private subject(id: string): SubjectState {
+    let s = this.subjects.get(id);
+    if (!s) {
+      s = new SubjectState(id);
+      this.subjects.set(id, s);
+    }
+    return s;
+  }
+}
+
+/**
+ * Which refusal the client hears about: an exhausted budget first (waiting does not help and the
+ * SDK must not retry), then a request that can never fit, then the limit that frees up last (the
+ * client has to wait that long anyway).
+ */
+function decisive(refusals: Refusal[]): Refusal {
+  const rank = (r: Refusal) => (r.kind === "budget" ? 0 : r.retryAfterMs === null ? 1 : 2);
+  return [...refusals].sort((a, b) => rank(a) - rank(b) || (b.retryAfterMs ?? 0) - (a.retryAfterMs ?? 0))[0]!;
+}

@@ -1,0 +1,90 @@
+import type { LeaseEntry, LeaseState, LedgerStore } from "./ledger";
+
+/**
+ * The ledger's persistence in the Durable Object's own SQLite database.
+ *
+ * `sql.exec` is synchronous and local: nothing is awaited between reading the counters and writing
+ * the lease, so no other request can interleave, and the runtime's output gate holds the RPC reply
+ * until the write is durable. An admitted request is therefore never forgotten by a restart, and a
+ * refused one writes nothing at all.
+ *
+ * Per admitted request: one INSERT at acquire, one UPDATE (or DELETE) + one spend UPSERT at settle.
+ */
+export class SqlLedgerStore implements LedgerStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS leases (
+      id TEXT PRIMARY KEY,
+      subjects TEXT NOT NULL,
+      t INTEGER NOT NULL,
+      tokens INTEGER NOT NULL,
+      cost INTEGER NOT NULL,
+      month TEXT NOT NULL,
+      expires_at INTEGER NOT NULL,
+      state TEXT NOT NULL
+    )`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS spend (
+      subject TEXT NOT NULL,
+      month TEXT NOT NULL,
+      spent INTEGER NOT NULL,
+      PRIMARY KEY (subject, month)
+    )`);
+  }
+
+  loadLeases(): LeaseEntry[] {
+    return this.sql
+      .exec<{ id: string; subjects: string; t: number; tokens: number; cost: number; month: string; expires_at: number; state: string }>(
+        "SELECT id, subjects, t, tokens, cost, month, expires_at, state FROM leases ORDER BY t, rowid",
+      )
+      .toArray()
+      .map((r) => ({
+        id: r.id,
+        subjects: r.subjects.split(" "),
+        t: r.t,
+        tokens: r.tokens,
+        cost: r.cost,
+        month: r.month,
+        expiresAt: r.expires_at,
+        state: r.state as LeaseState,
+      }));
+  }
+
+  loadSpend(): { subject: string; month: string; spent: number }[] {
+    return this.sql.exec<{ subject: string; month: string; spent: number }>("SELECT subject, month, spent FROM spend").toArray();
+  }
+
+  leaseAdmitted(e: LeaseEntry): void {
+    this.sql.exec(
+      "INSERT INTO leases (id, subjects, t, tokens, cost, month, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      e.id,
+      e.subjects.join(" "),
+      e.t,
+      e.tokens,
+      e.cost,
+      e.month,
+      e.expiresAt,
+      e.state,
+    );
+  }
+
+  leaseUpdated(e: LeaseEntry): void {
+    this.sql.exec("UPDATE leases SET tokens = ?, cost = ?, state = ? WHERE id = ?", e.tokens, e.cost, e.state, e.id);
+  }
+
+  leaseForgotten(id: string): void {
+    this.sql.exec("DELETE FROM leases WHERE id = ?", id);
+  }
+
+  spendAdded(subject: string, month: string, micros: number): void {
+    this.sql.exec(
+      "INSERT INTO spend (subject, month, spent) VALUES (?, ?, ?) ON CONFLICT (subject, month) DO UPDATE SET spent = spent + excluded.spent",
+      subject,
+      month,
+      micros,
+    );
+  }
+
+  swept(settledBefore: number, expiredBefore: number): void {
+    this.sql.exec("DELETE FROM leases WHERE state = 'settled' AND t <= ?", settledBefore);
+    this.sql.exec("DELETE FROM leases WHERE state = 'expired' AND expires_at <= ?", expiredBefore);
+  }
+}

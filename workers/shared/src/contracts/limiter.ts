@@ -1,0 +1,91 @@
+import { z } from "zod";
+
+/**
+ * The gateway ↔ RateLimiter Durable Object contract (one RPC per request to acquire, one after the
+ * response to settle). The object is named after the narrowest scope that sees every limit of the
+ * request: `tenant:<id>` when the tenant has limits or a budget (its keys' counters live in the same
+ * object, so key and tenant limits are checked and reserved atomically in one call), else
+ * `key:<id>`. See durable-objects/rate-limiter.ts for the algorithm.
+ */
+
+/** Sliding window length of the per-minute limits. */
+export const WINDOW_MS = 60_000;
+
+/**
+ * How long an unsettled lease holds its concurrency slot and budget reservation. A request that
+ * crashed before settling frees its slot after this; long enough for a slow reasoning stream.
+ */
+export const LEASE_TTL_MS = 10 * 60_000;
+
+export const SubjectIdSchema = z.string().regex(/^(key|tenant):[A-Za-z0-9_.:-]{1,128}$/);
+
+/** One subject's limits as currently configured (the gateway sends them with every acquire). */
+export const SubjectLimitsSchema = z
+  .object({
+    id: SubjectIdSchema,
+    rpm: z.number().int().positive().nullable(),
+    tpm: z.number().int().positive().nullable(),
+    maxConcurrency: z.number().int().positive().nullable(),
+    /** Monthly budget in micro-dollars; null = no budget. */
+    monthlyBudgetMicros: z.number().int().nonnegative().nullable(),
+  })
+  .strict();
+export type SubjectLimits = z.infer<typeof SubjectLimitsSchema>;
+
+export const AcquireRequestSchema = z
+  .object({
+    subjects: z.array(SubjectLimitsSchema).min(1).max(2),
+    /** Tokens reserved against TPM: prompt estimate + completion upper bound. */
+    tokens: z.number().int().nonnegative(),
+    /** Worst-case cost in micro-dollars reserved against the monthly budget. */
+    costMicros: z.number().int().nonnegative(),
+  })
+  .strict();
+export type AcquireRequest = z.infer<typeof AcquireRequestSchema>;
+
+export const SettleRequestSchema = z
+  .object({
+    leaseId: z.string().min(1).max(64),
+    /** Actual tokens used (prompt + completion). */
+    tokens: z.number().int().nonnegative(),
+    /** Actual cost in micro-dollars. */
+    costMicros: z.number().int().nonnegative(),
+  })
+  .strict();
+export type SettleRequest = z.infer<typeof SettleRequestSchema>;
+
+/** The state of one per-minute axis after the decision, for OpenAI's x-ratelimit-* headers. */
+export interface AxisStatus {
+  subject: string;
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the window is back to its full limit. */
+  resetMs: number;
+}
+
+export type LimitKind = "requests" | "tokens" | "concurrency" | "budget";
+
+export interface Refusal {
+  kind: LimitKind;
+  subject: string;
+  limit: number;
+  /** What is in use now (requests or tokens in the window, requests in flight, µ$ spent+reserved). */
+  used: number;
+  /** What this request asked for (1 request, N tokens, µ$ worst case). */
+  requested: number;
+  /** Milliseconds after which the same request can be admitted; null if waiting cannot help. */
+  retryAfterMs: number | null;
+}
+
+export interface LimiterStatus {
+  requests: AxisStatus | null;
+  tokens: AxisStatus | null;
+}
+
+export type AcquireResult =
+  | { ok: true; leaseId: string; status: LimiterStatus }
+  | { ok: false; refusal: Refusal; status: LimiterStatus }
+  /** The request itself was malformed (a gateway bug): nothing was reserved. */
+  | { ok: false; invalid: string };
+
+export type SettleResult = { ok: true; known: boolean } | { ok: false; message: string };
