@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LEASE_TTL_MS, WINDOW_MS, type AcquireRequest, type AcquireResult, type SubjectLimits } from "../../shared/src/contracts/limiter";
+import { LEASE_TTL_MS, WINDOW_MS, type AcquireDecision, type AcquireRequest, type SubjectLimits } from "../../shared/src/contracts/limiter";
 import { CONCURRENCY_RETRY_MS, Ledger, type LeaseEntry, type LedgerStore } from "./ledger";
 
 /** Records every change the ledger persists, and can replay them into a fresh ledger ("restart"). */
@@ -55,13 +55,13 @@ function req(subjects: SubjectLimits[], tokens = 10, costMicros = 0): AcquireReq
   return { subjects, tokens, costMicros };
 }
 
-function leaseOf(r: AcquireResult): string {
+function leaseOf(r: AcquireDecision): string {
   if (!r.ok) throw new Error(`refused: ${JSON.stringify(r)}`);
   return r.leaseId;
 }
 
-function refusalOf(r: AcquireResult) {
-  if (r.ok || !("refusal" in r)) throw new Error(`not refused: ${JSON.stringify(r)}`);
+function refusalOf(r: AcquireDecision) {
+  if (r.ok) throw new Error(`not refused: ${JSON.stringify(r)}`);
   return r.refusal;
 }
 

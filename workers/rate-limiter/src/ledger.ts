@@ -2,7 +2,7 @@ import {
   LEASE_TTL_MS,
   WINDOW_MS,
   type AcquireRequest,
-  type AcquireResult,
+  type AcquireDecision,
   type AxisStatus,
   type LimiterStatus,
   type Refusal,
@@ -174,7 +174,7 @@ export class Ledger {
     this.lastSweep = now;
   }
 
-  acquire(req: AcquireRequest, now: number): AcquireResult {
+  acquire(req: AcquireRequest, now: number): AcquireDecision {
     this.expireLeases(now);
     const states = req.subjects.map((l) => {
       const s = this.subject(l.id);

@@ -82,9 +82,13 @@ export interface LimiterStatus {
   tokens: AxisStatus | null;
 }
 
-export type AcquireResult =
+/** The limiter's decision on a well-formed request. */
+export type AcquireDecision =
   | { ok: true; leaseId: string; status: LimiterStatus }
-  | { ok: false; refusal: Refusal; status: LimiterStatus }
+  | { ok: false; refusal: Refusal; status: LimiterStatus };
+
+export type AcquireResult =
+  | AcquireDecision
   /** The request itself was malformed (a gateway bug): nothing was reserved. */
   | { ok: false; invalid: string };
 
