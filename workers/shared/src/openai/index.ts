@@ -5,3 +5,4 @@ export * from "./embeddings";
 export * from "./responses";
 export * from "./usage";
 export * from "./estimate";
+export * from "./sse-frames";

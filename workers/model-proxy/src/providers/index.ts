@@ -1,0 +1,24 @@
+import { OpenAICompatibleAdapter } from "./openai/adapter";
+import type { ProviderAdapter, ProviderType } from "./types";
+
+/**
+ * Which adapter speaks to which provider type. OpenAI-compatible types share one adapter with a
+ * wire preset each; translating adapters (Anthropic, Google) register here by type:
+ *
+ *   import { AnthropicAdapter } from "./anthropic/adapter";
+ *   const TRANSLATING: Partial<Record<ProviderType, ProviderAdapter>> = { anthropic: new AnthropicAdapter() };
+ *
+ * Adapters are stateless and built once per isolate.
+ */
+const TRANSLATING: Partial<Record<ProviderType, ProviderAdapter>> = {};
+
+const cache = new Map<ProviderType, ProviderAdapter | null>();
+
+export function adapterFor(type: ProviderType): ProviderAdapter | null {
+  let adapter = cache.get(type);
+  if (adapter === undefined) {
+    adapter = TRANSLATING[type] ?? OpenAICompatibleAdapter.for(type);
+    cache.set(type, adapter);
+  }
+  return adapter;
+}
