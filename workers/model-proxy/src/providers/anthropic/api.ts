@@ -1,0 +1,110 @@
+import type { ProviderConfig } from "../types";
+
+/**
+ * Anthropic's Messages API as the adapter calls it: where, with which headers, and the wire types
+ * it reads back. The types are our own (not the SDK's) because they describe what arrives on the
+ * wire from any API version we may meet: fields newer than `anthropic-version: 2023-06-01` are
+ * optional here.
+ */
+export const ANTHROPIC_API = {
+  defaultBaseUrl: "https://api.anthropic.com",
+  /** The one stable API version; newer behaviour is opted into with `anthropic-beta`, never implied. */
+  version: "2023-06-01",
+  paths: { messages: "/v1/messages" },
+} as const;
+
+/**
+ * The messages URL for a provider. Users configure either the SDK-style origin
+ * (`https://api.anthropic.com`) or an OpenAI-style base ending in `/v1`; both are accepted.
+ */
+export function messagesUrl(provider: ProviderConfig): string {
+  const base = (provider.baseUrl || ANTHROPIC_API.defaultBaseUrl).replace(/\/+$/, "");
+  return base.endsWith("/v1") ? `${base}/messages` : `${base}${ANTHROPIC_API.paths.messages}`;
+}
+
+/**
+ * Upstream headers. The provider key goes in `x-api-key` (never in a URL or log). Configured extra
+ * headers come first so they can add `anthropic-beta`, but cannot replace the key or the version.
+ * `passthrough` carries the inbound client's own `anthropic-version`/`anthropic-beta` for the
+ * native `/v1/messages` path, so a client that opted into a beta keeps it.
+ */
+export function anthropicHeaders(provider: ProviderConfig, passthrough: Record<string, string> = {}): Headers {
+  const headers = new Headers(provider.headers);
+  for (const [name, value] of Object.entries(passthrough)) headers.set(name, value);
+  if (!headers.has("anthropic-version")) headers.set("anthropic-version", ANTHROPIC_API.version);
+  headers.set("x-api-key", provider.apiKey);
+  headers.delete("authorization");
+  headers.set("content-type", "application/json");
+  return headers;
+}
+
+// ---- wire types (what Anthropic sends) -------------------------------------------------------
+
+export interface AnthropicUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  output_tokens_details?: { thinking_tokens?: number | null } | null;
+}
+
+export type AnthropicContentBlock =
+  | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string; input: unknown }
+  | { type: "thinking"; thinking: string; signature?: string }
+  | { type: "redacted_thinking"; data: string }
+  | { type: string; [key: string]: unknown };
+
+export type AnthropicStopReason =
+  | "end_turn"
+  | "max_tokens"
+  | "stop_sequence"
+  | "tool_use"
+  | "pause_turn"
+  | "refusal"
+  | "model_context_window_exceeded";
+
+export interface AnthropicMessage {
+  id: string;
+  type: "message";
+  role: "assistant";
+  model: string;
+  content: AnthropicContentBlock[];
+  stop_reason: AnthropicStopReason | null;
+  stop_sequence: string | null;
+  usage: AnthropicUsage;
+}
+
+export type AnthropicDelta =
+  | { type: "text_delta"; text: string }
+  | { type: "input_json_delta"; partial_json: string }
+  | { type: "thinking_delta"; thinking: string }
+  | { type: "signature_delta"; signature: string }
+  | { type: "citations_delta"; citation: unknown }
+  | { type: string; [key: string]: unknown };
+
+export type AnthropicStreamEvent =
+  | { type: "message_start"; message: AnthropicMessage }
+  | { type: "content_block_start"; index: number; content_block: AnthropicContentBlock }
+  | { type: "content_block_delta"; index: number; delta: AnthropicDelta }
+  | { type: "content_block_stop"; index: number }
+  | {
+      type: "message_delta";
+      delta: { stop_reason: AnthropicStopReason | null; stop_sequence: string | null };
+      usage?: AnthropicUsage;
+    }
+  | { type: "message_stop" }
+  | { type: "ping" }
+  | { type: "error"; error: AnthropicErrorDetail };
+
+export interface AnthropicErrorDetail {
+  type: string;
+  message: string;
+}
+
+/** Anthropic's error body: `{"type":"error","error":{"type","message"},"request_id"}`. */
+export interface AnthropicErrorBody {
+  type: "error";
+  error: AnthropicErrorDetail;
+  request_id?: string;
+}
