@@ -1,13 +1,112 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { privateWorkerFetch, runChecks, type ServiceHealth } from "../../shared/src";
+import {
+  fail,
+  privateWorkerFetch,
+  runChecks,
+  validationError,
+  type Principal,
+  type Result,
+  type ServiceHealth,
+} from "../../shared/src";
+import {
+  AuditQuerySchema,
+  type ApiKey,
+  type AuditEntry,
+  type AuthCallContext,
+  type CreatedApiKey,
+  type ListPage,
+  type RotatedApiKey,
+  type Tenant,
+} from "../../shared/src/contracts/auth";
+import { requireAdmin, resolveActor, type Acting } from "./admin/actor";
+import { listAudit } from "./admin/audit";
+import { createKey, getKey, listKeys, revokeKey, rotateKey, updateKey } from "./admin/keys";
+import { createTenant, disableTenant, getTenant, listTenants, updateTenant } from "./admin/tenants";
+import { authenticate } from "./authenticate/authenticate";
 
-/** auth: tenants, API keys and principal tokens. Reached only through service bindings. */
+/**
+ * auth: tenants, API keys and principal tokens. Reached only through service bindings (RPC).
+ * Every method returns a `Result` and never throws across RPC; inputs are validated here, the
+ * callee, with the shared zod schemas. Admin methods take an `AuthCallContext` naming the actor.
+ */
 export class AuthService extends WorkerEntrypoint<AuthEnv> {
   async health(): Promise<ServiceHealth> {
     return runChecks("auth", {
       d1: () => this.env.AUTH_DB.prepare("SELECT 1").first(),
       kv: () => this.env.AUTH_CACHE.get("health:probe"),
     });
+  }
+
+  /** The hot path's one call (on a miss of the gateway's in-isolate cache). */
+  async authenticate(apiKey: string): Promise<Result<Principal>> {
+    return this.guard("authenticate", undefined, () =>
+      authenticate({ env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, apiKey),
+    );
+  }
+
+  createTenant(ctx: AuthCallContext, input: unknown): Promise<Result<Tenant>> {
+    return this.acting(ctx, (a) => createTenant(this.env, a, input));
+  }
+  listTenants(ctx: AuthCallContext, query?: unknown): Promise<Result<ListPage<Tenant>>> {
+    return this.acting(ctx, (a) => listTenants(this.env, a, query));
+  }
+  getTenant(ctx: AuthCallContext, tenantId: string): Promise<Result<Tenant>> {
+    return this.acting(ctx, (a) => getTenant(this.env, a, tenantId));
+  }
+  updateTenant(ctx: AuthCallContext, tenantId: string, input: unknown): Promise<Result<Tenant>> {
+    return this.acting(ctx, (a) => updateTenant(this.env, a, tenantId, input));
+  }
+  /** DELETE /admin/tenants/{id}: disables the tenant and revokes all its keys. */
+  disableTenant(ctx: AuthCallContext, tenantId: string): Promise<Result<Tenant>> {
+    return this.acting(ctx, (a) => disableTenant(this.env, a, tenantId));
+  }
+
+  createKey(ctx: AuthCallContext, tenantId: string, input: unknown): Promise<Result<CreatedApiKey>> {
+    return this.acting(ctx, (a) => createKey(this.env, a, tenantId, input));
+  }
+  listKeys(ctx: AuthCallContext, tenantId: string, query?: unknown): Promise<Result<ListPage<ApiKey>>> {
+    return this.acting(ctx, (a) => listKeys(this.env, a, tenantId, query));
+  }
+  getKey(ctx: AuthCallContext, keyId: string): Promise<Result<ApiKey>> {
+    return this.acting(ctx, (a) => getKey(this.env, a, keyId));
+  }
+  updateKey(ctx: AuthCallContext, keyId: string, input: unknown): Promise<Result<ApiKey>> {
+    return this.acting(ctx, (a) => updateKey(this.env, a, keyId, input));
+  }
+  revokeKey(ctx: AuthCallContext, keyId: string): Promise<Result<ApiKey>> {
+    return this.acting(ctx, (a) => revokeKey(this.env, a, keyId));
+  }
+  rotateKey(ctx: AuthCallContext, keyId: string, input?: unknown): Promise<Result<RotatedApiKey>> {
+    return this.acting(ctx, (a) => rotateKey(this.env, a, keyId, input));
+  }
+
+  listAuditLog(ctx: AuthCallContext, query?: unknown): Promise<Result<ListPage<AuditEntry>>> {
+    return this.acting(ctx, async (a) => {
+      const admin = requireAdmin(a.actor);
+      if (!admin.ok) return admin;
+      const parsed = AuditQuerySchema.safeParse(query ?? {});
+      if (!parsed.success) return fail(validationError(parsed.error));
+      return { ok: true, value: await listAudit(this.env.AUTH_DB, parsed.data) };
+    });
+  }
+
+  private async acting<T>(ctx: AuthCallContext, run: (acting: Acting) => Promise<Result<T>>): Promise<Result<T>> {
+    const requestId = typeof ctx?.requestId === "string" ? ctx.requestId : undefined;
+    return this.guard("admin", requestId, async () => {
+      const acting = await resolveActor(this.env, ctx);
+      if (!acting.ok) return acting;
+      return run(acting.value);
+    });
+  }
+
+  /** Unexpected failures become a 500 result; the message is logged with the request id, never returned. */
+  private async guard<T>(op: string, requestId: string | undefined, run: () => Promise<Result<T>>): Promise<Result<T>> {
+    try {
+      return await run();
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", service: "auth", op, requestId, message: err instanceof Error ? err.message : String(err) }));
+      return fail({ code: "internal_error", message: "The auth service had an internal error. Quote the request id when reporting it." });
+    }
   }
 }
 

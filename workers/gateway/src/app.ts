@@ -1,7 +1,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError, validationError } from "../../shared/src";
+import { registerAdmin } from "./admin";
 import { registerDocs } from "./docs/route";
 import { registerHealth } from "./health/route";
+import { registerKeys } from "./keys";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
 import type { GatewayBindings } from "./types";
@@ -19,6 +21,8 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
 
   registerHealth(app);
   registerDocs(app);
+  registerAdmin(app);
+  registerKeys(app);
 
   app.notFound(notFound(app));
   return app;

@@ -49,6 +49,11 @@ export interface Principal {
   token: string;
   /** Epoch ms after which the token must not be presented any more. */
   tokenExpiresAt: number;
+  /**
+   * Epoch ms at which the key itself stops working (its `expires_at`, or the end of a rotation's
+   * grace period for a previous secret); `null`/absent = never. Caches must not outlive it.
+   */
+  keyExpiresAt?: number | null;
 }
 
 /** The claims of a principal token, as verified downstream. */

@@ -1,0 +1,79 @@
+import { fail, ok, validationError, type Budget, type Limits, type Result, type Scope } from "../../../shared/src";
+import { AuthCallContextSchema } from "../../../shared/src/contracts/auth";
+import { publicJwkOf, verifyPrincipalToken } from "../../../shared/src/principal-token";
+import { keyStatus, nowSeconds, parseJson, type ApiKeyRow } from "../db/rows";
+
+/**
+ * Who is acting on an admin operation. `admin` is the platform operator (the gateway checked the
+ * admin token). `key` is a tenant managing its own keys with a `keys:write` key: established from
+ * its principal token (signed by auth, verified here) and re-checked against D1, so a key revoked
+ * a moment ago cannot act even while its token is still unexpired.
+ */
+export type Actor =
+  | { kind: "admin"; label: "admin" }
+  | {
+      kind: "key";
+      label: string;
+      tenantId: string;
+      keyId: string;
+      scopes: Scope[];
+      models: string[] | null;
+      limits: Limits;
+      budget: Budget;
+      expiresAt: number | null;
+    };
+
+export interface Acting {
+  actor: Actor;
+  requestId: string;
+}
+
+let verifyJwk: { signing: string; verify: string } | undefined;
+function verifyJwkOf(env: AuthEnv): string {
+  if (verifyJwk?.signing !== env.PRINCIPAL_SIGNING_JWK) {
+    verifyJwk = { signing: env.PRINCIPAL_SIGNING_JWK, verify: publicJwkOf(env.PRINCIPAL_SIGNING_JWK) };
+  }
+  return verifyJwk.verify;
+}
+
+export async function resolveActor(env: AuthEnv, context: unknown): Promise<Result<Acting>> {
+  const parsed = AuthCallContextSchema.safeParse(context);
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const { requestId, actor } = parsed.data;
+  if (actor.type === "admin") return ok({ requestId, actor: { kind: "admin", label: "admin" } });
+
+  const claims = await verifyPrincipalToken(actor.token, verifyJwkOf(env));
+  if (!claims.ok) return claims;
+  const row = await env.AUTH_DB.prepare(
+    `SELECT k.*, t.status AS tenant_status FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = ?1`,
+  )
+    .bind(claims.value.keyId)
+    .first<ApiKeyRow & { tenant_status: string }>();
+  if (!row || row.tenant_id !== claims.value.tenantId || row.tenant_status !== "active" || keyStatus(row, nowSeconds()) !== "active") {
+    return fail({ code: "invalid_api_key", message: "This API key is no longer valid." });
+  }
+  const scopes = parseJson<Scope[]>(row.scopes, []);
+  if (!scopes.includes("keys:write")) {
+    return fail({ code: "permission_denied", message: "This API key does not have the 'keys:write' scope required to manage keys." });
+  }
+  return ok({
+    requestId,
+    actor: {
+      kind: "key",
+      label: `key:${row.id}`,
+      tenantId: row.tenant_id,
+      keyId: row.id,
+      scopes,
+      models: parseJson<string[] | null>(row.models, null),
+      limits: parseJson<Limits>(row.limits, {}),
+      budget: parseJson<Budget>(row.budget, {}),
+      expiresAt: row.expires_at,
+    },
+  });
+}
+
+/** Operations on tenants themselves are the platform operator's alone. */
+export function requireAdmin(actor: Actor): Result<true> {
+  if (actor.kind === "admin") return ok(true);
+  return fail({ code: "permission_denied", message: "Only the platform admin can manage tenants." });
+}

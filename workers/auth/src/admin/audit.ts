@@ -1,0 +1,83 @@
+import { newId } from "../../../shared/src";
+import type { AuditEntry, AuditQuery, ListPage } from "../../../shared/src/contracts/auth";
+import { parseJson } from "../db/rows";
+import type { Acting } from "./actor";
+
+/**
+ * The audit log: who (admin or `key:<id>`), what (action, target, changed fields), when, under
+ * which request id. Written in the same D1 batch as the change it records, so there is no change
+ * without its row. Callers pass only non-secret details: never a key, hash or token.
+ */
+export interface AuditFact {
+  action: string;
+  tenantId: string | null;
+  targetType: "tenant" | "api_key";
+  targetId: string;
+  details?: Record<string, unknown>;
+}
+
+export function auditStatement(db: D1Database, acting: Acting, fact: AuditFact, nowSec: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO audit_log (id, at, actor, action, tenant_id, target_type, target_id, request_id, details)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+    )
+    .bind(
+      newId("aud"),
+      nowSec,
+      acting.actor.label,
+      fact.action,
+      fact.tenantId,
+      fact.targetType,
+      fact.targetId,
+      acting.requestId,
+      JSON.stringify(fact.details ?? {}),
+    );
+}
+
+interface AuditRow {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  tenant_id: string | null;
+  target_type: string;
+  target_id: string;
+  request_id: string;
+  details: string;
+}
+
+/** Newest first (insertion order, so ties within a second keep their order); `after` = previous `last_id`. */
+export async function listAudit(db: D1Database, query: AuditQuery): Promise<ListPage<AuditEntry>> {
+  const limit = query.limit ?? 20;
+  const where: string[] = [];
+  const binds: unknown[] = [];
+  if (query.tenant_id) {
+    binds.push(query.tenant_id);
+    where.push(`tenant_id = ?${binds.length}`);
+  }
+  if (query.after) {
+    binds.push(query.after);
+    const n = binds.length;
+    where.push(`rowid < (SELECT rowid FROM audit_log WHERE id = ?${n})`);
+  }
+  binds.push(limit + 1);
+  const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid DESC LIMIT ?${binds.length}`;
+  const { results } = await db.prepare(sql).bind(...binds).all<AuditRow>();
+  const rows = results.slice(0, limit);
+  const data = rows.map(
+    (r): AuditEntry => ({
+      id: r.id,
+      object: "audit_log_entry",
+      at: r.at,
+      actor: r.actor,
+      action: r.action,
+      tenant_id: r.tenant_id,
+      target_type: r.target_type,
+      target_id: r.target_id,
+      request_id: r.request_id,
+      details: parseJson<Record<string, unknown>>(r.details, {}),
+    }),
+  );
+  return { object: "list", data, has_more: results.length > limit, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+}

@@ -1,0 +1,318 @@
+import {
+  fail,
+  generateApiKey,
+  globCovers,
+  hashApiKey,
+  newId,
+  ok,
+  parseApiKey,
+  validationError,
+  type Budget,
+  type Limits,
+  type Result,
+  type Scope,
+} from "../../../shared/src";
+import {
+  DEFAULT_GRACE_PERIOD_SECONDS,
+  DEFAULT_KEY_SCOPES,
+  KeyCreateSchema,
+  KeyRotateSchema,
+  KeyUpdateSchema,
+  ListQuerySchema,
+  type ApiKey,
+  type CreatedApiKey,
+  type KeyCreate,
+  type ListPage,
+  type RotatedApiKey,
+} from "../../../shared/src/contracts/auth";
+import { evictCachedKeys } from "../authenticate/key-cache";
+import { compact, keyStatus, mergeAxes, nowSeconds, parseJson, toApiKey, type ApiKeyRow } from "../db/rows";
+import type { Acting, Actor } from "./actor";
+import { auditStatement } from "./audit";
+import { getTenantRow } from "./tenants";
+
+/** What a key may do, after defaults: the thing checked against a self-service actor's own bounds. */
+interface KeyGrant {
+  scopes: Scope[];
+  models: string[] | null;
+  limits: Limits;
+  budget: Budget;
+  expires_at: number | null;
+}
+
+const keyNotFound = (id: string) => fail({ code: "not_found", message: `No API key with id '${id}'.`, param: "id" });
+const beyondOwn = (param: string, message: string) =>
+  fail({ code: "permission_denied", message: `A key cannot grant more than its creator holds: ${message}`, param });
+
+const LIMIT_AXES = ["rpm", "tpm", "max_concurrency"] as const;
+
+/**
+ * A tenant's own `keys:write` key may only hand out (or change a key to) what it holds itself:
+ * scopes ⊆ its scopes, every model glob covered by one of its globs, each limit/budget axis it is
+ * bound by set and no higher, and no later expiry. An admin is unbounded.
+ */
+function withinActorBounds(actor: Actor, grant: KeyGrant): Result<true> {
+  if (actor.kind === "admin") return ok(true);
+  const extra = grant.scopes.filter((s) => !actor.scopes.includes(s));
+  if (extra.length) return beyondOwn("scopes", `scope '${extra[0]}' is not held by this key.`);
+  if (actor.models !== null) {
+    if (grant.models === null) return beyondOwn("models", "this key is limited to some models, so the new key must be too.");
+    const i = grant.models.findIndex((m) => !actor.models!.some((p) => globCovers(p, m)));
+    if (i >= 0) return beyondOwn(`models[${i}]`, `model pattern '${grant.models[i]}' is outside this key's models.`);
+  }
+  for (const axis of LIMIT_AXES) {
+    const own = actor.limits[axis];
+    const given = grant.limits[axis];
+    if (own != null && (given == null || given > own)) return beyondOwn(`limits.${axis}`, `'${axis}' must be at most ${own}.`);
+  }
+  const ownBudget = actor.budget.monthly_usd;
+  const givenBudget = grant.budget.monthly_usd;
+  if (ownBudget != null && (givenBudget == null || givenBudget > ownBudget)) {
+    return beyondOwn("budget.monthly_usd", `'monthly_usd' must be at most ${ownBudget}.`);
+  }
+  if (actor.expiresAt !== null && (grant.expires_at === null || grant.expires_at > actor.expiresAt)) {
+    return beyondOwn("expires_at", `the key must expire no later than ${actor.expiresAt}.`);
+  }
+  return ok(true);
+}
+
+function checkExpiry(expiresAt: number | null | undefined, nowSec: number): Result<true> {
+  if (expiresAt != null && expiresAt <= nowSec) {
+    return fail({ code: "invalid_request", message: "Invalid value for 'expires_at': must be a unix time in the future.", param: "expires_at" });
+  }
+  return ok(true);
+}
+
+/** The key, if this actor may see it: another tenant's key is a 404, never a 403. */
+async function visibleKey(env: AuthEnv, actor: Actor, keyId: string): Promise<ApiKeyRow | null> {
+  if (typeof keyId !== "string" || keyId.length > 64) return null;
+  const row = await env.AUTH_DB.prepare("SELECT * FROM api_keys WHERE id = ?1").bind(keyId).first<ApiKeyRow>();
+  if (!row) return null;
+  if (actor.kind === "key" && row.tenant_id !== actor.tenantId) return null;
+  return row;
+}
+
+/** A self-service key may not manage a key that holds scopes it lacks itself. */
+function mayManage(actor: Actor, row: ApiKeyRow): Result<true> {
+  if (actor.kind === "admin") return ok(true);
+  const extra = parseJson<Scope[]>(row.scopes, []).filter((s) => !actor.scopes.includes(s));
+  if (extra.length) {
+    return fail({ code: "permission_denied", message: `This key cannot manage a key that holds the '${extra[0]}' scope, which it lacks.` });
+  }
+  return ok(true);
+}
+
+async function keySecretHashes(db: D1Database, keyId: string): Promise<string[]> {
+  const { results } = await db.prepare("SELECT hash FROM api_key_secrets WHERE key_id = ?1").bind(keyId).all<{ hash: string }>();
+  return results.map((r) => r.hash);
+}
+
+const dedupe = <T>(xs: T[]): T[] => [...new Set(xs)];
+
+function defaultsFor(actor: Actor, input: KeyCreate): KeyGrant {
+  if (actor.kind === "admin") {
+    return {
+      scopes: dedupe(input.scopes ?? DEFAULT_KEY_SCOPES),
+      models: input.models ?? null,
+      limits: compact(input.limits ?? {}),
+      budget: compact(input.budget ?? {}),
+      expires_at: input.expires_at ?? null,
+    };
+  }
+  return {
+    scopes: dedupe(input.scopes ?? DEFAULT_KEY_SCOPES.filter((s) => actor.scopes.includes(s))),
+    models: input.models === undefined ? actor.models : input.models,
+    limits: mergeAxes(actor.limits, input.limits),
+    budget: mergeAxes(actor.budget, input.budget),
+    expires_at: input.expires_at === undefined ? actor.expiresAt : input.expires_at,
+  };
+}
+
+/** Creates a key; the response is the only place its plaintext ever appears. */
+export async function createKey(env: AuthEnv, acting: Acting, tenantId: string, input: unknown): Promise<Result<CreatedApiKey>> {
+  const { actor } = acting;
+  if (actor.kind === "key" && tenantId !== actor.tenantId) return fail({ code: "not_found", message: `No tenant with id '${tenantId}'.`, param: "id" });
+  const parsed = KeyCreateSchema.safeParse(input ?? {});
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const tenant = await getTenantRow(env.AUTH_DB, tenantId);
+  if (!tenant) return fail({ code: "not_found", message: `No tenant with id '${tenantId}'.`, param: "id" });
+  if (tenant.status !== "active") return fail({ code: "conflict", message: `Tenant '${tenantId}' is disabled; it cannot get new keys.` });
+  const now = nowSeconds();
+  const expiry = checkExpiry(parsed.data.expires_at, now);
+  if (!expiry.ok) return expiry;
+  const grant = defaultsFor(actor, parsed.data);
+  const bounded = withinActorBounds(actor, grant);
+  if (!bounded.ok) return bounded;
+
+  const key = generateApiKey(env.KEY_ENV);
+  const hash = await hashApiKey(key);
+  const prefix = (parseApiKey(key) as { ok: true; prefix: string }).prefix;
+  const row: ApiKeyRow = {
+    id: newId("key"),
+    tenant_id: tenantId,
+    name: parsed.data.name ?? null,
+    prefix,
+    hash,
+    scopes: JSON.stringify(grant.scopes),
+    models: grant.models === null ? null : JSON.stringify(grant.models),
+    limits: JSON.stringify(grant.limits),
+    budget: JSON.stringify(grant.budget),
+    expires_at: grant.expires_at,
+    revoked_at: null,
+    last_used_at: null,
+    created_by: actor.label,
+    created_at: now,
+    updated_at: now,
+  };
+  await env.AUTH_DB.batch([
+    env.AUTH_DB.prepare(
+      `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, models, limits, budget, expires_at, created_by, created_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)`,
+    ).bind(row.id, row.tenant_id, row.name, row.prefix, row.hash, row.scopes, row.models, row.limits, row.budget, row.expires_at, row.created_by, now),
+    env.AUTH_DB.prepare("INSERT INTO api_key_secrets (hash, key_id, prefix, created_at) VALUES (?1, ?2, ?3, ?4)").bind(hash, row.id, prefix, now),
+    auditStatement(env.AUTH_DB, acting, {
+      action: "key.create",
+      tenantId,
+      targetType: "api_key",
+      targetId: row.id,
+      details: { name: row.name, ...grant },
+    }, now),
+  ]);
+  return ok({ ...toApiKey(row, now), key });
+}
+
+/** A tenant's keys, newest first, never with a secret. */
+export async function listKeys(env: AuthEnv, acting: Acting, tenantId: string, query: unknown): Promise<Result<ListPage<ApiKey>>> {
+  const { actor } = acting;
+  const parsed = ListQuerySchema.safeParse(query ?? {});
+  if (!parsed.success) return fail(validationError(parsed.error));
+  if (actor.kind === "key" && tenantId !== actor.tenantId) return fail({ code: "not_found", message: `No tenant with id '${tenantId}'.`, param: "id" });
+  if (actor.kind === "admin" && !(await getTenantRow(env.AUTH_DB, tenantId))) {
+    return fail({ code: "not_found", message: `No tenant with id '${tenantId}'.`, param: "id" });
+  }
+  const limit = parsed.data.limit ?? 20;
+  const stmt = parsed.data.after
+    ? env.AUTH_DB.prepare(
+        `SELECT * FROM api_keys WHERE tenant_id = ?1 AND rowid < (SELECT rowid FROM api_keys WHERE id = ?2 AND tenant_id = ?1)
+          ORDER BY rowid DESC LIMIT ?3`,
+      ).bind(tenantId, parsed.data.after, limit + 1)
+    : env.AUTH_DB.prepare("SELECT * FROM api_keys WHERE tenant_id = ?1 ORDER BY rowid DESC LIMIT ?2").bind(tenantId, limit + 1);
+  const { results } = await stmt.all<ApiKeyRow>();
+  const now = nowSeconds();
+  const data = results.slice(0, limit).map((r) => toApiKey(r, now));
+  return ok({ object: "list", data, has_more: results.length > limit, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+}
+
+export async function getKey(env: AuthEnv, acting: Acting, keyId: string): Promise<Result<ApiKey>> {
+  const row = await visibleKey(env, acting.actor, keyId);
+  return row ? ok(toApiKey(row)) : keyNotFound(keyId);
+}
+
+/** PATCH a key: name, scopes, models, expiry, limits and budget (per axis). Effective on next auth. */
+export async function updateKey(env: AuthEnv, acting: Acting, keyId: string, input: unknown): Promise<Result<ApiKey>> {
+  const { actor } = acting;
+  const parsed = KeyUpdateSchema.safeParse(input ?? {});
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const row = await visibleKey(env, actor, keyId);
+  if (!row) return keyNotFound(keyId);
+  const managed = mayManage(actor, row);
+  if (!managed.ok) return managed;
+  const now = nowSeconds();
+  if (row.revoked_at !== null) return fail({ code: "conflict", message: `API key '${keyId}' is revoked; it cannot be changed.` });
+  const expiry = checkExpiry(parsed.data.expires_at, now);
+  if (!expiry.ok) return expiry;
+  const p = parsed.data;
+  const grant: KeyGrant = {
+    scopes: p.scopes ? dedupe(p.scopes) : parseJson<Scope[]>(row.scopes, []),
+    models: p.models === undefined ? parseJson<string[] | null>(row.models, null) : p.models,
+    limits: mergeAxes(parseJson<Limits>(row.limits, {}), p.limits),
+    budget: mergeAxes(parseJson<Budget>(row.budget, {}), p.budget),
+    expires_at: p.expires_at === undefined ? row.expires_at : p.expires_at,
+  };
+  const bounded = withinActorBounds(actor, grant);
+  if (!bounded.ok) return bounded;
+  const next: ApiKeyRow = {
+    ...row,
+    name: p.name === undefined ? row.name : p.name,
+    scopes: JSON.stringify(grant.scopes),
+    models: grant.models === null ? null : JSON.stringify(grant.models),
+    limits: JSON.stringify(grant.limits),
+    budget: JSON.stringify(grant.budget),
+    expires_at: grant.expires_at,
+    updated_at: now,
+  };
+  await env.AUTH_DB.batch([
+    env.AUTH_DB.prepare(
+      "UPDATE api_keys SET name = ?2, scopes = ?3, models = ?4, limits = ?5, budget = ?6, expires_at = ?7, updated_at = ?8 WHERE id = ?1",
+    ).bind(keyId, next.name, next.scopes, next.models, next.limits, next.budget, next.expires_at, now),
+    auditStatement(env.AUTH_DB, acting, { action: "key.update", tenantId: row.tenant_id, targetType: "api_key", targetId: keyId, details: p }, now),
+  ]);
+  await evictCachedKeys(env.AUTH_CACHE, await keySecretHashes(env.AUTH_DB, keyId));
+  return ok(toApiKey(next, now));
+}
+
+/**
+ * Revokes a key (and any previous secret still in a rotation grace period). The KV entries are
+ * deleted before this returns, so the next authentication in this location reads D1 and refuses
+ * it; the gateway drops its own in-isolate entry too. Idempotent.
+ */
+export async function revokeKey(env: AuthEnv, acting: Acting, keyId: string): Promise<Result<ApiKey>> {
+  const { actor } = acting;
+  const row = await visibleKey(env, actor, keyId);
+  if (!row) return keyNotFound(keyId);
+  const managed = mayManage(actor, row);
+  if (!managed.ok) return managed;
+  if (row.revoked_at !== null) return ok(toApiKey(row));
+  const now = nowSeconds();
+  await env.AUTH_DB.batch([
+    env.AUTH_DB.prepare("UPDATE api_keys SET revoked_at = ?2, updated_at = ?2 WHERE id = ?1").bind(keyId, now),
+    auditStatement(env.AUTH_DB, acting, { action: "key.revoke", tenantId: row.tenant_id, targetType: "api_key", targetId: keyId }, now),
+  ]);
+  await evictCachedKeys(env.AUTH_CACHE, await keySecretHashes(env.AUTH_DB, keyId));
+  return ok(toApiKey({ ...row, revoked_at: now, updated_at: now }, now));
+}
+
+/**
+ * Rotation: a new secret for the same key (same id, scopes, limits, usage history); the previous
+ * secret keeps working for `grace_period_seconds` (default one hour, 0 = stops at once). Secrets
+ * from earlier rotations keep their own, earlier, end.
+ */
+export async function rotateKey(env: AuthEnv, acting: Acting, keyId: string, input: unknown): Promise<Result<RotatedApiKey>> {
+  const { actor } = acting;
+  const parsed = KeyRotateSchema.safeParse(input ?? {});
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const row = await visibleKey(env, actor, keyId);
+  if (!row) return keyNotFound(keyId);
+  const managed = mayManage(actor, row);
+  if (!managed.ok) return managed;
+  const now = nowSeconds();
+  const status = keyStatus(row, now);
+  if (status !== "active") return fail({ code: "conflict", message: `API key '${keyId}' is ${status}; it cannot be rotated.` });
+  const grace = parsed.data.grace_period_seconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
+  const graceEnd = now + grace;
+  const oldHashes = await keySecretHashes(env.AUTH_DB, keyId);
+
+  const key = generateApiKey(env.KEY_ENV);
+  const hash = await hashApiKey(key);
+  const prefix = (parseApiKey(key) as { ok: true; prefix: string }).prefix;
+  await env.AUTH_DB.batch([
+    // Drop secrets whose grace is over; end the rest (the current one included) at the latest at graceEnd.
+    env.AUTH_DB.prepare("DELETE FROM api_key_secrets WHERE key_id = ?1 AND (expires_at <= ?2 OR ?3 = 0)").bind(keyId, now, grace),
+    env.AUTH_DB.prepare(
+      "UPDATE api_key_secrets SET expires_at = MIN(COALESCE(expires_at, ?2), ?2) WHERE key_id = ?1",
+    ).bind(keyId, graceEnd),
+    env.AUTH_DB.prepare("INSERT INTO api_key_secrets (hash, key_id, prefix, created_at) VALUES (?1, ?2, ?3, ?4)").bind(hash, keyId, prefix, now),
+    env.AUTH_DB.prepare("UPDATE api_keys SET hash = ?2, prefix = ?3, updated_at = ?4 WHERE id = ?1").bind(keyId, hash, prefix, now),
+    auditStatement(env.AUTH_DB, acting, {
+      action: "key.rotate",
+      tenantId: row.tenant_id,
+      targetType: "api_key",
+      targetId: keyId,
+      details: { grace_period_seconds: grace, previous_key_expires_at: graceEnd },
+    }, now),
+  ]);
+  // The previous secret's cached entry carries no expiry: drop it so the grace end applies.
+  await evictCachedKeys(env.AUTH_CACHE, oldHashes);
+  const next = { ...row, hash, prefix, updated_at: now };
+  return ok({ ...toApiKey(next, now), key, previous_key_expires_at: graceEnd });
+}

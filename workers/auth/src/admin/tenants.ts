@@ -1,0 +1,146 @@
+import { fail, newId, ok, validationError, type Budget, type Limits, type Result } from "../../../shared/src";
+import {
+  ListQuerySchema,
+  TenantCreateSchema,
+  TenantUpdateSchema,
+  type ListPage,
+  type Tenant,
+} from "../../../shared/src/contracts/auth";
+import { evictCachedKeys } from "../authenticate/key-cache";
+import { compact, mergeAxes, nowSeconds, parseJson, toTenant, type TenantRow } from "../db/rows";
+import { requireAdmin, type Acting } from "./actor";
+import { auditStatement } from "./audit";
+
+const tenantNotFound = (id: string) => fail({ code: "not_found", message: `No tenant with id '${id}'.`, param: "id" });
+
+export async function getTenantRow(db: D1Database, id: string): Promise<TenantRow | null> {
+  if (typeof id !== "string" || id.length > 64) return null;
+  return db.prepare("SELECT * FROM tenants WHERE id = ?1").bind(id).first<TenantRow>();
+}
+
+/** Every secret hash of every key of a tenant: what must leave the caches when the tenant changes. */
+export async function tenantSecretHashes(db: D1Database, tenantId: string): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT s.hash FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id WHERE k.tenant_id = ?1")
+    .bind(tenantId)
+    .all<{ hash: string }>();
+  return results.map((r) => r.hash);
+}
+
+export async function createTenant(env: AuthEnv, acting: Acting, input: unknown): Promise<Result<Tenant>> {
+  const admin = requireAdmin(acting.actor);
+  if (!admin.ok) return admin;
+  const parsed = TenantCreateSchema.safeParse(input);
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const now = nowSeconds();
+  const row: TenantRow = {
+    id: newId("ten"),
+    name: parsed.data.name,
+    status: "active",
+    limits: JSON.stringify(compact(parsed.data.limits ?? {})),
+    budget: JSON.stringify(compact(parsed.data.budget ?? {})),
+    created_at: now,
+    updated_at: now,
+    disabled_at: null,
+  };
+  await env.AUTH_DB.batch([
+    env.AUTH_DB.prepare(
+      "INSERT INTO tenants (id, name, status, limits, budget, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?5)",
+    ).bind(row.id, row.name, row.limits, row.budget, now),
+    auditStatement(env.AUTH_DB, acting, {
+      action: "tenant.create",
+      tenantId: row.id,
+      targetType: "tenant",
+      targetId: row.id,
+      details: { name: row.name, limits: JSON.parse(row.limits), budget: JSON.parse(row.budget) },
+    }, now),
+  ]);
+  return ok(toTenant(row));
+}
+
+/** Newest first. */
+export async function listTenants(env: AuthEnv, acting: Acting, query: unknown): Promise<Result<ListPage<Tenant>>> {
+  const admin = requireAdmin(acting.actor);
+  if (!admin.ok) return admin;
+  const parsed = ListQuerySchema.safeParse(query ?? {});
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const limit = parsed.data.limit ?? 20;
+  const stmt = parsed.data.after
+    ? env.AUTH_DB.prepare(
+        "SELECT * FROM tenants WHERE rowid < (SELECT rowid FROM tenants WHERE id = ?1) ORDER BY rowid DESC LIMIT ?2",
+      ).bind(parsed.data.after, limit + 1)
+    : env.AUTH_DB.prepare("SELECT * FROM tenants ORDER BY rowid DESC LIMIT ?1").bind(limit + 1);
+  const { results } = await stmt.all<TenantRow>();
+  const data = results.slice(0, limit).map(toTenant);
+  return ok({ object: "list", data, has_more: results.length > limit, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+}
+
+export async function getTenant(env: AuthEnv, acting: Acting, id: string): Promise<Result<Tenant>> {
+  const admin = requireAdmin(acting.actor);
+  if (!admin.ok) return admin;
+  const row = await getTenantRow(env.AUTH_DB, id);
+  return row ? ok(toTenant(row)) : tenantNotFound(id);
+}
+
+/**
+ * Renames a tenant or sets its tenant-wide limits/budget (per axis; `null` clears one). The new
+ * values reach the hot path on each key's next authentication: the tenant's cached key entries are
+ * deleted here (see the revocation note in authenticate/key-cache.ts and the gateway's api-key.ts).
+ */
+export async function updateTenant(env: AuthEnv, acting: Acting, id: string, input: unknown): Promise<Result<Tenant>> {
+  const admin = requireAdmin(acting.actor);
+  if (!admin.ok) return admin;
+  const parsed = TenantUpdateSchema.safeParse(input ?? {});
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const row = await getTenantRow(env.AUTH_DB, id);
+  if (!row) return tenantNotFound(id);
+  const now = nowSeconds();
+  const next: TenantRow = {
+    ...row,
+    name: parsed.data.name ?? row.name,
+    limits: JSON.stringify(mergeAxes(parseJson<Limits>(row.limits, {}), parsed.data.limits)),
+    budget: JSON.stringify(mergeAxes(parseJson<Budget>(row.budget, {}), parsed.data.budget)),
+    updated_at: now,
+  };
+  await env.AUTH_DB.batch([
+    env.AUTH_DB.prepare("UPDATE tenants SET name = ?2, limits = ?3, budget = ?4, updated_at = ?5 WHERE id = ?1").bind(
+      id,
+      next.name,
+      next.limits,
+      next.budget,
+      now,
+    ),
+    auditStatement(env.AUTH_DB, acting, { action: "tenant.update", tenantId: id, targetType: "tenant", targetId: id, details: parsed.data }, now),
+  ]);
+  await evictCachedKeys(env.AUTH_CACHE, await tenantSecretHashes(env.AUTH_DB, id));
+  return ok(toTenant(next));
+}
+
+/**
+ * DELETE: disables the tenant and revokes every one of its keys (rows are kept for billing and
+ * audit). Idempotent: disabling a disabled tenant changes nothing and writes no second audit row.
+ */
+export async function disableTenant(env: AuthEnv, acting: Acting, id: string): Promise<Result<Tenant>> {
+  const admin = requireAdmin(acting.actor);
+  if (!admin.ok) return admin;
+  const row = await getTenantRow(env.AUTH_DB, id);
+  if (!row) return tenantNotFound(id);
+  if (row.status === "disabled") return ok(toTenant(row));
+  const now = nowSeconds();
+  const active = await env.AUTH_DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ?1 AND revoked_at IS NULL")
+    .bind(id)
+    .first<{ n: number }>();
+  await env.AUTH_DB.batch([
+    env.AUTH_DB.prepare("UPDATE tenants SET status = 'disabled', disabled_at = ?2, updated_at = ?2 WHERE id = ?1").bind(id, now),
+    env.AUTH_DB.prepare("UPDATE api_keys SET revoked_at = ?2, updated_at = ?2 WHERE tenant_id = ?1 AND revoked_at IS NULL").bind(id, now),
+    auditStatement(env.AUTH_DB, acting, {
+      action: "tenant.disable",
+      tenantId: id,
+      targetType: "tenant",
+      targetId: id,
+      details: { keys_revoked: active?.n ?? 0 },
+    }, now),
+  ]);
+  await evictCachedKeys(env.AUTH_CACHE, await tenantSecretHashes(env.AUTH_DB, id));
+  return ok(toTenant({ ...row, status: "disabled", disabled_at: now, updated_at: now }));
+}

@@ -1,0 +1,150 @@
+import {
+  fail,
+  hashApiKey,
+  ok,
+  parseApiKey,
+  timingSafeEqualStrings,
+  type ApiErrorInit,
+  type Budget,
+  type Limits,
+  type Principal,
+  type Result,
+  type Scope,
+} from "../../../shared/src";
+import { signPrincipalToken } from "../../../shared/src/principal-token";
+import { parseJson } from "../db/rows";
+import { memoToken, readCachedKey, tokenMemo, TOKEN_REUSE_MIN_MS, writeCachedKey, type KeyRecord } from "./key-cache";
+import { lastUsedWrite } from "./last-used";
+
+export interface AuthDeps {
+  env: AuthEnv;
+  waitUntil(p: Promise<unknown>): void;
+  now?: () => number;
+}
+
+const MAX_KEY_LENGTH = 256;
+
+const invalidKey = (message: string): ApiErrorInit => ({ code: "invalid_api_key", message });
+const INCORRECT = "Incorrect API key provided. Check the key, or create a new one.";
+
+/** One joined row: the secret, its key and its tenant. */
+interface LookupRow {
+  secret_hash: string;
+  secret_expires_at: number | null;
+  key_id: string;
+  tenant_id: string;
+  scopes: string;
+  models: string | null;
+  limits: string;
+  budget: string;
+  expires_at: number | null;
+  revoked_at: number | null;
+  tenant_status: string;
+  tenant_limits: string;
+  tenant_budget: string;
+}
+
+const LOOKUP_SQL = `
+  SELECT s.hash AS secret_hash, s.expires_at AS secret_expires_at,
+         k.id AS key_id, k.tenant_id, k.scopes, k.models, k.limits, k.budget, k.expires_at, k.revoked_at,
+         t.status AS tenant_status, t.limits AS tenant_limits, t.budget AS tenant_budget
+    FROM api_key_secrets s
+    JOIN api_keys k ON k.id = s.key_id
+    JOIN tenants t ON t.id = k.tenant_id
+   WHERE s.hash = ?1`;
+
+/** The earlier of two optional epoch-second expiries, in epoch ms. */
+function earliestMs(a: number | null, b: number | null): number | null {
+  const xs = [a, b].filter((x): x is number => x !== null);
+  return xs.length ? Math.min(...xs) * 1000 : null;
+}
+
+/**
+ * Who holds this API key: format and checksum (no I/O) → KV `AUTH_CACHE` → D1, then a freshly
+ * signed (or still-fresh memoised) principal token. Never throws; never logs or returns the key.
+ */
+export async function authenticate(deps: AuthDeps, apiKey: unknown): Promise<Result<Principal>> {
+  const { env } = deps;
+  const now = deps.now?.() ?? Date.now();
+  if (typeof apiKey !== "string" || apiKey.length === 0) return fail({ code: "missing_api_key", message: "No API key provided." });
+  if (apiKey.length > MAX_KEY_LENGTH) return fail(invalidKey(INCORRECT));
+  const parsed = parseApiKey(apiKey);
+  if (!parsed.ok) {
+    return fail(
+      invalidKey(parsed.reason === "checksum" ? "Incorrect API key provided: the key's checksum does not match (a typo?)." : INCORRECT),
+    );
+  }
+  if (parsed.env !== env.KEY_ENV) {
+    return fail(invalidKey(`This API key belongs to the '${parsed.env}' environment, not '${env.KEY_ENV}'.`));
+  }
+
+  const hash = await hashApiKey(apiKey);
+  let record = await readCachedKey(env.AUTH_CACHE, hash);
+  if (!record) {
+    const loaded = await loadFromD1(env.AUTH_DB, hash, now);
+    if (!loaded.ok) return loaded;
+    record = loaded.value;
+    const toCache = record;
+    deps.waitUntil(writeCachedKey(env.AUTH_CACHE, hash, toCache, now).catch(() => undefined));
+  }
+  if (record.expiresAt !== null && record.expiresAt <= now) return fail(invalidKey("This API key has expired."));
+
+  const principal = await toPrincipal(env, hash, record, now);
+  const write = lastUsedWrite(env.AUTH_DB, record.keyId, now);
+  if (write) deps.waitUntil(write.run().catch(() => undefined));
+  return ok(principal);
+}
+
+async function loadFromD1(db: D1Database, hash: string, now: number): Promise<Result<KeyRecord>> {
+  const row = await db.prepare(LOOKUP_SQL).bind(hash).first<LookupRow>();
+  // The index lookup found the row by hash; compare again in constant time as defence in depth.
+  if (!row || !(await timingSafeEqualStrings(row.secret_hash, hash))) return fail(invalidKey(INCORRECT));
+  if (row.revoked_at !== null) return fail(invalidKey("This API key has been revoked."));
+  if (row.tenant_status !== "active") return fail(invalidKey("This API key's tenant is disabled."));
+  const expiresAt = earliestMs(row.expires_at, row.secret_expires_at);
+  if (expiresAt !== null && expiresAt <= now) return fail(invalidKey("This API key has expired."));
+  return ok({
+    v: 1,
+    tenantId: row.tenant_id,
+    keyId: row.key_id,
+    scopes: parseJson<Scope[]>(row.scopes, []),
+    models: parseJson<string[] | null>(row.models, null),
+    keyLimits: parseJson<Limits>(row.limits, {}),
+    tenantLimits: parseJson<Limits>(row.tenant_limits, {}),
+    keyBudget: parseJson<Budget>(row.budget, {}),
+    tenantBudget: parseJson<Budget>(row.tenant_budget, {}),
+    expiresAt,
+  });
+}
+
+async function toPrincipal(env: AuthEnv, hash: string, record: KeyRecord, now: number): Promise<Principal> {
+  const recordJson = JSON.stringify(record);
+  const memo = tokenMemo.get(hash);
+  let token: string;
+  let tokenExpiresAt: number;
+  if (memo && memo.recordJson === recordJson && memo.expiresAt - now >= TOKEN_REUSE_MIN_MS) {
+    ({ token, expiresAt: tokenExpiresAt } = memo);
+  } else {
+    const signed = await signPrincipalToken(
+      { tenantId: record.tenantId, keyId: record.keyId, scopes: record.scopes },
+      env.PRINCIPAL_SIGNING_JWK,
+      now,
+    );
+    token = signed.token;
+    tokenExpiresAt = signed.expiresAt;
+    memoToken(hash, recordJson, token, tokenExpiresAt);
+  }
+  return {
+    tenantId: record.tenantId,
+    keyId: record.keyId,
+    scopes: record.scopes,
+    models: record.models,
+    keyLimits: record.keyLimits,
+    tenantLimits: record.tenantLimits,
+    keyBudget: record.keyBudget,
+    tenantBudget: record.tenantBudget,
+    token,
+    tokenExpiresAt,
+    keyExpiresAt: record.expiresAt,
+  };
+}

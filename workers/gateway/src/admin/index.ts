@@ -1,0 +1,23 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { adminTokenAuth } from "../middleware/admin-token";
+import type { GatewayBindings } from "../types";
+import { registerAuditRoutes } from "./audit";
+import { registerKeyRoutes } from "./keys";
+import { registerTenantRoutes } from "./tenants";
+
+/**
+ * `/admin`: tenants, their keys and the audit log, for the platform operator (admin token).
+ * Every route is served by the auth Worker over RPC; the gateway validates input first (400 naming
+ * `param`) and drops its own cached principals after a change.
+ */
+export function registerAdmin(app: OpenAPIHono<GatewayBindings>): void {
+  app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The platform admin token (Worker secret ADMIN_TOKEN).",
+  });
+  app.use("/admin/*", adminTokenAuth());
+  registerTenantRoutes(app);
+  registerKeyRoutes(app);
+  registerAuditRoutes(app);
+}

@@ -1,0 +1,50 @@
+import { z } from "@hono/zod-openapi";
+import { ApiError, type Result } from "../../../shared/src";
+
+/** OpenAI's error body, as documented for every admin and key-management route. */
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string(),
+      param: z.string().nullable(),
+      code: z.string().nullable(),
+    }),
+  })
+  .openapi("Error");
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: "Invalid input; `error.param` names the offending field",
+  401: "Missing or invalid credentials",
+  403: "The credentials lack a required permission",
+  404: "No such object (or it belongs to another tenant)",
+  409: "The object's state does not allow this (revoked key, disabled tenant)",
+  500: "Internal error; quote `x-request-id`",
+  503: "A dependency is unavailable; retry",
+};
+
+/** `responses` entries for the given error statuses, each in OpenAI's error shape. */
+export function errorResponses<S extends number>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? "Error", content: { "application/json": { schema: ErrorSchema } } }]),
+  ) as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+}
+
+/** A JSON success response entry. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON request body. */
+export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
+  return { body: { required: true, description, content: { "application/json": { schema } } } };
+}
+
+/** An RPC `Result` from auth: its value, or its error thrown for the gateway's error handler. */
+export function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw ApiError.from(result.error);
+  return result.value;
+}
+
+export const ADMIN_SECURITY = [{ AdminToken: [] }];
+export const API_KEY_SECURITY = [{ ApiKey: [] }];

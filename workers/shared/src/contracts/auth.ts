@@ -1,0 +1,191 @@
+import { z } from "zod";
+import { BudgetSchema, LimitsSchema, ScopeSchema, SCOPES, type Scope } from "./principal";
+
+/**
+ * The auth Worker's admin contract: input schemas (validated by the gateway's routes and again by
+ * auth, the callee), output shapes, and the RPC call context. Times are unix seconds, like
+ * OpenAI's `created_at`.
+ */
+
+/** Scopes a key gets when none are given: everything except managing keys (opt in to `keys:write`). */
+export const DEFAULT_KEY_SCOPES: Scope[] = SCOPES.filter((s) => s !== "keys:write");
+
+export const MAX_NAME_LENGTH = 128;
+export const MAX_MODEL_PATTERNS = 100;
+export const MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_GRACE_PERIOD_SECONDS = 3600;
+
+const Name = z.string().trim().min(1).max(MAX_NAME_LENGTH);
+const ModelPattern = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\s]+$/, "must not contain whitespace");
+const UnixSeconds = z.number().int().positive();
+
+export const TenantCreateSchema = z
+  .object({
+    name: Name,
+    limits: LimitsSchema.optional(),
+    budget: BudgetSchema.optional(),
+  })
+  .strict();
+export type TenantCreate = z.infer<typeof TenantCreateSchema>;
+
+/** PATCH: fields present replace; inside `limits`/`budget`, each axis given is set (`null` clears it). */
+export const TenantUpdateSchema = z
+  .object({
+    name: Name.optional(),
+    limits: LimitsSchema.optional(),
+    budget: BudgetSchema.optional(),
+  })
+  .strict();
+export type TenantUpdate = z.infer<typeof TenantUpdateSchema>;
+
+const keyFields = {
+  name: Name.nullable().optional(),
+  scopes: z.array(ScopeSchema).max(SCOPES.length * 2).optional(),
+  /** Model globs (`*` wildcard); `null` = every model. */
+  models: z.array(ModelPattern).min(1).max(MAX_MODEL_PATTERNS).nullable().optional(),
+  /** Unix seconds; must be in the future. `null` = never expires. */
+  expires_at: UnixSeconds.nullable().optional(),
+  limits: LimitsSchema.optional(),
+  budget: BudgetSchema.optional(),
+};
+
+export const KeyCreateSchema = z.object(keyFields).strict();
+export type KeyCreate = z.infer<typeof KeyCreateSchema>;
+
+export const KeyUpdateSchema = z.object(keyFields).strict();
+export type KeyUpdate = z.infer<typeof KeyUpdateSchema>;
+
+export const KeyRotateSchema = z
+  .object({
+    /** How long the previous secret keeps working (0 = it stops at once). Default one hour. */
+    grace_period_seconds: z.number().int().min(0).max(MAX_GRACE_PERIOD_SECONDS).optional(),
+  })
+  .strict();
+export type KeyRotate = z.infer<typeof KeyRotateSchema>;
+
+export const ListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).optional(),
+    /** Cursor: the `last_id` of the previous page. */
+    after: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+export const AuditQuerySchema = ListQuerySchema.extend({
+  tenant_id: z.string().min(1).max(64).optional(),
+}).strict();
+export type AuditQuery = z.infer<typeof AuditQuerySchema>;
+
+// ---- outputs ----
+
+export const LimitsOutSchema = z.object({
+  rpm: z.number().int().nullable(),
+  tpm: z.number().int().nullable(),
+  max_concurrency: z.number().int().nullable(),
+});
+export const BudgetOutSchema = z.object({ monthly_usd: z.number().nullable() });
+
+export const TenantSchema = z.object({
+  id: z.string(),
+  object: z.literal("tenant"),
+  name: z.string(),
+  status: z.enum(["active", "disabled"]),
+  limits: LimitsOutSchema,
+  budget: BudgetOutSchema,
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+  disabled_at: z.number().int().nullable(),
+});
+export type Tenant = z.infer<typeof TenantSchema>;
+
+export const ApiKeySchema = z.object({
+  id: z.string(),
+  object: z.literal("api_key"),
+  tenant_id: z.string(),
+  name: z.string().nullable(),
+  /** First characters of the key, for recognising it (`sk-dev-AbCd1234`). Never the key. */
+  prefix: z.string(),
+  status: z.enum(["active", "revoked", "expired", "disabled"]),
+  scopes: z.array(ScopeSchema),
+  models: z.array(z.string()).nullable(),
+  limits: LimitsOutSchema,
+  budget: BudgetOutSchema,
+  expires_at: z.number().int().nullable(),
+  revoked_at: z.number().int().nullable(),
+  /** Approximate: recorded at most about once a minute per key, never by a write per request. */
+  last_used_at: z.number().int().nullable(),
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+  /** `admin`, or `key:<id>` for a key created by a tenant's own `keys:write` key. */
+  created_by: z.string(),
+});
+export type ApiKey = z.infer<typeof ApiKeySchema>;
+
+/** The one response that carries the plaintext key: creation (and rotation). */
+export const CreatedApiKeySchema = ApiKeySchema.extend({ key: z.string() });
+export type CreatedApiKey = z.infer<typeof CreatedApiKeySchema>;
+
+export const RotatedApiKeySchema = CreatedApiKeySchema.extend({
+  /** Unix seconds until which the previous secret still authenticates. */
+  previous_key_expires_at: z.number().int(),
+});
+export type RotatedApiKey = z.infer<typeof RotatedApiKeySchema>;
+
+export const AuditEntrySchema = z.object({
+  id: z.string(),
+  object: z.literal("audit_log_entry"),
+  at: z.number().int(),
+  actor: z.string(),
+  action: z.string(),
+  tenant_id: z.string().nullable(),
+  target_type: z.string(),
+  target_id: z.string(),
+  request_id: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+export interface ListPage<T> {
+  object: "list";
+  data: T[];
+  has_more: boolean;
+  first_id: string | null;
+  last_id: string | null;
+}
+
+export function listSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    object: z.literal("list"),
+    data: z.array(item),
+    has_more: z.boolean(),
+    first_id: z.string().nullable(),
+    last_id: z.string().nullable(),
+  });
+}
+
+// ---- RPC call context ----
+
+/**
+ * Who asks auth to change something. The gateway checks the admin token itself (auth cannot see
+ * it) and says `admin`; for a tenant's self-service it passes the caller's principal token, which
+ * auth verifies, so a tenant actor is never an unsigned claim.
+ */
+export type AuthActor = { type: "admin" } | { type: "key"; token: string };
+
+export interface AuthCallContext {
+  requestId: string;
+  actor: AuthActor;
+}
+
+export const AuthCallContextSchema = z.object({
+  requestId: z.string().min(1).max(128),
+  actor: z.discriminatedUnion("type", [
+    z.object({ type: z.literal("admin") }),
+    z.object({ type: z.literal("key"), token: z.string().min(1).max(4096) }),
+  ]),
+});
