@@ -4,7 +4,7 @@ import type {
   ChatCompletionCreateParams,
 } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
-import { ApiError, formatSseJson, SSE_DONE, typeOf, type ApiErrorInit } from "../../../shared/src";
+import { ApiError, errorBody, formatSseJson, SSE_DONE, type ApiErrorInit } from "../../../shared/src";
 import type { AdapterContext } from "./types";
 
 /**
@@ -22,14 +22,6 @@ export type { ChatCompletion, ChatCompletionChunk, CompletionUsage };
 /** A request parameter the target provider cannot honour: OpenAI's 400 naming the `param`. */
 export function unsupportedParam(param: string, message: string): ApiError {
   return new ApiError({ code: "invalid_request", param, message });
-}
-
-/** Upstream text is shown to clients: cap it, and never echo a provider key if one appears in it. */
-export function sanitizeUpstreamMessage(message: string, apiKey: string): string {
-  let out = message;
-  if (apiKey) out = out.split(apiKey).join("[redacted]");
-  out = out.replace(/\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{20,})/g, "[redacted]");
-  return out.length > 1000 ? `${out.slice(0, 1000)}…` : out;
 }
 
 /** Whether the client (or the gateway's usage tap) needs the final usage chunk of a stream. */
@@ -141,46 +133,16 @@ export class ChunkWriter {
    * the stream then ends without `[DONE]` so no client mistakes it for a complete answer.
    */
   error(init: ApiErrorInit): string {
-    return formatSseJson({
-      error: { message: init.message, type: typeOf(init.code), param: init.param ?? null, code: init.code },
-    });
+    return formatSseJson(errorBody(init));
   }
-}
-
-/**
- * One upstream HTTP call. Network failures and aborts become the gateway's errors here (a timeout
- * is a 504, an unreachable host a 503) so the router can decide to fall back; an HTTP error status
- * is handed to `onError` to read the provider's own error body.
- */
-export async function fetchUpstream(
-  url: string,
-  init: RequestInit,
-  ctx: AdapterContext,
-  providerLabel: string,
-  onError: (response: Response) => Promise<ApiErrorInit>,
-): Promise<Response> {
-  let response: Response;
-  try {
-    response = await fetch(url, { ...init, signal: ctx.signal });
-  } catch (err) {
-    if (ctx.signal.aborted) {
-      throw new ApiError({ code: "upstream_timeout", message: `${providerLabel} did not answer in time.` });
-    }
-    throw new ApiError({
-      code: "upstream_unavailable",
-      message: `${providerLabel} could not be reached: ${err instanceof Error ? err.message : String(err)}`,
-    });
-  }
-  if (!response.ok) throw new ApiError(await onError(response));
-  return response;
 }
 
 /** Reads a JSON success body; a 200 that is not JSON is an upstream fault, not a client one. */
-export async function readUpstreamJson<T>(response: Response, providerLabel: string): Promise<T> {
+export async function readUpstreamJson<T>(response: Response, providerName: string): Promise<T> {
   const text = await response.text();
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new ApiError({ code: "upstream_error", message: `${providerLabel} returned a response that is not JSON.` });
+    throw new ApiError({ code: "upstream_error", message: `Provider '${providerName}' returned a response that is not JSON.` });
   }
 }

@@ -1,3 +1,4 @@
+import { AnthropicAdapter } from "./anthropic/adapter";
 import { OpenAICompatibleAdapter } from "./openai/adapter";
 import type { ProviderAdapter, ProviderType } from "./types";
 
@@ -10,7 +11,7 @@ import type { ProviderAdapter, ProviderType } from "./types";
  *
  * Adapters are stateless and built once per isolate.
  */
-const TRANSLATING: Partial<Record<ProviderType, ProviderAdapter>> = {};
+const TRANSLATING: Partial<Record<ProviderType, ProviderAdapter>> = { anthropic: new AnthropicAdapter() };
 
 const cache = new Map<ProviderType, ProviderAdapter | null>();
 

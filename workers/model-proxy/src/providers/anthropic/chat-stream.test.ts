@@ -10,10 +10,20 @@ import { assemble, readOpenAISse, translateSse } from "../translation-test-utils
 import type { AnthropicMessage } from "./api";
 import { toChatCompletion } from "./chat-response";
 import { anthropicToOpenAIStream } from "./chat-stream";
-import { anthropicError } from "./errors";
+import { anthropicStreamError } from "./errors";
+import type { ProviderConfig } from "../types";
 
-const errorFor = (detail: Parameters<typeof anthropicError>[0]) =>
-  anthropicError(detail, { providerName: "claude", apiKey: "sk-ant-secret" });
+const provider = {
+  id: "p1",
+  name: "claude",
+  type: "anthropic",
+  baseUrl: "https://api.anthropic.com/v1",
+  apiKey: "sk-ant-secret",
+  headers: {},
+  timeoutMs: 30_000,
+  models: null,
+} satisfies ProviderConfig;
+const errorFor = (detail: Parameters<typeof anthropicStreamError>[0]) => anthropicStreamError(detail, provider);
 const run = async (sse: string, includeUsage = true) =>
   readOpenAISse(await translateSse(sse, anthropicToOpenAIStream({ includeUsage, errorFor })));
 
@@ -80,10 +90,10 @@ describe("Anthropic SSE → OpenAI chunks", () => {
     expect(view.done).toBe(false);
     expect(view.errors).toEqual([
       {
-        message: "Provider 'claude' (anthropic) failed: Overloaded",
+        message: "Provider 'claude' failed (HTTP 529): Overloaded",
         type: "upstream_error",
         param: null,
-        code: "upstream_unavailable",
+        code: "upstream_error",
       },
     ]);
   });
@@ -93,7 +103,7 @@ describe("Anthropic SSE → OpenAI chunks", () => {
     expect(view.done).toBe(false);
     expect(view.errors).toHaveLength(1);
     expect(view.errors[0]!.code).toBe("upstream_error");
-    expect(view.errors[0]!.message).toContain("ended before the message was complete");
+    expect(view.errors[0]!.message).toBe("Provider 'claude' failed (HTTP 500): the upstream stream ended before the message was complete");
     expect(assemble(view.chunks).finish).toBeNull();
   });
 });

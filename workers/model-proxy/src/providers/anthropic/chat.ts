@@ -1,42 +1,33 @@
 import { SSE_HEADERS, sseEvents } from "../../../../shared/src";
-import {
-  fetchUpstream,
-  readUpstreamJson,
-  wantsStreamUsage,
-  type ChatRequest,
-} from "../chat-translation";
+import { readUpstreamJson, wantsStreamUsage, type ChatRequest } from "../chat-translation";
 import type { AdapterContext, Target } from "../types";
+import { fetchUpstream } from "../upstream-errors";
 import { anthropicHeaders, messagesUrl, type AnthropicMessage } from "./api";
 import { toAnthropicRequest } from "./chat-request";
 import { toChatCompletion } from "./chat-response";
 import { anthropicToOpenAIStream } from "./chat-stream";
-import { anthropicError, readAnthropicError } from "./errors";
+import { anthropicStreamError } from "./errors";
 
 /**
  * `chat` on an Anthropic provider: the OpenAI request is translated to a Messages request, sent,
  * and the answer translated back — as one JSON body, or as a stream translated event by event.
+ * Upstream HTTP errors are mapped by the shared rules (upstream-errors.ts): Anthropic's error body
+ * has the `error.message` those rules read.
  */
 export async function anthropicChat(body: ChatRequest, target: Target, ctx: AdapterContext): Promise<Response> {
   const { provider } = target;
-  const label = `Provider '${provider.name}' (anthropic)`;
   const request = toAnthropicRequest(body, target.model);
-  const errorContext = { providerName: provider.name, apiKey: provider.apiKey };
-
+  const headers = anthropicHeaders(provider);
+  headers.set("accept", request.stream ? "text/event-stream" : "application/json");
   const upstream = await fetchUpstream(
     messagesUrl(provider),
-    { method: "POST", headers: anthropicHeaders(provider), body: JSON.stringify(request) },
-    ctx,
-    label,
-    async (res) =>
-      anthropicError(readAnthropicError(await res.text()), {
-        ...errorContext,
-        status: res.status,
-        retryAfter: res.headers.get("retry-after"),
-      }),
+    { method: "POST", headers, body: JSON.stringify(request) },
+    provider,
+    ctx.signal,
   );
 
   if (request.stream !== true || !upstream.body) {
-    const message = await readUpstreamJson<AnthropicMessage>(upstream, label);
+    const message = await readUpstreamJson<AnthropicMessage>(upstream, provider.name);
     return Response.json(toChatCompletion(message));
   }
 
@@ -45,7 +36,7 @@ export async function anthropicChat(body: ChatRequest, target: Target, ctx: Adap
     .pipeThrough(
       anthropicToOpenAIStream({
         includeUsage: wantsStreamUsage(body, ctx),
-        errorFor: (detail) => anthropicError(detail, errorContext),
+        errorFor: (detail) => anthropicStreamError(detail, provider),
       }),
     )
     .pipeThrough(new TextEncoderStream());
