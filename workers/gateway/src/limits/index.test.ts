@@ -1,0 +1,220 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ApiError, type AcquireRequest, type AcquireResult, type Price, type Principal, type SettleRequest } from "../../../shared/src";
+import { acquireLimits, hasLimits, limitHeaders, settleLimits, type LimitReservation } from "./index";
+import { resetPriceCache } from "./prices";
+
+const PRICES: Price[] = [
+  { model: "gpt-4o-mini", provider: "openai", input_per_mtok_micros: 150_000, output_per_mtok_micros: 600_000, cached_input_per_mtok_micros: 75_000 },
+  { model: "o1-pro", provider: "openai", input_per_mtok_micros: 150_000_000, output_per_mtok_micros: 600_000_000, cached_input_per_mtok_micros: null },
+];
+
+function principal(p: Partial<Principal> = {}): Principal {
+  return {
+    tenantId: "ten_1",
+    keyId: "key_1",
+    scopes: ["chat"],
+    models: null,
+    keyLimits: {},
+    tenantLimits: {},
+    keyBudget: {},
+    tenantBudget: {},
+    token: "t",
+    tokenExpiresAt: Date.now() + 60_000,
+    ...p,
+  };
+}
+
+/** A RateLimiter namespace double that records calls and answers with a scripted decision. */
+function fakeEnv(answer: (req: AcquireRequest) => AcquireResult | Promise<AcquireResult>) {
+  const calls: { object: string; method: string; input: unknown }[] = [];
+  const settle = vi.fn(async (_input: SettleRequest) => ({ ok: true as const, known: true }));
+  const env = {
+    RATE_LIMITER: {
+      idFromName: (name: string) => ({ name }),
+      get: (id: { name: string }) => ({
+        acquire: async (input: AcquireRequest) => {
+          calls.push({ object: id.name, method: "acquire", input });
+          return answer(input);
+        },
+        settle: async (input: SettleRequest) => {
+          calls.push({ object: id.name, method: "settle", input });
+          return settle(input);
+        },
+      }),
+    },
+    BILLING: { prices: vi.fn(async () => ({ ok: true as const, value: PRICES })) },
+  };
+  return { env: env as unknown as GatewayEnv, calls, billing: env.BILLING };
+}
+
+const admitted = (leaseId = "lease-1"): AcquireResult => ({
+  ok: true,
+  leaseId,
+  status: {
+    requests: { subject: "key:key_1", limit: 50, remaining: 49, resetMs: 60_000 },
+    tokens: { subject: "tenant:ten_1", limit: 100_000, remaining: 98_000, resetMs: 1_200 },
+  },
+});
+
+const reservation: LimitReservation = { model: "gpt-4o-mini", promptTokens: 1000, maxCompletionTokens: 1000 };
+
+beforeEach(() => resetPriceCache());
+afterEach(() => vi.restoreAllMocks());
+
+async function refusal(promise: Promise<unknown>): Promise<ApiError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("acquireLimits", () => {
+  it("skips the limiter entirely for a principal without limits or budgets", async () => {
+    const { env, calls } = fakeEnv(() => admitted());
+    expect(hasLimits(principal({ keyLimits: { rpm: null }, tenantBudget: { monthly_usd: null } }))).toBe(false);
+    expect(await acquireLimits(env, principal(), reservation)).toBeNull();
+    expect(calls).toEqual([]);
+    expect(limitHeaders(null)).toEqual({});
+  });
+
+  it("uses the key's object when only the key is limited, and sends tokens without a cost when no budget applies", async () => {
+    const { env, calls, billing } = fakeEnv(() => admitted());
+    const lease = await acquireLimits(env, principal({ keyLimits: { rpm: 50 } }), reservation);
+    expect(calls).toEqual([
+      {
+        object: "key:key_1",
+        method: "acquire",
+        input: { subjects: [{ id: "key:key_1", rpm: 50, tpm: null, maxConcurrency: null, monthlyBudgetMicros: null }], tokens: 2000, costMicros: 0 },
+      },
+    ]);
+    expect(billing.prices).not.toHaveBeenCalled();
+    expect(limitHeaders(lease)).toEqual({
+      "x-ratelimit-limit-requests": "50",
+      "x-ratelimit-remaining-requests": "49",
+      "x-ratelimit-reset-requests": "1m0s",
+      "x-ratelimit-limit-tokens": "100000",
+      "x-ratelimit-remaining-tokens": "98000",
+      "x-ratelimit-reset-tokens": "1.2s",
+    });
+  });
+
+  it("puts key and tenant subjects in the tenant's object (one call) and reserves the worst-case cost", async () => {
+    const { env, calls } = fakeEnv(() => admitted());
+    await acquireLimits(
+      env,
+      principal({ keyLimits: { max_concurrency: 4 }, keyBudget: { monthly_usd: 5 }, tenantLimits: { tpm: 100_000 } }),
+      reservation,
+    );
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({
+      object: "tenant:ten_1",
+      input: {
+        subjects: [
+          { id: "key:key_1", maxConcurrency: 4, monthlyBudgetMicros: 5_000_000 },
+          { id: "tenant:ten_1", tpm: 100_000, monthlyBudgetMicros: null },
+        ],
+        tokens: 2000,
+        // 1000 × $0.15/M + 1000 × $0.60/M = 150 + 600 µ$.
+        costMicros: 750,
+      },
+    });
+  });
+
+  it("reserves an unpriced model (e.g. an alias) at the most expensive price in the table", async () => {
+    const { env, calls } = fakeEnv(() => admitted());
+    await acquireLimits(env, principal({ tenantBudget: { monthly_usd: 100 } }), { model: "fast", promptTokens: 10, maxCompletionTokens: 10 });
+    // 10 × $150/M + 10 × $600/M = 1500 + 6000 µ$.
+    expect((calls[0]!.input as AcquireRequest).costMicros).toBe(7500);
+  });
+
+  it("turns a requests refusal into OpenAI's 429 with retry-after, retry-after-ms and the rate-limit headers", async () => {
+    const { env } = fakeEnv(() => ({
+      ok: false,
+      refusal: { kind: "requests", subject: "key:key_1", limit: 50, used: 50, requested: 1, retryAfterMs: 1234.5 },
+      status: { requests: { subject: "key:key_1", limit: 50, remaining: 0, resetMs: 59_000 }, tokens: null },
+    }));
+    const err = await refusal(acquireLimits(env, principal({ keyLimits: { rpm: 50 } }), reservation));
+    expect(err.status).toBe(429);
+    expect(err.code).toBe("rate_limit_exceeded");
+    expect(err.message).toBe(
+      "Rate limit reached for requests per minute (RPM) on API key key_1: Limit 50, Used 50, Requested 1. Please try again in 1.235s.",
+    );
+    expect(err.headers).toEqual({
+      "retry-after": "2",
+      "retry-after-ms": "1235",
+      "x-ratelimit-limit-requests": "50",
+      "x-ratelimit-remaining-requests": "0",
+      "x-ratelimit-reset-requests": "59s",
+    });
+  });
+
+  it("names the concurrency limit and suggests a short retry", async () => {
+    const { env } = fakeEnv(() => ({
+      ok: false,
+      refusal: { kind: "concurrency", subject: "tenant:ten_1", limit: 4, used: 4, requested: 1, retryAfterMs: 1000 },
+      status: { requests: null, tokens: null },
+    }));
+    const err = await refusal(acquireLimits(env, principal({ tenantLimits: { max_concurrency: 4 } }), reservation));
+    expect(err.message).toContain("concurrent requests on tenant ten_1: Limit 4, Used 4");
+    expect(err.headers).toEqual({ "retry-after": "1", "retry-after-ms": "1000" });
+  });
+
+  it("answers an exhausted budget with insufficient_quota and x-should-retry: false", async () => {
+    const { env } = fakeEnv(() => ({
+      ok: false,
+      refusal: { kind: "budget", subject: "key:key_1", limit: 5_000_000, used: 4_999_500, requested: 750, retryAfterMs: null },
+      status: { requests: null, tokens: null },
+    }));
+    const err = await refusal(acquireLimits(env, principal({ keyBudget: { monthly_usd: 5 } }), reservation));
+    expect(err.status).toBe(429);
+    expect(err.code).toBe("insufficient_quota");
+    expect(err.message).toContain("monthly budget of API key key_1: budget $5.00, spent or reserved $4.999500");
+    expect(err.headers["x-should-retry"]).toBe("false");
+    expect(Number(err.headers["retry-after"])).toBeGreaterThan(0);
+  });
+
+  it("refuses a request larger than the whole TPM without inviting retries", async () => {
+    const { env } = fakeEnv(() => ({
+      ok: false,
+      refusal: { kind: "tokens", subject: "key:key_1", limit: 1000, used: 0, requested: 2000, retryAfterMs: null },
+      status: { requests: null, tokens: { subject: "key:key_1", limit: 1000, remaining: 1000, resetMs: 0 } },
+    }));
+    const err = await refusal(acquireLimits(env, principal({ keyLimits: { tpm: 1000 } }), reservation));
+    expect(err.code).toBe("rate_limit_exceeded");
+    expect(err.message).toContain("Request too large for tokens per minute (TPM) on API key key_1: Limit 1000, Requested 2000");
+    expect(err.headers["x-should-retry"]).toBe("false");
+    expect(err.headers["retry-after"]).toBeUndefined();
+  });
+
+  it("fails closed with a retryable 503 when the limiter cannot be reached", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { env } = fakeEnv(() => Promise.reject(new Error("Durable Object is overloaded")));
+    const err = await refusal(acquireLimits(env, principal({ keyLimits: { rpm: 5 } }), reservation));
+    expect(err.status).toBe(503);
+    expect(err.message).not.toContain("overloaded");
+    expect(err.headers["retry-after"]).toBe("1");
+  });
+});
+
+describe("settleLimits", () => {
+  it("settles actual tokens and the actual cost priced by the served model", async () => {
+    const { env, calls } = fakeEnv(() => admitted("lease-9"));
+    const lease = await acquireLimits(env, principal({ keyBudget: { monthly_usd: 1 } }), reservation);
+    await settleLimits(env, lease, { promptTokens: 1000, completionTokens: 100, cachedTokens: 400, model: "gpt-4o-mini-2024-07-18", provider: "openai" });
+    // 600 × 0.15 + 400 × 0.075 + 100 × 0.60 = 90 + 30 + 60 µ$.
+    expect(calls[1]).toEqual({ object: "key:key_1", method: "settle", input: { leaseId: "lease-9", tokens: 1100, costMicros: 180 } });
+  });
+
+  it("does nothing without a lease and never throws", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { env, calls } = fakeEnv(() => admitted());
+    await settleLimits(env, null, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null });
+    expect(calls).toEqual([]);
+    const lease = await acquireLimits(env, principal({ keyLimits: { rpm: 1 } }), reservation);
+    const broken = { ...env, RATE_LIMITER: { idFromName: () => ({}), get: () => ({ settle: () => Promise.reject(new Error("gone")) }) } } as unknown as GatewayEnv;
+    await expect(settleLimits(broken, lease, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null })).resolves.toBeUndefined();
+  });
+});
