@@ -3,7 +3,9 @@ interface __BaseEnv_ModelProxyEnv {
 	PROXY_DB: D1Database;
 	ENVIRONMENT: string;
 	ALLOW_PRIVATE_UPSTREAMS: string;
+	PLATFORM_PROVIDERS: string;
 	PRINCIPAL_VERIFY_JWK: string;
+	PLATFORM_PROVIDER_KEYS: string;
 	SECRETS: Service<typeof import("../../secrets/src/index").SecretsService>;
 }
 interface ModelProxyEnv extends __BaseEnv_ModelProxyEnv {}

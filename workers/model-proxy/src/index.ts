@@ -1,5 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { privateWorkerFetch, runChecks, type ServiceHealth } from "../../shared/src";
+import { fail, privateWorkerFetch, runChecks, type ProxyRequest, type Result, type ServiceHealth } from "../../shared/src";
+import type { Model } from "../../shared/src/openai";
+import { dispatch } from "./dispatch/dispatcher";
+import { listModels } from "./dispatch/models";
+import { registryFor } from "./registry";
 
 /** model-proxy: provider adapters, routing and fallbacks. Reached only through service bindings. */
 export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
@@ -15,6 +19,25 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
       ),
     ]);
     return { ...own, ok: own.ok && secrets.ok, dependencies: { secrets } };
+  }
+
+  /**
+   * Runs one OpenAI operation for a verified principal: resolves the model, calls the provider
+   * (with retries/fallbacks) and answers with the upstream's OpenAI-shaped Response, streamed
+   * through unbuffered, or an OpenAI error Response. See dispatch/dispatcher.ts.
+   */
+  async dispatch(request: ProxyRequest): Promise<Response> {
+    return dispatch(request, this.env, () => registryFor(this.env));
+  }
+
+  /** The models the principal's tenant can address (`GET /v1/models`, before the key's own filter). */
+  async listModels(principalToken: string): Promise<Result<Model[]>> {
+    try {
+      return await listModels(principalToken, this.env, () => registryFor(this.env));
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
+      return fail({ code: "internal_error", message: "model-proxy could not list models." });
+    }
   }
 }
 

@@ -169,7 +169,7 @@ export function upstreamHttpError(status: number, headers: Headers, bodyText: st
 /** Is this a signal abort caused by our per-attempt timeout (rather than the client going away)? */
 export function isTimeout(signal: AbortSignal): boolean {
   const reason: unknown = signal.reason;
-  return signal.aborted && reason instanceof Error && reason.name === "TimeoutError";
+  return signal.aborted && typeof reason === "object" && reason !== null && (reason as { name?: unknown }).name === "TimeoutError";
 }
 
 /**

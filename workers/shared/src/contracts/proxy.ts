@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * What tail asks model-proxy to do. The body is the validated OpenAI request with the client's
  * model name; model-proxy resolves it to provider targets and answers with an OpenAI-shaped
@@ -13,3 +15,11 @@ export interface ProxyRequest {
   operation: ProxyOperation;
   body: Record<string, unknown>;
 }
+
+/** What tail and model-proxy check a `ProxyRequest` against (the body was validated by the gateway). */
+export const ProxyRequestSchema = z.object({
+  principalToken: z.string().min(1).max(4096),
+  requestId: z.string().min(1).max(128),
+  operation: z.enum(["chat", "completions", "embeddings"]),
+  body: z.looseObject({ model: z.string().min(1).max(256) }),
+});

@@ -1,0 +1,127 @@
+import {
+  ApiError,
+  errorResponse,
+  ProxyRequestSchema,
+  validationError,
+  type ApiErrorInit,
+  type ProxyRequest,
+} from "../../../shared/src";
+import { verifyPrincipalToken } from "../../../shared/src/principal-token";
+import { adapterFor } from "../providers";
+import type { ProviderAdapter, Target } from "../providers/types";
+import { isRetryable, isTimeout, scrub, timeoutError } from "../providers/upstream-errors";
+import type { ModelRegistry } from "../registry";
+import { guardStream } from "./stream-guard";
+
+/** Response headers model-proxy sets; every other upstream header is dropped (no org ids, no upstream limits). */
+export const GATEWAY_HEADERS = {
+  provider: "x-gateway-provider",
+  model: "x-gateway-model",
+  attempts: "x-gateway-attempts",
+  upstreamRequestId: "x-gateway-upstream-request-id",
+} as const;
+
+export interface DispatchEnv {
+  PRINCIPAL_VERIFY_JWK: string;
+}
+
+/**
+ * One proxied request: verify who asks, resolve the model, call the targets in order until one
+ * answers (retrying the same target and then falling back only on failures another attempt can
+ * fix, and only before any byte reached the client), and answer with an OpenAI-shaped Response.
+ * Never throws: every failure is an OpenAI error Response.
+ */
+export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => ModelRegistry): Promise<Response> {
+  const parsed = ProxyRequestSchema.safeParse(raw);
+  const requestId = parsed.success ? parsed.data.requestId : undefined;
+  try {
+    if (!parsed.success) return errorResponse(validationError(parsed.error), requestId);
+    const req = parsed.data as ProxyRequest;
+    const claims = await verifyPrincipalToken(req.principalToken, env.PRINCIPAL_VERIFY_JWK);
+    if (!claims.ok) return errorResponse(claims.error, req.requestId);
+    const resolution = await registry().resolve(String(req.body.model), req.operation, claims.value);
+    if (!resolution.ok) return errorResponse(resolution.error, req.requestId);
+    return await attempt(req, resolution.value.targets, resolution.value.retriesPerTarget);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", service: "model-proxy", requestId, message: err instanceof Error ? err.message : String(err) }));
+    return errorResponse({ code: "internal_error", message: "model-proxy had an internal error. Quote the request id when reporting it." }, requestId);
+  }
+}
+
+async function attempt(req: ProxyRequest, targets: Target[], retriesPerTarget: number): Promise<Response> {
+  const stream = req.body["stream"] === true;
+  const options = req.body["stream_options"] as { include_usage?: unknown } | null | undefined;
+  // The gateway meters every stream: ask for usage even when the client did not (its tap strips it).
+  const forceStreamUsage = stream && options?.include_usage !== true;
+  let attempts = 0;
+  let last: { error: ApiErrorInit; target: Target } | null = null;
+
+  for (const target of targets) {
+    const adapter = adapterFor(target.provider.type);
+    if (!adapter?.supports(req.operation)) {
+      last = { error: { code: "invalid_request", param: "model", message: `Provider '${target.provider.name}' does not support ${req.operation}.` }, target };
+      continue;
+    }
+    for (let i = 0; i <= retriesPerTarget; i++) {
+      attempts++;
+      const outcome = await callOnce(adapter, req, target, forceStreamUsage);
+      if (outcome.ok) return answer(outcome.response, outcome.abort, target, attempts);
+      last = { error: outcome.error, target };
+      if (!isRetryable(outcome.error)) return failure(last.error, last.target, attempts, req.requestId);
+    }
+  }
+  if (!last) return errorResponse({ code: "model_not_found", param: "model", message: "No provider serves this model." }, req.requestId);
+  return failure(last.error, last.target, attempts, req.requestId);
+}
+
+type Outcome = { ok: true; response: Response; abort: AbortController } | { ok: false; error: ApiErrorInit };
+
+async function callOnce(adapter: ProviderAdapter, req: ProxyRequest, target: Target, forceStreamUsage: boolean): Promise<Outcome> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${target.provider.timeoutMs} ms`, "TimeoutError")), target.provider.timeoutMs);
+  try {
+    const response = await adapter.call(req.operation, req.body, target, { requestId: req.requestId, signal: abort.signal, forceStreamUsage });
+    return { ok: true, response, abort };
+  } catch (err) {
+    if (err instanceof ApiError) return { ok: false, error: err.toInit() };
+    if (isTimeout(abort.signal)) return { ok: false, error: timeoutError(target.provider) };
+    const message = err instanceof Error ? scrub(err.message, target.provider) : String(err);
+    console.error(JSON.stringify({ level: "error", service: "model-proxy", requestId: req.requestId, provider: target.provider.name, message }));
+    return { ok: false, error: { code: "upstream_error", message: `Provider '${target.provider.name}' could not be called.` } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function gatewayHeaders(target: Target, attempts: number): Headers {
+  const h = new Headers();
+  h.set(GATEWAY_HEADERS.provider, target.provider.name);
+  h.set(GATEWAY_HEADERS.model, target.model);
+  h.set(GATEWAY_HEADERS.attempts, String(attempts));
+  return h;
+}
+
+function answer(upstream: Response, abort: AbortController, target: Target, attempts: number): Response {
+  const headers = gatewayHeaders(target, attempts);
+  const type = upstream.headers.get("content-type") ?? "application/json";
+  headers.set("content-type", type);
+  const upstreamId = upstream.headers.get("x-request-id");
+  if (upstreamId) headers.set(GATEWAY_HEADERS.upstreamRequestId, upstreamId.slice(0, 128));
+  if (!type.startsWith("text/event-stream") || !upstream.body) return new Response(upstream.body, { status: upstream.status, headers });
+
+  headers.set("cache-control", "no-cache");
+  const provider = target.provider;
+  const body = guardStream(upstream.body, {
+    idleTimeoutMs: provider.timeoutMs,
+    timeoutError: () => ({ code: "upstream_timeout", message: `Provider '${provider.name}' stopped sending for ${provider.timeoutMs} ms; the stream was ended.` }),
+    brokenError: () => ({ code: "upstream_error", message: `The stream from provider '${provider.name}' broke before it was complete.` }),
+    abortUpstream: (reason) => abort.abort(reason),
+  });
+  return new Response(body, { status: upstream.status, headers });
+}
+
+function failure(error: ApiErrorInit, target: Target, attempts: number, requestId: string): Response {
+  const res = errorResponse(error, requestId);
+  for (const [k, v] of gatewayHeaders(target, attempts)) res.headers.set(k, v);
+  return res;
+}

@@ -1,0 +1,45 @@
+import type { PrincipalClaims, ProxyOperation, Result } from "../../../shared/src";
+import type { Target } from "../providers/types";
+
+/**
+ * Where model names resolve. The dispatcher only sees this interface: the static platform registry
+ * (static.ts) implements it today; the providers/routes registry (D1 + secrets, per tenant)
+ * replaces it by changing `registryFor` in index.ts.
+ */
+export interface ModelRegistry {
+  /**
+   * The targets serving `model` (the client's name: `<provider>/<model>` or a bare name/alias)
+   * for this tenant and operation, or a `model_not_found` error (404, `param: "model"`).
+   */
+  resolve(model: string, operation: ProxyOperation, tenant: PrincipalClaims): Promise<Result<Resolution>>;
+  /** Every model name the tenant can address, for `GET /v1/models` (the gateway filters by key). */
+  list(tenant: PrincipalClaims): Promise<ModelEntry[]>;
+}
+
+export interface Resolution {
+  /** In the order to try them: the first is the primary, the rest are fallbacks. */
+  targets: Target[];
+  /** Extra attempts on the same target after a retryable failure, before moving to the next. */
+  retriesPerTarget: number;
+}
+
+/** One addressable model as `GET /v1/models` lists it. */
+export interface ModelEntry {
+  /** The name a client sends as `model`. */
+  id: string;
+  /** The provider (or route owner) serving it. */
+  ownedBy: string;
+  /** Unix seconds when it became available. */
+  created: number;
+}
+
+export function modelNotFound(model: string): Result<never> {
+  return {
+    ok: false,
+    error: {
+      code: "model_not_found",
+      param: "model",
+      message: `The model '${model}' does not exist or you do not have access to it. Use '<provider>/<model>' or a name listed by GET /v1/models.`,
+    },
+  };
+}
