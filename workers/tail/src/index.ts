@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { privateWorkerFetch, runChecks, type ServiceHealth } from "../../shared/src";
+import { privateWorkerFetch, runChecks, type ProxyRequest, type ServiceHealth } from "../../shared/src";
+import { forward } from "./proxy/forward";
 import { BatchCoordinator } from "../../../durable-objects/batch-coordinator";
 
 export { BatchCoordinator };
@@ -19,6 +20,21 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
         if (typeof this.env.USAGE_EVENTS?.send !== "function") throw new Error("USAGE_EVENTS binding missing");
       },
     });
+  }
+
+  /** `POST /v1/chat/completions` for a verified principal; the Response streams through (proxy/forward.ts). */
+  async chat(request: ProxyRequest): Promise<Response> {
+    return forward(this.env, "chat", request);
+  }
+
+  /** `POST /v1/completions` (legacy). */
+  async completions(request: ProxyRequest): Promise<Response> {
+    return forward(this.env, "completions", request);
+  }
+
+  /** `POST /v1/embeddings`. */
+  async embeddings(request: ProxyRequest): Promise<Response> {
+    return forward(this.env, "embeddings", request);
   }
 }
 

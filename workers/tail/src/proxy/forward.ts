@@ -1,0 +1,29 @@
+import { errorResponse, ProxyRequestSchema, validationError, type ProxyOperation, type ProxyRequest } from "../../../shared/src";
+import { verifyPrincipalToken } from "../../../shared/src/principal-token";
+
+export interface ForwardEnv {
+  PRINCIPAL_VERIFY_JWK: string;
+  MODEL_PROXY: { dispatch(request: ProxyRequest): Promise<Response> };
+}
+
+/**
+ * The core OpenAI operations: tail checks who asks (the signed principal token, verified once per
+ * token per isolate) and hands the request to model-proxy. The Response — JSON or an SSE stream —
+ * comes back as model-proxy produced it; tail adds nothing to it and never reads its body.
+ */
+export async function forward(env: ForwardEnv, operation: ProxyOperation, raw: unknown): Promise<Response> {
+  const parsed = ProxyRequestSchema.safeParse(raw);
+  if (!parsed.success) return errorResponse(validationError(parsed.error));
+  const req = parsed.data as ProxyRequest;
+  if (req.operation !== operation) {
+    return errorResponse({ code: "invalid_request", param: "operation", message: `This is the ${operation} operation, not ${req.operation}.` }, req.requestId);
+  }
+  const claims = await verifyPrincipalToken(req.principalToken, env.PRINCIPAL_VERIFY_JWK);
+  if (!claims.ok) return errorResponse(claims.error, req.requestId);
+  try {
+    return await env.MODEL_PROXY.dispatch(req);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", service: "tail", requestId: req.requestId, message: err instanceof Error ? err.message : String(err) }));
+    return errorResponse({ code: "service_unavailable", message: "The model proxy could not be reached. Retry the request." }, req.requestId);
+  }
+}
