@@ -68,8 +68,10 @@ export function evictCachedPrincipals(match: { keyId?: string; tenantId?: string
 export function readApiKey(headers: Headers): string | null {
   const authorization = headers.get("authorization");
   if (authorization) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (m) return m[1]!;
+    // Everything after the scheme is the key (checked by format next): "Bearer a b" is a bad key,
+    // not a missing one.
+    const m = /^Bearer\s+(.+)$/i.exec(authorization);
+    if (m) return m[1]!.trim();
   }
   const xApiKey = headers.get("x-api-key")?.trim();
   return xApiKey ? xApiKey : null;
