@@ -77,7 +77,8 @@ export function nextMonthStart(epochMs: number): number {
  * upstream, `openai/gpt-4o-mini` from a client pinning a provider, `claude-3-5-haiku-latest` — so a
  * lookup tries, in order:
  *   1. `<provider>/<model>` exactly (a provider-specific price, e.g. Groq's Llama), then `<model>`;
- *   2. the same with a trailing date/version stamp removed (`-2024-07-18`, `-20241022`, `-latest`);
+ *   2. the same with a trailing date/version stamp removed (`-2024-07-18`, `-20241022`, `-2503`,
+ *      `-001`, `-latest`, `-preview`);
  *   3. a `<provider>/` prefix in the name itself removed and steps 1–2 repeated;
  *   4. the catch-all row `*` if the operator defined one.
  * Unknown models return null: billing records them with cost 0 and `priced = 0`.
@@ -161,9 +162,13 @@ export class PriceBook {
   }
 }
 
-/** `gpt-4o-2024-08-06` → `gpt-4o`; `claude-3-5-haiku-20241022` → `claude-3-5-haiku`; `x-latest` → `x`. */
+/**
+ * Drops one trailing version stamp: `gpt-4o-2024-08-06` → `gpt-4o`, `claude-3-5-haiku-20241022` →
+ * `claude-3-5-haiku`, `mistral-small-2503` → `mistral-small`, `gemini-2.0-flash-001` →
+ * `gemini-2.0-flash`, `gemini-3.1-pro-preview` → `gemini-3.1-pro`, `mistral-large-latest` → `mistral-large`.
+ */
 function stripVersion(name: string): string | null {
-  const stripped = name.replace(/(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|-\d{4})$/, "");
+  const stripped = name.replace(/(-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{3,4}|-latest|-preview(-\d{2}-\d{2})?|-exp)$/, "");
   return stripped !== name ? stripped : null;
 }
 
