@@ -1,0 +1,320 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../support/stack";
+import { adminFetch, createKey, createTenant, tenantWithKey, type ApiKey, type Tenant } from "../support/tenants";
+
+/** The admin API (tenants, keys, audit log) and tenant self-service under /v1/keys, over HTTP. */
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack?.close());
+
+type ErrorBody = { error: { message: string; type: string; param: string | null; code: string | null } };
+
+async function json<T>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+const keyFetch = (apiKey: string, path: string, init: { method?: string; body?: unknown } = {}) =>
+  fetch(`${stack.url}${path}`, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: { authorization: `Bearer ${apiKey}`, ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+
+describe("tenants", () => {
+  it("create → 201 with id, name, created_at; get, list, patch limits/budget, delete disables", async () => {
+    const res = await adminFetch(stack, "/admin/tenants", { body: { name: "Acme Corp" } });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    const tenant = await json<Tenant>(res);
+    expect(tenant).toMatchObject({ id: expect.stringMatching(/^ten_/), object: "tenant", name: "Acme Corp", status: "active", disabled_at: null });
+    expect(Math.abs(tenant.created_at - Date.now() / 1000)).toBeLessThan(60);
+
+    expect(await json(await adminFetch(stack, `/admin/tenants/${tenant.id}`))).toEqual(tenant);
+
+    const list = await json<{ object: string; data: Tenant[] }>(await adminFetch(stack, "/admin/tenants?limit=100"));
+    expect(list.object).toBe("list");
+    expect(list.data.map((t) => t.id)).toContain(tenant.id);
+
+    const patched = await adminFetch(stack, `/admin/tenants/${tenant.id}`, {
+      method: "PATCH",
+      body: { limits: { rpm: 60, tpm: 10000, max_concurrency: 4 }, budget: { monthly_usd: 25.5 } },
+    });
+    expect(patched.status).toBe(200);
+    expect(await json(patched)).toMatchObject({ limits: { rpm: 60, tpm: 10000, max_concurrency: 4 }, budget: { monthly_usd: 25.5 } });
+    // Per-axis PATCH: a given axis is set, null clears, absent keeps.
+    const again = await json<Tenant>(await adminFetch(stack, `/admin/tenants/${tenant.id}`, { method: "PATCH", body: { limits: { rpm: null } } }));
+    expect(again.limits).toEqual({ rpm: null, tpm: 10000, max_concurrency: 4 });
+
+    const k1 = await createKey(stack, tenant.id);
+    const k2 = await createKey(stack, tenant.id);
+    const del = await adminFetch(stack, `/admin/tenants/${tenant.id}`, { method: "DELETE" });
+    expect(del.status).toBe(200);
+    expect(await json(del)).toMatchObject({ id: tenant.id, status: "disabled", disabled_at: expect.any(Number) });
+    const keys = await json<{ data: ApiKey[] }>(await adminFetch(stack, `/admin/tenants/${tenant.id}/keys`));
+    expect(keys.data.map((k) => [k.id, k.status]).sort()).toEqual([[k1.id, "revoked"], [k2.id, "revoked"]].sort());
+    // A disabled tenant gets no new keys.
+    expect((await adminFetch(stack, `/admin/tenants/${tenant.id}/keys`, { body: {} })).status).toBe(409);
+  });
+
+  it("an unknown tenant is a 404 in OpenAI's shape", async () => {
+    const res = await adminFetch(stack, "/admin/tenants/ten_doesnotexist");
+    expect(res.status).toBe(404);
+    expect(await json<ErrorBody>(res)).toMatchObject({ error: { code: "not_found", type: "invalid_request_error" } });
+  });
+
+  it("pages with limit and after", async () => {
+    const a = await createTenant(stack);
+    const b = await createTenant(stack);
+    const first = await json<{ data: Tenant[]; has_more: boolean; last_id: string }>(await adminFetch(stack, "/admin/tenants?limit=1"));
+    expect(first.data.map((t) => t.id)).toEqual([b.id]);
+    expect(first.has_more).toBe(true);
+    const second = await json<{ data: Tenant[] }>(await adminFetch(stack, `/admin/tenants?limit=1&after=${first.last_id}`));
+    expect(second.data.map((t) => t.id)).toEqual([a.id]);
+  });
+});
+
+describe("keys", () => {
+  it("create returns the plaintext once; list and get never do", async () => {
+    const tenant = await createTenant(stack);
+    const res = await adminFetch(stack, `/admin/tenants/${tenant.id}/keys`, {
+      body: { name: "prod", scopes: ["chat", "embeddings"], models: ["gpt-4o*"], limits: { rpm: 10 }, budget: { monthly_usd: 3 } },
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const created = await json<ApiKey & { key: string }>(res);
+    expect(created).toMatchObject({
+      id: expect.stringMatching(/^key_/),
+      object: "api_key",
+      tenant_id: tenant.id,
+      name: "prod",
+      status: "active",
+      scopes: ["chat", "embeddings"],
+      models: ["gpt-4o*"],
+      limits: { rpm: 10, tpm: null, max_concurrency: null },
+      budget: { monthly_usd: 3 },
+      created_by: "admin",
+    });
+    expect(created.key).toMatch(/^sk-dev-[A-Za-z0-9]{38}$/);
+    expect(created.key.startsWith(created.prefix)).toBe(true);
+
+    const listText = await (await adminFetch(stack, `/admin/tenants/${tenant.id}/keys`)).text();
+    const getText = await (await adminFetch(stack, `/admin/keys/${created.id}`)).text();
+    for (const text of [listText, getText]) {
+      expect(text).toContain(created.id);
+      expect(text).not.toContain(created.key);
+      expect(text).not.toContain('"key":');
+    }
+  });
+
+  it("defaults: every scope but keys:write, every model, no expiry", async () => {
+    const { key } = await tenantWithKey(stack);
+    expect(key.scopes.sort()).toEqual(["agentic", "batch", "chat", "embeddings", "providers:read", "providers:write", "usage:read"]);
+    expect(key.models).toBeNull();
+    expect(key.expires_at).toBeNull();
+  });
+
+  it("PATCH changes scopes, models and limits; DELETE revokes", async () => {
+    const { key } = await tenantWithKey(stack, { scopes: ["chat"] });
+    const res = await adminFetch(stack, `/admin/keys/${key.id}`, { method: "PATCH", body: { scopes: ["chat", "batch"], models: ["openai/*"], limits: { tpm: 500 } } });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ scopes: ["chat", "batch"], models: ["openai/*"], limits: { tpm: 500 } });
+    const del = await adminFetch(stack, `/admin/keys/${key.id}`, { method: "DELETE" });
+    expect(await json(del)).toMatchObject({ id: key.id, status: "revoked", revoked_at: expect.any(Number) });
+    expect((await adminFetch(stack, `/admin/keys/${key.id}`, { method: "PATCH", body: { name: "x" } })).status).toBe(409);
+  });
+
+  it("keys of an unknown tenant, and unknown keys, are 404", async () => {
+    expect((await adminFetch(stack, "/admin/tenants/ten_nope/keys")).status).toBe(404);
+    expect((await adminFetch(stack, "/admin/tenants/ten_nope/keys", { body: {} })).status).toBe(404);
+    expect((await adminFetch(stack, "/admin/keys/key_nope", { method: "DELETE" })).status).toBe(404);
+    expect((await adminFetch(stack, "/admin/keys/key_nope/rotate", { body: {} })).status).toBe(404);
+  });
+});
+
+describe("bad admin input → 400 naming the param", () => {
+  const cases: [string, string, unknown, string][] = [
+    ["unknown field", "/admin/tenants", { name: "x", colour: "red" }, "colour"],
+    ["missing name", "/admin/tenants", {}, "name"],
+    ["wrong type", "/admin/tenants", { name: 42 }, "name"],
+    ["too-long name", "/admin/tenants", { name: "x".repeat(129) }, "name"],
+    ["empty name", "/admin/tenants", { name: "   " }, "name"],
+    ["negative limit", "/admin/tenants", { name: "x", limits: { rpm: -1 } }, "limits.rpm"],
+    ["fractional limit", "/admin/tenants", { name: "x", limits: { max_concurrency: 1.5 } }, "limits.max_concurrency"],
+    ["unknown limit", "/admin/tenants", { name: "x", limits: { rph: 5 } }, "limits.rph"],
+    ["negative budget", "/admin/tenants", { name: "x", budget: { monthly_usd: -5 } }, "budget.monthly_usd"],
+  ];
+  for (const [what, path, body, param] of cases) {
+    it(`${what}: ${param}`, async () => {
+      const res = await adminFetch(stack, path, { body });
+      expect(res.status).toBe(400);
+      expect(await json<ErrorBody>(res)).toMatchObject({ error: { type: "invalid_request_error", code: "invalid_request", param } });
+    });
+  }
+
+  it("key fields: unknown scope, wrong types, negative limits, past expiry, bad grace period", async () => {
+    const tenant = await createTenant(stack);
+    const keyCases: [unknown, string][] = [
+      [{ scopes: ["chat", "admin"] }, "scopes[1]"],
+      [{ scopes: "chat" }, "scopes"],
+      [{ models: [""] }, "models[0]"],
+      [{ models: ["has space"] }, "models[0]"],
+      [{ limits: { tpm: -10 } }, "limits.tpm"],
+      [{ budget: { monthly_usd: "ten" } }, "budget.monthly_usd"],
+      [{ expires_at: "tomorrow" }, "expires_at"],
+      [{ expires_at: Math.floor(Date.now() / 1000) - 10 }, "expires_at"],
+      [{ name: "n".repeat(200) }, "name"],
+      [{ owner: "me" }, "owner"],
+    ];
+    for (const [body, param] of keyCases) {
+      const res = await adminFetch(stack, `/admin/tenants/${tenant.id}/keys`, { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect((await json<ErrorBody>(res)).error.param, JSON.stringify(body)).toBe(param);
+    }
+    const key = await createKey(stack, tenant.id);
+    const patch = await adminFetch(stack, `/admin/keys/${key.id}`, { method: "PATCH", body: { limits: { rpm: 0 } } });
+    expect(patch.status).toBe(400);
+    expect((await json<ErrorBody>(patch)).error.param).toBe("limits.rpm");
+    const rotate = await adminFetch(stack, `/admin/keys/${key.id}/rotate`, { body: { grace_period_seconds: -1 } });
+    expect(rotate.status).toBe(400);
+    expect((await json<ErrorBody>(rotate)).error.param).toBe("grace_period_seconds");
+    const tenantPatch = await adminFetch(stack, `/admin/tenants/${tenant.id}`, { method: "PATCH", body: { status: "active" } });
+    expect((await json<ErrorBody>(tenantPatch)).error.param).toBe("status");
+  });
+
+  it("a body that is not JSON is a 400 invalid_json", async () => {
+    const res = await fetch(`${stack.url}/admin/tenants`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(res.status).toBe(400);
+    expect((await json<ErrorBody>(res)).error.code).toBe("invalid_json");
+  });
+});
+
+describe("admin token", () => {
+  it("missing or wrong token → 401; an inference key cannot call /admin", async () => {
+    const none = await fetch(`${stack.url}/admin/tenants`);
+    expect(none.status).toBe(401);
+    expect(await json<ErrorBody>(none)).toMatchObject({ error: { type: "authentication_error", code: "missing_api_key" } });
+    const wrong = await fetch(`${stack.url}/admin/tenants`, { headers: { authorization: `Bearer ${stack.adminToken}x` } });
+    expect(wrong.status).toBe(401);
+    const { apiKey } = await tenantWithKey(stack, { scopes: ["chat", "keys:write"] });
+    for (const [method, path] of [["GET", "/admin/tenants"], ["POST", "/admin/tenants"], ["GET", "/admin/audit-log"]] as const) {
+      const res = await fetch(`${stack.url}${path}`, { method, headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+      expect(res.status).toBe(401);
+      const body = await res.text();
+      expect(body).not.toContain(apiKey);
+    }
+  });
+});
+
+describe("tenant self-service (/v1/keys with keys:write)", () => {
+  it("creates, lists, patches, rotates and revokes its own keys, never beyond its own scopes", async () => {
+    const { tenant, key: writer, apiKey } = await tenantWithKey(stack, { scopes: ["chat", "embeddings", "keys:write"], models: ["openai/*"] });
+    const created = await keyFetch(apiKey, "/v1/keys", { body: { name: "ci", scopes: ["chat"] } });
+    expect(created.status).toBe(201);
+    const child = await json<ApiKey & { key: string }>(created);
+    expect(child).toMatchObject({ tenant_id: tenant.id, scopes: ["chat"], models: ["openai/*"], created_by: `key:${writer.id}` });
+
+    const beyond = await keyFetch(apiKey, "/v1/keys", { body: { scopes: ["chat", "batch"] } });
+    expect(beyond.status).toBe(403);
+    expect(await json<ErrorBody>(beyond)).toMatchObject({ error: { type: "permission_error", code: "permission_denied", param: "scopes" } });
+    const wider = await keyFetch(apiKey, "/v1/keys", { body: { models: ["*"] } });
+    expect(wider.status).toBe(403);
+    expect((await json<ErrorBody>(wider)).error.param).toBe("models[0]");
+
+    const list = await json<{ data: ApiKey[] }>(await keyFetch(apiKey, "/v1/keys"));
+    expect(list.data.map((k) => k.id).sort()).toEqual([writer.id, child.id].sort());
+
+    const patched = await keyFetch(apiKey, `/v1/keys/${child.id}`, { method: "PATCH", body: { name: "ci-2" } });
+    expect(await json(patched)).toMatchObject({ name: "ci-2" });
+    const rotated = await keyFetch(apiKey, `/v1/keys/${child.id}/rotate`, { method: "POST" });
+    expect(rotated.status).toBe(200);
+    expect((await json<{ key: string }>(rotated)).key).toMatch(/^sk-dev-/);
+    const revoked = await keyFetch(apiKey, `/v1/keys/${child.id}`, { method: "DELETE" });
+    expect(await json(revoked)).toMatchObject({ status: "revoked" });
+  });
+
+  it("a tenant can never see or touch another tenant's keys: 404", async () => {
+    const mine = await tenantWithKey(stack, { scopes: ["chat", "keys:write"] });
+    const theirs = await tenantWithKey(stack, { scopes: ["chat"] });
+    const attempts: [string, string, unknown?][] = [
+      ["GET", `/v1/keys/${theirs.key.id}`],
+      ["PATCH", `/v1/keys/${theirs.key.id}`, { name: "pwned" }],
+      ["DELETE", `/v1/keys/${theirs.key.id}`],
+      ["POST", `/v1/keys/${theirs.key.id}/rotate`, {}],
+    ];
+    for (const [method, path, body] of attempts) {
+      const res = await keyFetch(mine.apiKey, path, { method, body });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect((await json<ErrorBody>(res)).error.code).toBe("not_found");
+    }
+    const list = await json<{ data: ApiKey[] }>(await keyFetch(mine.apiKey, "/v1/keys"));
+    expect(list.data.map((k) => k.id)).not.toContain(theirs.key.id);
+    // Their key is untouched and still works for them.
+    const still = await json<ApiKey>(await adminFetch(stack, `/admin/keys/${theirs.key.id}`));
+    expect(still).toMatchObject({ status: "active", name: null });
+  });
+});
+
+describe("audit log", () => {
+  it("records every admin action with who, what, when and the request id, and no key", async () => {
+    const tenant = await createTenant(stack, "audited");
+    const key = await createKey(stack, tenant.id, { scopes: ["keys:write"] });
+    await adminFetch(stack, `/admin/tenants/${tenant.id}`, { method: "PATCH", body: { budget: { monthly_usd: 9 } }, headers: { "x-request-id": "req-audit-patch-1" } });
+    await adminFetch(stack, `/admin/keys/${key.id}/rotate`, { body: {} });
+    await keyFetch(key.key, "/v1/keys", { body: { name: "self-made" } });
+    await adminFetch(stack, `/admin/keys/${key.id}`, { method: "DELETE" });
+    await adminFetch(stack, `/admin/tenants/${tenant.id}`, { method: "DELETE" });
+
+    const res = await adminFetch(stack, `/admin/audit-log?tenant_id=${tenant.id}&limit=100`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain(key.key);
+    const log = JSON.parse(text) as { data: { actor: string; action: string; at: number; request_id: string; target_id: string }[] };
+    expect(log.data.map((e) => e.action)).toEqual(["tenant.disable", "key.revoke", "key.create", "key.rotate", "tenant.update", "key.create", "tenant.create"]);
+    expect(log.data.find((e) => e.action === "tenant.update")!.request_id).toBe("req-audit-patch-1");
+    expect(log.data.find((e) => e.action === "key.create" && e.actor !== "admin")!.actor).toBe(`key:${key.id}`);
+    for (const e of log.data) {
+      expect(e.request_id).toBeTruthy();
+      expect(Math.abs(e.at - Date.now() / 1000)).toBeLessThan(120);
+    }
+  });
+});
+
+describe("OpenAPI", () => {
+  it("documents every admin and key route with its errors", async () => {
+    const doc = await json<{ paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>>; components: { securitySchemes: Record<string, unknown> } }>(
+      await fetch(`${stack.url}/openapi.json`),
+    );
+    const expected: [string, string, string[]][] = [
+      ["/admin/tenants", "post", ["201", "400", "401"]],
+      ["/admin/tenants", "get", ["200", "401"]],
+      ["/admin/tenants/{id}", "get", ["200", "401", "404"]],
+      ["/admin/tenants/{id}", "patch", ["200", "400", "401", "404"]],
+      ["/admin/tenants/{id}", "delete", ["200", "401", "404"]],
+      ["/admin/tenants/{id}/keys", "post", ["201", "400", "401", "404", "409"]],
+      ["/admin/tenants/{id}/keys", "get", ["200", "401", "404"]],
+      ["/admin/keys/{id}", "get", ["200", "404"]],
+      ["/admin/keys/{id}", "patch", ["200", "400", "404"]],
+      ["/admin/keys/{id}", "delete", ["200", "404"]],
+      ["/admin/keys/{id}/rotate", "post", ["200", "404", "409"]],
+      ["/admin/audit-log", "get", ["200", "401"]],
+      ["/v1/keys", "get", ["200", "401", "403"]],
+      ["/v1/keys", "post", ["201", "400", "401", "403"]],
+      ["/v1/keys/{id}", "patch", ["200", "400", "403", "404"]],
+      ["/v1/keys/{id}", "delete", ["200", "404"]],
+      ["/v1/keys/{id}/rotate", "post", ["200", "404"]],
+    ];
+    for (const [path, method, statuses] of expected) {
+      const op = doc.paths[path]?.[method];
+      expect(op, `${method} ${path}`).toBeDefined();
+      expect(Object.keys(op!.responses), `${method} ${path}`).toEqual(expect.arrayContaining(statuses));
+      expect(op!.security, `${method} ${path}`).toBeDefined();
+    }
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(expect.arrayContaining(["AdminToken", "ApiKey"]));
+  });
+});
