@@ -83,6 +83,8 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // The bench's pure helpers (config rewriting, percentiles, report); the bench itself is `npm run bench`.
+      { test: { name: "bench", include: ["bench/**/*.test.mjs"], environment: "node" } },
     ],
   },
 });

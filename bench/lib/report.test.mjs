@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { deriveMode, renderMarkdown, renderTables } from "./report.mjs";
+
+const mode = {
+  direct: { p50: 0.2, p99: 0.6, n: 1000, rps: 12000 },
+  floor: { p50: 0.45, p99: 1.0, n: 1000, rps: 4000 },
+  chain: { p50: 1.05, p99: 2.1, n: 1000, rps: 2000 },
+  "chain-limited": { p50: 1.35, p99: 2.6, n: 1000, rps: 1500 },
+  portkey: { p50: 1.4, p99: 6.0, n: 1000, rps: 500 },
+};
+
+describe("deriveMode", () => {
+  it("reports each target's latency over calling the upstream directly", () => {
+    const d = deriveMode(mode);
+    expect(d.targets["floor"]).toMatchObject({ added_p50: 0.25, added_p99: 0.4 });
+    expect(d.targets["chain"]).toMatchObject({ added_p50: 0.85, added_p99: 1.5 });
+  });
+
+  it("isolates our own cost (chain − floor), the limiter's (limited − unlimited) and the throughput ratios", () => {
+    const d = deriveMode(mode);
+    expect(d.chain_over_floor_p50_ms).toBe(0.6);
+    expect(d.chain_over_floor_p99_ms).toBe(1.1);
+    expect(d.limiter_p50_ms).toBe(0.3);
+    expect(d.limiter_p99_ms).toBe(0.5);
+    expect(d.chain_vs_floor_rps).toBe(0.5);
+    expect(d.chain_vs_portkey_rps).toBe(4);
+  });
+
+  it("leaves a ratio out when one side was skipped, and keeps the reason", () => {
+    const d = deriveMode({ ...mode, portkey: { skipped: "not requested" }, "chain-limited": { skipped: "no limiter" } });
+    expect(d.chain_vs_portkey_rps).toBeNull();
+    expect(d.limiter_p50_ms).toBeNull();
+    expect(d.targets["portkey"]).toEqual({ skipped: "not requested" });
+  });
+
+  it("needs the direct baseline", () => {
+    expect(() => deriveMode({ floor: mode.floor })).toThrow(/direct/);
+  });
+});
+
+describe("rendering", () => {
+  it("prints one row per target with added latency and the headline numbers", () => {
+    const text = renderTables({ chat: deriveMode({ ...mode, portkey: { skipped: "Portkey answered 500" } }) }, { concurrency: 32 });
+    expect(text).toContain("req/s @32");
+    expect(text).toMatch(/\| floor +\| +0\.450 \| +1\.000 \| +\+0\.250 \| +\+0\.400 \| +4000 \|/);
+    expect(text).toContain("chain − floor: +0.600 ms p50");
+    expect(text).toContain("limiter adds per request: +0.300 ms p50");
+    expect(text).toContain("portkey skipped: Portkey answered 500");
+  });
+
+  it("renders the same numbers as Markdown", () => {
+    const md = renderMarkdown({ "chat-stream": deriveMode(mode) }, { concurrency: 32 });
+    expect(md).toContain("| chain | 1.050 | 2.100 | +0.850 | +1.500 | 2000 |");
+    expect(md).toContain("- throughput chain/Portkey: 4.00× (target: ≥ 3×)");
+  });
+});

@@ -1,0 +1,93 @@
+// The bench's runtime: the seven Workers, the floor, the zero-delay upstream and the loopback sink,
+// all in ONE `workerd serve` process started from the config Miniflare generated and rewritten to
+// keep Node off the request path (see workerd-config.mjs and bench/README.md).
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { captureStack } from "./capture.mjs";
+import { toDirectConfig } from "./workerd-config.mjs";
+import { serveWorkerd } from "./workerd.mjs";
+
+/**
+ * @typedef {object} BenchStack
+ * @property {string} gateway base URL of the gateway Worker
+ * @property {string} floor base URL of the bare forwarding Worker
+ * @property {string} upstream base URL of the zero-delay upstream Worker
+ * @property {string} sink base URL of the loopback sink (Miniflare's Workers' calls to Node land here)
+ * @property {string} adminToken
+ * @property {string} log workerd's output
+ * @property {() => Promise<void>} close
+ */
+
+/**
+ * @param {object} options
+ * @param {string} options.root repo root
+ * @param {string} options.compatibilityDate for the bench's own Workers (the gateway's)
+ * @param {(urls: { upstream: string }) => Record<string, Record<string, string>>} options.vars extra
+ *   vars per stack Worker, given the zero-delay upstream's URL (its port is picked at start)
+ * @param {boolean} [options.keepState] leave the state dir (config, log, storage) for inspection
+ * @returns {Promise<BenchStack>}
+ */
+export async function startBenchStack({ root, compatibilityDate, vars, keepState = false }) {
+  const stateDir = mkdtempSync(join(tmpdir(), "edge-llm-gateway-bench-"));
+  try {
+    const ports = {
+      gateway: await freePort(),
+      "bench-floor": await freePort(),
+      "bench-upstream": await freePort(),
+      "bench-sink": await freePort(),
+    };
+    const url = (/** @type {keyof typeof ports} */ w) => `http://127.0.0.1:${ports[w]}`;
+    const captured = await captureStack({
+      root,
+      stateDir,
+      compatibilityDate,
+      vars: vars({ upstream: url("bench-upstream") }),
+      benchWorkers: [
+        { name: "bench-floor", main: "bench/workers/floor.mjs", vars: { UPSTREAM_URL: url("bench-upstream") } },
+        { name: "bench-upstream", main: "bench/workers/upstream.mjs" },
+        { name: "bench-sink", main: "bench/workers/sink.mjs" },
+      ],
+    });
+    const config = toDirectConfig(captured.config, {
+      listen: ports,
+      sinkWorker: "bench-sink",
+      // D1 keeps the migrated files; every other store starts empty in the state dir.
+      mapDisk: (path) => (basename(path) === "d1" ? captured.d1Dir : join(stateDir, basename(path))),
+    });
+    for (const s of config.services) if (s.disk?.path) mkdirSync(s.disk.path, { recursive: true });
+    const served = await serveWorkerd(config, {
+      dir: stateDir,
+      readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-upstream")}/`, `${url("bench-floor")}/`, `${url("gateway")}/v1/models`],
+    });
+    return {
+      gateway: url("gateway"),
+      floor: url("bench-floor"),
+      upstream: url("bench-upstream"),
+      sink: url("bench-sink"),
+      adminToken: captured.adminToken,
+      log: served.log,
+      close: async () => {
+        await served.stop();
+        if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** @returns {Promise<number>} a port free on 127.0.0.1 right now */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

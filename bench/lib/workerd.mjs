@@ -1,0 +1,61 @@
+// Runs `workerd serve` on a config object: the same binary Miniflare uses, started directly, its
+// output going to a log file (never through Node).
+import { spawn } from "node:child_process";
+import { closeSync, openSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { serializeConfig } from "miniflare";
+
+const require = createRequire(import.meta.url);
+/** The workerd binary Miniflare itself runs (MINIFLARE_WORKERD_PATH overrides it, as in Miniflare). */
+export const WORKERD = process.env.MINIFLARE_WORKERD_PATH ?? /** @type {string} */ (require("workerd").default);
+
+/**
+ * @param {any} config a workerd config object (capnp fields as Miniflare writes them)
+ * @param {object} options
+ * @param {string} options.dir where the binary config and workerd.log go
+ * @param {string[]} options.readyUrls polled until each answers
+ * @returns {Promise<{ stop(): Promise<void>, log: string }>}
+ */
+export async function serveWorkerd(config, { dir, readyUrls }) {
+  const configPath = join(dir, "workerd-config.bin");
+  writeFileSync(configPath, serializeConfig(config));
+  const log = join(dir, "workerd.log");
+  const out = openSync(log, "w");
+  // --experimental: Miniflare's own Workers use flags without a default-on date, as under Miniflare.
+  const child = spawn(WORKERD, ["serve", "--binary", "--experimental", configPath], { stdio: ["ignore", out, out] });
+  closeSync(out);
+  /** @type {Promise<void>} */
+  const exited = new Promise((resolve) => child.once("exit", () => resolve()));
+  let dead = false;
+  void exited.then(() => (dead = true));
+  const stop = async () => {
+    if (!dead) child.kill("SIGTERM");
+    await exited;
+  };
+  try {
+    await waitUntilReady(readyUrls, () => dead, log);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop, log };
+}
+
+/** @param {string[]} urls @param {() => boolean} isDead @param {string} log */
+async function waitUntilReady(urls, isDead, log) {
+  const deadline = Date.now() + 30_000;
+  for (const url of urls) {
+    for (;;) {
+      if (isDead()) throw new Error(`workerd exited during startup; see ${log}`);
+      try {
+        const res = await fetch(url);
+        await res.arrayBuffer();
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`workerd did not answer ${url} within 30 s; see ${log}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+}
