@@ -1,9 +1,11 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { fail, ok, privateWorkerFetch, runChecks, validationError, type Result, type ServiceHealth } from "../../shared/src";
-import type { Price } from "../../shared/src/pricing";
+import { PriceSchema, type Price } from "../../shared/src/pricing";
 import { PriceStore } from "./prices/store";
 import { consumeUsageBatch } from "./usage/consumer";
 import { UsageQuerySchema, usageSummary, type UsageSummary } from "./usage/query";
+
+const ModelNameSchema = PriceSchema.shape.model;
 
 /** billing: prices, usage metering, budgets. Reached only through service bindings and its queue. */
 export class BillingService extends WorkerEntrypoint<BillingEnv> {
@@ -16,6 +18,32 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
   /** The whole price table (small: one row per model); the gateway caches it in isolate memory. */
   async prices(): Promise<Result<Price[]>> {
     return ok(await new PriceStore(this.env.BILLING_DB).list());
+  }
+
+  /** One model's price, or 404. */
+  async price(model: unknown): Promise<Result<Price>> {
+    const name = ModelNameSchema.safeParse(model);
+    if (!name.success) return fail(validationError(name.error));
+    const price = await new PriceStore(this.env.BILLING_DB).get(name.data);
+    return price ? ok(price) : fail({ code: "not_found", message: `No price is set for model '${name.data}'.`, param: "model" });
+  }
+
+  /** Creates or replaces a model's price (admin API). `created` tells 201 from 200. */
+  async putPrice(input: unknown): Promise<Result<{ price: Price; created: boolean }>> {
+    const parsed = PriceSchema.safeParse(input);
+    if (!parsed.success) return fail(validationError(parsed.error));
+    const created = await new PriceStore(this.env.BILLING_DB).put(parsed.data);
+    return ok({ price: parsed.data, created });
+  }
+
+  /** Deletes a model's price (admin API); its future usage is recorded unpriced (cost 0). */
+  async deletePrice(model: unknown): Promise<Result<{ model: string; deleted: true }>> {
+    const name = ModelNameSchema.safeParse(model);
+    if (!name.success) return fail(validationError(name.error));
+    const deleted = await new PriceStore(this.env.BILLING_DB).delete(name.data);
+    return deleted
+      ? ok({ model: name.data, deleted: true })
+      : fail({ code: "not_found", message: `No price is set for model '${name.data}'.`, param: "model" });
   }
 
   /** Month-to-date usage and spend of a tenant or one of its keys, from the monthly rollups. */

@@ -13,7 +13,8 @@ const TOKENS_PER_PRICE_UNIT = 1_000_000;
 /** A model's price; `cached_input` null means cache reads cost the normal input price. */
 export const PriceSchema = z
   .object({
-    model: z.string().min(1).max(200),
+    /** Stored lower-case: lookups are case-insensitive, so two spellings must not be two rows. */
+    model: z.string().trim().min(1).max(200).regex(/^\S+$/, "must not contain whitespace").toLowerCase(),
     provider: z.string().min(1).max(100).nullable().default(null),
     input_per_mtok_micros: z.number().int().nonnegative().max(1e10),
     output_per_mtok_micros: z.number().int().nonnegative().max(1e10),

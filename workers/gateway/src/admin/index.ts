@@ -3,6 +3,7 @@ import { adminTokenAuth } from "../middleware/admin-token";
 import type { GatewayBindings } from "../types";
 import { registerAuditRoutes } from "./audit";
 import { registerKeyRoutes } from "./keys";
+import { registerPriceRoutes } from "./prices";
 import { registerTenantRoutes } from "./tenants";
 
 /**
@@ -20,4 +21,5 @@ export function registerAdmin(app: OpenAPIHono<GatewayBindings>): void {
   registerTenantRoutes(app);
   registerKeyRoutes(app);
   registerAuditRoutes(app);
+  registerPriceRoutes(app);
 }
