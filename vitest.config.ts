@@ -36,8 +36,8 @@ const UNIT = [
   { name: "tail", config: "./workers/tail/wrangler.toml", include: ["workers/tail/**/*.test.ts"], bound: ["model-proxy"] },
   { name: "billing", config: "./workers/billing/wrangler.toml", include: ["workers/billing/**/*.test.ts"], bound: [] },
   { name: "secrets", config: "./workers/secrets/wrangler.toml", include: ["workers/secrets/**/*.test.ts"], bound: [] },
-  { name: "model-proxy", config: "./workers/model-proxy/wrangler.toml", include: ["workers/model-proxy/**/*.test.ts"], bound: ["secrets"] },
-  { name: "rate-limiter", config: "./workers/rate-limiter/wrangler.toml", include: ["workers/rate-limiter/**/*.test.ts", "durable-objects/**/*.test.ts"], bound: [] },
+  { name: "model-proxy", config: "./workers/model-proxy/wrangler.toml", include: ["workers/model-proxy/**/*.test.ts", "durable-objects/circuit-breaker.test.ts"], bound: ["secrets"] },
+  { name: "rate-limiter", config: "./workers/rate-limiter/wrangler.toml", include: ["workers/rate-limiter/**/*.test.ts", "durable-objects/rate-limiter*.test.ts"], bound: [] },
   // Library code: no bindings at all.
   { name: "shared", config: null, include: ["workers/shared/**/*.test.ts"], bound: [] },
 ] as const;

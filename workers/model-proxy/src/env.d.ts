@@ -4,8 +4,12 @@ interface __BaseEnv_ModelProxyEnv {
 	ENVIRONMENT: string;
 	ALLOW_PRIVATE_UPSTREAMS: string;
 	PLATFORM_PROVIDERS: string;
+	CIRCUIT_FAILURE_THRESHOLD: string;
+	CIRCUIT_WINDOW_MS: string;
+	CIRCUIT_COOLDOWN_MS: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	PLATFORM_PROVIDER_KEYS: string;
+	CIRCUIT_BREAKER: DurableObjectNamespace<import("./index").CircuitBreaker>;
 	SECRETS: Service<typeof import("../../secrets/src/index").SecretsService>;
 }
 interface ModelProxyEnv extends __BaseEnv_ModelProxyEnv {}

@@ -4,6 +4,9 @@ import type { Model } from "../../shared/src/openai";
 import { dispatch } from "./dispatch/dispatcher";
 import { listModels } from "./dispatch/models";
 import { registryFor } from "./registry";
+import { CircuitBreaker } from "../../../durable-objects/circuit-breaker";
+
+export { CircuitBreaker };
 
 /** model-proxy: provider adapters, routing and fallbacks. Reached only through service bindings. */
 export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {

@@ -1,0 +1,118 @@
+import { DurableObject } from "cloudflare:workers";
+
+/**
+ * One circuit per upstream deployment (provider × model), shared by every model-proxy isolate.
+ *
+ *   closed ──(threshold failures within the window)──▶ open ──(cool-down elapsed)──▶ half-open
+ *     ▲                                                  ▲                               │
+ *     └──────────────(the probe succeeds)────────────────┼───────(the probe fails)───────┘
+ *
+ * While open, requests skip the target. After the cool-down exactly one request at a time is
+ * admitted as a probe (a probe that never reports back expires, so a lost probe cannot wedge the
+ * circuit half-open); its success closes the circuit, its failure re-opens it for another cool-down.
+ *
+ * The object is called only when something changes (a failure, a probe, a success after failures)
+ * and by background refreshes, never on the success path of a healthy target: model-proxy keeps
+ * the last state it saw in isolate memory (routing/breaker.ts).
+ */
+export type CircuitPhase = "closed" | "open" | "half_open";
+
+export interface Circuit {
+  phase: CircuitPhase;
+  /** Failures counted since `windowStart` while closed. */
+  failures: number;
+  windowStart: number;
+  /** When an open circuit admits its next probe (epoch ms). */
+  retryAt: number;
+  /** While half-open: when the current probe's lease lapses. */
+  probeUntil: number;
+}
+
+export interface CircuitConfig {
+  /** Failures within `windowMs` that open the circuit. */
+  threshold: number;
+  windowMs: number;
+  cooldownMs: number;
+  /** How long a probe may take before another request may probe instead. */
+  probeLeaseMs: number;
+}
+
+/** What callers see: the phase and, while not closed, when to ask again. */
+export interface CircuitView {
+  phase: CircuitPhase;
+  failures: number;
+  retryAt: number;
+}
+
+export const CLOSED: Circuit = { phase: "closed", failures: 0, windowStart: 0, retryAt: 0, probeUntil: 0 };
+
+export function onFailure(c: Circuit, now: number, cfg: CircuitConfig): Circuit {
+  if (c.phase === "half_open") return open(now, cfg);
+  if (c.phase === "open") return c; // a straggler that started before the circuit opened
+  const fresh = now - c.windowStart > cfg.windowMs;
+  const failures = fresh ? 1 : c.failures + 1;
+  if (failures >= cfg.threshold) return open(now, cfg);
+  return { ...CLOSED, failures, windowStart: fresh ? now : c.windowStart };
+}
+
+export function onSuccess(c: Circuit): Circuit {
+  // A straggler's success while open says little about now; only a probe (or a closed call) decides.
+  if (c.phase === "open") return c;
+  return CLOSED;
+}
+
+/** May a request use the target now? Grants the half-open probe lease when the cool-down is over. */
+export function admit(c: Circuit, now: number, cfg: CircuitConfig): { allowed: boolean; probe: boolean; circuit: Circuit } {
+  if (c.phase === "closed") return { allowed: true, probe: false, circuit: c };
+  const due = c.phase === "open" ? now >= c.retryAt : now >= c.probeUntil;
+  if (!due) return { allowed: false, probe: false, circuit: c };
+  return { allowed: true, probe: true, circuit: { ...c, phase: "half_open", probeUntil: now + cfg.probeLeaseMs } };
+}
+
+function open(now: number, cfg: CircuitConfig): Circuit {
+  return { phase: "open", failures: 0, windowStart: now, retryAt: now + cfg.cooldownMs, probeUntil: 0 };
+}
+
+export function viewOf(c: Circuit): CircuitView {
+  return { phase: c.phase, failures: c.failures, retryAt: c.phase === "half_open" ? c.probeUntil : c.retryAt };
+}
+
+const STATE_KEY = "circuit";
+
+/**
+ * The Durable Object holding one deployment's circuit. Named by the deployment key
+ * (`<provider id>/<model>`). State is persisted on every transition so an evicted object does not
+ * forget an open circuit; reads are served from memory.
+ */
+export class CircuitBreaker extends DurableObject {
+  private circuit: Circuit | undefined;
+
+  private load(): Circuit {
+    this.circuit ??= this.ctx.storage.kv.get<Circuit>(STATE_KEY) ?? CLOSED;
+    return this.circuit;
+  }
+
+  private save(next: Circuit): CircuitView {
+    const previous = this.load();
+    this.circuit = next;
+    if (JSON.stringify(previous) !== JSON.stringify(next)) this.ctx.storage.kv.put(STATE_KEY, next);
+    return viewOf(next);
+  }
+
+  async state(): Promise<CircuitView> {
+    return viewOf(this.load());
+  }
+
+  async admit(cfg: CircuitConfig, now: number = Date.now()): Promise<{ allowed: boolean; probe: boolean; view: CircuitView }> {
+    const decision = admit(this.load(), now, cfg);
+    return { allowed: decision.allowed, probe: decision.probe, view: this.save(decision.circuit) };
+  }
+
+  async failure(cfg: CircuitConfig, now: number = Date.now()): Promise<CircuitView> {
+    return this.save(onFailure(this.load(), now, cfg));
+  }
+
+  async success(): Promise<CircuitView> {
+    return this.save(onSuccess(this.load()));
+  }
+}

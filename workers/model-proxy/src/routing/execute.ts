@@ -1,0 +1,231 @@
+import { ApiError, type ApiErrorInit } from "../../../shared/src";
+import type { RouteStrategy } from "../../../shared/src/contracts/providers";
+import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from "./backoff";
+import type { Background, Breakers } from "./breaker";
+import { failurePolicy } from "./failure";
+import type { LatencyTracker } from "./latency";
+import { orderTargets, type Weighted } from "./strategy";
+
+/** A deployment a request may be sent to: provider × upstream model. */
+export interface RoutedTarget extends Weighted {
+  providerName: string;
+  model: string;
+  /** The provider's own per-attempt timeout (a route's wins). */
+  timeoutMs: number;
+}
+
+export interface RoutePlan<T extends RoutedTarget> {
+  /** The model name the client asked for (for messages). */
+  requested: string;
+  strategy: RouteStrategy;
+  targets: readonly T[];
+  /** Retries of the same target before moving on. */
+  retries: number;
+  /** Per-attempt timeout; for streams it runs until the first byte. */
+  timeoutMs: number | null;
+  stream: boolean;
+}
+
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  /** `ok`, or the error code of the failure. */
+  outcome: string;
+  ms: number;
+}
+
+export type RouteResult<T> =
+  | {
+      ok: true;
+      response: Response;
+      target: T;
+      attempts: AttemptRecord[];
+      /** Aborts the committed upstream call (the stream's reader uses it when the client goes away). */
+      abort: AbortController;
+    }
+  | { ok: false; error: ApiErrorInit; attempts: AttemptRecord[]; target: T | null };
+
+export interface RouterDeps<T extends RoutedTarget> {
+  breakers: Breakers;
+  latency: LatencyTracker;
+  /** Makes one upstream call (reveals the credential, runs the adapter). Throws ApiError on failure. */
+  attempt: (target: T, signal: AbortSignal, timeoutMs: number) => Promise<Response>;
+  background: Background;
+  random?: () => number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  backoff?: BackoffPolicy;
+}
+
+/** Upper bound on upstream calls for one request, whatever the route says. */
+export const MAX_ATTEMPTS = 10;
+
+/**
+ * Runs one request through a route: orders the targets by strategy, skips targets whose circuit
+ * is open, retries a target on transient failures (backoff with jitter, never sooner than its
+ * `retry-after`), falls back to the next target, and stops at the first success.
+ *
+ * A stream is committed only once its first chunk has arrived: a stream that fails or stays
+ * silent past the attempt timeout before that falls back like any failed attempt; after it,
+ * nothing here touches the stream (failures mid-stream are the stream's own to report).
+ */
+export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps: RouterDeps<T>): Promise<RouteResult<T>> {
+  const random = deps.random ?? Math.random;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+  const ordered = orderTargets(plan.strategy, plan.targets, { random, latencyOf: (key) => deps.latency.get(key) });
+  const attempts: AttemptRecord[] = [];
+  let lastError: ApiErrorInit | null = null;
+  let lastTarget: T | null = null;
+  let earliestRetry = Infinity;
+
+  for (let index = 0; index < ordered.length; index++) {
+    const target = ordered[index]!;
+    const gate = await deps.breakers.gate(target.key, deps.background);
+    if (!gate.allowed) {
+      earliestRetry = Math.min(earliestRetry, gate.retryAt);
+      continue;
+    }
+    const timeoutMs = plan.timeoutMs ?? target.timeoutMs;
+    for (let retry = 0; ; retry++) {
+      if (attempts.length >= MAX_ATTEMPTS) return failed();
+      const started = now();
+      try {
+        const { response, abort } = await attemptOnce((signal) => deps.attempt(target, signal, timeoutMs), plan.stream, target, timeoutMs);
+        const ms = now() - started;
+        attempts.push({ provider: target.providerName, model: target.model, outcome: "ok", ms });
+        deps.latency.record(target.key, ms);
+        deps.breakers.success(target.key, gate.probe && retry === 0, deps.background);
+        return { ok: true, response, target, attempts, abort };
+      } catch (err) {
+        const error = toErrorInit(err, target);
+        const ms = now() - started;
+        attempts.push({ provider: target.providerName, model: target.model, outcome: error.code, ms });
+        lastError = error;
+        lastTarget = target;
+        const policy = failurePolicy(error);
+        if (policy.tripsCircuit) {
+          deps.latency.penalise(target.key, ms);
+          await deps.breakers.failure(target.key);
+        }
+        if (!policy.tryNext && !policy.retrySame) return failed();
+        const more = index < ordered.length - 1;
+        if (!policy.retrySame || retry >= plan.retries) break;
+        // A rate-limited target is not waited for while another target can take the request.
+        if (error.code === "upstream_rate_limited" && more) break;
+        if (deps.breakers.peek(target.key)?.phase === "open") break;
+        const delay = retryDelayMs(retry + 1, policy.retryAfterMs, backoff, random);
+        if (delay === null) break;
+        await sleep(delay);
+      }
+    }
+    if (lastError && !failurePolicy(lastError).tryNext) return failed();
+  }
+  return failed();
+
+  function failed(): RouteResult<T> {
+    if (lastError) return { ok: false, error: lastError, attempts, target: lastTarget };
+    // Every target was skipped by an open circuit: fail fast, say when to come back.
+    const seconds = Number.isFinite(earliestRetry) ? Math.max(1, Math.ceil((earliestRetry - now()) / 1000)) : 1;
+    return {
+      ok: false,
+      attempts,
+      target: null,
+      error: {
+        code: "upstream_unavailable",
+        message: `Every provider for model '${plan.requested}' is failing and temporarily taken out of rotation. Retry after ${seconds} s.`,
+        headers: { "retry-after": String(seconds) },
+      },
+    };
+  }
+}
+
+/**
+ * One attempt under its timeout. The timeout aborts the upstream call with a `TimeoutError` (what
+ * adapters recognise) and, for streams, covers the wait for the first chunk only: once a stream is
+ * committed the timer is cleared so a long generation is never cut off.
+ */
+async function attemptOnce<T extends RoutedTarget>(
+  call: (signal: AbortSignal) => Promise<Response>,
+  stream: boolean,
+  target: T,
+  timeoutMs: number,
+): Promise<{ response: Response; abort: AbortController }> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const reason = new Error(`The attempt timed out after ${timeoutMs} ms.`);
+      reason.name = "TimeoutError";
+      controller.abort(reason);
+      reject(new ApiError(timeoutInit(target, timeoutMs)));
+    }, timeoutMs);
+  });
+  deadline.catch(() => {});
+  try {
+    const response = await Promise.race([call(controller.signal), deadline]);
+    if (!stream || !response.body) return { response, abort: controller };
+    return { response: await Promise.race([firstByteCommitted(response, target), deadline]), abort: controller };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Waits for the first chunk of a streamed response, then hands the stream on unchanged (the
+ * chunk first, then the rest as it arrives). A stream that errors or ends before its first
+ * chunk is a failed attempt, so the router can still fall back.
+ */
+async function firstByteCommitted(response: Response, target: RoutedTarget): Promise<Response> {
+  const reader = response.body!.getReader();
+  let first: ReadableStreamReadResult<Uint8Array>;
+  try {
+    first = await reader.read();
+  } catch {
+    reader.cancel().catch(() => {});
+    throw new ApiError({ code: "upstream_error", message: `Provider '${target.providerName}' broke the stream before sending any data.` });
+  }
+  if (first.done) throw new ApiError({ code: "upstream_error", message: `Provider '${target.providerName}' closed the stream without sending any data.` });
+  // The first chunk is delivered ahead of the rest; the rest is read on demand (highWaterMark 0),
+  // so an upstream failure reaches the reader after every chunk that arrived before it.
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start: (controller) => controller.enqueue(first.value),
+      async pull(controller) {
+        try {
+          const next = await reader.read();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+function timeoutInit(target: RoutedTarget, timeoutMs: number): ApiErrorInit {
+  return { code: "upstream_timeout", message: `Provider '${target.providerName}' did not answer within ${timeoutMs} ms.` };
+}
+
+function toErrorInit(err: unknown, target: RoutedTarget): ApiErrorInit {
+  if (err instanceof ApiError) return err.toInit();
+  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return timeoutInit(target, target.timeoutMs);
+  console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "attempt failed unexpectedly", provider: target.providerName, error: err instanceof Error ? err.message : String(err) }));
+  return { code: "upstream_error", message: `The request to provider '${target.providerName}' failed.` };
+}
+
+/** `x-gateway-provider`, `x-gateway-model`, `x-gateway-attempts` for the client. */
+export function gatewayHeaders(result: RouteResult<RoutedTarget>): Record<string, string> {
+  const headers: Record<string, string> = { "x-gateway-attempts": String(result.attempts.length) };
+  const target = result.target;
+  if (target) {
+    headers["x-gateway-provider"] = target.providerName;
+    headers["x-gateway-model"] = target.model;
+  }
+  return headers;
+}
