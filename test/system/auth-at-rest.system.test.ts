@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
+import { WORKERS } from "../../scripts/workers.mjs";
+import { startStack, type Stack } from "../support/stack";
+import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
+
+/**
+ * "No plaintext key anywhere at rest": issue keys, use them (good and bad), rotate and revoke, then
+ * read every local D1 table of every Worker, every KV value (and key name), every R2 object and
+ * every captured log line, and find no key — neither whole nor its secret random part.
+ */
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack?.close());
+
+/** Everything stored by every Worker, as text, labelled by where it came from. */
+async function everythingAtRest(): Promise<{ where: string; text: string }[]> {
+  const out: { where: string; text: string }[] = [];
+  for (const w of WORKERS) {
+    // Binding kinds come from the Worker's own config (the env's RPC proxies answer to any method).
+    const config = unstable_readConfig({ config: w.config });
+    const env = (await stack.harness.getWorker(w.name).getEnv()) as Record<string, unknown>;
+    const stores: [string, "d1" | "kv" | "r2"][] = [
+      ...config.d1_databases.map((d): [string, "d1"] => [d.binding, "d1"]),
+      ...config.kv_namespaces.map((k): [string, "kv"] => [k.binding, "kv"]),
+      ...config.r2_buckets.map((r): [string, "r2"] => [r.binding, "r2"]),
+    ];
+    for (const [binding, kind] of stores) {
+      const value = env[binding];
+      if (kind === "d1" && value) {
+        const db = value as D1Database;
+        const { results: tables } = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
+        for (const { name } of tables) {
+          const { results } = await db.prepare(`SELECT * FROM "${name}"`).all();
+          out.push({ where: `${w.name}.${binding}.${name}`, text: JSON.stringify(results) });
+        }
+      } else if (kind === "kv" && value) {
+        const kv = value as KVNamespace;
+        let cursor: string | undefined;
+        do {
+          const page: KVNamespaceListResult<unknown> = await kv.list(cursor ? { cursor } : {});
+          for (const k of page.keys) {
+            const { value: v, metadata } = await kv.getWithMetadata(k.name, "text");
+            out.push({ where: `${w.name}.${binding}[${k.name}]`, text: `${k.name}\n${v}\n${JSON.stringify(metadata)}` });
+          }
+          cursor = page.list_complete ? undefined : page.cursor;
+        } while (cursor);
+      } else if (kind === "r2" && value) {
+        const bucket = value as R2Bucket;
+        const listed = await bucket.list();
+        for (const o of listed.objects) {
+          const obj = await bucket.get(o.key);
+          out.push({ where: `${w.name}.${binding}/${o.key}`, text: `${o.key}\n${(await obj?.text()) ?? ""}` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe("no plaintext key at rest", () => {
+  it("finds no key in any D1 table, KV value, R2 object or log line after keys were issued, used, rotated and revoked", async () => {
+    const { tenant, key, apiKey } = await tenantWithKey(stack, { scopes: ["chat", "keys:write"] });
+    const second = await createKey(stack, tenant.id, { scopes: ["chat"], name: "second" });
+    const secrets: string[] = [apiKey, second.key];
+
+    const use = (k: string, path = "/v1/keys", init: RequestInit = {}) =>
+      fetch(`${stack.url}${path}`, { ...init, headers: { authorization: `Bearer ${k}`, "content-type": "application/json", ...(init.headers ?? {}) } });
+
+    // Good requests (authenticated: cached in KV, last_used recorded), through both headers.
+    expect((await use(apiKey)).status).toBe(200);
+    expect((await fetch(`${stack.url}/v1/keys`, { headers: { "x-api-key": apiKey } })).status).toBe(200);
+    // A 403 (scope) and requests that fail in different ways, all carrying real key material.
+    expect((await use(second.key)).status).toBe(403);
+    const typo = apiKey.slice(0, -1) + (apiKey.endsWith("a") ? "b" : "a");
+    expect((await use(typo)).status).toBe(401);
+    expect((await use(`${apiKey}extra`)).status).toBe(401);
+    expect((await use(apiKey, "/admin/tenants")).status).toBe(401);
+    expect((await use(apiKey, "/v1/keys", { method: "POST", body: "{broken" })).status).toBe(400);
+
+    // Self-service creation, rotation, revocation.
+    const child = (await (await use(apiKey, "/v1/keys", { method: "POST", body: JSON.stringify({ scopes: ["chat"] }) })).json()) as { id: string; key: string };
+    secrets.push(child.key);
+    const rotated = (await (await adminFetch(stack, `/admin/keys/${key.id}/rotate`, { body: { grace_period_seconds: 60 } })).json()) as { key: string };
+    secrets.push(rotated.key);
+    expect((await use(rotated.key)).status).toBe(200);
+    expect((await use(apiKey)).status).toBe(200); // old secret, in its grace period
+    await revokeKey(stack, second.id);
+    expect((await use(second.key)).status).toBe(401);
+
+    const stored = await everythingAtRest();
+    // The scan really reads the stores: the auth tables and the KV cache are in it.
+    expect(stored.some((s) => s.where.startsWith("auth.AUTH_DB.api_keys") && s.text.includes(key.id))).toBe(true);
+    expect(stored.some((s) => s.where.startsWith("auth.AUTH_CACHE[key:"))).toBe(true);
+    expect(stored.some((s) => s.where.startsWith("auth.AUTH_DB.audit_log"))).toBe(true);
+
+    const logs = JSON.stringify(stack.harness.getLogs());
+    const haystacks = [...stored, { where: "logs", text: logs }];
+    for (const secret of secrets) {
+      const randomPart = secret.slice(secret.lastIndexOf("-") + 1, secret.length - 6);
+      expect(randomPart).toHaveLength(32);
+      for (const { where, text } of haystacks) {
+        expect(text.includes(secret), `${where} contains a key`).toBe(false);
+        expect(text.includes(randomPart), `${where} contains a key's secret part`).toBe(false);
+      }
+    }
+    for (const { where, text } of haystacks) expect(text.includes(stack.adminToken), `${where} contains the admin token`).toBe(false);
+  });
+});
