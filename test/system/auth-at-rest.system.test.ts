@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { D1Database, KVNamespace, KVNamespaceListResult, R2Bucket } from "@cloudflare/workers-types";
 import { unstable_readConfig } from "wrangler";
 import { WORKERS } from "../../scripts/workers.mjs";
 import { startStack, type Stack } from "../support/stack";
@@ -23,9 +24,9 @@ async function everythingAtRest(): Promise<{ where: string; text: string }[]> {
     const config = unstable_readConfig({ config: w.config });
     const env = (await stack.harness.getWorker(w.name).getEnv()) as Record<string, unknown>;
     const stores: [string, "d1" | "kv" | "r2"][] = [
-      ...config.d1_databases.map((d): [string, "d1"] => [d.binding, "d1"]),
-      ...config.kv_namespaces.map((k): [string, "kv"] => [k.binding, "kv"]),
-      ...config.r2_buckets.map((r): [string, "r2"] => [r.binding, "r2"]),
+      ...config.d1_databases.map((d: { binding: string }): [string, "d1"] => [d.binding, "d1"]),
+      ...config.kv_namespaces.map((k: { binding: string }): [string, "kv"] => [k.binding, "kv"]),
+      ...config.r2_buckets.map((r: { binding: string }): [string, "r2"] => [r.binding, "r2"]),
     ];
     for (const [binding, kind] of stores) {
       const value = env[binding];

@@ -1,3 +1,4 @@
+import type { D1Database } from "@cloudflare/workers-types";
 import OpenAI, { AuthenticationError, PermissionDeniedError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack";
