@@ -1,17 +1,18 @@
 import { AnthropicAdapter } from "./anthropic/adapter";
+import { GoogleAdapter } from "./google/adapter";
 import { OpenAICompatibleAdapter } from "./openai/adapter";
 import type { ProviderAdapter, ProviderType } from "./types";
 
 /**
  * Which adapter speaks to which provider type. OpenAI-compatible types share one adapter with a
- * wire preset each; translating adapters (Anthropic, Google) register here by type:
- *
- *   import { AnthropicAdapter } from "./anthropic/adapter";
- *   const TRANSLATING: Partial<Record<ProviderType, ProviderAdapter>> = { anthropic: new AnthropicAdapter() };
+ * wire preset each; translating adapters (Anthropic, Google) register here by type.
  *
  * Adapters are stateless and built once per isolate.
  */
-const TRANSLATING: Partial<Record<ProviderType, ProviderAdapter>> = { anthropic: new AnthropicAdapter() };
+const TRANSLATING: Partial<Record<ProviderType, ProviderAdapter>> = {
+  anthropic: new AnthropicAdapter(),
+  google: new GoogleAdapter(),
+};
 
 const cache = new Map<ProviderType, ProviderAdapter | null>();
 
