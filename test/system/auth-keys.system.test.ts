@@ -45,6 +45,14 @@ describe("a valid key", () => {
     const page = (await listKeys(sdk(apiKey))) as { object: string; data: { id: string }[] };
     expect(page.object).toBe("list");
     expect(page.data.map((k) => k.id)).toEqual([key.id]);
+    // last_used_at is recorded (after the response, without a D1 write per request).
+    expect(key.last_used_at).toBeNull();
+    let used: number | null = null;
+    for (let i = 0; i < 50 && used === null; i++) {
+      used = ((await (await adminFetch(stack, `/admin/keys/${key.id}`)).json()) as { last_used_at: number | null }).last_used_at;
+      if (used === null) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(used).toBeGreaterThanOrEqual(key.created_at);
   });
 
   it("is accepted as x-api-key (what Anthropic's SDK sends)", async () => {
