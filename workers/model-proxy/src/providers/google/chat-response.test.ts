@@ -36,7 +36,7 @@ describe("Gemini response → OpenAI chat completion", () => {
     expect(out.choices[0]!.finish_reason).toBe("tool_calls");
     expect(message.content).toBeNull();
     expect(message.tool_calls).toHaveLength(1);
-    const call = message.tool_calls![0]! as (typeof message.tool_calls)[0] & { extra_content?: unknown };
+    const call = message.tool_calls![0]! as { id: string; extra_content?: unknown };
     expect(call.id).toMatch(/^call_/);
     expect(call).toMatchObject({ type: "function", function: { name: "get_weather", arguments: '{"location":"Paris, France","unit":"celsius"}' } });
     expect(call.extra_content).toEqual({ google: { thought_signature: "CiQB0e2Kb7sE2vL5q0bYQy0n4lV7pQ5mFq6p0dSxYbQ0Q1Jk9CA=" } });

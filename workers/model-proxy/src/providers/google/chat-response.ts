@@ -1,4 +1,4 @@
-import type { ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
+import type { ChatCompletionMessageFunctionToolCall } from "openai/resources/chat/completions";
 import { newId } from "../../../../shared/src";
 import { openAIUsage, type ChatCompletion, type CompletionUsage, type FinishReason } from "../chat-translation";
 import type { GeminiCandidate, GeminiPart, GeminiResponse, GeminiUsage } from "./api";
@@ -42,7 +42,7 @@ export function usageOf(usage: GeminiUsage | undefined): CompletionUsage {
   });
 }
 
-export type GeminiToolCall = ChatCompletionMessageToolCall & { extra_content?: { google: { thought_signature: string } } };
+export type GeminiToolCall = ChatCompletionMessageFunctionToolCall & { extra_content?: { google: { thought_signature: string } } };
 
 /** A `functionCall` part → an OpenAI tool call. Gemini usually sends no id, so one is made. */
 export function toolCallOf(part: GeminiPart): GeminiToolCall {
