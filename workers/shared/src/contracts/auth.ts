@@ -110,7 +110,7 @@ export const ApiKeySchema = z.object({
   name: z.string().nullable(),
   /** First characters of the key, for recognising it (`sk-dev-AbCd1234`). Never the key. */
   prefix: z.string(),
-  status: z.enum(["active", "revoked", "expired", "disabled"]),
+  status: z.enum(["active", "revoked", "expired"]),
   scopes: z.array(ScopeSchema),
   models: z.array(z.string()).nullable(),
   limits: LimitsOutSchema,
