@@ -6,6 +6,7 @@ import { registerHealth } from "./health/route";
 import { registerKeys } from "./keys";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
+import { registerOpenAI } from "./openai";
 import type { GatewayBindings } from "./types";
 
 /** Builds the public API. Routes register themselves per concept folder. */
@@ -23,6 +24,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerDocs(app);
   registerAdmin(app);
   registerKeys(app);
+  registerOpenAI(app);
 
   app.notFound(notFound(app));
   return app;

@@ -118,9 +118,3 @@ export const ModelSchema = z
 
 export const ModelListSchema = z.object({ object: z.literal("list"), data: z.array(ModelSchema) }).meta({ id: "ModelList" });
 export type Model = z.infer<typeof ModelSchema>;
-
-export const ErrorSchema = z
-  .object({
-    error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }),
-  })
-  .meta({ id: "Error", description: "OpenAI's error shape. Every response also carries `x-request-id`." });

@@ -1,0 +1,67 @@
+import { ApiError } from "../../../shared/src";
+
+/** Documented default for `MAX_BODY_BYTES`: 4 MiB, enough for long conversations with a few inline images. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+function maxBytes(env: { MAX_BODY_BYTES?: string }): number {
+  const n = Number(env.MAX_BODY_BYTES);
+  return Number.isFinite(n) && n > 0 ? n : DEFAULT_MAX_BODY_BYTES;
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError({ code: "payload_too_large", message: `The request body exceeds the limit of ${limit} bytes.` });
+}
+
+/**
+ * Reads a JSON request body once, the way OpenAI's API answers bad bodies:
+ * 415 when the content type is not JSON, 413 when it is larger than `MAX_BODY_BYTES` (checked on
+ * `content-length` before reading, and on the bytes actually read, for chunked bodies), 400
+ * `invalid_json` when it does not parse, 400 `invalid_request` when it is not a JSON object.
+ */
+export async function readJsonBody(request: Request, env: { MAX_BODY_BYTES?: string }): Promise<Record<string, unknown>> {
+  const type = request.headers.get("content-type");
+  if (!type || !JSON_TYPE.test(type)) {
+    throw new ApiError({
+      code: "unsupported_media_type",
+      message: `Unsupported content type ${type ? `'${type.split(";")[0]}'` : "(none)"}: send the body as JSON with 'Content-Type: application/json'.`,
+    });
+  }
+  const limit = maxBytes(env);
+  const declared = Number(request.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+
+  const text = await readText(request, limit);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof SyntaxError ? ` (${err.message})` : "";
+    throw new ApiError({ code: "invalid_json", message: `We could not parse the JSON body of your request${detail}. Send valid JSON.` });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ApiError({ code: "invalid_request", message: "The request body must be a JSON object." });
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The body as text, refusing it as soon as more than `limit` bytes arrived. */
+async function readText(request: Request, limit: number): Promise<string> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}

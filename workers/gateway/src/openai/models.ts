@@ -1,0 +1,49 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import { ApiError, modelAllowed, type Principal } from "../../../shared/src";
+import { ModelListSchema, ModelSchema, type Model } from "../../../shared/src/openai";
+import { API_KEY_SECURITY, errorResponses, jsonResponse, unwrap } from "../admin/openapi";
+import type { GatewayBindings } from "../types";
+
+/** The models this key may use: the tenant's addressable models, filtered by the key's model globs. */
+async function allowedModels(env: GatewayEnv, principal: Principal): Promise<Model[]> {
+  let result;
+  try {
+    result = await env.MODEL_PROXY.listModels(principal.token);
+  } catch {
+    throw new ApiError({ code: "service_unavailable", message: "The model list is temporarily unavailable. Retry the request.", headers: { "retry-after": "1" } });
+  }
+  return (unwrap(result) as Model[]).filter((m) => modelAllowed(principal, m.id));
+}
+
+/** `GET /v1/models` and `GET /v1/models/{id}` (ids contain `/`: `openai/gpt-4o`). */
+export function registerModels(app: OpenAPIHono<GatewayBindings>): void {
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/v1/models",
+    tags: ["openai"],
+    summary: "List the models this API key may use",
+    security: API_KEY_SECURITY,
+    responses: { 200: jsonResponse(ModelListSchema, "OpenAI's model list"), ...errorResponses(401, 503) },
+  });
+  app.get("/v1/models", async (c) => {
+    const data = await allowedModels(c.env, c.get("principal"));
+    return c.json({ object: "list", data });
+  });
+
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/v1/models/{model}",
+    tags: ["openai"],
+    summary: "Retrieve one model this API key may use (the id may contain `/`)",
+    security: API_KEY_SECURITY,
+    request: { params: z.object({ model: z.string().meta({ example: "openai/gpt-4o-mini" }) }) },
+    responses: { 200: jsonResponse(ModelSchema, "The model"), ...errorResponses(401, 404, 503) },
+  });
+  app.get("/v1/models/:model{.+}", async (c) => {
+    const id = c.req.param("model");
+    const found = (await allowedModels(c.env, c.get("principal"))).find((m) => m.id === id);
+    if (!found) throw new ApiError({ code: "model_not_found", param: "model", message: `The model '${id}' does not exist or you do not have access to it.` });
+    return c.json(found);
+  });
+}

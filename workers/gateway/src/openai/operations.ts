@@ -1,0 +1,51 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import {
+  ChatCompletionRequestSchema,
+  ChatCompletionSchema,
+  CompletionRequestSchema,
+  CompletionSchema,
+  EmbeddingListSchema,
+  EmbeddingRequestSchema,
+  completionReservation,
+  estimateChatPromptTokens,
+  estimateInputTokens,
+} from "../../../shared/src/openai";
+import type { GatewayBindings } from "../types";
+import { proxiedRoute } from "./docs";
+import { proxyOperation } from "./proxy";
+
+/** `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`: validated here, proxied through tail. */
+export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
+  app.openAPIRegistry.registerPath(proxiedRoute("/v1/chat/completions", "Create a chat completion (streamed or not)", ChatCompletionRequestSchema, ChatCompletionSchema, true));
+  app.post("/v1/chat/completions", (c) =>
+    proxyOperation(c, {
+      operation: "chat",
+      scope: "chat",
+      schema: ChatCompletionRequestSchema,
+      estimate: (body) => ({ promptTokens: estimateChatPromptTokens(body), maxCompletionTokens: completionReservation(body) }),
+    }),
+  );
+
+  app.openAPIRegistry.registerPath(proxiedRoute("/v1/completions", "Create a text completion (legacy; streamed or not)", CompletionRequestSchema, CompletionSchema, true));
+  app.post("/v1/completions", (c) =>
+    proxyOperation(c, {
+      operation: "completions",
+      scope: "chat",
+      schema: CompletionRequestSchema,
+      estimate: (body) => ({
+        promptTokens: estimateInputTokens(body.prompt) + (typeof body.suffix === "string" ? estimateInputTokens(body.suffix) : 0),
+        maxCompletionTokens: completionReservation({ max_tokens: body.max_tokens ?? 16, n: body.n, best_of: body.best_of }),
+      }),
+    }),
+  );
+
+  app.openAPIRegistry.registerPath(proxiedRoute("/v1/embeddings", "Create embeddings (float or base64)", EmbeddingRequestSchema, EmbeddingListSchema, false));
+  app.post("/v1/embeddings", (c) =>
+    proxyOperation(c, {
+      operation: "embeddings",
+      scope: "embeddings",
+      schema: EmbeddingRequestSchema,
+      estimate: (body) => ({ promptTokens: estimateInputTokens(body.input), maxCompletionTokens: 0 }),
+    }),
+  );
+}

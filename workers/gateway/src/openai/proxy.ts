@@ -1,0 +1,99 @@
+import type { Context } from "hono";
+import { ApiError, assertModelAllowed, parseOrThrow, requireScope, type ProxyRequest, type Scope } from "../../../shared/src";
+import { acquireLimits, limitHeaders, settleLimits, type Lease } from "../limits";
+import { readJsonBody } from "../middleware/body";
+import { tapJson } from "../streaming/json-tap";
+import type { Observation } from "../streaming/observation";
+import { tapSse } from "../streaming/sse-tap";
+import { usageEvent, meteredUsage, type MeteredOperation, type RequestFacts, type ResponseFacts } from "../usage/event";
+import { recordUsage } from "../usage/record";
+import type { GatewayBindings } from "../types";
+import type { z } from "zod";
+
+/** One proxied OpenAI operation: how to validate it, what it needs and what it may cost. */
+export interface OperationSpec<S extends z.ZodType> {
+  operation: MeteredOperation;
+  scope: Scope;
+  schema: S;
+  /** Estimated prompt tokens and the completion-token upper bound, for the limiter's reservation. */
+  estimate(body: z.infer<S>): { promptTokens: number; maxCompletionTokens: number };
+}
+
+/** Headers of model-proxy's answer that reach the client; nothing else from upstream does. */
+const PASSED_HEADERS = ["content-type", "cache-control", "x-gateway-provider", "x-gateway-model", "x-gateway-attempts", "x-gateway-upstream-request-id"];
+
+/**
+ * The hot path of `/v1/chat/completions`, `/v1/completions` and `/v1/embeddings`: scope → parse and
+ * validate once → model allowed → one limiter call (only for principals with limits) → tail over
+ * RPC → the Response streams back through a tap. After the last byte (or when the client goes
+ * away) the tap's observation settles the lease and becomes one usage event and one Analytics
+ * Engine datapoint, in `waitUntil`, off the client's path.
+ */
+export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBindings>, spec: OperationSpec<S>): Promise<Response> {
+  const startedAt = Date.now();
+  const principal = c.get("principal");
+  requireScope(principal, spec.scope);
+  const raw = await readJsonBody(c.req.raw, c.env);
+  const body = parseOrThrow(spec.schema, raw) as z.infer<S> & { model: string; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null };
+  assertModelAllowed(principal, body.model);
+
+  const estimate = spec.estimate(body);
+  const facts: RequestFacts = {
+    requestId: c.get("requestId"),
+    principal,
+    operation: spec.operation,
+    requestedModel: body.model,
+    stream: body.stream === true,
+    startedAt,
+    promptEstimate: estimate.promptTokens,
+  };
+  const lease = await acquireLimits(c.env, principal, { model: body.model, ...estimate });
+
+  // The client's body as sent (vendor extensions included), not zod's re-built copy.
+  const request: ProxyRequest = { principalToken: principal.token, requestId: facts.requestId, operation: spec.operation, body: raw };
+  let answer: Response;
+  try {
+    answer = await c.env.TAIL[spec.operation](request);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", requestId: facts.requestId, message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }));
+    const error = new ApiError({ code: "service_unavailable", message: "The gateway could not reach its inference service. Retry the request.", headers: { "retry-after": "1" } });
+    c.executionCtx.waitUntil(finish(c.env, lease, facts, { status: error.status, provider: null, model: null, observation: null, endedAt: Date.now() }));
+    throw error;
+  }
+
+  const headers = new Headers(limitHeaders(lease));
+  for (const name of PASSED_HEADERS) {
+    const v = answer.headers.get(name);
+    if (v !== null) headers.set(name, v);
+  }
+  const provider = answer.headers.get("x-gateway-provider");
+  const model = answer.headers.get("x-gateway-model");
+  const done = (observation: Observation | null) =>
+    c.executionCtx.waitUntil(finish(c.env, lease, facts, { status: answer.status, provider, model, observation, endedAt: Date.now() }));
+
+  if (!answer.ok || !answer.body) {
+    // An OpenAI error from tail/model-proxy: relay it (small, fully formed) and meter the attempt.
+    done(null);
+    return new Response(answer.body, { status: answer.status, headers: copyAll(answer.headers, headers) });
+  }
+  const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  const tapped = isSse
+    ? tapSse(answer.body, { stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true, provider, onEnd: done })
+    : tapJson(answer.body, done);
+  return new Response(tapped, { status: answer.status, headers });
+}
+
+function copyAll(from: Headers, into: Headers): Headers {
+  for (const [k, v] of from) if (!into.has(k)) into.set(k, v);
+  return into;
+}
+
+/** After the response: settle the lease with what was actually used, then meter it. Never throws. */
+async function finish(env: GatewayEnv, lease: Lease | null, req: RequestFacts, res: ResponseFacts): Promise<void> {
+  const event = usageEvent(req, res);
+  const { usage } = meteredUsage(req, res);
+  await Promise.all([
+    settleLimits(env, lease, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens, model: res.model, provider: res.provider }),
+    recordUsage(env, event),
+  ]).catch((err: unknown) => console.error(JSON.stringify({ level: "error", requestId: req.requestId, message: "finishing request failed", error: String(err) })));
+}

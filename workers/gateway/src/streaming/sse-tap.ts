@@ -1,0 +1,151 @@
+import { concatBytes, nextEventEnd, readUsage, SSE_DONE_BYTES, sseErrorEvent } from "../../../shared/src/openai";
+import { emptyObservation, generatedChars, type Observation } from "./observation";
+
+export interface SseTapOptions {
+  /**
+   * Drop the usage-only chunk (`choices: []` with `usage`): model-proxy asked the upstream for it
+   * on the gateway's behalf, and the client, which did not ask, must not receive it.
+   */
+  stripUsageChunk: boolean;
+  /** Provider name for the error event if the stream breaks between hops. */
+  provider: string | null;
+  /** Called exactly once when the stream ended, failed or the client went away. */
+  onEnd: (observation: Observation) => void;
+}
+
+const decoder = new TextDecoder();
+
+/** The `data` of one SSE event (its `data:` lines joined), or null if it has none. */
+function dataOf(event: string): string | null {
+  if (event.startsWith("data: ") && event.indexOf("\n") === event.length - 2) return event.slice(6, -2); // OpenAI's one-line event
+  let data: string | null = null;
+  for (const raw of event.split(/\r?\n/)) {
+    if (!raw.startsWith("data:")) continue;
+    const v = raw.charCodeAt(5) === 32 ? raw.slice(6) : raw.slice(5);
+    data = data === null ? v : `${data}\n${v}`;
+  }
+  return data;
+}
+
+/**
+ * The gateway's view into an OpenAI SSE stream. Bytes pass through as the upstream sent them,
+ * event by event as they arrive — only an incomplete event is held until its end comes in, so
+ * nothing is buffered beyond one event. Each event is read to learn the usage, count generated
+ * content and notice error events. The stream always ends in a way the SDKs understand: `[DONE]`
+ * after a complete answer (added if an upstream that finished its choices omitted it), or an
+ * error event when the upstream broke — never a silent truncation.
+ */
+export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const seen = emptyObservation();
+  let pending: Uint8Array = new Uint8Array(0);
+  let sawDone = false;
+  let sawFinish = false;
+  let ended = false;
+
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    options.onEnd(seen);
+  };
+
+  /** Reads one complete event; returns false if it must not reach the client. */
+  const inspect = (bytes: Uint8Array): boolean => {
+    const data = dataOf(decoder.decode(bytes));
+    if (data === null) return true;
+    if (data === "[DONE]") {
+      sawDone = true;
+      return true;
+    }
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      return true;
+    }
+    if (!chunk || typeof chunk !== "object") return true;
+    if (chunk["error"]) seen.upstreamError = true;
+    const usage = chunk["usage"] ? readUsage(chunk["usage"]) : null;
+    if (usage) seen.usage = usage;
+    const choices = chunk["choices"];
+    if (Array.isArray(choices)) {
+      if (choices.length === 0 && usage && options.stripUsageChunk) return false;
+      for (const choice of choices) {
+        const chars = generatedChars(choice);
+        if (chars > 0) {
+          seen.completionChars += chars;
+          seen.contentEvents++;
+        }
+        if ((choice as { finish_reason?: unknown } | null)?.finish_reason) sawFinish = true;
+      }
+    }
+    return true;
+  };
+
+  const broken = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    seen.upstreamError = true;
+    pending = new Uint8Array(0);
+    controller.enqueue(
+      sseErrorEvent({
+        code: "upstream_error",
+        message: `The stream${options.provider ? ` from provider '${options.provider}'` : ""} broke before it was complete.`,
+      }),
+    );
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          let result: ReadableStreamReadResult<Uint8Array>;
+          try {
+            result = await reader.read();
+          } catch {
+            broken(controller);
+            controller.close();
+            end();
+            return;
+          }
+          if (result.done) {
+            if (pending.byteLength > 0 && inspect(pending)) controller.enqueue(pending);
+            pending = new Uint8Array(0);
+            if (!sawDone && !seen.upstreamError) {
+              if (sawFinish) controller.enqueue(SSE_DONE_BYTES);
+              else broken(controller);
+            }
+            controller.close();
+            end();
+            return;
+          }
+          seen.firstByteAt ??= Date.now();
+          const buf = pending.byteLength > 0 ? concatBytes(pending, result.value) : result.value;
+          let from = 0;
+          let keptFrom = 0;
+          let delivered = false;
+          for (let to = nextEventEnd(buf, 0); to !== -1; to = nextEventEnd(buf, from)) {
+            if (!inspect(buf.subarray(from, to))) {
+              if (from > keptFrom) {
+                controller.enqueue(buf.subarray(keptFrom, from));
+                delivered = true;
+              }
+              keptFrom = to;
+            }
+            from = to;
+          }
+          if (from > keptFrom) {
+            controller.enqueue(buf.subarray(keptFrom, from));
+            delivered = true;
+          }
+          pending = from < buf.byteLength ? buf.slice(from) : new Uint8Array(0);
+          if (delivered) return;
+        }
+      },
+      cancel(reason) {
+        seen.aborted = true;
+        end();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

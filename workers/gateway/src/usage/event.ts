@@ -1,0 +1,70 @@
+import type { Principal, UsageEvent } from "../../../shared/src";
+import type { TokenUsage } from "../../../shared/src/openai";
+import type { Observation } from "../streaming/observation";
+
+export type MeteredOperation = "chat" | "completions" | "embeddings";
+
+/** What the route knows about a request before the upstream answers. */
+export interface RequestFacts {
+  requestId: string;
+  principal: Principal;
+  operation: MeteredOperation;
+  requestedModel: string;
+  stream: boolean;
+  /** Epoch ms when the gateway received the request. */
+  startedAt: number;
+  /** Estimated prompt tokens, used when the upstream reports no usage. */
+  promptEstimate: number;
+}
+
+/** What the response turned out to be. */
+export interface ResponseFacts {
+  status: number;
+  provider: string | null;
+  model: string | null;
+  observation: Observation | null;
+  /** Epoch ms when the last byte went out (or the client left). */
+  endedAt: number;
+}
+
+/**
+ * The usage to meter: the upstream's own numbers when it reported them; otherwise (an upstream
+ * that reports none, or a stream the client abandoned before the usage chunk) an estimate from
+ * the request and from what was generated so far — at least one token per content event, which
+ * is what OpenAI-style streams send. `estimated` marks the latter.
+ */
+export function meteredUsage(req: RequestFacts, res: ResponseFacts): { usage: TokenUsage; estimated: boolean } {
+  const seen = res.observation;
+  if (seen?.usage) return { usage: seen.usage, estimated: false };
+  if (res.status >= 400 || !seen) return { usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0, totalTokens: 0 }, estimated: false };
+  const promptTokens = req.promptEstimate;
+  const completionTokens = req.operation === "embeddings" ? 0 : Math.max(seen.contentEvents, Math.ceil(seen.completionChars / 4));
+  return { usage: { promptTokens, completionTokens, cachedTokens: 0, reasoningTokens: 0, totalTokens: promptTokens + completionTokens }, estimated: true };
+}
+
+export function usageEvent(req: RequestFacts, res: ResponseFacts): UsageEvent {
+  const { usage, estimated } = meteredUsage(req, res);
+  const seen = res.observation;
+  return {
+    request_id: req.requestId,
+    tenant_id: req.principal.tenantId,
+    key_id: req.principal.keyId,
+    operation: req.operation,
+    requested_model: req.requestedModel,
+    provider: res.provider,
+    model: res.model,
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    cached_tokens: usage.cachedTokens,
+    reasoning_tokens: usage.reasoningTokens,
+    total_tokens: usage.totalTokens,
+    status: res.status,
+    stream: req.stream,
+    aborted: seen?.aborted ?? false,
+    upstream_error: seen?.upstreamError ?? false,
+    latency_ms: Math.max(0, res.endedAt - req.startedAt),
+    ttfb_ms: seen?.firstByteAt != null ? Math.max(0, seen.firstByteAt - req.startedAt) : null,
+    started_at: req.startedAt,
+    tags: estimated ? { usage: "estimated" } : {},
+  };
+}
