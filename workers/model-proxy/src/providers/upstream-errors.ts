@@ -174,9 +174,16 @@ export function isTimeout(signal: AbortSignal): boolean {
 
 /**
  * `fetch` for adapters: network failures and timeouts become the ApiErrors above, a non-2xx
- * answer becomes `upstreamHttpError`. Returns the upstream Response untouched on success.
+ * answer becomes `upstreamHttpError` (or a provider's own reading of its error body, `mapError`,
+ * e.g. Gemini's). Returns the upstream Response untouched on success.
  */
-export async function fetchUpstream(url: string, init: RequestInit, provider: ProviderConfig, signal: AbortSignal): Promise<Response> {
+export async function fetchUpstream(
+  url: string,
+  init: RequestInit,
+  provider: ProviderConfig,
+  signal: AbortSignal,
+  mapError: (status: number, headers: Headers, bodyText: string, provider: ProviderConfig) => ApiErrorInit = upstreamHttpError,
+): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal });
@@ -186,7 +193,7 @@ export async function fetchUpstream(url: string, init: RequestInit, provider: Pr
     const why = err instanceof Error ? scrub(err.message, provider) : "network error";
     throw new ApiError({ code: "upstream_error", message: `Could not reach provider '${provider.name}': ${why}` });
   }
-  if (!res.ok) throw new ApiError(upstreamHttpError(res.status, res.headers, await readErrorText(res), provider));
+  if (!res.ok) throw new ApiError(mapError(res.status, res.headers, await readErrorText(res), provider));
   return res;
 }
 

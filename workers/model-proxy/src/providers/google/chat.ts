@@ -5,7 +5,8 @@ import { bareModel, GEMINI_API, geminiHeaders, geminiUrl, type GeminiResponse } 
 import { toGeminiRequest } from "./chat-request";
 import { toChatCompletion } from "./chat-response";
 import { geminiToOpenAIStream } from "./chat-stream";
-import { fetchGemini, geminiStreamError } from "./errors";
+import { fetchUpstream } from "../upstream-errors";
+import { geminiHttpError, geminiStreamError } from "./errors";
 
 /**
  * `chat` on a Google provider: `generateContent` for a JSON answer, `streamGenerateContent?alt=sse`
@@ -19,7 +20,13 @@ export async function geminiChat(body: ChatRequest, target: Target, ctx: Adapter
   const headers = geminiHeaders(provider, ctx);
   headers.set("accept", stream ? "text/event-stream" : "application/json");
   const path = stream ? GEMINI_API.paths.stream(model) : GEMINI_API.paths.generate(model);
-  const upstream = await fetchGemini(geminiUrl(provider, path), { method: "POST", headers, body: JSON.stringify(request) }, provider, ctx.signal);
+  const upstream = await fetchUpstream(
+    geminiUrl(provider, path),
+    { method: "POST", headers, body: JSON.stringify(request) },
+    provider,
+    ctx.signal,
+    geminiHttpError,
+  );
 
   if (!stream || !upstream.body) {
     const response = await readUpstreamJson<GeminiResponse>(upstream, provider.name);

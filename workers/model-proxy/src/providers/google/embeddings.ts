@@ -3,7 +3,8 @@ import { estimateInputTokens } from "../../../../shared/src/openai";
 import { readUpstreamJson, unsupportedParam } from "../chat-translation";
 import type { AdapterContext, Target } from "../types";
 import { bareModel, GEMINI_API, geminiHeaders, geminiUrl } from "./api";
-import { fetchGemini } from "./errors";
+import { fetchUpstream } from "../upstream-errors";
+import { geminiHttpError } from "./errors";
 
 /**
  * OpenAI embeddings → Gemini `batchEmbedContents` (one request per input, one upstream call).
@@ -31,11 +32,12 @@ export async function geminiEmbeddings(body: Record<string, unknown>, target: Ta
       ...(dimensions ? { outputDimensionality: dimensions } : {}),
     })),
   };
-  const upstream = await fetchGemini(
+  const upstream = await fetchUpstream(
     geminiUrl(provider, GEMINI_API.paths.batchEmbed(model)),
     { method: "POST", headers: geminiHeaders(provider, ctx), body: JSON.stringify(request) },
     provider,
     ctx.signal,
+    geminiHttpError,
   );
   const result = await readUpstreamJson<BatchEmbedResponse>(upstream, provider.name);
   const base64 = body["encoding_format"] === "base64";

@@ -1,10 +1,11 @@
-import { ApiError, type ApiErrorInit } from "../../../../shared/src";
+import type { ApiErrorInit } from "../../../../shared/src";
 import type { ProviderConfig } from "../types";
-import { isTimeout, readErrorText, scrub, timeoutError, upstreamHttpError } from "../upstream-errors";
+import { upstreamHttpError } from "../upstream-errors";
 import type { GeminiErrorBody } from "./api";
 
 /**
- * Gemini's errors through the shared upstream rules (upstream-errors.ts), with the three places
+ * Gemini's errors through the shared upstream rules (upstream-errors.ts, via `fetchUpstream`'s
+ * `mapError`), with the three places
  * where Google's status alone would mislead:
  * - an invalid API key is HTTP 400 `INVALID_ARGUMENT` (reason `API_KEY_INVALID`): it is the
  *   provider credential that is wrong, so it is treated as the 401 it means → 502 to the client;
@@ -43,22 +44,4 @@ function readGeminiError(text: string): GeminiErrorBody["error"] | null {
   } catch {
     return null;
   }
-}
-
-/**
- * `fetch` for the Google adapter: the shared network-failure rules (timeout → 504, unreachable →
- * 502, never the key in a message) with Gemini's error reading for HTTP errors.
- */
-export async function fetchGemini(url: string, init: RequestInit, provider: ProviderConfig, signal: AbortSignal): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal });
-  } catch (err) {
-    if (isTimeout(signal)) throw new ApiError(timeoutError(provider));
-    if (signal.aborted) throw new ApiError({ code: "upstream_error", message: `The request to provider '${provider.name}' was cancelled.` });
-    const why = err instanceof Error ? scrub(err.message, provider) : "network error";
-    throw new ApiError({ code: "upstream_error", message: `Could not reach provider '${provider.name}': ${why}` });
-  }
-  if (!res.ok) throw new ApiError(geminiHttpError(res.status, res.headers, await readErrorText(res), provider));
-  return res;
 }
