@@ -6,9 +6,12 @@
 //   npm run bench -- --quick        shorter runs, for trying things out
 //   npm run bench -- --no-portkey   skip the Node gateway comparison
 //   npm run bench -- --keep-state   keep workerd's config, log and storage (path printed)
+//   npm run bench -- --storage-in-memory
+//                                   local storage (D1, KV, Durable Objects) on tmpfs (/dev/shm):
+//                                   shows how much of a storage write is this machine's fsync
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, platform, release, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { runLoad } from "./lib/load.mjs";
 import { ensurePortkey, portkeyDir, portkeyHeaders, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
@@ -20,7 +23,7 @@ import { WORKERD } from "./lib/workerd.mjs";
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const args = new Set(process.argv.slice(2));
-const known = ["--quick", "--no-portkey", "--with-portkey", "--keep-state"];
+const known = ["--quick", "--no-portkey", "--with-portkey", "--keep-state", "--storage-in-memory"];
 for (const a of args) if (!known.includes(a)) fail(`unknown option ${a} (known: ${known.join(" ")})`);
 const quick = args.has("--quick");
 const withPortkey = !args.has("--no-portkey");
@@ -35,12 +38,17 @@ if (!COMPATIBILITY_DATE) fail("no compatibility_date in wrangler.toml");
 
 const log = (/** @type {string} */ s) => process.stderr.write(s + "\n");
 
+const loadAtStart = loadavg()[0] ?? 0;
+if (loadAtStart > availableParallelism() / 4) {
+  log(`note: the machine is busy (1-minute load average ${loadAtStart.toFixed(2)} on ${availableParallelism()} cores); numbers will be noisy.`);
+}
 log("Starting the stack (wrangler builds it, workerd serves it without Miniflare's Node proxy)…");
 const stack = await startBenchStack({
   root,
   compatibilityDate: COMPATIBILITY_DATE,
   vars: ({ upstream }) => ({ "model-proxy": platformProviderVars(upstream) }),
   keepState: args.has("--keep-state"),
+  ...(args.has("--storage-in-memory") ? { stateRoot: "/dev/shm" } : {}),
 });
 /** @type {Awaited<ReturnType<typeof startPortkey>> | undefined} */
 let portkey;
@@ -48,7 +56,7 @@ const cleanup = async () => {
   await portkey?.stop();
   await stack.close();
 };
-process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.once(signal, () => void cleanup().then(() => process.exit(130)));
 
 try {
   const { unlimitedKey, limitedKey } = await createBenchTenant(stack.gateway, stack.adminToken);
@@ -134,6 +142,7 @@ try {
     plan: PLAN,
     runtime: {
       description: "one `workerd serve` process: the seven Workers, the floor and the upstream from Miniflare's generated config, with Miniflare's entry Worker, outbound proxy to Node, tail collector and structured logging removed (bench/README.md)",
+      storage: args.has("--storage-in-memory") ? "tmpfs (/dev/shm)" : `disk (${dirname(stack.stateDir)})`,
       miniflare_loopback_calls_during_measurement: loopbackAfter.calls - loopbackBefore.calls,
       miniflare_loopback_calls_by_path: diffCounts(loopbackBefore.byPath, loopbackAfter.byPath),
     },
@@ -146,6 +155,7 @@ try {
   process.stdout.write(
     `\n${renderTables(derived, { concurrency: PLAN.concurrency })}\n` +
       `Machine: ${machine.nproc} × ${machine.cpu}, ${machine.os}; workerd ${machine.workerd}; Node ${machine.node}; autocannon ${machine.autocannon}\n` +
+      `Local storage (D1, KV, Durable Objects): ${result.runtime.storage}\n` +
       `Calls from Miniflare's Workers to its Node loopback during measurement (answered inside workerd): ${result.runtime.miniflare_loopback_calls_during_measurement}\n` +
       `JSON: bench/results/latest.json${args.has("--keep-state") ? `\nworkerd log and config: ${dirname(stack.log)}` : ""}\n`,
   );
@@ -222,6 +232,7 @@ function machineInfo() {
   }
   return {
     nproc: availableParallelism(),
+    load_average_at_start: Number(loadAtStart.toFixed(2)),
     cpu: cpus()[0]?.model ?? "unknown",
     memory_gb: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()}`,

@@ -52,8 +52,16 @@ export async function startPortkey(entry, port, logFile) {
     stdio: ["ignore", out, out],
   });
   closeSync(out);
+  // Never outlive the bench, even when it dies on an uncaught error.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   /** @type {Promise<void>} */
-  const exited = new Promise((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise((resolve) =>
+    child.once("exit", () => {
+      process.off("exit", killOnExit);
+      resolve();
+    }),
+  );
   let dead = false;
   void exited.then(() => (dead = true));
   const stop = async () => {

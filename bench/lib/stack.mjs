@@ -17,6 +17,7 @@ import { serveWorkerd } from "./workerd.mjs";
  * @property {string} sink base URL of the loopback sink (Miniflare's Workers' calls to Node land here)
  * @property {string} adminToken
  * @property {string} log workerd's output
+ * @property {string} stateDir where workerd's config, log and local storage are
  * @property {() => Promise<void>} close
  */
 
@@ -27,10 +28,16 @@ import { serveWorkerd } from "./workerd.mjs";
  * @param {(urls: { upstream: string }) => Record<string, Record<string, string>>} options.vars extra
  *   vars per stack Worker, given the zero-delay upstream's URL (its port is picked at start)
  * @param {boolean} [options.keepState] leave the state dir (config, log, storage) for inspection
+ * @param {string} [options.stateRoot] where the state dir (and so every local store: D1, KV, R2,
+ *   Durable Objects) is created; default the OS temp dir
  * @returns {Promise<BenchStack>}
  */
-export async function startBenchStack({ root, compatibilityDate, vars, keepState = false }) {
-  const stateDir = mkdtempSync(join(tmpdir(), "edge-llm-gateway-bench-"));
+export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir() }) {
+  const stateDir = mkdtempSync(join(stateRoot, "edge-llm-gateway-bench-"));
+  const removeState = () => {
+    if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+  };
+  process.once("exit", removeState);
   try {
     const ports = {
       gateway: await freePort(),
@@ -68,13 +75,16 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
       sink: url("bench-sink"),
       adminToken: captured.adminToken,
       log: served.log,
+      stateDir,
       close: async () => {
         await served.stop();
-        if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+        removeState();
+        process.off("exit", removeState);
       },
     };
   } catch (err) {
-    if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+    removeState();
+    process.off("exit", removeState);
     throw err;
   }
 }

@@ -25,8 +25,16 @@ export async function serveWorkerd(config, { dir, readyUrls }) {
   // --experimental: Miniflare's own Workers use flags without a default-on date, as under Miniflare.
   const child = spawn(WORKERD, ["serve", "--binary", "--experimental", configPath], { stdio: ["ignore", out, out] });
   closeSync(out);
+  // Never outlive the bench, even when it dies on an uncaught error.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   /** @type {Promise<void>} */
-  const exited = new Promise((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise((resolve) =>
+    child.once("exit", () => {
+      process.off("exit", killOnExit);
+      resolve();
+    }),
+  );
   let dead = false;
   void exited.then(() => (dead = true));
   const stop = async () => {

@@ -1,55 +1,38 @@
 /**
- * Zero-delay OpenAI-compatible upstream for the bench, run as a Worker in the same workerd as the
- * stack so the thing being measured is never waiting on a slow fake. Answers
- * `POST /v1/chat/completions` with OpenAI's JSON or SSE wire format (placeholder canned bodies
- * until the recorded fixtures land).
+ * The bench's zero-delay OpenAI-compatible upstream: a Worker in the same workerd as the stack, so
+ * what is measured never waits on a slow fake. It answers like the system tests' fake upstream,
+ * from the same recorded fixtures and renderer (test/fake-upstream/wire.mjs): the same request gets
+ * the same bytes. Each distinct answer is rendered once and then served from memory.
  */
-const created = 1_700_000_000;
+import { defaultFixture, renderEvents, renderJson } from "../../test/fake-upstream/wire.mjs";
 
-/** @param {string} model */
-function completion(model) {
-  return {
-    id: "chatcmpl-bench",
-    object: "chat.completion",
-    created,
-    model,
-    choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?", refusal: null }, logprobs: null, finish_reason: "stop" }],
-    usage: { prompt_tokens: 12, completion_tokens: 9, total_tokens: 21, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
-    system_fingerprint: "fp_bench",
-  };
+/** @type {Map<string, string>} */
+const rendered = new Map();
+
+/** @param {string} key @param {() => string} render */
+function once(key, render) {
+  let body = rendered.get(key);
+  if (body === undefined) rendered.set(key, (body = render()));
+  return body;
 }
 
-/** @param {string} model @param {boolean} includeUsage */
-function sse(model, includeUsage) {
-  const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created, model, system_fingerprint: "fp_bench" };
-  const chunk = (/** @type {object} */ delta, /** @type {string|null} */ finish) =>
-    ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
-  /** @type {object[]} */
-  const events = [
-    chunk({ role: "assistant", content: "", refusal: null }, null),
-    ...["Hello", "!", " How", " can", " I", " help", " you", " today", "?"].map((t) => chunk({ content: t }, null)),
-    chunk({}, "stop"),
-  ];
-  if (includeUsage) events.push({ ...base, choices: [], usage: completion(model).usage });
-  return events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("") + "data: [DONE]\n\n";
-}
+const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
+const JSON_HEADERS = { "content-type": "application/json" };
 
 export default {
   /** @param {Request} request */
   async fetch(request) {
     const { pathname } = new URL(request.url);
     if (request.method === "GET") return Response.json({ ok: true });
-    if (pathname.endsWith("/chat/completions")) {
-      /** @type {{ model?: string, stream?: boolean, stream_options?: { include_usage?: boolean } }} */
-      const body = await request.json();
-      const model = body.model ?? "gpt-4o-mini";
-      if (body.stream) {
-        return new Response(sse(model, body.stream_options?.include_usage === true), {
-          headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
-        });
-      }
-      return Response.json(completion(model));
+    if (request.method !== "POST" || !pathname.endsWith("/chat/completions")) {
+      return Response.json({ error: { message: `Unknown path ${pathname}`, type: "invalid_request_error", param: null, code: null } }, { status: 404 });
     }
-    return Response.json({ error: { message: `Unknown path ${pathname}`, type: "invalid_request_error", param: null, code: null } }, { status: 404 });
+    /** @type {Record<string, any>} */
+    const body = await request.json();
+    const fixture = defaultFixture("chat", body);
+    if (body.stream !== true) return new Response(once(fixture, () => renderJson(fixture)), { headers: JSON_HEADERS });
+    const options = body.stream_options ?? {};
+    const key = `${fixture}:stream:${options.include_usage === true}:${options.include_obfuscation !== false}`;
+    return new Response(once(key, () => renderEvents(fixture, body).join("")), { headers: SSE_HEADERS });
   },
 };
