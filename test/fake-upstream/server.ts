@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ERRORS, defaultFixture, renderEmbeddings, renderEvents, renderJson, type FixtureName } from "./wire.mjs";
+import { answerNative, geminiModelOf } from "./anthropic-and-google";
 
 /**
  * A fake OpenAI for system tests: a Node HTTP server speaking OpenAI's chat, completions and
@@ -75,7 +76,7 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
     } catch {
       return send(res, 400, { error: { message: "We could not parse the JSON body of your request.", type: "invalid_request_error", param: null, code: null } });
     }
-    const model = typeof body["model"] === "string" ? (body["model"] as string) : "";
+    const model = typeof body["model"] === "string" ? (body["model"] as string) : (geminiModelOf(req.url) ?? "");
     let settle!: (o: "completed" | "aborted") => void;
     const outcome = new Promise<"completed" | "aborted">((r) => (settle = r));
     res.on("close", () => settle(res.writableFinished ? "completed" : "aborted"));
@@ -84,6 +85,9 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
     const list = recorded.get(model) ?? [];
     list.push({ method: req.method ?? "", path: req.url ?? "", headers, body, outcome });
     recorded.set(model, list);
+
+    // Anthropic's and Gemini's wire formats (anthropic.ts, google.ts).
+    if (await answerNative(req, res, text, behaviours.get(model))) return;
 
     const path = (req.url ?? "").split("?")[0]!;
     const operation = path === "/v1/chat/completions" ? "chat" : path === "/v1/completions" ? "completions" : path === "/v1/embeddings" ? "embeddings" : null;
