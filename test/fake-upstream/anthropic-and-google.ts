@@ -39,15 +39,19 @@ export async function answerNative(req: IncomingMessage, res: ServerResponse, bo
     res.end();
     return true;
   }
-  let events = 0;
-  for await (const chunk of response.body) {
+  const reader = response.body.getReader();
+  for (let events = 0; ; events++) {
+    const { done, value } = await reader.read();
+    if (done) break;
     if (events === knobs.breakAfter) {
       res.socket?.destroy();
       return true;
     }
-    if (res.destroyed) return true;
-    res.write(chunk);
-    events++;
+    if (res.destroyed) {
+      await reader.cancel();
+      return true;
+    }
+    res.write(value);
   }
   res.end();
   return true;
