@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { D1Database, KVNamespace, KVNamespaceListResult, R2Bucket } from "@cloudflare/workers-types";
 import { unstable_readConfig } from "wrangler";
 import { WORKERS } from "../../scripts/workers.mjs";
-import { startStack, type Stack } from "../support/stack";
+import { startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
+import type { Stack } from "../support/stack";
 import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
 
 /**
@@ -11,10 +12,12 @@ import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tena
  * every captured log line, and find no key — neither whole nor its secret random part.
  */
 let stack: Stack;
+let close: () => Promise<void>;
+let upstream: Awaited<ReturnType<typeof startCoreStack>>["upstream"];
 beforeAll(async () => {
-  stack = await startStack();
+  ({ stack, close, upstream } = await startCoreStack());
 });
-afterAll(() => stack?.close());
+afterAll(() => close?.());
 
 /** Everything stored by every Worker, as text, labelled by where it came from. */
 async function everythingAtRest(): Promise<{ where: string; text: string }[]> {
@@ -81,6 +84,18 @@ describe("no plaintext key at rest", () => {
     expect((await use(apiKey, "/admin/tenants")).status).toBe(401);
     expect((await use(apiKey, "/v1/keys", { method: "POST", body: "{broken" })).status).toBe(400);
 
+    // Inference through the whole stack (tail, model-proxy, the upstream, billing's usage rows).
+    const model = uniqueModel("at-rest");
+    const chat = await use(apiKey, "/v1/chat/completions", { method: "POST", body: JSON.stringify({ model: `fake/${model}`, messages: [{ role: "user", content: "hi" }] }) });
+    expect(chat.status).toBe(200);
+    await chat.text();
+    const stream = await use(apiKey, "/v1/chat/completions", { method: "POST", body: JSON.stringify({ model: `fake/${model}`, stream: true, messages: [{ role: "user", content: "hi" }] }) });
+    await stream.text();
+    expect((await use(apiKey, "/v1/models")).status).toBe(200);
+    expect((await use(typo, "/v1/models")).status).toBe(401);
+    await usageRow(stack, chat.headers.get("x-request-id")!);
+    await usageRow(stack, stream.headers.get("x-request-id")!);
+
     // Self-service creation, rotation, revocation.
     const child = (await (await use(apiKey, "/v1/keys", { method: "POST", body: JSON.stringify({ scopes: ["chat"] }) })).json()) as { id: string; key: string };
     secrets.push(child.key);
@@ -96,9 +111,11 @@ describe("no plaintext key at rest", () => {
     expect(stored.some((s) => s.where.startsWith("auth.AUTH_DB.api_keys") && s.text.includes(key.id))).toBe(true);
     expect(stored.some((s) => s.where.startsWith("auth.AUTH_CACHE[key:"))).toBe(true);
     expect(stored.some((s) => s.where.startsWith("auth.AUTH_DB.audit_log"))).toBe(true);
+    expect(stored.some((s) => s.where.startsWith("billing.BILLING_DB.usage_events") && s.text.includes(key.id))).toBe(true);
 
     const logs = JSON.stringify(stack.harness.getLogs());
-    const haystacks = [...stored, { where: "logs", text: logs }];
+    // What the upstream received is not at rest here, but it must not carry a gateway key either.
+    const haystacks = [...stored, { where: "logs", text: logs }, { where: "upstream requests", text: JSON.stringify(upstream.requests(model)) }];
     for (const secret of secrets) {
       const randomPart = secret.slice(secret.lastIndexOf("-") + 1, secret.length - 6);
       expect(randomPart).toHaveLength(32);
