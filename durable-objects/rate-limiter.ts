@@ -8,6 +8,7 @@ import {
   type SettleResult,
 } from "../workers/shared/src/contracts/limiter";
 import { Ledger } from "../workers/rate-limiter/src/ledger";
+import { GroupCommitStore } from "../workers/rate-limiter/src/group-commit";
 import { SqlLedgerStore } from "../workers/rate-limiter/src/sql-store";
 
 /**
@@ -16,19 +17,30 @@ import { SqlLedgerStore } from "../workers/rate-limiter/src/sql-store";
  * in one atomic call). The algorithm is in workers/rate-limiter/src/ledger.ts (sliding window log,
  * 1 ms precision); this class adds the clock, input validation and persistence.
  *
- * Persistence: the state lives in memory and every change is written to the object's SQLite
- * storage synchronously inside the same call (no await between read and write). The output gate
- * releases the reply only once the write is durable, so a crash or eviction after a reply never
- * loses an admission; on start the object rebuilds its counters from the stored leases.
+ * Persistence: the state lives in memory; the decision is read and changed synchronously (no await
+ * between reading the counters and recording the lease, so nothing can interleave), and every
+ * change is written to the object's SQLite storage before the reply leaves — grouped with the
+ * other requests of the same turn into one commit (group-commit.ts). A crash or eviction after a
+ * reply therefore never loses an admission; on start the object rebuilds its counters from the
+ * stored leases. Refused requests write nothing.
  */
 export class RateLimiter extends DurableObject<RateLimiterEnv> {
   private readonly ledger: Ledger;
+  private readonly store: GroupCommitStore;
 
   constructor(ctx: DurableObjectState, env: RateLimiterEnv) {
     super(ctx, env);
-    const store = new SqlLedgerStore(ctx.storage.sql);
-    this.ledger = new Ledger(store);
-    this.ledger.restore(store.loadLeases(), store.loadSpend(), Date.now());
+    const sql = new SqlLedgerStore(ctx.storage.sql);
+    this.store = new GroupCommitStore(
+      sql,
+      (run) => ctx.storage.transactionSync(run),
+      (err) => {
+        console.error(JSON.stringify({ level: "error", message: "rate limiter commit failed; restarting from durable state", error: String(err) }));
+        ctx.abort("rate limiter commit failed");
+      },
+    );
+    this.ledger = new Ledger(this.store);
+    this.ledger.restore(sql.loadLeases(), sql.loadSpend(), Date.now());
   }
 
   /** Liveness probe for /health: answers from inside the object without touching its counters. */
@@ -40,14 +52,18 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async acquire(input: unknown): Promise<AcquireResult> {
     const parsed = AcquireRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, invalid: describe(parsed.error) };
-    return this.ledger.acquire(parsed.data, Date.now());
+    const decision = this.ledger.acquire(parsed.data, Date.now());
+    await this.store.flushed();
+    return decision;
   }
 
   /** Replaces a lease's reservation with the actual usage and frees its concurrency slot. */
   async settle(input: unknown): Promise<SettleResult> {
     const parsed = SettleRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
-    return { ok: true, known: this.ledger.settle(parsed.data, Date.now()) };
+    const known = this.ledger.settle(parsed.data, Date.now());
+    await this.store.flushed();
+    return { ok: true, known };
   }
 
   /** A subject's current counters (requests/tokens in the window, in flight, month spend). */

@@ -1,0 +1,116 @@
+// The limiter micro-benchmark: what one RateLimiter call costs per request, by design choice, on
+// raw `workerd serve` (no Miniflare/Node on the request path), measured with the same load
+// generator and statistics as `npm run bench` (bench/lib).
+//
+//   node workers/rate-limiter/bench/limiter-bench.mjs [--quick] [--storage /dev/shm] [--json out.json]
+//
+// Exported `runLimiterBench()` lets `npm run bench` include the table in its report.
+import { build } from "esbuild";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { kVoid } from "miniflare";
+import { runLoad } from "../../../bench/lib/load.mjs";
+import { freePort } from "../../../bench/lib/stack.mjs";
+import { serveWorkerd } from "../../../bench/lib/workerd.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../../..");
+const ROUTES = (process.env.LIMITER_BENCH_ROUTES ?? "/worker,/ping,/acquire-memory,/acquire,/acquire-settle,/acquire-settle-per-event").split(",");
+
+/**
+ * @param {{ quick?: boolean, storageDir?: string, log?: (s: string) => void }} [options]
+ *   storageDir: where the objects' SQLite files live. On a disk, every commit pays the disk's
+ *   fsync; on tmpfs (/dev/shm) only the CPU cost of SQLite and the output gate remains, which is
+ *   closer to production, where durability comes from replication rather than a local fsync.
+ * @returns {Promise<{ route: string, p50: number, p90: number, p99: number, rps: number }[]>}
+ */
+export async function runLimiterBench({ quick = false, storageDir = tmpdir(), log = (s) => process.stderr.write(s + "\n") } = {}) {
+  const dir = mkdtempSync(join(storageDir, "limiter-bench-"));
+  try {
+    const bundle = await build({
+      entryPoints: [join(here, "worker.ts")],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      external: ["cloudflare:*"],
+      write: false,
+      mainFields: ["module", "main"],
+      conditions: ["workerd", "worker", "browser"],
+      logLevel: "silent",
+    });
+    const code = bundle.outputFiles[0].text;
+    const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, "workers/rate-limiter/wrangler.toml"), "utf8"))?.[1];
+    const storage = join(dir, "do");
+    mkdirSync(storage, { recursive: true });
+    const port = await freePort();
+    const config = {
+      services: [
+        {
+          name: "bench",
+          worker: {
+            modules: [{ name: "worker.js", esModule: code }],
+            compatibilityDate,
+            bindings: [
+              { name: "RATE_LIMITER", durableObjectNamespace: { className: "RateLimiter" } },
+              { name: "MEMORY_LIMITER", durableObjectNamespace: { className: "MemoryRateLimiter" } },
+              { name: "PER_EVENT_LIMITER", durableObjectNamespace: { className: "PerEventRateLimiter" } },
+            ],
+            durableObjectNamespaces: [
+              { className: "RateLimiter", uniqueKey: "bench-rate-limiter", enableSql: true },
+              { className: "MemoryRateLimiter", uniqueKey: "bench-memory-limiter", enableSql: true },
+              { className: "PerEventRateLimiter", uniqueKey: "bench-per-event-limiter", enableSql: true },
+            ],
+            durableObjectStorage: process.env.LIMITER_BENCH_MEMORY ? { inMemory: kVoid } : { localDisk: "do-disk" },
+          },
+        },
+        { name: "do-disk", disk: { path: storage, writable: true } },
+      ],
+      sockets: [{ name: "http", address: `127.0.0.1:${port}`, http: {}, service: { name: "bench" } }],
+    };
+    const base = `http://127.0.0.1:${port}`;
+    const served = await serveWorkerd(config, { dir, readyUrls: [`${base}/worker`] });
+    try {
+      const plan = quick ? { warm: 1, c1: 2, c32: 2 } : { warm: 2, c1: 5, c32: 5 };
+      /** @type {{ route: string, p50: number, p90: number, p99: number, rps: number }[]} */
+      const rows = [];
+      for (const route of ROUTES) {
+        const target = { url: base + route, method: /** @type {const} */ ("GET"), headers: {} };
+        await runLoad(target, { connections: 4, seconds: plan.warm });
+        const serial = await runLoad(target, { connections: 1, seconds: plan.c1 });
+        const loaded = await runLoad(target, { connections: 32, seconds: plan.c32 });
+        rows.push({ route, p50: serial.latency.p50, p90: serial.latency.p90, p99: serial.latency.p99, rps: loaded.rps });
+        log(`${route.padEnd(16)} p50 ${serial.latency.p50.toFixed(3)} ms  p99 ${serial.latency.p99.toFixed(3)} ms  ${Math.round(loaded.rps)} req/s @32`);
+      }
+      return rows;
+    } finally {
+      await served.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Markdown table: latency at concurrency 1, added over the floor, throughput at 32. */
+export function renderLimiterTable(rows) {
+  const floor = rows.find((r) => r.route === "/worker")?.p50 ?? 0;
+  const lines = [
+    "| limiter work per request | p50 (c=1) | added vs no DO | p99 (c=1) | req/s (c=32, one object) |",
+    "|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    lines.push(`| \`${r.route}\` | ${r.p50.toFixed(3)} ms | +${(r.p50 - floor).toFixed(3)} ms | ${r.p99.toFixed(3)} ms | ${Math.round(r.rps)} |`);
+  }
+  return lines.join("\n");
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const dirAt = args.indexOf("--storage");
+  const rows = await runLimiterBench({ quick: args.includes("--quick"), storageDir: dirAt >= 0 ? args[dirAt + 1] : undefined });
+  console.log(renderLimiterTable(rows));
+  const jsonAt = args.indexOf("--json");
+  if (jsonAt >= 0 && args[jsonAt + 1]) writeFileSync(args[jsonAt + 1], JSON.stringify(rows, null, 2));
+}
