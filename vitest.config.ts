@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { globSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { generateLocalSecrets, secretsFor } from "./scripts/local-secrets.mjs";
 
 const COMPAT = "2026-10-01";
 
@@ -21,7 +22,7 @@ const STUBS = {
   tail: stub("tail", "export class TailService extends WorkerEntrypoint {}"),
   billing: stub("billing", "export class BillingService extends WorkerEntrypoint {}"),
   secrets: stub("secrets", "export class SecretsService extends WorkerEntrypoint {}"),
-  "model-proxy": stub("model-proxy", "export class ModelProxyService extends WorkerEntrypoint {}"),
+  "model-proxy": stub("model-proxy", "export class ModelProxyService extends WorkerEntrypoint {}\nexport class ProvidersService extends WorkerEntrypoint {}"),
   "rate-limiter": stub(
     "rate-limiter",
     "export class RateLimiterService extends WorkerEntrypoint {}\nexport class RateLimiter extends DurableObject {}",
@@ -50,6 +51,13 @@ const MIGRATIONS: Record<string, string> = { auth: "migrations/auth", billing: "
 const testMigrations = async (worker: string) =>
   MIGRATIONS[worker] ? { TEST_MIGRATIONS: await readD1Migrations(MIGRATIONS[worker]!) } : {};
 
+/**
+ * Fresh local secrets for the unit projects, so tests never depend on a developer's `.dev.vars`
+ * (a fresh clone in CI has none). The gateway's name in `secretsFor` is the root config's.
+ */
+const SECRETS = await generateLocalSecrets();
+const testSecrets = (worker: string) => secretsFor(worker, SECRETS);
+
 const hasTests = (include: readonly string[]) => include.some((p) => globSync(p, { exclude: ["**/node_modules/**"] }).length > 0);
 
 export default defineConfig({
@@ -61,7 +69,7 @@ export default defineConfig({
             u.config
               ? {
                   wrangler: { configPath: u.config },
-                  miniflare: { workers: u.bound.map((b) => STUBS[b]), bindings: await testMigrations(u.name) },
+                  miniflare: { workers: u.bound.map((b) => STUBS[b]), bindings: { ...testSecrets(u.name), ...(await testMigrations(u.name)) } },
                 }
               : { miniflare: { compatibilityDate: COMPAT } },
           ),
