@@ -1,0 +1,131 @@
+import OpenAI, { RateLimitError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { estimateChatPromptTokens } from "../../workers/shared/src/openai/estimate";
+import { costMicros, worstCaseCostMicros, type Price } from "../../workers/shared/src/pricing";
+import { clientFor, eventually, startCoreStack, uniqueModel } from "../fake-upstream/stack";
+import type { FakeUpstream } from "../fake-upstream/server";
+import type { Stack } from "../support/stack";
+import { adminFetch } from "../support/tenants";
+
+/**
+ * Monthly budgets through the whole stack: the worst-case cost is reserved before the upstream is
+ * called and replaced by the actual cost after, so parallel requests can never overspend, and a
+ * refused request costs nothing. Spend is checked where it is recorded: billing's usage rows.
+ */
+let stack: Stack;
+let upstream: FakeUpstream;
+let close: () => Promise<void>;
+beforeAll(async () => {
+  ({ stack, upstream, close } = await startCoreStack());
+});
+afterAll(() => close?.());
+
+const MESSAGES = [{ role: "user" as const, content: "What is the capital of France?" }];
+const MAX_TOKENS = 50;
+/** The fake upstream's fixture always reports 24 prompt + 7 completion tokens. */
+const USAGE = { promptTokens: 24, completionTokens: 7, cachedTokens: 0 };
+
+interface LimiterStub {
+  snapshot(subject: string): Promise<{ requests: number; inFlight: number; spentMicros: number; reservedMicros: number }>;
+}
+
+async function limiterSnapshot(keyId: string) {
+  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: DurableObjectNamespace };
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`key:${keyId}`)) as unknown as LimiterStub;
+  return stub.snapshot(`key:${keyId}`);
+}
+
+async function billedRows(keyId: string): Promise<{ request_id: string; status: number; cost_usd_micros: number }[]> {
+  const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: D1Database };
+  const { results } = await env.BILLING_DB.prepare("SELECT request_id, status, cost_usd_micros FROM usage_events WHERE key_id = ?")
+    .bind(keyId)
+    .all<{ request_id: string; status: number; cost_usd_micros: number }>();
+  return results;
+}
+
+describe("monthly budget", () => {
+  it("parallel requests never make the recorded spend exceed the budget, and refused requests cost nothing", async () => {
+    const model = uniqueModel("budget");
+    // $100 per 1M tokens in and out: 100 µ$ per token.
+    const put = await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+    expect(put.status).toBe(201);
+    const price: Price = { model, provider: null, input_per_mtok_micros: 100_000_000, output_per_mtok_micros: 100_000_000, cached_input_per_mtok_micros: null };
+    const worstCase = worstCaseCostMicros(price, estimateChatPromptTokens({ messages: MESSAGES }), MAX_TOKENS);
+    const actual = costMicros(price, USAGE);
+    expect(actual).toBeLessThan(worstCase);
+    const budgetMicros = 10 * worstCase + Math.floor(worstCase / 2);
+
+    const { client, key } = await clientFor(stack, { budget: { monthly_usd: budgetMicros / 1_000_000 } });
+    let admitted = 0;
+    const refusals: RateLimitError[] = [];
+    // Waves of parallel requests until a wave (with nothing left in flight) is refused entirely.
+    for (let wave = 0; wave < 20; wave++) {
+      const outcomes = await Promise.all(
+        Array.from({ length: 15 }, () =>
+          client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS }).then(
+            () => "ok" as const,
+            (err: unknown) => {
+              if (err instanceof RateLimitError) return err;
+              throw err;
+            },
+          ),
+        ),
+      );
+      const ok = outcomes.filter((o) => o === "ok").length;
+      admitted += ok;
+      refusals.push(...outcomes.filter((o): o is RateLimitError => o !== "ok"));
+      // Every admitted request settles after its response; wait until nothing is reserved any more.
+      await eventually(async () => ((await limiterSnapshot(key.id)).reservedMicros === 0 ? true : null), 15_000, "settlement");
+      if (ok === 0) break;
+    }
+
+    // Recorded spend: exactly the admitted requests at their actual cost, within the budget, and
+    // close to it (the budget is not wasted by over-reservation once requests settle).
+    const rows = await eventually(async () => {
+      const r = await billedRows(key.id);
+      return r.length >= admitted ? r : null;
+    }, 20_000, "usage rows");
+    expect(rows).toHaveLength(admitted);
+    expect(upstream.requests(model)).toHaveLength(admitted);
+    const spent = rows.reduce((n, r) => n + r.cost_usd_micros, 0);
+    for (const r of rows) expect(r).toMatchObject({ status: 200, cost_usd_micros: actual });
+    expect(spent).toBeLessThanOrEqual(budgetMicros);
+    expect(spent).toBeGreaterThan(budgetMicros - worstCase);
+    expect(admitted).toBe(Math.floor((budgetMicros - worstCase) / actual) + 1);
+
+    // The limiter's view of the month agrees with billing to the micro-dollar.
+    expect(await limiterSnapshot(key.id)).toMatchObject({ inFlight: 0, reservedMicros: 0, spentMicros: spent });
+
+    // Refusals: OpenAI's insufficient_quota, marked as not worth retrying.
+    expect(refusals.length).toBeGreaterThan(0);
+    for (const e of refusals) {
+      expect(e.status).toBe(429);
+      expect(e.code).toBe("insufficient_quota");
+      expect(e.type).toBe("insufficient_quota");
+      expect(e.headers.get("x-should-retry")).toBe("false");
+      expect(e.message).toContain(`monthly budget of API key ${key.id}`);
+    }
+  });
+
+  it("the official SDK does not retry an exhausted budget, even with retries enabled", async () => {
+    const model = uniqueModel("budget-sdk");
+    await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+    const { apiKey, key } = await clientFor(stack, { budget: { monthly_usd: 0 } });
+    let calls = 0;
+    const client = new OpenAI({
+      apiKey,
+      baseURL: `${stack.url}/v1`,
+      maxRetries: 3,
+      fetch: (input, init) => {
+        calls++;
+        return fetch(input, init);
+      },
+    });
+    const err = await client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect((err as RateLimitError).code).toBe("insufficient_quota");
+    expect(calls).toBe(1);
+    expect(upstream.requests(model)).toHaveLength(0);
+    expect(await billedRows(key.id)).toEqual([]);
+  });
+});
