@@ -7,6 +7,7 @@ import { registerKeys } from "./keys";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
 import { registerOpenAI } from "./openai";
+import { registerProviders } from "./providers";
 import type { GatewayBindings } from "./types";
 
 /** Builds the public API. Routes register themselves per concept folder. */
@@ -25,6 +26,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerAdmin(app);
   registerKeys(app);
   registerOpenAI(app);
+  registerProviders(app);
 
   app.notFound(notFound(app));
   return app;

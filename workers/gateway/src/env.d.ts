@@ -10,6 +10,7 @@ interface __BaseEnv_GatewayEnv {
 	TAIL: Service<typeof import("../../tail/src/index").TailService>;
 	BILLING: Service<typeof import("../../billing/src/index").BillingService>;
 	MODEL_PROXY: Service<typeof import("../../model-proxy/src/index").ModelProxyService>;
+	PROVIDERS: Service<typeof import("../../model-proxy/src/index").ProvidersService>;
 	RATE_LIMITER_SERVICE: Service<typeof import("../../rate-limiter/src/index").RateLimiterService>;
 }
 interface GatewayEnv extends __BaseEnv_GatewayEnv {}

@@ -4,9 +4,11 @@ import type { Model } from "../../shared/src/openai";
 import { dispatch } from "./dispatch/dispatcher";
 import { listModels } from "./dispatch/models";
 import { registryFor } from "./registry";
+import { routingFor } from "./routing/route-request";
 import { CircuitBreaker } from "../../../durable-objects/circuit-breaker";
+import { ProvidersService } from "./providers-store/service";
 
-export { CircuitBreaker };
+export { CircuitBreaker, ProvidersService };
 
 /** model-proxy: provider adapters, routing and fallbacks. Reached only through service bindings. */
 export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
@@ -30,13 +32,13 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
    * through unbuffered, or an OpenAI error Response. See dispatch/dispatcher.ts.
    */
   async dispatch(request: ProxyRequest): Promise<Response> {
-    return dispatch(request, this.env, () => registryFor(this.env));
+    return dispatch(request, this.env, () => registryFor(this.env, this.ctx), routingFor(this.env, this.ctx));
   }
 
   /** The models the principal's tenant can address (`GET /v1/models`, before the key's own filter). */
   async listModels(principalToken: string): Promise<Result<Model[]>> {
     try {
-      return await listModels(principalToken, this.env, () => registryFor(this.env));
+      return await listModels(principalToken, this.env, () => registryFor(this.env, this.ctx));
     } catch (err) {
       console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
       return fail({ code: "internal_error", message: "model-proxy could not list models." });

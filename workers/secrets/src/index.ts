@@ -1,7 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
 import { fail, ok, privateWorkerFetch, runChecks, validationError, type Result, type ServiceHealth } from "../../shared/src";
-import type { CredentialInfo, RewrapSummary } from "../../shared/src/contracts/providers";
+import { RewrapRequestSchema, type CredentialInfo, type RewrapSummary } from "../../shared/src/contracts/providers";
 import { DecryptError } from "./envelope";
 import { MasterKeyError, masterKeyRing } from "./master-keys";
 import { isCredentialRef, Vault } from "./vault";
@@ -10,7 +10,6 @@ const RefSchema = z.string().refine(isCredentialRef, "is not a credential refere
 const PlaintextSchema = z.string().min(1).max(8192);
 const StoreSchema = z.object({ provider: z.string().min(1).max(200), plaintext: PlaintextSchema }).strict();
 const RotateSchema = z.object({ ref: RefSchema, plaintext: PlaintextSchema }).strict();
-const RewrapSchema = z.object({ cursor: z.string().max(4096).nullable().optional(), limit: z.number().int().min(1).max(1000).optional() }).strict();
 
 /**
  * secrets: provider credentials, encrypted at rest (AES-256-GCM envelopes under a versioned master
@@ -74,7 +73,7 @@ export class SecretsService extends WorkerEntrypoint<SecretsEnv> {
    * in MASTER_KEYS keeps decrypting, so no request fails while the re-wrap is under way.
    */
   async rewrapAll(input: { cursor?: string | null; limit?: number } = {}): Promise<Result<RewrapSummary>> {
-    const parsed = RewrapSchema.safeParse(input);
+    const parsed = RewrapRequestSchema.safeParse(input);
     if (!parsed.success) return fail(validationError(parsed.error));
     return this.withVault(async (vault) => {
       const report = await vault.rewrapPage(parsed.data.cursor ?? null, parsed.data.limit ?? 100);

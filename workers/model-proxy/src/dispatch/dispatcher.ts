@@ -1,5 +1,4 @@
 import {
-  ApiError,
   errorResponse,
   ProxyRequestSchema,
   validationError,
@@ -7,10 +6,9 @@ import {
   type ProxyRequest,
 } from "../../../shared/src";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
-import { adapterFor } from "../providers";
-import type { ProviderAdapter, Target } from "../providers/types";
-import { isRetryable, isTimeout, scrub, timeoutError } from "../providers/upstream-errors";
-import type { ModelRegistry } from "../registry";
+import type { Target } from "../providers/types";
+import type { ModelRegistry, Resolution } from "../registry";
+import { isolatedRouting, routeRequest, type RoutingContext } from "../routing/route-request";
 import { guardStream } from "./stream-guard";
 
 /** Response headers model-proxy sets; every other upstream header is dropped (no org ids, no upstream limits). */
@@ -31,7 +29,7 @@ export interface DispatchEnv {
  * fix, and only before any byte reached the client), and answer with an OpenAI-shaped Response.
  * Never throws: every failure is an OpenAI error Response.
  */
-export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => ModelRegistry): Promise<Response> {
+export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => ModelRegistry, routing: RoutingContext = isolatedRouting()): Promise<Response> {
   const parsed = ProxyRequestSchema.safeParse(raw);
   const requestId = parsed.success ? parsed.data.requestId : undefined;
   try {
@@ -41,62 +39,34 @@ export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => M
     if (!claims.ok) return errorResponse(claims.error, req.requestId);
     const resolution = await registry().resolve(String(req.body.model), req.operation, claims.value);
     if (!resolution.ok) return errorResponse(resolution.error, req.requestId);
-    return await attempt(req, resolution.value.targets, resolution.value.retriesPerTarget);
+    return await attempt(req, resolution.value, routing);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", service: "model-proxy", requestId, message: err instanceof Error ? err.message : String(err) }));
     return errorResponse({ code: "internal_error", message: "model-proxy had an internal error. Quote the request id when reporting it." }, requestId);
   }
 }
 
-async function attempt(req: ProxyRequest, targets: Target[], retriesPerTarget: number): Promise<Response> {
+/**
+ * Routing (routing/): the route's strategy orders the targets, open circuits are skipped, a target
+ * is retried with backoff on transient failures and the next one tried after, each attempt under
+ * its timeout; a stream is committed at its first byte, and only then is it answered.
+ */
+async function attempt(req: ProxyRequest, resolution: Resolution, routing: RoutingContext): Promise<Response> {
   const stream = req.body["stream"] === true;
   const options = req.body["stream_options"] as { include_usage?: unknown } | null | undefined;
   // The gateway meters every stream: ask for usage even when the client did not (its tap strips it).
   const forceStreamUsage = stream && options?.include_usage !== true;
-  let attempts = 0;
-  let last: { error: ApiErrorInit; target: Target } | null = null;
-
-  for (const target of targets) {
-    const adapter = adapterFor(target.provider.type);
-    if (!adapter?.supports(req.operation)) {
-      last = { error: { code: "invalid_request", param: "model", message: `Provider '${target.provider.name}' does not support ${req.operation}.` }, target };
-      continue;
-    }
-    for (let i = 0; i <= retriesPerTarget; i++) {
-      attempts++;
-      const outcome = await callOnce(adapter, req, target, forceStreamUsage);
-      if (outcome.ok) return answer(outcome.response, outcome.abort, target, attempts);
-      last = { error: outcome.error, target };
-      if (!isRetryable(outcome.error)) return failure(last.error, last.target, attempts, req.requestId);
-    }
-  }
-  if (!last) return errorResponse({ code: "model_not_found", param: "model", message: "No provider serves this model." }, req.requestId);
-  return failure(last.error, last.target, attempts, req.requestId);
+  const result = await routeRequest(req, resolution, forceStreamUsage, routing);
+  if (result.ok) return answer(result.response, result.abort, result.target.target, result.attempts.length);
+  return failure(result.error, result.target?.target ?? null, result.attempts.length, req.requestId);
 }
 
-type Outcome = { ok: true; response: Response; abort: AbortController } | { ok: false; error: ApiErrorInit };
-
-async function callOnce(adapter: ProviderAdapter, req: ProxyRequest, target: Target, forceStreamUsage: boolean): Promise<Outcome> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${target.provider.timeoutMs} ms`, "TimeoutError")), target.provider.timeoutMs);
-  try {
-    const response = await adapter.call(req.operation, req.body, target, { requestId: req.requestId, signal: abort.signal, forceStreamUsage });
-    return { ok: true, response, abort };
-  } catch (err) {
-    if (err instanceof ApiError) return { ok: false, error: err.toInit() };
-    if (isTimeout(abort.signal)) return { ok: false, error: timeoutError(target.provider) };
-    const message = err instanceof Error ? scrub(err.message, target.provider) : String(err);
-    console.error(JSON.stringify({ level: "error", service: "model-proxy", requestId: req.requestId, provider: target.provider.name, message }));
-    return { ok: false, error: { code: "upstream_error", message: `Provider '${target.provider.name}' could not be called.` } };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function gatewayHeaders(target: Target, attempts: number): Headers {
+function gatewayHeaders(target: Target | null, attempts: number): Headers {
   const h = new Headers();
-  h.set(GATEWAY_HEADERS.provider, target.provider.name);
-  h.set(GATEWAY_HEADERS.model, target.model);
+  if (target) {
+    h.set(GATEWAY_HEADERS.provider, target.provider.name);
+    h.set(GATEWAY_HEADERS.model, target.model);
+  }
   h.set(GATEWAY_HEADERS.attempts, String(attempts));
   return h;
 }
@@ -120,7 +90,7 @@ function answer(upstream: Response, abort: AbortController, target: Target, atte
   return new Response(body, { status: upstream.status, headers });
 }
 
-function failure(error: ApiErrorInit, target: Target, attempts: number, requestId: string): Response {
+function failure(error: ApiErrorInit, target: Target | null, attempts: number, requestId: string): Response {
   const res = errorResponse(error, requestId);
   for (const [k, v] of gatewayHeaders(target, attempts)) res.headers.set(k, v);
   return res;

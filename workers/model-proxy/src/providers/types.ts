@@ -1,4 +1,5 @@
 import type { ProxyOperation } from "../../../shared/src";
+import type { UpstreamPolicy } from "../../../shared/src/ssrf";
 
 /** Provider kinds. OpenAI-compatible vendors are presets over one shared adapter, not copies. */
 export type ProviderType =
@@ -32,12 +33,21 @@ export interface ProviderConfig {
   models: string[] | null;
   /** Azure's api-version query parameter. */
   apiVersion?: string;
+  /**
+   * Set for providers managed through the providers API: the credential lives encrypted in the
+   * secrets Worker and `apiKey` is filled in (from an isolate cache) just before the call.
+   */
+  credential?: { ref: string; rotatedAt: number | null };
+  /** When set, every upstream URL (and redirect hop) passes the SSRF guard under this policy. */
+  upstreamPolicy?: UpstreamPolicy;
 }
 
 /** One upstream attempt: this provider, this upstream model name. */
 export interface Target {
   provider: ProviderConfig;
   model: string;
+  /** Relative share under a `weighted` route (default 1). */
+  weight?: number;
 }
 
 export interface AdapterContext {

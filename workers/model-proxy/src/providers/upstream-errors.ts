@@ -1,4 +1,5 @@
 import { ApiError, type ApiErrorInit } from "../../../shared/src";
+import { guardedFetch } from "../../../shared/src/ssrf";
 import type { ProviderConfig } from "./types";
 
 /**
@@ -186,9 +187,11 @@ export async function fetchUpstream(
 ): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { ...init, signal });
+    // Providers from the providers API carry the SSRF policy: the URL and every redirect hop are checked.
+    res = provider.upstreamPolicy ? await guardedFetch(url, { ...init, signal }, provider.upstreamPolicy) : await fetch(url, { ...init, signal });
   } catch (err) {
     if (isTimeout(signal)) throw new ApiError(timeoutError(provider));
+    if (err instanceof ApiError) throw err; // refused by the SSRF guard
     if (signal.aborted) throw new ApiError({ code: "upstream_error", message: `The request to provider '${provider.name}' was cancelled.` });
     const why = err instanceof Error ? scrub(err.message, provider) : "network error";
     throw new ApiError({ code: "upstream_error", message: `Could not reach provider '${provider.name}': ${why}` });

@@ -1,4 +1,5 @@
 import type { PrincipalClaims, ProxyOperation, Result } from "../../../shared/src";
+import type { RouteStrategy } from "../../../shared/src/contracts/providers";
 import type { Target } from "../providers/types";
 
 /**
@@ -21,6 +22,10 @@ export interface Resolution {
   targets: Target[];
   /** Extra attempts on the same target after a retryable failure, before moving to the next. */
   retriesPerTarget: number;
+  /** How targets are ordered per request (a route's strategy); default `fallback` (as listed). */
+  strategy?: RouteStrategy;
+  /** A route's per-attempt timeout, overriding each provider's own. */
+  timeoutMs?: number | null;
 }
 
 /** One addressable model as `GET /v1/models` lists it. */

@@ -17,7 +17,7 @@ export interface FailurePolicy {
  *
  * - 429 / timeout / 5xx / connection failure: transient → retry, fall back, count for the circuit.
  * - upstream 401/403 (`upstream_auth_error`), exhausted quota, a model the provider does not have,
- *   a credential that cannot be decrypted: this target cannot serve it → next target, no retry.
+ *   a credential that cannot be decrypted or loaded: this target cannot serve it → next target, no retry.
  *   They do not trip the circuit: they are configuration problems whose fix must apply at once.
  * - the upstream's 4xx about the request (`invalid_request`, ...): the same request fails
  *   everywhere → returned to the client as is.
@@ -36,6 +36,7 @@ export function failurePolicy(error: ApiErrorInit): FailurePolicy {
     case "upstream_auth_error":
     case "model_not_found":
     case "internal_error":
+    case "service_unavailable":
       return { retrySame: false, tryNext: true, tripsCircuit: false, retryAfterMs };
     default:
       return { retrySame: false, tryNext: false, tripsCircuit: false, retryAfterMs };

@@ -132,6 +132,8 @@ export type ProviderCreate = z.infer<typeof ProviderCreateSchema>;
 /** PATCH: every field optional; the credential changes only through `/rotate`. */
 export const ProviderUpdateSchema = z
   .object({
+    /** Refused with a pointer to `/rotate`, the one way to replace a credential. */
+    api_key: z.never({ error: "the credential cannot be changed with PATCH; use POST /v1/providers/{id}/rotate" }).optional(),
     name: ProviderNameSchema.optional(),
     type: ProviderTypeSchema.optional(),
     base_url: z.string().max(2048).nullable().optional(),
@@ -147,41 +149,42 @@ export type ProviderUpdate = z.infer<typeof ProviderUpdateSchema>;
 export const ProviderRotateSchema = z.object({ api_key: ApiKeySchema }).strict();
 export const ProviderTestSchema = z.object({ model: z.string().min(1).max(256).optional() }).strict();
 
-export type Owner = "platform" | "tenant";
+export const OwnerSchema = z.enum(["platform", "tenant"]);
+export type Owner = z.infer<typeof OwnerSchema>;
 
 /** What the API returns for a provider. Never the credential: only its last four characters. */
-export interface ProviderView {
-  id: string;
-  object: "provider";
-  owner: Owner;
-  name: string;
-  type: ProviderKind;
+export const ProviderViewSchema = z.object({
+  id: z.string(),
+  object: z.literal("provider"),
+  owner: OwnerSchema,
+  name: z.string(),
+  type: ProviderTypeSchema,
   /** The effective upstream root (the preset's when none was given). */
-  base_url: string | null;
-  models: string[] | null;
-  headers: Record<string, string>;
-  timeout_ms: number | null;
-  api_version: string | null;
-  enabled: boolean;
-  has_api_key: boolean;
+  base_url: z.string().nullable(),
+  models: z.array(z.string()).nullable(),
+  headers: z.record(z.string(), z.string()),
+  timeout_ms: z.number().int().nullable(),
+  api_version: z.string().nullable(),
+  enabled: z.boolean(),
+  has_api_key: z.boolean(),
   /** Last four characters of the credential (null for short or absent credentials). */
-  last4: string | null;
+  last4: z.string().nullable(),
   /** Unix seconds of the last store/rotation of the credential. */
-  rotated_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
+  rotated_at: z.number().int().nullable(),
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+});
+export type ProviderView = z.infer<typeof ProviderViewSchema>;
 
-export interface ProviderTestReport {
-  object: "provider.test";
-  id: string;
-  ok: boolean;
-  model: string;
-  /** Upstream HTTP status, or null if none was reached. */
-  status: number | null;
-  latency_ms: number;
-  error: { code: string; message: string } | null;
-}
+export const ProviderTestReportSchema = z.object({
+  object: z.literal("provider.test"),
+  id: z.string(),
+  ok: z.boolean(),
+  model: z.string(),
+  latency_ms: z.number(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export type ProviderTestReport = z.infer<typeof ProviderTestReportSchema>;
 
 export const ROUTE_STRATEGIES = ["fallback", "weighted", "least-latency"] as const;
 export const RouteStrategySchema = z.enum(ROUTE_STRATEGIES);
@@ -230,26 +233,25 @@ export type RouteUpdate = z.infer<typeof RouteUpdateSchema>;
 
 export const DEFAULT_ROUTE_RETRIES = 1;
 
-export interface RouteView {
-  id: string;
-  object: "route";
-  owner: Owner;
-  name: string;
-  strategy: RouteStrategy;
-  targets: { provider: string; model: string; weight: number }[];
-  retries: number;
-  timeout_ms: number | null;
-  enabled: boolean;
-  created_at: number;
-  updated_at: number;
-}
+export const RouteViewSchema = z.object({
+  id: z.string(),
+  object: z.literal("route"),
+  owner: OwnerSchema,
+  name: z.string(),
+  strategy: RouteStrategySchema,
+  targets: z.array(z.object({ provider: z.string(), model: z.string(), weight: z.number() })),
+  retries: z.number().int(),
+  timeout_ms: z.number().int().nullable(),
+  enabled: z.boolean(),
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+});
+export type RouteView = z.infer<typeof RouteViewSchema>;
 
-export interface DeletedView {
-  id: string;
-  object: "provider" | "route";
-  deleted: true;
-}
+export const DeletedViewSchema = z.object({ id: z.string(), object: z.enum(["provider", "route"]), deleted: z.literal(true) });
+export type DeletedView = z.infer<typeof DeletedViewSchema>;
 
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ object: z.literal("list"), data: z.array(item) });
 export interface ListView<T> {
   object: "list";
   data: T[];
@@ -272,11 +274,22 @@ export interface CredentialInfo {
   rotated_at: number;
 }
 
-export interface RewrapSummary {
-  object: "credentials.rewrap";
-  rewrapped: number;
-  current: number;
-  failed: { ref: string; error: string }[];
+export const RewrapRequestSchema = z
+  .object({
+    /** From the previous page's answer; absent to start. */
+    cursor: z.string().max(4096).nullable().optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+
+export const RewrapSummarySchema = z.object({
+  object: z.literal("credentials.rewrap"),
+  /** Re-wrapped under the current master key by this call. */
+  rewrapped: z.number().int(),
+  /** Already under the current master key. */
+  current: z.number().int(),
+  failed: z.array(z.object({ ref: z.string(), error: z.string() })),
   /** Pass back as `cursor` to continue; null when every credential has been visited. */
-  cursor: string | null;
-}
+  cursor: z.string().nullable(),
+});
+export type RewrapSummary = z.infer<typeof RewrapSummarySchema>;

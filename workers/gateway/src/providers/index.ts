@@ -1,0 +1,19 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { GatewayBindings } from "../types";
+import { providerOwnerAuth } from "./owner";
+import { registerProviderRoutes } from "./providers";
+import { registerRewrapRoute } from "./rewrap";
+import { registerRouteRoutes } from "./routes";
+
+/**
+ * `/v1/providers` and `/v1/routes`: provider and route management, for the platform (admin token)
+ * or a tenant (its own, with `providers:read` / `providers:write`), served by model-proxy's
+ * ProvidersService over RPC. `/admin/credentials/rewrap` re-wraps credentials after a master-key
+ * rotation. Another tenant's provider or route id is a 404.
+ */
+export function registerProviders(app: OpenAPIHono<GatewayBindings>): void {
+  for (const path of ["/v1/providers", "/v1/providers/*", "/v1/routes", "/v1/routes/*"]) app.use(path, providerOwnerAuth());
+  registerProviderRoutes(app);
+  registerRouteRoutes(app);
+  registerRewrapRoute(app);
+}

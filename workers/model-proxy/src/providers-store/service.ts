@@ -1,0 +1,97 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { fail, type Result } from "../../../shared/src";
+import type { DeletedView, ListView, ProviderTestReport, ProviderView, RewrapSummary, RouteView } from "../../../shared/src/contracts/providers";
+import { upstreamPolicy } from "../../../shared/src/ssrf";
+import { configCache } from "./config-cache";
+import { credentialCache } from "./credentials";
+import { resolveOwner, type Access } from "./owner";
+import { configuredProviders } from "./platform-config";
+import { ProviderAdmin } from "./providers-admin";
+import { PLATFORM } from "./records";
+import { RouteAdmin } from "./routes-admin";
+
+/**
+ * The providers API's back end, an RPC entrypoint of model-proxy (which owns the `proxy` D1
+ * database and is the only Worker bound to the secrets Worker). The gateway is its only caller:
+ * it passes `{kind:"platform"}` after checking the admin token, or the tenant's signed principal
+ * token, which is verified here (with its scopes) before anything is read or written.
+ *
+ * Every method returns a `Result`; nothing throws across RPC and no response holds a credential.
+ */
+export class ProvidersService extends WorkerEntrypoint<ModelProxyEnv> {
+  listProviders(owner: unknown): Promise<Result<ListView<ProviderView>>> {
+    return this.as(owner, "read", (o) => this.providers().list(o));
+  }
+
+  getProvider(owner: unknown, id: string): Promise<Result<ProviderView>> {
+    return this.as(owner, "read", (o) => this.providers().get(o, String(id)));
+  }
+
+  createProvider(owner: unknown, input: unknown): Promise<Result<ProviderView>> {
+    return this.as(owner, "write", (o) => this.providers().create(o, input));
+  }
+
+  updateProvider(owner: unknown, id: string, input: unknown): Promise<Result<ProviderView>> {
+    return this.as(owner, "write", (o) => this.providers().update(o, String(id), input));
+  }
+
+  rotateProviderKey(owner: unknown, id: string, input: unknown): Promise<Result<ProviderView>> {
+    return this.as(owner, "write", (o) => this.providers().rotate(o, String(id), input));
+  }
+
+  deleteProvider(owner: unknown, id: string): Promise<Result<DeletedView>> {
+    return this.as(owner, "write", (o) => this.providers().delete(o, String(id)));
+  }
+
+  testProvider(owner: unknown, id: string, input: unknown, requestId: string): Promise<Result<ProviderTestReport>> {
+    return this.as(owner, "write", (o) => this.providers().test(o, String(id), input, String(requestId)));
+  }
+
+  listRoutes(owner: unknown): Promise<Result<ListView<RouteView>>> {
+    return this.as(owner, "read", (o) => this.routes().list(o));
+  }
+
+  getRoute(owner: unknown, id: string): Promise<Result<RouteView>> {
+    return this.as(owner, "read", (o) => this.routes().get(o, String(id)));
+  }
+
+  createRoute(owner: unknown, input: unknown): Promise<Result<RouteView>> {
+    return this.as(owner, "write", (o) => this.routes().create(o, input));
+  }
+
+  updateRoute(owner: unknown, id: string, input: unknown): Promise<Result<RouteView>> {
+    return this.as(owner, "write", (o) => this.routes().update(o, String(id), input));
+  }
+
+  deleteRoute(owner: unknown, id: string): Promise<Result<DeletedView>> {
+    return this.as(owner, "write", (o) => this.routes().delete(o, String(id)));
+  }
+
+  /** Master-key rotation: re-wraps a page of credentials under the current key. Platform only. */
+  rewrapCredentials(owner: unknown, input: unknown): Promise<Result<RewrapSummary>> {
+    return this.as(owner, "write", async (o): Promise<Result<RewrapSummary>> => {
+      if (o !== PLATFORM) return fail({ code: "permission_denied", message: "Only the platform administrator can re-wrap credentials." });
+      const result = await this.env.SECRETS.rewrapAll((input ?? {}) as { cursor?: string | null; limit?: number });
+      return result.ok ? { ok: true, value: { ...result.value, failed: result.value.failed.map((f) => ({ ...f })) } } : { ok: false, error: result.error };
+    });
+  }
+
+  private providers(): ProviderAdmin {
+    return new ProviderAdmin({ db: this.env.PROXY_DB, secrets: this.env.SECRETS, policy: upstreamPolicy(this.env), cache: configCache, credentials: credentialCache });
+  }
+
+  private routes(): RouteAdmin {
+    return new RouteAdmin({ db: this.env.PROXY_DB, cache: configCache, configured: configuredProviders(this.env) });
+  }
+
+  private async as<T>(owner: unknown, access: Access, run: (owner: string) => Promise<Result<T>>): Promise<Result<T>> {
+    try {
+      const resolved = await resolveOwner(owner, access, this.env.PRINCIPAL_VERIFY_JWK);
+      if (!resolved.ok) return resolved;
+      return await run(resolved.value);
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "providers API failed", error: err instanceof Error ? err.message : String(err) }));
+      return fail({ code: "internal_error", message: "The providers API had an internal error." });
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { ApiError, type ProxyRequest } from "../../../shared/src";
+import { credentialCache, type CredentialCache, type CredentialSource } from "../providers-store/credentials";
+import { adapterFor } from "../providers";
+import type { Target } from "../providers/types";
+import type { Resolution } from "../registry/types";
+import { Breakers, circuitConfigFrom, durableCircuitStore, type Background } from "./breaker";
+import { runRoute, type RouteResult, type RoutedTarget } from "./execute";
+import { LatencyTracker } from "./latency";
+import { memoryCircuitStore } from "./memory-circuits";
+
+/** A route target with the adapter-level target it stands for. */
+export interface DispatchTarget extends RoutedTarget {
+  target: Target;
+}
+
+/** What routing needs besides the request: the shared circuits, this isolate's latencies, credentials. */
+export interface RoutingContext {
+  breakers: Breakers;
+  latency: LatencyTracker;
+  background: Background;
+  credentials: CredentialCache;
+  /** The secrets Worker; absent where no stored credentials exist (static configuration, tests). */
+  secrets?: CredentialSource;
+}
+
+let shared: { config: string; breakers: Breakers; latency: LatencyTracker } | undefined;
+
+/**
+ * The routing context of a request in this isolate: breakers and latencies live as long as the
+ * isolate (their state is what makes circuit breaking and least-latency work), background work
+ * goes to the request's `waitUntil`.
+ */
+export function routingFor(env: ModelProxyEnv, ctx: ExecutionContext): RoutingContext {
+  const cfg = circuitConfigFrom(env);
+  const key = JSON.stringify(cfg);
+  if (shared?.config !== key) {
+    shared = { config: key, breakers: new Breakers(durableCircuitStore(env.CIRCUIT_BREAKER), cfg), latency: shared?.latency ?? new LatencyTracker() };
+  }
+  return { breakers: shared.breakers, latency: shared.latency, background: (p) => ctx.waitUntil(p.catch(() => {})), credentials: credentialCache, secrets: env.SECRETS };
+}
+
+/** A routing context with private, in-memory circuits: for callers without the Durable Object (unit tests). */
+export function isolatedRouting(): RoutingContext {
+  const cfg = circuitConfigFrom({});
+  return {
+    breakers: new Breakers(memoryCircuitStore().store, cfg),
+    latency: new LatencyTracker(),
+    background: (p) => void p.catch(() => {}),
+    credentials: credentialCache,
+  };
+}
+
+/**
+ * Sends one proxied request through its resolution: the route's strategy orders the targets, each
+ * attempt reveals the target's credential (isolate-cached) and calls its adapter.
+ */
+export function routeRequest(req: ProxyRequest, resolution: Resolution, forceStreamUsage: boolean, routing: RoutingContext): Promise<RouteResult<DispatchTarget>> {
+  const targets: DispatchTarget[] = resolution.targets.map((target) => ({
+    key: `${target.provider.id}/${target.model}`,
+    weight: target.weight ?? 1,
+    providerName: target.provider.name,
+    model: target.model,
+    timeoutMs: target.provider.timeoutMs,
+    target,
+  }));
+  return runRoute(
+    {
+      requested: String(req.body["model"]),
+      strategy: resolution.strategy ?? "fallback",
+      targets,
+      retries: resolution.retriesPerTarget,
+      timeoutMs: resolution.timeoutMs ?? null,
+      stream: req.body["stream"] === true,
+    },
+    {
+      breakers: routing.breakers,
+      latency: routing.latency,
+      background: routing.background,
+      attempt: async ({ target }, signal, timeoutMs) => {
+        const adapter = adapterFor(target.provider.type);
+        if (!adapter?.supports(req.operation)) {
+          throw new ApiError({ code: "invalid_request", param: "model", message: `Provider '${target.provider.name}' does not support ${req.operation}.` });
+        }
+        const provider = { ...target.provider, timeoutMs };
+        if (provider.credential) {
+          if (!routing.secrets) throw new ApiError({ code: "internal_error", message: `The credential of provider '${provider.name}' cannot be loaded here.` });
+          const revealed = await routing.credentials.reveal(routing.secrets, provider.name, provider.credential);
+          if (!revealed.ok) throw new ApiError(revealed.error);
+          provider.apiKey = revealed.value;
+        }
+        return adapter.call(req.operation, req.body, { provider, model: target.model }, { requestId: req.requestId, signal, forceStreamUsage });
+      },
+    },
+  );
+}
