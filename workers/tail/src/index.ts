@@ -36,6 +36,11 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
   async embeddings(request: ProxyRequest): Promise<Response> {
     return forward(this.env, "embeddings", request);
   }
+
+  /** `POST /v1/messages` (Anthropic's Messages API): Anthropic-shaped answers, same path. */
+  async messages(request: ProxyRequest): Promise<Response> {
+    return forward(this.env, "messages", request);
+  }
 }
 
 export default { fetch: privateWorkerFetch } satisfies ExportedHandler<TailEnv>;

@@ -1,4 +1,5 @@
 import { AnthropicAdapter } from "./anthropic/adapter";
+import { withMessages } from "./anthropic/messages-bridge";
 import { GoogleAdapter } from "./google/adapter";
 import { OpenAICompatibleAdapter } from "./openai/adapter";
 import type { ProviderAdapter, ProviderType } from "./types";
@@ -19,7 +20,9 @@ const cache = new Map<ProviderType, ProviderAdapter | null>();
 export function adapterFor(type: ProviderType): ProviderAdapter | null {
   let adapter = cache.get(type);
   if (adapter === undefined) {
-    adapter = TRANSLATING[type] ?? OpenAICompatibleAdapter.for(type);
+    const base = TRANSLATING[type] ?? OpenAICompatibleAdapter.for(type);
+    // Every adapter also serves Anthropic's Messages API: natively or by translation.
+    adapter = base ? withMessages(base) : null;
     cache.set(type, adapter);
   }
   return adapter;

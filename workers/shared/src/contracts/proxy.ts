@@ -5,8 +5,13 @@ import { z } from "zod";
  * model name; model-proxy resolves it to provider targets and answers with an OpenAI-shaped
  * Response (JSON or SSE), or an OpenAI-shaped error Response. Headers on the answer:
  * `x-gateway-provider`, `x-gateway-model`, `x-gateway-attempts`.
+ *
+ * `messages` is Anthropic's Messages API (the gateway's `/v1/messages`): the body is an Anthropic
+ * request and a successful answer is Anthropic-shaped (a Message, or Anthropic SSE events) —
+ * passed through from Anthropic upstreams, translated for all others. Errors stay OpenAI-shaped
+ * between the Workers; the gateway renders them in Anthropic's shape for that endpoint.
  */
-export type ProxyOperation = "chat" | "completions" | "embeddings";
+export type ProxyOperation = "chat" | "completions" | "embeddings" | "messages";
 
 export interface ProxyRequest {
   /** Signed principal token; model-proxy verifies it before acting for the tenant. */
@@ -20,6 +25,6 @@ export interface ProxyRequest {
 export const ProxyRequestSchema = z.object({
   principalToken: z.string().min(1).max(4096),
   requestId: z.string().min(1).max(128),
-  operation: z.enum(["chat", "completions", "embeddings"]),
+  operation: z.enum(["chat", "completions", "embeddings", "messages"]),
   body: z.looseObject({ model: z.string().min(1).max(256) }),
 });

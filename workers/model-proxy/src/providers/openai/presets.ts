@@ -37,7 +37,8 @@ export const WIRE_PRESETS: Partial<Record<ProviderType, WirePreset>> = {
   vllm: { operations: ALL, auth: "bearer", streamUsage: true },
 };
 
-export const OPENAI_PATHS: Record<ProxyOperation, string> = {
+/** OpenAI's paths; `messages` (Anthropic's API) is served through translation, not by a path here. */
+export const OPENAI_PATHS: Partial<Record<ProxyOperation, string>> = {
   chat: "/chat/completions",
   completions: "/completions",
   embeddings: "/embeddings",

@@ -1,0 +1,4 @@
+export * from "./messages-request";
+export * from "./errors";
+export * from "./usage";
+export * from "./estimate";
