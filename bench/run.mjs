@@ -2,31 +2,40 @@
 // Worker under exactly the same runtime, and against a Node-based gateway on the same machine.
 // See bench/README.md for the method and what was found about the local runtime.
 //
-//   npm run bench                   full run (a few minutes on 2 cores)
-//   npm run bench -- --quick        shorter runs, for trying things out
-//   npm run bench -- --no-portkey   skip the Node gateway comparison
-//   npm run bench -- --keep-state   keep workerd's config, log and storage (path printed)
+//   npm run bench                     full run (~2.5 minutes on 2 cores)
+//   npm run bench -- --quick          shorter runs, for trying things out
+//   npm run bench -- --no-portkey     skip the Node gateway comparison
+//   npm run bench -- --breakdown      instead of timing: JavaScript time per request per Worker,
+//                                     from workerd's async trace (where to optimise)
 //   npm run bench -- --storage-in-memory
-//                                   local storage (D1, KV, Durable Objects) on tmpfs (/dev/shm):
-//                                   shows how much of a storage write is this machine's fsync
+//                                     local storage (D1, KV, Durable Objects) on tmpfs (/dev/shm):
+//                                     shows how much of a storage write is this machine's fsync
+//   npm run bench -- --keep-state     keep workerd's config, log and storage (path printed)
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { analyzeTrace, renderBreakdown } from "./lib/breakdown.mjs";
 import { runLoad } from "./lib/load.mjs";
-import { ensurePortkey, portkeyDir, portkeyHeaders, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
-import { deriveMode, renderTables } from "./lib/report.mjs";
-import { BENCH_MODEL, BENCH_PROVIDER, createBenchTenant, platformProviderVars } from "./lib/setup.mjs";
+import { ensurePortkey, portkeyDir, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
+import { deriveMode, renderTables, TARGETS } from "./lib/report.mjs";
+import { createBenchTenant, platformProviderVars } from "./lib/setup.mjs";
 import { freePort, startBenchStack } from "./lib/stack.mjs";
 import { summarize } from "./lib/stats.mjs";
+import { chatTargets, MODES, portkeyTarget } from "./lib/targets.mjs";
 import { WORKERD } from "./lib/workerd.mjs";
 
+/** @typedef {import("./lib/load.mjs").Target} Target */
+
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const results = join(root, "bench/results");
 const args = new Set(process.argv.slice(2));
-const known = ["--quick", "--no-portkey", "--with-portkey", "--keep-state", "--storage-in-memory"];
-for (const a of args) if (!known.includes(a)) fail(`unknown option ${a} (known: ${known.join(" ")})`);
+const KNOWN = ["--quick", "--no-portkey", "--with-portkey", "--breakdown", "--storage-in-memory", "--keep-state"];
+for (const a of args) if (!KNOWN.includes(a)) fail(`unknown option ${a} (known: ${KNOWN.join(" ")})`);
 const quick = args.has("--quick");
-const withPortkey = !args.has("--no-portkey");
+const breakdown = args.has("--breakdown");
+const withPortkey = !args.has("--no-portkey") && !breakdown;
+const inMemory = args.has("--storage-in-memory");
 
 /** How long each measurement runs. Latency runs are split into rounds that interleave the targets, so slow drift of the machine hits every target alike. */
 const PLAN = quick
@@ -35,130 +44,38 @@ const PLAN = quick
 
 const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1];
 if (!COMPATIBILITY_DATE) fail("no compatibility_date in wrangler.toml");
-
 const log = (/** @type {string} */ s) => process.stderr.write(s + "\n");
 
 const loadAtStart = loadavg()[0] ?? 0;
 if (loadAtStart > availableParallelism() / 4) {
   log(`note: the machine is busy (1-minute load average ${loadAtStart.toFixed(2)} on ${availableParallelism()} cores); numbers will be noisy.`);
 }
+mkdirSync(results, { recursive: true });
+const tracePath = join(results, "async-trace.jsonl");
 log("Starting the stack (wrangler builds it, workerd serves it without Miniflare's Node proxy)…");
 const stack = await startBenchStack({
   root,
   compatibilityDate: COMPATIBILITY_DATE,
   vars: ({ upstream }) => ({ "model-proxy": platformProviderVars(upstream) }),
   keepState: args.has("--keep-state"),
-  ...(args.has("--storage-in-memory") ? { stateRoot: "/dev/shm" } : {}),
+  ...(inMemory ? { stateRoot: "/dev/shm" } : {}),
+  ...(breakdown ? { asyncTrace: tracePath } : {}),
 });
 /** @type {Awaited<ReturnType<typeof startPortkey>> | undefined} */
 let portkey;
+let closed = false;
 const cleanup = async () => {
+  if (closed) return;
+  closed = true;
   await portkey?.stop();
   await stack.close();
 };
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.once(signal, () => void cleanup().then(() => process.exit(130)));
 
 try {
-  const { unlimitedKey, limitedKey } = await createBenchTenant(stack.gateway, stack.adminToken);
-  /** @type {string | undefined} */
-  let portkeySkipped;
-  if (withPortkey) {
-    log(`Installing/starting Portkey ${PORTKEY_VERSION} (cache: ${portkeyDir()})…`);
-    const installed = ensurePortkey();
-    if (installed.ok) portkey = await startPortkey(installed.entry, await freePort(), join(portkeyDir(), "bench-portkey.log"));
-    else portkeySkipped = installed.reason;
-  } else portkeySkipped = "not requested (--no-portkey)";
-
-  const modes = /** @type {const} */ ({ chat: false, "chat-stream": true });
-  /** @type {Record<string, Record<string, any>>} */
-  const measured = {};
-  /** @type {Record<string, Record<string, import("./lib/load.mjs").Target>>} */
-  const targetsByMode = {};
-  for (const [modeName, stream] of Object.entries(modes)) {
-    const chatBody = (/** @type {string} */ model) =>
-      JSON.stringify({ model, messages: [{ role: "user", content: "Say hello." }], max_tokens: 64, ...(stream ? { stream: true } : {}) });
-    const json = { "content-type": "application/json" };
-    const path = "/v1/chat/completions";
-    /** @type {Record<string, import("./lib/load.mjs").Target>} */
-    const targets = {
-      direct: { url: stack.upstream + path, method: "POST", headers: json, body: chatBody(BENCH_MODEL) },
-      floor: { url: stack.floor + path, method: "POST", headers: json, body: chatBody(BENCH_MODEL) },
-      chain: { url: stack.gateway + path, method: "POST", headers: { ...json, authorization: `Bearer ${unlimitedKey}` }, body: chatBody(`${BENCH_PROVIDER}/${BENCH_MODEL}`) },
-      "chain-limited": { url: stack.gateway + path, method: "POST", headers: { ...json, authorization: `Bearer ${limitedKey}` }, body: chatBody(`${BENCH_PROVIDER}/${BENCH_MODEL}`) },
-    };
-    measured[modeName] = {};
-    if (portkey) {
-      const target = { url: portkey.url + path, method: /** @type {const} */ ("POST"), headers: { ...json, ...portkeyHeaders(stack.upstream) }, body: chatBody(BENCH_MODEL) };
-      const broken = await sameAnswer(target, targets.direct, stream);
-      if (broken) measured[modeName]["portkey"] = { skipped: `Portkey ${broken}` };
-      else targets["portkey"] = target;
-    } else measured[modeName]["portkey"] = { skipped: portkeySkipped };
-    for (const [name, target] of Object.entries(targets)) {
-      if (name === "direct") continue;
-      const broken = await sameAnswer(target, targets.direct, stream);
-      if (broken) throw new Error(`${modeName} via ${name}: ${broken}`);
-    }
-    const limiterMissing = targets["chain-limited"] && (await limiterMissingFromPath(targets["chain-limited"]));
-    if (limiterMissing) {
-      delete targets["chain-limited"];
-      measured[modeName]["chain-limited"] = { skipped: limiterMissing };
-    }
-    targetsByMode[modeName] = targets;
-  }
-
-  const loopbackBefore = await json(`${stack.sink}/__bench/loopback-calls`);
-  for (const [modeName, targets] of Object.entries(targetsByMode)) {
-    const names = Object.keys(targets);
-    log(`${modeName}: warming up ${names.join(", ")}…`);
-    for (const t of Object.values(targets)) {
-      await runLoad(t, { connections: 1, seconds: PLAN.warmupSeconds });
-      await runLoad(t, { connections: PLAN.concurrency, seconds: PLAN.warmupSeconds });
-    }
-    log(`${modeName}: latency at concurrency 1, ${PLAN.rounds} interleaved rounds of ${PLAN.roundSeconds} s per target…`);
-    /** @type {Record<string, number[]>} */
-    const samples = Object.fromEntries(names.map((n) => [n, []]));
-    for (let r = 0; r < PLAN.rounds; r++) {
-      const order = names.slice(r % names.length).concat(names.slice(0, r % names.length));
-      for (const name of order) {
-        const res = await runLoad(/** @type {import("./lib/load.mjs").Target} */ (targets[name]), { connections: 1, seconds: PLAN.roundSeconds });
-        samples[name]?.push(...res.samples);
-      }
-    }
-    log(`${modeName}: throughput at concurrency ${PLAN.concurrency}, ${PLAN.throughputSeconds} s per target…`);
-    for (const name of names) {
-      const res = await runLoad(/** @type {import("./lib/load.mjs").Target} */ (targets[name]), { connections: PLAN.concurrency, seconds: PLAN.throughputSeconds });
-      const lat = summarize(/** @type {number[]} */ (samples[name]));
-      measured[modeName] ??= {};
-      measured[modeName][name] = { p50: lat.p50, p99: lat.p99, n: lat.n, rps: res.rps, p50_at_concurrency: res.latency.p50, p99_at_concurrency: res.latency.p99 };
-    }
-  }
-  const loopbackAfter = await json(`${stack.sink}/__bench/loopback-calls`);
-
-  const derived = Object.fromEntries(Object.entries(measured).map(([mode, m]) => [mode, deriveMode(m)]));
-  const machine = machineInfo();
-  const result = {
-    date: new Date().toISOString(),
-    machine,
-    plan: PLAN,
-    runtime: {
-      description: "one `workerd serve` process: the seven Workers, the floor and the upstream from Miniflare's generated config, with Miniflare's entry Worker, outbound proxy to Node, tail collector and structured logging removed (bench/README.md)",
-      storage: args.has("--storage-in-memory") ? "tmpfs (/dev/shm)" : `disk (${dirname(stack.stateDir)})`,
-      miniflare_loopback_calls_during_measurement: loopbackAfter.calls - loopbackBefore.calls,
-      miniflare_loopback_calls_by_path: diffCounts(loopbackBefore.byPath, loopbackAfter.byPath),
-    },
-    targets: (await import("./lib/report.mjs")).TARGETS,
-    modes: derived,
-  };
-  const outDir = join(root, "bench/results");
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");
-  process.stdout.write(
-    `\n${renderTables(derived, { concurrency: PLAN.concurrency })}\n` +
-      `Machine: ${machine.nproc} × ${machine.cpu}, ${machine.os}; workerd ${machine.workerd}; Node ${machine.node}; autocannon ${machine.autocannon}\n` +
-      `Local storage (D1, KV, Durable Objects): ${result.runtime.storage}\n` +
-      `Calls from Miniflare's Workers to its Node loopback during measurement (answered inside workerd): ${result.runtime.miniflare_loopback_calls_during_measurement}\n` +
-      `JSON: bench/results/latest.json${args.has("--keep-state") ? `\nworkerd log and config: ${dirname(stack.log)}` : ""}\n`,
-  );
+  const keys = await createBenchTenant(stack.gateway, stack.adminToken);
+  if (breakdown) await runBreakdown(keys);
+  else await runTimings(keys);
 } catch (err) {
   log(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
   log(`workerd log: ${stack.log}${args.has("--keep-state") ? "" : " (pass --keep-state to keep it)"}`);
@@ -168,12 +85,133 @@ try {
 }
 
 /**
+ * The report the issue asks for: latency added at concurrency 1 and throughput at 32, per target.
+ * @param {{ unlimitedKey: string, limitedKey: string }} keys
+ */
+async function runTimings(keys) {
+  /** @type {string | undefined} */
+  let portkeySkipped = "not requested (--no-portkey)";
+  if (withPortkey) {
+    log(`Installing/starting Portkey ${PORTKEY_VERSION} (cache: ${portkeyDir()})…`);
+    const installed = ensurePortkey();
+    if (installed.ok) portkey = await startPortkey(installed.entry, await freePort(), join(portkeyDir(), "bench-portkey.log"));
+    else portkeySkipped = installed.reason;
+  }
+
+  /** @type {Record<string, Record<string, any>>} */
+  const measured = {};
+  /** @type {Record<string, Record<string, Target>>} */
+  const targetsByMode = {};
+  for (const [modeName, stream] of Object.entries(MODES)) {
+    /** @type {Record<string, Target>} */
+    const targets = chatTargets(stack, keys, stream);
+    const direct = /** @type {Target} */ (targets["direct"]);
+    const skipped = (measured[modeName] = /** @type {Record<string, any>} */ ({}));
+    for (const [name, target] of Object.entries(targets)) {
+      if (name === "direct") continue;
+      const wrong = await sameAnswer(target, direct, stream);
+      if (wrong) throw new Error(`${modeName} via ${name}: ${wrong}`);
+    }
+    const limiterMissing = await limiterMissingFromPath(/** @type {Target} */ (targets["chain-limited"]));
+    if (limiterMissing) {
+      delete targets["chain-limited"];
+      skipped["chain-limited"] = { skipped: limiterMissing };
+    }
+    if (portkey) {
+      const target = portkeyTarget(portkey.url, stack.upstream, stream);
+      const wrong = await sameAnswer(target, direct, stream);
+      if (wrong) skipped["portkey"] = { skipped: `Portkey ${wrong}` };
+      else targets["portkey"] = target;
+    } else skipped["portkey"] = { skipped: portkeySkipped };
+    targetsByMode[modeName] = targets;
+  }
+
+  const loopbackBefore = await json(`${stack.sink}/__bench/loopback-calls`);
+  for (const [modeName, targets] of Object.entries(targetsByMode)) {
+    const names = Object.keys(targets);
+    const target = (/** @type {string} */ name) => /** @type {Target} */ (targets[name]);
+    log(`${modeName}: warming up ${names.join(", ")}…`);
+    for (const name of names) {
+      await runLoad(target(name), { connections: 1, seconds: PLAN.warmupSeconds });
+      await runLoad(target(name), { connections: PLAN.concurrency, seconds: PLAN.warmupSeconds });
+    }
+    log(`${modeName}: latency at concurrency 1, ${PLAN.rounds} interleaved rounds of ${PLAN.roundSeconds} s per target…`);
+    /** @type {Map<string, number[]>} */
+    const samples = new Map(names.map((n) => [n, []]));
+    for (let r = 0; r < PLAN.rounds; r++) {
+      const order = names.slice(r % names.length).concat(names.slice(0, r % names.length));
+      for (const name of order) samples.get(name)?.push(...(await runLoad(target(name), { connections: 1, seconds: PLAN.roundSeconds })).samples);
+    }
+    log(`${modeName}: throughput at concurrency ${PLAN.concurrency}, ${PLAN.throughputSeconds} s per target…`);
+    for (const name of names) {
+      const res = await runLoad(target(name), { connections: PLAN.concurrency, seconds: PLAN.throughputSeconds });
+      const lat = summarize(samples.get(name) ?? []);
+      measured[modeName] = {
+        ...measured[modeName],
+        [name]: { p50: lat.p50, p99: lat.p99, n: lat.n, rps: res.rps, p50_at_concurrency: res.latency.p50, p99_at_concurrency: res.latency.p99 },
+      };
+    }
+  }
+  const loopbackAfter = await json(`${stack.sink}/__bench/loopback-calls`);
+
+  const derived = Object.fromEntries(Object.entries(measured).map(([mode, m]) => [mode, deriveMode(m)]));
+  const machine = machineInfo();
+  const runtime = {
+    description:
+      "one `workerd serve` process: the seven Workers, the floor and the upstream from Miniflare's generated config, with Miniflare's entry Worker, outbound proxy to Node, tail collector and structured logging removed (bench/README.md)",
+    storage: inMemory ? "tmpfs (/dev/shm)" : `disk (${dirname(stack.stateDir)})`,
+    miniflare_loopback_calls_during_measurement: loopbackAfter.calls - loopbackBefore.calls,
+    miniflare_loopback_calls_by_path: diffCounts(loopbackBefore.byPath, loopbackAfter.byPath),
+  };
+  const result = { date: new Date().toISOString(), machine, plan: PLAN, runtime, targets: TARGETS, modes: derived };
+  writeFileSync(join(results, "latest.json"), JSON.stringify(result, null, 2) + "\n");
+  process.stdout.write(
+    `\n${renderTables(derived, { concurrency: PLAN.concurrency })}\n` +
+      `Machine: ${machine.nproc} × ${machine.cpu}, ${machine.os}, load average at start ${machine.load_average_at_start}; workerd ${machine.workerd}; Node ${machine.node}; autocannon ${machine.autocannon}\n` +
+      `Local storage (D1, KV, Durable Objects): ${runtime.storage}\n` +
+      `Calls from Miniflare's Workers to its Node loopback during measurement (answered inside workerd): ${runtime.miniflare_loopback_calls_during_measurement}\n` +
+      `JSON: bench/results/latest.json${args.has("--keep-state") ? `\nworkerd log and config: ${stack.stateDir}` : ""}\n`,
+  );
+}
+
+/**
+ * JavaScript time per request, per Worker, for the floor and the chain (both keys), from workerd's
+ * async trace. Requests are sent one at a time; each target gets its own window of wall time, with
+ * a grace period for the work that follows the responses (usage events through the Queue into D1).
+ * @param {{ unlimitedKey: string, limitedKey: string }} keys
+ */
+async function runBreakdown(keys) {
+  const requests = quick ? 100 : 300;
+  /** @type {import("./lib/breakdown.mjs").Window[]} */
+  const windows = [];
+  for (const [modeName, stream] of Object.entries(MODES)) {
+    const targets = chatTargets(stack, keys, stream);
+    for (const name of /** @type {const} */ (["floor", "chain", "chain-limited"])) {
+      log(`${modeName} via ${name}: ${requests} requests, traced…`);
+      await runLoad(targets[name], { connections: 1, amount: 50 });
+      await sleep(1500);
+      const startMs = Date.now();
+      await runLoad(targets[name], { connections: 1, amount: requests });
+      await sleep(1500); // the usage-events Queue delivers batches after at most 1 s
+      windows.push({ name: `${modeName} via ${name}`, startMs, endMs: Date.now(), requests });
+    }
+  }
+  await cleanup(); // workerd flushes the trace on exit
+  const analysis = analyzeTrace(readFileSync(tracePath, "utf8").split("\n"), windows);
+  rmSync(tracePath, { force: true });
+  writeFileSync(join(results, "breakdown.json"), JSON.stringify({ date: new Date().toISOString(), machine: machineInfo(), windows: analysis }, null, 2) + "\n");
+  process.stdout.write(
+    `\nJavaScript time per request by Worker (turns holding the isolate lock; excludes HTTP parsing, RPC serialisation and SQLite I/O).\n` +
+      `Names without a prefix are ours; d1:*, kv:*, queues:* are Miniflare's local implementations of those bindings.\n\n` +
+      `${renderBreakdown(analysis)}JSON: bench/results/breakdown.json\n`,
+  );
+}
+
+/**
  * Sends `target` once and compares the answer with the upstream's own: same status, same content
  * (non-stream: `choices[0].message.content`; stream: the concatenated deltas, ending in `[DONE]`).
  * Returns what is wrong, or undefined.
- * @param {import("./lib/load.mjs").Target} target
- * @param {import("./lib/load.mjs").Target} direct
- * @param {boolean} stream
+ * @param {Target} target @param {Target} direct @param {boolean} stream
  */
 async function sameAnswer(target, direct, stream) {
   const [got, want] = await Promise.all([send(target), send(direct)]);
@@ -194,7 +232,7 @@ function streamedContent(text) {
   return data.slice(0, -1).map((d) => JSON.parse(d).choices?.[0]?.delta?.content ?? "").join("");
 }
 
-/** @param {import("./lib/load.mjs").Target} t */
+/** @param {Target} t */
 async function send(t) {
   const res = await fetch(t.url, { method: t.method, headers: t.headers, body: t.body });
   return { status: res.status, headers: res.headers, text: await res.text() };
@@ -203,7 +241,7 @@ async function send(t) {
 /**
  * The limited key must really go through the limiter (OpenAI's x-ratelimit-* headers prove it), or
  * "limited − unlimited" would measure nothing. Returns why it is not, or undefined.
- * @param {import("./lib/load.mjs").Target} limited
+ * @param {Target} limited
  */
 async function limiterMissingFromPath(limited) {
   const res = await send(limited);
@@ -214,6 +252,11 @@ async function limiterMissingFromPath(limited) {
 /** @param {string} url */
 async function json(url) {
   return /** @type {any} */ (await (await fetch(url)).json());
+}
+
+/** @param {number} ms */
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** @param {Record<string, number>} before @param {Record<string, number>} after */
@@ -232,10 +275,10 @@ function machineInfo() {
   }
   return {
     nproc: availableParallelism(),
-    load_average_at_start: Number(loadAtStart.toFixed(2)),
     cpu: cpus()[0]?.model ?? "unknown",
     memory_gb: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()}`,
+    load_average_at_start: Number(loadAtStart.toFixed(2)),
     workerd: spawnSync(WORKERD, ["--version"], { encoding: "utf8" }).stdout.trim(),
     node: process.version,
     autocannon: version("autocannon"),

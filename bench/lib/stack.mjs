@@ -30,9 +30,10 @@ import { serveWorkerd } from "./workerd.mjs";
  * @param {boolean} [options.keepState] leave the state dir (config, log, storage) for inspection
  * @param {string} [options.stateRoot] where the state dir (and so every local store: D1, KV, R2,
  *   Durable Objects) is created; default the OS temp dir
+ * @param {string} [options.asyncTrace] have workerd write its async trace to this file (see breakdown.mjs)
  * @returns {Promise<BenchStack>}
  */
-export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir() }) {
+export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir(), asyncTrace }) {
   const stateDir = mkdtempSync(join(stateRoot, "edge-llm-gateway-bench-"));
   const removeState = () => {
     if (!keepState) rmSync(stateDir, { recursive: true, force: true });
@@ -66,6 +67,7 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
     for (const s of config.services) if (s.disk?.path) mkdirSync(s.disk.path, { recursive: true });
     const served = await serveWorkerd(config, {
       dir: stateDir,
+      asyncTrace,
       readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-upstream")}/`, `${url("bench-floor")}/`, `${url("gateway")}/v1/models`],
     });
     return {

@@ -15,15 +15,17 @@ export const WORKERD = process.env.MINIFLARE_WORKERD_PATH ?? /** @type {string} 
  * @param {object} options
  * @param {string} options.dir where the binary config and workerd.log go
  * @param {string[]} options.readyUrls polled until each answers
+ * @param {string} [options.asyncTrace] write workerd's async trace (turns, binding operations) here
  * @returns {Promise<{ stop(): Promise<void>, log: string }>}
  */
-export async function serveWorkerd(config, { dir, readyUrls }) {
+export async function serveWorkerd(config, { dir, readyUrls, asyncTrace }) {
   const configPath = join(dir, "workerd-config.bin");
   writeFileSync(configPath, serializeConfig(config));
   const log = join(dir, "workerd.log");
   const out = openSync(log, "w");
   // --experimental: Miniflare's own Workers use flags without a default-on date, as under Miniflare.
-  const child = spawn(WORKERD, ["serve", "--binary", "--experimental", configPath], { stdio: ["ignore", out, out] });
+  const trace = asyncTrace ? ["--async-trace", asyncTrace] : [];
+  const child = spawn(WORKERD, ["serve", "--binary", "--experimental", ...trace, configPath], { stdio: ["ignore", out, out] });
   closeSync(out);
   // Never outlive the bench, even when it dies on an uncaught error.
   const killOnExit = () => child.kill("SIGKILL");
