@@ -1,0 +1,79 @@
+import OpenAI from "openai";
+import type { ProviderView, RouteView } from "../../workers/shared/src/contracts/providers";
+import type { Stack } from "./stack";
+import { tenantWithKey } from "./tenants";
+
+/**
+ * Helpers for the providers API in system tests: every call goes over HTTP through the gateway,
+ * with the admin token (platform) or a tenant key, exactly as a user would make it.
+ */
+export type { ProviderView, RouteView };
+
+export interface Caller {
+  /** Bearer token: the admin token or a tenant API key. */
+  token: string;
+}
+
+export async function api(stack: Pick<Stack, "url">, caller: Caller, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${stack.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${caller.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function expectStatus<T>(res: Response, status: number, what: string): Promise<T> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+export async function createProvider(stack: Pick<Stack, "url">, caller: Caller, body: Record<string, unknown>): Promise<ProviderView> {
+  return expectStatus<ProviderView>(await api(stack, caller, "POST", "/v1/providers", body), 201, `create provider ${String(body["name"])}`);
+}
+
+export async function createRoute(stack: Pick<Stack, "url">, caller: Caller, body: Record<string, unknown>): Promise<RouteView> {
+  return expectStatus<RouteView>(await api(stack, caller, "POST", "/v1/routes", body), 201, `create route ${String(body["name"])}`);
+}
+
+/** A tenant whose key may chat and manage its own providers, with an OpenAI client (no SDK retries). */
+export async function providerTenant(stack: Stack) {
+  const { apiKey, tenant } = await tenantWithKey(stack, { scopes: ["chat", "embeddings", "providers:read", "providers:write"] });
+  return { tenant, caller: { token: apiKey }, client: new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0 }) };
+}
+
+/** Every value in every KV namespace and every row of every D1 database of the stack, as text. */
+export async function dumpAllStores(stack: Stack): Promise<string> {
+  const parts: string[] = [];
+  const kv: [string, string][] = [
+    ["secrets", "SECRETS"],
+    ["auth", "AUTH_CACHE"],
+  ];
+  for (const [worker, binding] of kv) {
+    const ns = ((await stack.harness.getWorker(worker).getEnv()) as Record<string, KVNamespace>)[binding]!;
+    let cursor: string | undefined;
+    do {
+      const page = await ns.list({ cursor });
+      for (const key of page.keys) {
+        const { value, metadata } = await ns.getWithMetadata(key.name);
+        parts.push(key.name, value ?? "", JSON.stringify(metadata));
+      }
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+  }
+  const d1: [string, string][] = [
+    ["model-proxy", "PROXY_DB"],
+    ["auth", "AUTH_DB"],
+    ["billing", "BILLING_DB"],
+    ["tail", "TAIL_DB"],
+  ];
+  for (const [worker, binding] of d1) {
+    const db = ((await stack.harness.getWorker(worker).getEnv()) as Record<string, D1Database>)[binding]!;
+    const tables = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
+    for (const { name } of tables.results) {
+      const rows = await db.prepare(`SELECT * FROM "${name}"`).all();
+      parts.push(name, JSON.stringify(rows.results));
+    }
+  }
+  return parts.join("\n");
+}
