@@ -10,6 +10,8 @@
 //   npm run bench -- --storage-in-memory
 //                                     local storage (D1, KV, Durable Objects) on tmpfs (/dev/shm):
 //                                     shows how much of a storage write is this machine's fsync
+//   npm run bench -- --compare-miniflare
+//                                     also time the floor under Miniflare's own config (wrangler dev)
 //   npm run bench -- --keep-state     keep workerd's config, log and storage (path printed)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,9 +22,9 @@ import { runLoad } from "./lib/load.mjs";
 import { ensurePortkey, portkeyDir, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
 import { deriveMode, renderTables, TARGETS } from "./lib/report.mjs";
 import { createBenchTenant, platformProviderVars } from "./lib/setup.mjs";
-import { freePort, startBenchStack } from "./lib/stack.mjs";
+import { freePort, startBenchStack, startMiniflareFloor } from "./lib/stack.mjs";
 import { summarize } from "./lib/stats.mjs";
-import { chatTargets, MODES, portkeyTarget } from "./lib/targets.mjs";
+import { chatTargets, MODES, portkeyTarget, withBase } from "./lib/targets.mjs";
 import { WORKERD } from "./lib/workerd.mjs";
 
 /** @typedef {import("./lib/load.mjs").Target} Target */
@@ -30,7 +32,7 @@ import { WORKERD } from "./lib/workerd.mjs";
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const results = join(root, "bench/results");
 const args = new Set(process.argv.slice(2));
-const KNOWN = ["--quick", "--no-portkey", "--with-portkey", "--breakdown", "--storage-in-memory", "--keep-state"];
+const KNOWN = ["--quick", "--no-portkey", "--with-portkey", "--breakdown", "--storage-in-memory", "--compare-miniflare", "--keep-state"];
 for (const a of args) if (!KNOWN.includes(a)) fail(`unknown option ${a} (known: ${KNOWN.join(" ")})`);
 const quick = args.has("--quick");
 const breakdown = args.has("--breakdown");
@@ -63,11 +65,14 @@ const stack = await startBenchStack({
 });
 /** @type {Awaited<ReturnType<typeof startPortkey>> | undefined} */
 let portkey;
+/** @type {Awaited<ReturnType<typeof startMiniflareFloor>> | undefined} */
+let miniflareFloor;
 let closed = false;
 const cleanup = async () => {
   if (closed) return;
   closed = true;
   await portkey?.stop();
+  await miniflareFloor?.close();
   await stack.close();
 };
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.once(signal, () => void cleanup().then(() => process.exit(130)));
@@ -98,6 +103,11 @@ async function runTimings(keys) {
     else portkeySkipped = installed.reason;
   }
 
+  if (args.has("--compare-miniflare") && !breakdown) {
+    log("Starting the floor under Miniflare's own config for comparison…");
+    miniflareFloor = await startMiniflareFloor({ root, compatibilityDate: /** @type {string} */ (COMPATIBILITY_DATE), upstream: stack.upstream });
+  }
+
   /** @type {Record<string, Record<string, any>>} */
   const measured = {};
   /** @type {Record<string, Record<string, Target>>} */
@@ -105,6 +115,7 @@ async function runTimings(keys) {
   for (const [modeName, stream] of Object.entries(MODES)) {
     /** @type {Record<string, Target>} */
     const targets = chatTargets(stack, keys, stream);
+    if (miniflareFloor) targets["floor-miniflare"] = withBase(/** @type {Target} */ (targets["floor"]), miniflareFloor.url);
     const direct = /** @type {Target} */ (targets["direct"]);
     const skipped = (measured[modeName] = /** @type {Record<string, any>} */ ({}));
     for (const [name, target] of Object.entries(targets)) {

@@ -80,7 +80,7 @@ export async function captureStack({ root, stateDir, vars, benchWorkers, compati
  * held back; prints it only if `fn` fails.
  * @template T @param {() => Promise<T>} fn @returns {Promise<T>}
  */
-async function quietly(fn) {
+export async function quietly(fn) {
   /** @type {unknown[][]} */
   const held = [];
   const original = { log: console.log, info: console.info, warn: console.warn, error: console.error };

@@ -18,6 +18,7 @@
 export const TARGETS = /** @type {const} */ ({
   direct: "upstream called directly (the baseline)",
   floor: "bare forwarding Worker → upstream",
+  "floor-miniflare": "the same floor Worker under Miniflare's own runtime config (createTestHarness / wrangler dev)",
   chain: "gateway → tail → model-proxy → upstream, unlimited key",
   "chain-limited": "the same with a rate-limited key (one limiter Durable Object call)",
   portkey: "Portkey's gateway on Node → upstream",
@@ -98,6 +99,11 @@ function headlines(mode) {
   if (mode.chain_vs_floor_rps !== null) facts.push(`throughput chain/floor: ${mode.chain_vs_floor_rps.toFixed(2)}`);
   if (mode.limiter_p50_ms !== null) facts.push(`limiter adds per request: ${signed(mode.limiter_p50_ms)} ms p50, ${signed(/** @type {number} */ (mode.limiter_p99_ms))} ms p99`);
   if (mode.chain_vs_portkey_rps !== null) facts.push(`throughput chain/Portkey: ${mode.chain_vs_portkey_rps.toFixed(2)}× (target: ≥ 3×)`);
+  const floor = mode.targets["floor"];
+  const mf = mode.targets["floor-miniflare"];
+  if (isMeasured(floor) && isMeasured(mf)) {
+    facts.push(`the floor under Miniflare's config adds ${signed(mf.added_p50)} ms p50 at ${Math.round(mf.rps)} req/s; under the bench's ${signed(floor.added_p50)} ms at ${Math.round(floor.rps)} req/s`);
+  }
   return facts;
 }
 

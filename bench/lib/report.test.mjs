@@ -48,6 +48,12 @@ describe("rendering", () => {
     expect(text).toContain("portkey skipped: Portkey answered 500");
   });
 
+  it("compares the floor under Miniflare's config with the bench's when both were measured", () => {
+    const text = renderTables({ chat: deriveMode({ ...mode, "floor-miniflare": { p50: 5.3, p99: 17, n: 1000, rps: 318 } }) }, { concurrency: 32 });
+    expect(text).toMatch(/\| floor-miniflare +\| +5\.300 \|/);
+    expect(text).toContain("the floor under Miniflare's config adds +5.100 ms p50 at 318 req/s; under the bench's +0.250 ms at 4000 req/s");
+  });
+
   it("renders the same numbers as Markdown", () => {
     const md = renderMarkdown({ "chat-stream": deriveMode(mode) }, { concurrency: 32 });
     expect(md).toContain("| chain | 1.050 | 2.100 | +0.850 | +1.500 | 2000 |");

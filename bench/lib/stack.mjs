@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { captureStack } from "./capture.mjs";
+import { createTestHarness } from "wrangler";
+import { captureStack, quietly } from "./capture.mjs";
 import { toDirectConfig } from "./workerd-config.mjs";
 import { serveWorkerd } from "./workerd.mjs";
 
@@ -102,4 +103,20 @@ export function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The same floor Worker under Miniflare's own runtime config (what `wrangler dev` and
+ * `createTestHarness` run), forwarding to the same upstream: the comparison that shows what the
+ * bench's config removes from the request path.
+ * @param {{ root: string, compatibilityDate: string, upstream: string }} options
+ * @returns {Promise<{ url: string, close(): Promise<void> }>}
+ */
+export async function startMiniflareFloor({ root, compatibilityDate, upstream }) {
+  const harness = createTestHarness({
+    root,
+    workers: [{ config: { name: "bench-floor", main: join(root, "bench/workers/floor.mjs"), compatibility_date: compatibilityDate, vars: { UPSTREAM_URL: upstream } } }],
+  });
+  const { url } = await quietly(() => harness.listen());
+  return { url: url.toString().replace(/\/$/, ""), close: () => harness.close() };
 }

@@ -42,3 +42,12 @@ export function chatTargets(stack, keys, stream) {
 export function portkeyTarget(portkeyUrl, upstream, stream) {
   return { url: portkeyUrl + PATH, method: "POST", headers: { ...JSON_CT, ...portkeyHeaders(upstream) }, body: chatBody(BENCH_MODEL, stream) };
 }
+
+/**
+ * The same request sent to another server.
+ * @param {import("./load.mjs").Target} target @param {string} base
+ * @returns {import("./load.mjs").Target}
+ */
+export function withBase(target, base) {
+  return { ...target, url: base + new URL(target.url).pathname };
+}
