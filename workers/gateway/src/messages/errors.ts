@@ -1,0 +1,42 @@
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../../../shared/src";
+import { ANTHROPIC_VERSIONS, anthropicErrorFromOpenAI } from "../../../shared/src/anthropic";
+import type { GatewayBindings } from "../types";
+
+/**
+ * Anthropic's error shape on `/v1/messages`. Every failure in the gateway — a bad key from the
+ * auth middleware, a validation error, a refused limit, an upstream error relayed from model-proxy
+ * — is produced once, in OpenAI's shape, by the shared error model; this middleware sits outside
+ * all of them and re-renders that body as `{"type":"error","error":{"type","message"}}` with the
+ * same status and headers (`retry-after`, `x-request-id`, …), which is what `@anthropic-ai/sdk`
+ * reads to raise its typed errors.
+ */
+export function anthropicErrors(): MiddlewareHandler<GatewayBindings> {
+  return async (c, next) => {
+    await next();
+    const res = c.res;
+    if (res.status < 400 || !(res.headers.get("content-type") ?? "").includes("application/json")) return;
+    const body: unknown = await res.clone().json().catch(() => null);
+    const converted = anthropicErrorFromOpenAI(body, res.status, c.get("requestId"));
+    if (!converted) return;
+    const headers = new Headers(res.headers);
+    headers.delete("content-length");
+    c.res = undefined;
+    c.res = new Response(JSON.stringify(converted), { status: res.status, headers });
+  };
+}
+
+/**
+ * `anthropic-version` as Anthropic checks it: optional here (curl users often omit it; the API has
+ * one stable version), but a value Anthropic would refuse is refused with the same 400.
+ */
+export function checkAnthropicVersion(headers: Headers): void {
+  const version = headers.get("anthropic-version");
+  if (version !== null && !(ANTHROPIC_VERSIONS as readonly string[]).includes(version)) {
+    throw new ApiError({
+      code: "invalid_request",
+      param: "anthropic-version",
+      message: `Unsupported anthropic-version '${version}'. Supported: ${ANTHROPIC_VERSIONS.join(", ")}.`,
+    });
+  }
+}
