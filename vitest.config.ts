@@ -20,7 +20,8 @@ const stub = (name: string, body: string, extra: Record<string, unknown> = {}) =
 const STUBS = {
   auth: stub("auth", "export class AuthService extends WorkerEntrypoint {}"),
   tail: stub("tail", "export class TailService extends WorkerEntrypoint {}"),
-  billing: stub("billing", "export class BillingService extends WorkerEntrypoint {}"),
+  // monthSpend: a new billing ledger (nothing recorded yet), which is what the limiter seeds budgets from.
+  billing: stub("billing", "export class BillingService extends WorkerEntrypoint { monthSpend() { return { ok: true, value: { micros: 0 } }; } }"),
   secrets: stub("secrets", "export class SecretsService extends WorkerEntrypoint {}"),
   "model-proxy": stub("model-proxy", "export class ModelProxyService extends WorkerEntrypoint {}\nexport class ProvidersService extends WorkerEntrypoint {}"),
   "rate-limiter": stub(
@@ -38,7 +39,7 @@ const UNIT = [
   { name: "billing", config: "./workers/billing/wrangler.toml", include: ["workers/billing/**/*.test.ts"], bound: [] },
   { name: "secrets", config: "./workers/secrets/wrangler.toml", include: ["workers/secrets/**/*.test.ts"], bound: [] },
   { name: "model-proxy", config: "./workers/model-proxy/wrangler.toml", include: ["workers/model-proxy/**/*.test.ts", "durable-objects/circuit-breaker.test.ts"], bound: ["secrets"] },
-  { name: "rate-limiter", config: "./workers/rate-limiter/wrangler.toml", include: ["workers/rate-limiter/**/*.test.ts", "durable-objects/rate-limiter*.test.ts"], bound: [] },
+  { name: "rate-limiter", config: "./workers/rate-limiter/wrangler.toml", include: ["workers/rate-limiter/**/*.test.ts", "durable-objects/rate-limiter*.test.ts"], bound: ["billing"] },
   // Library code: no bindings at all.
   { name: "shared", config: null, include: ["workers/shared/**/*.test.ts"], bound: [] },
 ] as const;

@@ -27,6 +27,7 @@ import { SqlLedgerStore } from "../workers/rate-limiter/src/sql-store";
 export class RateLimiter extends DurableObject<RateLimiterEnv> {
   private readonly ledger: Ledger;
   private readonly store: GroupCommitStore;
+  private readonly seeding = new Map<string, Promise<void>>();
 
   constructor(ctx: DurableObjectState, env: RateLimiterEnv) {
     super(ctx, env);
@@ -52,9 +53,38 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async acquire(input: unknown): Promise<AcquireResult> {
     const parsed = AcquireRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, invalid: describe(parsed.error) };
+    const missing = this.ledger.unseeded(parsed.data, Date.now());
+    if (missing.length > 0) {
+      try {
+        await Promise.all(missing.map((m) => this.seed(m.subject, m.month)));
+      } catch (err) {
+        return { ok: false, unavailable: `month-to-date spend unavailable: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    }
+    // From here to the decision nothing is awaited: reading the counters and reserving is atomic.
     const decision = this.ledger.acquire(parsed.data, Date.now());
     await this.store.flushed();
     return decision;
+  }
+
+  /**
+   * Adds billing's recorded spend for a subject's month, the first time a budget is enforced for it
+   * here (a budget set mid-month, a key whose tenant just got limits). Concurrent requests share
+   * one billing call. Usage still in the usage-events queue at that moment (seconds) is not seen.
+   */
+  private seed(subject: string, month: string): Promise<void> {
+    const key = `${subject}|${month}`;
+    let pending = this.seeding.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const res = await this.env.BILLING.monthSpend({ subject, month });
+        if (!res.ok) throw new Error(res.error.message);
+        this.ledger.seed(subject, month, res.value.micros);
+        await this.store.flushed();
+      })().finally(() => this.seeding.delete(key));
+      this.seeding.set(key, pending);
+    }
+    return pending;
   }
 
   /** Replaces a lease's reservation with the actual usage and frees its concurrency slot. */

@@ -3,9 +3,9 @@
 export const WORKERS = [
   // Deploy order: a Worker's service bindings must exist before it is deployed.
   { name: "secrets", config: "workers/secrets/wrangler.toml", envInterface: "SecretsEnv", bound: [] },
-  { name: "rate-limiter", config: "workers/rate-limiter/wrangler.toml", envInterface: "RateLimiterEnv", bound: [] },
   { name: "auth", config: "workers/auth/wrangler.toml", envInterface: "AuthEnv", bound: [] },
   { name: "billing", config: "workers/billing/wrangler.toml", envInterface: "BillingEnv", bound: [] },
+  { name: "rate-limiter", config: "workers/rate-limiter/wrangler.toml", envInterface: "RateLimiterEnv", bound: ["billing"] },
   { name: "model-proxy", config: "workers/model-proxy/wrangler.toml", envInterface: "ModelProxyEnv", bound: ["secrets"] },
   { name: "tail", config: "workers/tail/wrangler.toml", envInterface: "TailEnv", bound: ["model-proxy"] },
   {

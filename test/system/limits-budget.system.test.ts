@@ -5,7 +5,7 @@ import { costMicros, worstCaseCostMicros, type Price } from "../../workers/share
 import { clientFor, eventually, startCoreStack, uniqueModel } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
-import { adminFetch } from "../support/tenants";
+import { adminFetch, updateKey } from "../support/tenants";
 
 /**
  * Monthly budgets through the whole stack: the worst-case cost is reserved before the upstream is
@@ -105,6 +105,33 @@ describe("monthly budget", () => {
       expect(e.headers.get("x-should-retry")).toBe("false");
       expect(e.message).toContain(`monthly budget of API key ${key.id}`);
     }
+  });
+
+  it("a budget set mid-month counts what the key already spent this month", async () => {
+    const model = uniqueModel("budget-late");
+    await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+    const price: Price = { model, provider: null, input_per_mtok_micros: 100_000_000, output_per_mtok_micros: 100_000_000, cached_input_per_mtok_micros: null };
+    const worstCase = worstCaseCostMicros(price, estimateChatPromptTokens({ messages: MESSAGES }), MAX_TOKENS);
+    const actual = costMicros(price, USAGE);
+
+    // No limits yet: the key skips the limiter entirely; billing records what it spends.
+    const { client, key } = await clientFor(stack);
+    const call = () => client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS });
+    for (let i = 0; i < 3; i++) await call();
+    await eventually(async () => ((await billedRows(key.id)).length === 3 ? true : null), 20_000, "usage rows");
+
+    // A budget one micro-dollar short of the spend so far plus one worst case: refused.
+    await updateKey(stack, key.id, { budget: { monthly_usd: (3 * actual + worstCase - 1) / 1_000_000 } });
+    const err = await call().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect((err as RateLimitError).code).toBe("insufficient_quota");
+    expect((err as RateLimitError).message).toContain(`spent or reserved $${(3 * actual / 1_000_000).toFixed(6)}`);
+
+    // Exactly enough: admitted.
+    await updateKey(stack, key.id, { budget: { monthly_usd: (3 * actual + worstCase) / 1_000_000 } });
+    await call();
+    await eventually(async () => ((await limiterSnapshot(key.id)).reservedMicros === 0 ? true : null), 15_000, "settlement");
+    expect((await limiterSnapshot(key.id)).spentMicros).toBe(4 * actual);
   });
 
   it("the official SDK does not retry an exhausted budget, even with retries enabled", async () => {

@@ -3,7 +3,7 @@ import { fail, ok, privateWorkerFetch, runChecks, validationError, type Result, 
 import { PriceSchema, type Price } from "../../shared/src/pricing";
 import { PriceStore } from "./prices/store";
 import { consumeUsageBatch } from "./usage/consumer";
-import { UsageQuerySchema, usageSummary, type UsageSummary } from "./usage/query";
+import { MonthSpendQuerySchema, monthSpendMicros, UsageQuerySchema, usageSummary, type UsageSummary } from "./usage/query";
 
 const ModelNameSchema = PriceSchema.shape.model;
 
@@ -44,6 +44,17 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     return deleted
       ? ok({ model: name.data, deleted: true })
       : fail({ code: "not_found", message: `No price is set for model '${name.data}'.`, param: "model" });
+  }
+
+  /**
+   * Recorded spend of a limiter subject (`key:<id>` or `tenant:<id>`) in a month, in µ$. The
+   * RateLimiter object asks once per subject and month, when a budget first applies there, so a
+   * budget set mid-month counts what was already spent.
+   */
+  async monthSpend(query: unknown): Promise<Result<{ micros: number }>> {
+    const parsed = MonthSpendQuerySchema.safeParse(query);
+    if (!parsed.success) return fail(validationError(parsed.error));
+    return ok({ micros: await monthSpendMicros(this.env.BILLING_DB, parsed.data) });
   }
 
   /** Month-to-date usage and spend of a tenant or one of its keys, from the monthly rollups. */

@@ -57,6 +57,7 @@ export async function runLimiterBench({ quick = false, storageDir = tmpdir(), lo
               { name: "RATE_LIMITER", durableObjectNamespace: { className: "RateLimiter" } },
               { name: "MEMORY_LIMITER", durableObjectNamespace: { className: "MemoryRateLimiter" } },
               { name: "PER_EVENT_LIMITER", durableObjectNamespace: { className: "PerEventRateLimiter" } },
+              { name: "BILLING", service: { name: "billing-stub", entrypoint: "BillingService" } },
             ],
             durableObjectNamespaces: [
               { className: "RateLimiter", uniqueKey: "bench-rate-limiter", enableSql: true },
@@ -64,6 +65,19 @@ export async function runLimiterBench({ quick = false, storageDir = tmpdir(), lo
               { className: "PerEventRateLimiter", uniqueKey: "bench-per-event-limiter", enableSql: true },
             ],
             durableObjectStorage: process.env.LIMITER_BENCH_MEMORY ? { inMemory: kVoid } : { localDisk: "do-disk" },
+          },
+        },
+        {
+          // Billing as the limiter sees it: asked once per budgeted subject and month.
+          name: "billing-stub",
+          worker: {
+            modules: [
+              {
+                name: "billing.js",
+                esModule: 'import { WorkerEntrypoint } from "cloudflare:workers";\nexport class BillingService extends WorkerEntrypoint { monthSpend() { return { ok: true, value: { micros: 0 } }; } }\nexport default { fetch() { return new Response("", { status: 404 }); } };',
+              },
+            ],
+            compatibilityDate,
           },
         },
         { name: "do-disk", disk: { path: storage, writable: true } },

@@ -27,6 +27,7 @@ const noStore: LedgerStore = {
   leaseUpdated() {},
   leaseForgotten() {},
   spendAdded() {},
+  spendSeeded() {},
   swept() {},
 };
 

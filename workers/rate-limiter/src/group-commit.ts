@@ -43,6 +43,10 @@ export class GroupCommitStore implements LedgerStore {
     this.ops.push(() => this.inner.spendAdded(subject, month, micros));
   }
 
+  spendSeeded(subject: string, month: string, micros: number): void {
+    this.ops.push(() => this.inner.spendSeeded(subject, month, micros));
+  }
+
   swept(settledBefore: number, expiredBefore: number): void {
     this.ops.push(() => this.inner.swept(settledBefore, expiredBefore));
   }

@@ -24,6 +24,13 @@ class MemoryStore implements LedgerStore {
     const k = `${subject}|${month}`;
     this.spend.set(k, (this.spend.get(k) ?? 0) + micros);
   }
+  seeded = new Set<string>();
+  spendSeeded(subject: string, month: string, micros: number) {
+    this.writes++;
+    const k = `${subject}|${month}`;
+    this.spend.set(k, (this.spend.get(k) ?? 0) + micros);
+    this.seeded.add(k);
+  }
   swept(settledBefore: number, expiredBefore: number) {
     for (const [id, e] of this.leases) {
       if ((e.state === "settled" && e.t <= settledBefore) || (e.state === "expired" && e.expiresAt <= expiredBefore)) this.leases.delete(id);
@@ -35,7 +42,7 @@ class MemoryStore implements LedgerStore {
       [...this.leases.values()].map((e) => ({ ...e })),
       [...this.spend].map(([k, spent]) => {
         const [subject, month] = k.split("|") as [string, string];
-        return { subject, month, spent };
+        return { subject, month, spent, seeded: this.seeded.has(k) };
       }),
       now,
     );
@@ -250,6 +257,26 @@ describe("monthly budget", () => {
     expect(ledger.snapshot(KEY, T0 + LEASE_TTL_MS)).toMatchObject({ inFlight: 0, spentMicros: 700, reservedMicros: 0 });
     expect(ledger.settle({ leaseId: a, tokens: 1, costMicros: 250 }, T0 + LEASE_TTL_MS + 1)).toBe(true);
     expect(ledger.snapshot(KEY, T0 + LEASE_TTL_MS + 1)).toMatchObject({ spentMicros: 250 });
+  });
+});
+
+describe("budget seeding from billing", () => {
+  it("asks for billing's month-to-date spend once per budgeted subject and month, and counts it", () => {
+    const store = new MemoryStore();
+    const ledger = new Ledger(store);
+    const l = [limits(KEY, { monthlyBudgetMicros: 1000 }), limits(TENANT, { rpm: 10 })];
+    expect(ledger.unseeded(req(l), T0)).toEqual([{ subject: KEY, month: "2026-11" }]);
+    ledger.seed(KEY, "2026-11", 800);
+    ledger.seed(KEY, "2026-11", 800); // a second answer is ignored
+    expect(ledger.unseeded(req(l), T0)).toEqual([]);
+    expect(refusalOf(ledger.acquire(req(l, 1, 201), T0))).toMatchObject({ kind: "budget", used: 800 });
+    leaseOf(ledger.acquire(req(l, 1, 200), T0));
+    // Persisted: a restart neither asks again nor forgets the seeded amount.
+    const restarted = store.restart(T0 + 1);
+    expect(restarted.unseeded(req(l), T0 + 1)).toEqual([]);
+    expect(restarted.snapshot(KEY, T0 + 1)).toMatchObject({ spentMicros: 800, reservedMicros: 200 });
+    // A new month is a new question.
+    expect(restarted.unseeded(req(l), Date.UTC(2026, 11, 1))).toEqual([{ subject: KEY, month: "2026-12" }]);
   });
 });
 

@@ -55,6 +55,8 @@ export interface LedgerStore {
   leaseForgotten(id: string): void;
   /** Adds to a subject's settled spend of a month. */
   spendAdded(subject: string, month: string, micros: number): void;
+  /** Records what billing had already recorded for the subject's month (added to its spend). */
+  spendSeeded(subject: string, month: string, micros: number): void;
   /** Drops rows that no longer matter: settled before `settledBefore`, expired before `expiredBefore`. */
   swept(settledBefore: number, expiredBefore: number): void;
 }
@@ -68,6 +70,8 @@ export const CONCURRENCY_RETRY_MS = 1000;
 interface MonthSpend {
   spent: number;
   reserved: number;
+  /** Billing's spend from before this object enforced a budget for the month has been added. */
+  seeded: boolean;
 }
 
 class SubjectState {
@@ -107,7 +111,7 @@ class SubjectState {
   monthSpend(month: string): MonthSpend {
     let s = this.spend.get(month);
     if (!s) {
-      s = { spent: 0, reserved: 0 };
+      s = { spent: 0, reserved: 0, seeded: false };
       this.spend.set(month, s);
     }
     return s;
@@ -154,8 +158,12 @@ export class Ledger {
   ) {}
 
   /** Rebuilds the state from persisted leases (any order) and settled spend, after a restart. */
-  restore(leases: LeaseEntry[], spend: { subject: string; month: string; spent: number }[], now: number): void {
-    for (const s of spend) this.subject(s.subject).monthSpend(s.month).spent += s.spent;
+  restore(leases: LeaseEntry[], spend: { subject: string; month: string; spent: number; seeded: boolean }[], now: number): void {
+    for (const s of spend) {
+      const m = this.subject(s.subject).monthSpend(s.month);
+      m.spent += s.spent;
+      m.seeded ||= s.seeded;
+    }
     const sorted = [...leases].sort((a, b) => a.t - b.t);
     for (const e of sorted) {
       const inWindow = e.t > now - WINDOW_MS;
@@ -172,6 +180,27 @@ export class Ledger {
       this.lastT = Math.max(this.lastT, e.t);
     }
     this.lastSweep = now;
+  }
+
+  /**
+   * The subjects whose budget applies this month but whose spend from before this object enforced
+   * it is not known yet: the object asks billing once (`seed`) before deciding. This makes a budget
+   * set mid-month, or a key moving into its tenant's object, count what was already spent.
+   */
+  unseeded(req: AcquireRequest, now: number): { subject: string; month: string }[] {
+    const month = monthOf(now);
+    return req.subjects
+      .filter((l) => l.monthlyBudgetMicros !== null && !this.subject(l.id).monthSpend(month).seeded)
+      .map((l) => ({ subject: l.id, month }));
+  }
+
+  /** Adds billing's recorded spend of a subject's month, once. */
+  seed(subject: string, month: string, micros: number): void {
+    const m = this.subject(subject).monthSpend(month);
+    if (m.seeded) return;
+    m.seeded = true;
+    m.spent += micros;
+    this.store.spendSeeded(subject, month, micros);
   }
 
   acquire(req: AcquireRequest, now: number): AcquireDecision {

@@ -26,6 +26,7 @@ export class SqlLedgerStore implements LedgerStore {
       subject TEXT NOT NULL,
       month TEXT NOT NULL,
       spent INTEGER NOT NULL,
+      seeded INTEGER NOT NULL DEFAULT 0,
       PRIMARY KEY (subject, month)
     )`);
   }
@@ -48,8 +49,11 @@ export class SqlLedgerStore implements LedgerStore {
       }));
   }
 
-  loadSpend(): { subject: string; month: string; spent: number }[] {
-    return this.sql.exec<{ subject: string; month: string; spent: number }>("SELECT subject, month, spent FROM spend").toArray();
+  loadSpend(): { subject: string; month: string; spent: number; seeded: boolean }[] {
+    return this.sql
+      .exec<{ subject: string; month: string; spent: number; seeded: number }>("SELECT subject, month, spent, seeded FROM spend")
+      .toArray()
+      .map((r) => ({ subject: r.subject, month: r.month, spent: r.spent, seeded: r.seeded === 1 }));
   }
 
   leaseAdmitted(e: LeaseEntry): void {
@@ -77,6 +81,15 @@ export class SqlLedgerStore implements LedgerStore {
   spendAdded(subject: string, month: string, micros: number): void {
     this.sql.exec(
       "INSERT INTO spend (subject, month, spent) VALUES (?, ?, ?) ON CONFLICT (subject, month) DO UPDATE SET spent = spent + excluded.spent",
+      subject,
+      month,
+      micros,
+    );
+  }
+
+  spendSeeded(subject: string, month: string, micros: number): void {
+    this.sql.exec(
+      "INSERT INTO spend (subject, month, spent, seeded) VALUES (?, ?, ?, 1) ON CONFLICT (subject, month) DO UPDATE SET spent = spent + excluded.spent, seeded = 1",
       subject,
       month,
       micros,

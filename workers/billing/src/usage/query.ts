@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SubjectIdSchema } from "../../../shared/src/contracts/limiter";
 
 export const UsageQuerySchema = z
   .object({
@@ -9,6 +10,25 @@ export const UsageQuerySchema = z
   })
   .strict();
 export type UsageQuery = z.infer<typeof UsageQuerySchema>;
+
+export const MonthSpendQuerySchema = z
+  .object({
+    subject: SubjectIdSchema,
+    month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/),
+  })
+  .strict();
+export type MonthSpendQuery = z.infer<typeof MonthSpendQuerySchema>;
+
+/** Sum of recorded cost (µ$) of a key or a tenant in a month, from the rollups. */
+export async function monthSpendMicros(db: D1Database, q: MonthSpendQuery): Promise<number> {
+  const colon = q.subject.indexOf(":");
+  const column = q.subject.slice(0, colon) === "key" ? "key_id" : "tenant_id";
+  const row = await db
+    .prepare(`SELECT COALESCE(SUM(cost_usd_micros), 0) AS micros FROM usage_monthly WHERE month = ? AND ${column} = ?`)
+    .bind(q.month, q.subject.slice(colon + 1))
+    .first<{ micros: number }>();
+  return row?.micros ?? 0;
+}
 
 export interface UsageByModel {
   key_id: string;

@@ -130,6 +130,14 @@ export async function acquireLimits(
       budgeted,
     };
   }
+  if ("unavailable" in result) {
+    console.error(JSON.stringify({ level: "error", message: "rate limiter could not read month-to-date spend", object, error: result.unavailable }));
+    throw new ApiError({
+      code: "service_unavailable",
+      message: "The budget cannot be checked right now. Please retry.",
+      headers: { "retry-after": "1" },
+    });
+  }
   if ("invalid" in result) {
     console.error(JSON.stringify({ level: "error", message: "rate limiter rejected the acquire request", object, error: result.invalid }));
     throw new ApiError({ code: "internal_error", message: "The gateway had an internal error. Quote the request id when reporting it." });

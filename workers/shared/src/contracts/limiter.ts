@@ -90,6 +90,8 @@ export type AcquireDecision =
 export type AcquireResult =
   | AcquireDecision
   /** The request itself was malformed (a gateway bug): nothing was reserved. */
-  | { ok: false; invalid: string };
+  | { ok: false; invalid: string }
+  /** A budget applies but billing's month-to-date spend could not be read: nothing was reserved. */
+  | { ok: false; unavailable: string };
 
 export type SettleResult = { ok: true; known: boolean } | { ok: false; message: string };
