@@ -29,6 +29,10 @@ export interface Behaviour {
   breakAfter?: number;
   /** Streams: after this many events, keep the connection open and send nothing more. */
   stallAfter?: number;
+  /** Streams: wait this long between events (a model generating tokens). */
+  intervalMs?: number;
+  /** Streams: repeat the content chunks this many times (a long answer). */
+  repeat?: number;
 }
 
 export interface Recorded {
@@ -109,8 +113,14 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
 
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-request-id": `req_up_${recorded.size}` });
     res.flushHeaders();
-    const events = renderEvents(fixture, body);
+    let events = renderEvents(fixture, body);
+    if (b.repeat && b.repeat > 1) {
+      // First chunk (role), then the content chunks `repeat` times, then the rest (finish, usage, [DONE]).
+      const content = events.slice(1, -3);
+      events = [events[0]!, ...Array.from({ length: b.repeat }, () => content).flat(), ...events.slice(-3)];
+    }
     for (let i = 0; i < events.length; i++) {
+      if (b.intervalMs && i > 0) await sleep(b.intervalMs);
       if (i === b.holdAfter) {
         const gate = gates.get(model);
         gate?.reached();
@@ -122,7 +132,8 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
       }
       if (i === b.stallAfter) return; // silent until the client leaves
       if (res.destroyed) return;
-      res.write(events[i]);
+      // Wait until each event is handed to the socket, so "after N events" is exact.
+      await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
     }
     res.end();
   }

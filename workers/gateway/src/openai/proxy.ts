@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { ApiError, assertModelAllowed, parseOrThrow, requireScope, type ProxyRequest, type Scope } from "../../../shared/src";
 import { acquireLimits, limitHeaders, settleLimits, type Lease } from "../limits";
 import { readJsonBody } from "../middleware/body";
+import { ClientLinkTarget } from "../streaming/client-link";
 import { tapJson } from "../streaming/json-tap";
 import type { Observation } from "../streaming/observation";
 import { tapSse } from "../streaming/sse-tap";
@@ -50,13 +51,17 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const lease = await acquireLimits(c.env, principal, { model: body.model, ...estimate });
 
   // The client's body as sent (vendor extensions included), not zod's re-built copy.
-  const request: ProxyRequest = { principalToken: principal.token, requestId: facts.requestId, operation: spec.operation, body: raw };
+  const request: ProxyRequest & { client?: ClientLinkTarget } = { principalToken: principal.token, requestId: facts.requestId, operation: spec.operation, body: raw };
+  // A stream's reader tells model-proxy when the client hangs up (RPC cannot carry the cancel).
+  const link = facts.stream ? new ClientLinkTarget() : null;
+  if (link) request.client = link;
   let answer: Response;
   try {
     answer = await c.env.TAIL[spec.operation](request);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", requestId: facts.requestId, message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }));
     const error = new ApiError({ code: "service_unavailable", message: "The gateway could not reach its inference service. Retry the request.", headers: { "retry-after": "1" } });
+    link?.end("gone");
     c.executionCtx.waitUntil(finish(c.env, lease, facts, { status: error.status, provider: null, model: null, observation: null, endedAt: Date.now() }));
     throw error;
   }
@@ -68,8 +73,10 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   }
   const provider = answer.headers.get("x-gateway-provider");
   const model = answer.headers.get("x-gateway-model");
-  const done = (observation: Observation | null) =>
+  const done = (observation: Observation | null) => {
+    link?.end(observation?.aborted ? "gone" : "done");
     c.executionCtx.waitUntil(finish(c.env, lease, facts, { status: answer.status, provider, model, observation, endedAt: Date.now() }));
+  };
 
   if (!answer.ok || !answer.body) {
     // An OpenAI error from tail/model-proxy: relay it (small, fully formed) and meter the attempt.

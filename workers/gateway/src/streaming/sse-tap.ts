@@ -14,6 +14,19 @@ export interface SseTapOptions {
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * The event text without its top-level `"usage":null` member, or null if it has none in the
+ * compact form servers write. Inside JSON strings quotes are escaped, so the unescaped sequence
+ * can only be a member name; this edits the bytes without re-serialising the chunk.
+ */
+export function withoutNullUsage(text: string): string | null {
+  const after = text.replace(/,\s*"usage"\s*:\s*null(?=\s*[,}])/, "");
+  if (after !== text) return after;
+  const before = text.replace(/"usage"\s*:\s*null\s*,\s*/, "");
+  return before !== text ? before : null;
+}
 
 /** The `data` of one SSE event (its `data:` lines joined), or null if it has none. */
 function dataOf(event: string): string | null {
@@ -49,27 +62,31 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
     options.onEnd(seen);
   };
 
-  /** Reads one complete event; returns false if it must not reach the client. */
-  const inspect = (bytes: Uint8Array): boolean => {
-    const data = dataOf(decoder.decode(bytes));
-    if (data === null) return true;
+  /**
+   * Reads one complete event. Returns what must reach the client: the event's own bytes, other
+   * bytes when the event had to be cleaned, or null when it must not reach the client at all.
+   */
+  const inspect = (bytes: Uint8Array): Uint8Array | null => {
+    const text = decoder.decode(bytes);
+    const data = dataOf(text);
+    if (data === null) return bytes;
     if (data === "[DONE]") {
       sawDone = true;
-      return true;
+      return bytes;
     }
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(data) as Record<string, unknown>;
     } catch {
-      return true;
+      return bytes;
     }
-    if (!chunk || typeof chunk !== "object") return true;
+    if (!chunk || typeof chunk !== "object") return bytes;
     if (chunk["error"]) seen.upstreamError = true;
     const usage = chunk["usage"] ? readUsage(chunk["usage"]) : null;
     if (usage) seen.usage = usage;
     const choices = chunk["choices"];
     if (Array.isArray(choices)) {
-      if (choices.length === 0 && usage && options.stripUsageChunk) return false;
+      if (choices.length === 0 && usage && options.stripUsageChunk) return null;
       for (const choice of choices) {
         const chars = generatedChars(choice);
         if (chars > 0) {
@@ -79,7 +96,12 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
         if ((choice as { finish_reason?: unknown } | null)?.finish_reason) sawFinish = true;
       }
     }
-    return true;
+    // Asking for usage made the upstream add `"usage":null` to every chunk; the client did not ask.
+    if (options.stripUsageChunk && chunk["usage"] === null) {
+      const cleaned = withoutNullUsage(text);
+      if (cleaned !== null) return encoder.encode(cleaned);
+    }
+    return bytes;
   };
 
   const broken = (controller: ReadableStreamDefaultController<Uint8Array>) => {
@@ -107,7 +129,8 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
             return;
           }
           if (result.done) {
-            if (pending.byteLength > 0 && inspect(pending)) controller.enqueue(pending);
+            const last = pending.byteLength > 0 ? inspect(pending) : null;
+            if (last) controller.enqueue(last);
             pending = new Uint8Array(0);
             if (!sawDone && !seen.upstreamError) {
               if (sawFinish) controller.enqueue(SSE_DONE_BYTES);
@@ -123,11 +146,13 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
           let keptFrom = 0;
           let delivered = false;
           for (let to = nextEventEnd(buf, 0); to !== -1; to = nextEventEnd(buf, from)) {
-            if (!inspect(buf.subarray(from, to))) {
-              if (from > keptFrom) {
-                controller.enqueue(buf.subarray(keptFrom, from));
-                delivered = true;
-              }
+            const event = buf.subarray(from, to);
+            const out = inspect(event);
+            if (out !== event) {
+              // Flush the untouched run before this event, then its replacement (if any).
+              if (from > keptFrom) controller.enqueue(buf.subarray(keptFrom, from));
+              if (out) controller.enqueue(out);
+              delivered ||= from > keptFrom || out !== null;
               keptFrom = to;
             }
             from = to;

@@ -122,4 +122,54 @@ describe("dispatch", () => {
     expect(bad.status).toBe(400);
     expect(seen).toHaveLength(1);
   });
+
+  it("stops reading the upstream when the client link says the client went away", async () => {
+    let upstreamCancelled: unknown = null;
+    stubFetch(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(new TextEncoder().encode('data: {"choices":[]}\n\n'));
+            },
+            cancel(reason) {
+              upstreamCancelled = reason ?? "cancelled";
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+    );
+    let hangUp!: (outcome: "done" | "gone") => void;
+    const client = { closed: () => new Promise<"done" | "gone">((r) => (hangUp = r)) };
+    const res = await dispatch({ ...request({ model: "acme/m", stream: true }), client }, env(), registryOf(provider("acme")));
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(upstreamCancelled).toBeNull();
+    hangUp("gone");
+    await vi.waitFor(() => expect(upstreamCancelled).not.toBeNull());
+  });
+
+  it("keeps streaming when the client link reports a normal end", async () => {
+    let upstreamCancelled = false;
+    stubFetch(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(new TextEncoder().encode("data: 1\n\n"));
+              c.enqueue(new TextEncoder().encode("data: [DONE]\n\n"));
+              c.close();
+            },
+            cancel() {
+              upstreamCancelled = true;
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+    );
+    const client = { closed: async () => "done" as const };
+    const res = await dispatch({ ...request({ model: "acme/m", stream: true }), client }, env(), registryOf(provider("acme")));
+    expect(await res.text()).toBe("data: 1\n\ndata: [DONE]\n\n");
+    expect(upstreamCancelled).toBe(false);
+  });
 });

@@ -5,6 +5,7 @@ import {
   type ApiErrorInit,
   type ProxyRequest,
 } from "../../../shared/src";
+import { clientLinkOf, type ClientLink } from "../../../shared/src/contracts/client-link";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 import type { Target } from "../providers/types";
 import type { ModelRegistry, Resolution } from "../registry";
@@ -39,7 +40,7 @@ export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => M
     if (!claims.ok) return errorResponse(claims.error, req.requestId);
     const resolution = await registry().resolve(String(req.body.model), req.operation, claims.value);
     if (!resolution.ok) return errorResponse(resolution.error, req.requestId);
-    return await attempt(req, resolution.value, routing);
+    return await attempt(req, resolution.value, routing, clientLinkOf(raw));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", service: "model-proxy", requestId, message: err instanceof Error ? err.message : String(err) }));
     return errorResponse({ code: "internal_error", message: "model-proxy had an internal error. Quote the request id when reporting it." }, requestId);
@@ -51,13 +52,13 @@ export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => M
  * is retried with backoff on transient failures and the next one tried after, each attempt under
  * its timeout; a stream is committed at its first byte, and only then is it answered.
  */
-async function attempt(req: ProxyRequest, resolution: Resolution, routing: RoutingContext): Promise<Response> {
+async function attempt(req: ProxyRequest, resolution: Resolution, routing: RoutingContext, client: ClientLink | null): Promise<Response> {
   const stream = req.body["stream"] === true;
   const options = req.body["stream_options"] as { include_usage?: unknown } | null | undefined;
   // The gateway meters every stream: ask for usage even when the client did not (its tap strips it).
   const forceStreamUsage = stream && options?.include_usage !== true;
   const result = await routeRequest(req, resolution, forceStreamUsage, routing);
-  if (result.ok) return answer(result.response, result.abort, result.target.target, result.attempts.length);
+  if (result.ok) return answer(result.response, result.abort, result.target.target, result.attempts.length, client);
   return failure(result.error, result.target?.target ?? null, result.attempts.length, req.requestId);
 }
 
@@ -71,7 +72,7 @@ function gatewayHeaders(target: Target | null, attempts: number): Headers {
   return h;
 }
 
-function answer(upstream: Response, abort: AbortController, target: Target, attempts: number): Response {
+function answer(upstream: Response, abort: AbortController, target: Target, attempts: number, client: ClientLink | null): Response {
   const headers = gatewayHeaders(target, attempts);
   const type = upstream.headers.get("content-type") ?? "application/json";
   headers.set("content-type", type);
@@ -81,11 +82,18 @@ function answer(upstream: Response, abort: AbortController, target: Target, atte
 
   headers.set("cache-control", "no-cache");
   const provider = target.provider;
+  // The caller cannot cancel this stream across RPC; its client link says when nobody reads it.
+  const stop = new AbortController();
+  client?.closed().then(
+    (outcome) => outcome === "gone" && stop.abort(new DOMException("The client went away.", "AbortError")),
+    () => stop.abort(new DOMException("The caller's request ended.", "AbortError")),
+  );
   const body = guardStream(upstream.body, {
     idleTimeoutMs: provider.timeoutMs,
     timeoutError: () => ({ code: "upstream_timeout", message: `Provider '${provider.name}' stopped sending for ${provider.timeoutMs} ms; the stream was ended.` }),
     brokenError: () => ({ code: "upstream_error", message: `The stream from provider '${provider.name}' broke before it was complete.` }),
     abortUpstream: (reason) => abort.abort(reason),
+    stop: stop.signal,
   });
   return new Response(body, { status: upstream.status, headers });
 }

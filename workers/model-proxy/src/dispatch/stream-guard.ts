@@ -10,6 +10,8 @@ export interface StreamGuardOptions {
   brokenError: (cause: unknown) => ApiErrorInit;
   /** Stops the upstream request (called on timeout, on failure and when the reader cancels). */
   abortUpstream: (reason: unknown) => void;
+  /** Stops reading the upstream from outside (the client went away: see contracts/client-link.ts). */
+  stop?: AbortSignal;
 }
 
 const IDLE = Symbol("idle");
@@ -33,6 +35,11 @@ export function guardStream(body: ReadableStream<Uint8Array>, options: StreamGua
     controller.enqueue(sseErrorEvent(error));
     controller.close();
   };
+
+  options.stop?.addEventListener("abort", () => {
+    options.abortUpstream(options.stop!.reason);
+    reader.cancel(options.stop!.reason).catch(() => {});
+  });
 
   return new ReadableStream<Uint8Array>(
     {

@@ -1,4 +1,5 @@
 import { errorResponse, ProxyRequestSchema, validationError, type ProxyOperation, type ProxyRequest } from "../../../shared/src";
+import { clientLinkOf } from "../../../shared/src/contracts/client-link";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 
 export interface ForwardEnv {
@@ -21,7 +22,9 @@ export async function forward(env: ForwardEnv, operation: ProxyOperation, raw: u
   const claims = await verifyPrincipalToken(req.principalToken, env.PRINCIPAL_VERIFY_JWK);
   if (!claims.ok) return errorResponse(claims.error, req.requestId);
   try {
-    return await env.MODEL_PROXY.dispatch(req);
+    // A streamed request's client link (contracts/client-link.ts) goes along to model-proxy.
+    const client = clientLinkOf(raw);
+    return await env.MODEL_PROXY.dispatch(client ? { ...req, client } as ProxyRequest : req);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", service: "tail", requestId: req.requestId, message: err instanceof Error ? err.message : String(err) }));
     return errorResponse({ code: "service_unavailable", message: "The model proxy could not be reached. Retry the request." }, req.requestId);

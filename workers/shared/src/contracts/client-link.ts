@@ -1,0 +1,23 @@
+/**
+ * How a stream's reader tells the Workers behind it that nobody reads the answer any more.
+ *
+ * Workers RPC does not carry a receiver's cancel back to the origin of a stream it returned (the
+ * origin keeps pumping into a stream nobody reads; workerd#7298 is the runtime fix). Without a
+ * signal, a client that hangs up mid-stream would leave model-proxy reading the upstream to the
+ * end, paying for every token nobody will see. So the gateway passes, with a streamed
+ * `ProxyRequest`, a `client` link (an RpcTarget it implements); model-proxy calls `closed()` once
+ * it streams an answer and stops the upstream call when it resolves to `"gone"` — or rejects,
+ * which means the gateway's request itself is over.
+ */
+export type ClientOutcome = "done" | "gone";
+
+export interface ClientLink {
+  /** Resolves when the client finished reading (`done`) or went away (`gone`). */
+  closed(): Promise<ClientOutcome>;
+}
+
+/** The `client` link that travels as an extra field of a ProxyRequest, if there is one. */
+export function clientLinkOf(request: unknown): ClientLink | null {
+  const link = (request as { client?: unknown } | null)?.client;
+  return link && typeof (link as ClientLink).closed === "function" ? (link as ClientLink) : null;
+}
