@@ -5,10 +5,10 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { kVoid } from "miniflare";
 import { createTestHarness } from "wrangler";
 import { generateLocalSecrets, secretsFor } from "../../scripts/local-secrets.mjs";
 import { WORKERS } from "../../scripts/workers.mjs";
+import { miniflare } from "./miniflare.mjs";
 import { reviveConfig } from "./workerd-config.mjs";
 
 /** Per-Worker D1 bindings whose migrations are applied before the capture (as in test/support/stack.ts). */
@@ -60,7 +60,7 @@ export async function captureStack({ root, stateDir, vars, benchWorkers, compati
       await quietly(() => harness.getWorker(worker).applyD1Migrations(binding));
     }
     if (!existsSync(dump)) throw new Error("Miniflare did not write its workerd config (MINIFLARE_WORKERD_CONFIG_DEBUG unsupported?)");
-    const config = reviveConfig(JSON.parse(readFileSync(dump, "utf8")), kVoid);
+    const config = reviveConfig(JSON.parse(readFileSync(dump, "utf8")), miniflare.kVoid);
     const d1 = config.services.find((/** @type {any} */ s) => s.name === "d1:storage")?.disk?.path;
     if (!d1) throw new Error('the captured config has no "d1:storage" disk');
     // Every migration has been awaited, so the SQLite files (with their WAL) are consistent here.

@@ -2,13 +2,10 @@
 // output going to a log file (never through Node).
 import { spawn } from "node:child_process";
 import { closeSync, openSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { serializeConfig } from "miniflare";
+import { miniflare, WORKERD } from "./miniflare.mjs";
 
-const require = createRequire(import.meta.url);
-/** The workerd binary Miniflare itself runs (MINIFLARE_WORKERD_PATH overrides it, as in Miniflare). */
-export const WORKERD = process.env.MINIFLARE_WORKERD_PATH ?? /** @type {string} */ (require("workerd").default);
+export { WORKERD };
 
 /**
  * @param {any} config a workerd config object (capnp fields as Miniflare writes them)
@@ -20,7 +17,7 @@ export const WORKERD = process.env.MINIFLARE_WORKERD_PATH ?? /** @type {string} 
  */
 export async function serveWorkerd(config, { dir, readyUrls, asyncTrace }) {
   const configPath = join(dir, "workerd-config.bin");
-  writeFileSync(configPath, serializeConfig(config));
+  writeFileSync(configPath, miniflare.serializeConfig(config));
   const log = join(dir, "workerd.log");
   const out = openSync(log, "w");
   // --experimental: Miniflare's own Workers use flags without a default-on date, as under Miniflare.
