@@ -1,3 +1,4 @@
+import type { D1Database, Queue } from "@cloudflare/workers-types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageEvent } from "../../workers/shared/src/contracts/usage";
 import { startStack, type Stack } from "../support/stack";

@@ -1,3 +1,4 @@
+import type { D1Database } from "@cloudflare/workers-types";
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { estimateChatPromptTokens } from "../../workers/shared/src/openai/estimate";
@@ -30,8 +31,8 @@ interface LimiterStub {
 }
 
 async function limiterSnapshot(keyId: string) {
-  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: DurableObjectNamespace };
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`key:${keyId}`)) as unknown as LimiterStub;
+  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): unknown } };
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`key:${keyId}`)) as LimiterStub;
   return stub.snapshot(`key:${keyId}`);
 }
 
