@@ -60,6 +60,7 @@ export async function eventually<T>(check: () => Promise<T | null | undefined>, 
 
 /** The billing D1 row of a request's usage event, once the queue consumer stored it. */
 export async function usageRow(stack: Stack, requestId: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-  const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: D1Database };
+  type Db = { prepare(sql: string): { bind(...v: unknown[]): { first<T>(): Promise<T | null> } } };
+  const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: Db };
   return eventually(() => env.BILLING_DB.prepare("SELECT * FROM usage_events WHERE request_id = ?").bind(requestId).first<Record<string, unknown>>(), timeoutMs, `usage row ${requestId}`);
 }

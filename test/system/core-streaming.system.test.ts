@@ -1,4 +1,4 @@
-import OpenAI from "openai";
+import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../fake-upstream/wire.mjs";
 import { clientFor, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
@@ -140,7 +140,7 @@ describe("streams that fail", () => {
     })().catch((e: unknown) => e);
     expect(got).toEqual(FIXTURES["chat-text"].chunks.slice(0, 3));
     expect(err).toBeInstanceOf(OpenAI.APIError);
-    expect((err as OpenAI.APIError).message).toMatch(/provider 'fake'.*broke/);
+    expect((err as APIError).message).toMatch(/provider 'fake'.*broke/);
     const row = await usageRow(stack, response.headers.get("x-request-id")!);
     expect(row).toMatchObject({ upstream_error: 1, aborted: 0, status: 200 });
   });
@@ -156,6 +156,6 @@ describe("streams that fail", () => {
     })().catch((e: unknown) => e);
     expect(got).toHaveLength(2);
     expect(err).toBeInstanceOf(OpenAI.APIError);
-    expect((err as OpenAI.APIError).error).toMatchObject({ code: "upstream_timeout" });
+    expect((err as APIError).error).toMatchObject({ code: "upstream_timeout" });
   });
 });
