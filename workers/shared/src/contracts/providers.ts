@@ -133,7 +133,13 @@ export type ProviderCreate = z.infer<typeof ProviderCreateSchema>;
 export const ProviderUpdateSchema = z
   .object({
     /** Refused with a pointer to `/rotate`, the one way to replace a credential. */
-    api_key: z.never({ error: "the credential cannot be changed with PATCH; use POST /v1/providers/{id}/rotate" }).optional(),
+    api_key: z
+      .unknown()
+      .superRefine((value, ctx) => {
+        if (value !== undefined) ctx.addIssue({ code: "custom", message: "the credential cannot be changed with PATCH; use POST /v1/providers/{id}/rotate" });
+      })
+      .optional()
+      .describe("Not accepted: replace the credential with POST /v1/providers/{id}/rotate."),
     name: ProviderNameSchema.optional(),
     type: ProviderTypeSchema.optional(),
     base_url: z.string().max(2048).nullable().optional(),
