@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import type { Observation } from "./observation";
+import { tapSse, withoutNullUsage } from "./sse-tap";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const chunk = (o: Record<string, unknown>) => `data: ${JSON.stringify(o)}\n\n`;
+const delta = (content: string, extra: Record<string, unknown> = {}) => chunk({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }], ...extra });
+const finish = (extra: Record<string, unknown> = {}) => chunk({ id: "c", choices: [{ index: 0, delta: {}, finish_reason: "stop" }], ...extra });
+const usageChunk = chunk({ id: "c", choices: [], usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 1 } } });
+const DONE = "data: [DONE]\n\n";
+
+/** Runs `pieces` (split anywhere) through the tap; returns what the client got and what the tap saw. */
+async function run(pieces: string[], opts: { strip?: boolean; failAfter?: boolean } = {}) {
+  let seen: Observation | undefined;
+  // Pull-based, so a failure comes after the pieces were read (erroring drops queued chunks).
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(c) {
+        if (i < pieces.length) c.enqueue(enc.encode(pieces[i++]!));
+        else if (opts.failAfter) c.error(new Error("network lost"));
+        else c.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const out = tapSse(body, { stripUsageChunk: opts.strip ?? false, provider: "acme", onEnd: (o) => (seen = o) });
+  const text = await new Response(out).text();
+  return { text, seen: seen! };
+}
+
+describe("tapSse", () => {
+  it("passes the stream through byte for byte and reads its usage", async () => {
+    const wire = delta("Hel") + delta("lo") + finish() + usageChunk + DONE;
+    const { text, seen } = await run([wire]);
+    expect(text).toBe(wire);
+    expect(seen.usage).toEqual({ promptTokens: 10, completionTokens: 3, cachedTokens: 4, reasoningTokens: 1, totalTokens: 13 });
+    expect(seen).toMatchObject({ aborted: false, upstreamError: false, contentEvents: 2, completionChars: 5 });
+  });
+
+  it("handles events split at any byte, including inside multi-byte characters", async () => {
+    const wire = delta("héllo 🌍") + finish() + DONE;
+    const bytes = enc.encode(wire);
+    let seen: Observation | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const b of bytes) c.enqueue(new Uint8Array([b]));
+        c.close();
+      },
+    });
+    const text = await new Response(tapSse(body, { stripUsageChunk: false, provider: null, onEnd: (o) => (seen = o) })).text();
+    expect(text).toBe(wire);
+    expect(seen!.completionChars).toBe("héllo 🌍".length);
+  });
+
+  it("strips the usage chunk and the usage:null members it asked for on the client's behalf", async () => {
+    const { text, seen } = await run([delta("a", { usage: null }) + finish({ usage: null }) + usageChunk + DONE], { strip: true });
+    expect(text).toBe(delta("a") + finish() + DONE);
+    expect(seen.usage?.totalTokens).toBe(13);
+  });
+
+  it("keeps a usage chunk the client asked for", async () => {
+    const wire = delta("a", { usage: null }) + usageChunk + DONE;
+    expect((await run([wire], { strip: false })).text).toBe(wire);
+  });
+
+  it("ends a stream that breaks with an error event, dropping a half event", async () => {
+    const { text, seen } = await run([delta("a"), 'data: {"id":"c","cho'], { failAfter: true });
+    expect(text.startsWith(delta("a"))).toBe(true);
+    const last = text.slice(delta("a").length);
+    expect(last).toMatch(/^data: \{"error":\{"message":"The stream from provider 'acme' broke before it was complete\.","type":"upstream_error"/);
+    expect(seen.upstreamError).toBe(true);
+  });
+
+  it("ends a stream that stopped before finishing with an error event, not a silent truncation", async () => {
+    const { text, seen } = await run([delta("a")]);
+    expect(text).toContain('"code":"upstream_error"');
+    expect(seen.upstreamError).toBe(true);
+  });
+
+  it("adds [DONE] after a finished stream whose upstream omitted it", async () => {
+    const { text, seen } = await run([delta("a") + finish()]);
+    expect(text).toBe(delta("a") + finish() + DONE);
+    expect(seen.upstreamError).toBe(false);
+  });
+
+  it("notes an error event the upstream sent itself", async () => {
+    const err = chunk({ error: { message: "overloaded", type: "server_error" } });
+    const { text, seen } = await run([delta("a") + err]);
+    expect(text).toBe(delta("a") + err);
+    expect(seen.upstreamError).toBe(true);
+  });
+
+  it("reports a reader that went away as aborted, once", async () => {
+    let calls = 0;
+    let seen: Observation | undefined;
+    let cancelled: unknown;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(delta("a")));
+      },
+      cancel(reason) {
+        cancelled = reason;
+      },
+    });
+    const reader = tapSse(body, { stripUsageChunk: true, provider: null, onEnd: (o) => ((seen = o), calls++) }).getReader();
+    expect(dec.decode((await reader.read()).value)).toBe(delta("a"));
+    await reader.cancel("client gone");
+    expect(cancelled).toBe("client gone");
+    expect(seen).toMatchObject({ aborted: true, contentEvents: 1 });
+    expect(calls).toBe(1);
+  });
+});
+
+describe("withoutNullUsage", () => {
+  it("removes only the top-level null usage member", () => {
+    expect(withoutNullUsage('data: {"id":"c","choices":[],"usage":null}\n\n')).toBe('data: {"id":"c","choices":[]}\n\n');
+    expect(withoutNullUsage('data: {"usage":null,"id":"c"}\n\n')).toBe('data: {"id":"c"}\n\n');
+    expect(withoutNullUsage('data: {"choices":[{"delta":{"content":"\\",\\"usage\\":null"}}]}\n\n')).toBeNull();
+  });
+});
