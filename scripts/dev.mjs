@@ -27,7 +27,9 @@ const devOnlyVars = {
 };
 for (const w of WORKERS) {
   const vars = { ...secretsFor(w.name, secrets), ...(devOnlyVars[w.name] ?? {}) };
-  const lines = Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  // Single quotes: dotenv keeps their content literally, so JSON values (MASTER_KEYS, the JWKs) arrive
+  // intact; in double quotes it would leave every \" escaped. No value here contains ' or a newline.
+  const lines = Object.entries(vars).map(([k, v]) => `${k}='${v}'`);
   writeFileSync(join(root, dirname(w.config), ".dev.vars"), lines.join("\n") + "\n", { mode: 0o600 });
 }
 
