@@ -7,6 +7,7 @@ import { registerKeys } from "./keys";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
 import { registerOpenAI } from "./openai";
+import { registerMessages } from "./messages";
 import { registerProviders } from "./providers";
 import type { GatewayBindings } from "./types";
 
@@ -26,6 +27,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerAdmin(app);
   registerKeys(app);
   registerOpenAI(app);
+  registerMessages(app);
   registerProviders(app);
 
   app.notFound(notFound(app));

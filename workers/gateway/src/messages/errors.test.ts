@@ -42,11 +42,12 @@ describe("Anthropic error shape on /v1/messages", () => {
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe("rate_limit_error");
   });
 
-  it("refuses an anthropic-version Anthropic would refuse, accepts the real one and none", async () => {
-    const bad = await app().request("/v1/messages?kind=version", { method: "POST", headers: { "anthropic-version": "2099-01-01" } });
+  it("refuses a malformed anthropic-version, accepts dated ones and none", async () => {
+    const bad = await app().request("/v1/messages?kind=version", { method: "POST", headers: { "anthropic-version": "latest" } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toContain("anthropic-version");
     expect((await app().request("/v1/messages?kind=version", { method: "POST", headers: { "anthropic-version": "2023-06-01" } })).status).toBe(200);
+    expect((await app().request("/v1/messages?kind=version", { method: "POST", headers: { "anthropic-version": "2026-10-21" } })).status).toBe(200);
     expect((await app().request("/v1/messages?kind=version", { method: "POST" })).status).toBe(200);
   });
 

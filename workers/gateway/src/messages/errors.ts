@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../../shared/src";
-import { ANTHROPIC_VERSIONS, anthropicErrorFromOpenAI } from "../../../shared/src/anthropic";
+import { ANTHROPIC_VERSION_FORMAT, anthropicErrorFromOpenAI } from "../../../shared/src/anthropic";
 import type { GatewayBindings } from "../types";
 
 /**
@@ -27,16 +27,17 @@ export function anthropicErrors(): MiddlewareHandler<GatewayBindings> {
 }
 
 /**
- * `anthropic-version` as Anthropic checks it: optional here (curl users often omit it; the API has
- * one stable version), but a value Anthropic would refuse is refused with the same 400.
+ * `anthropic-version`: optional here (curl users often omit it; an Anthropic upstream then gets
+ * `2023-06-01`), otherwise a dated version (`YYYY-MM-DD`) that goes to Anthropic upstreams as the
+ * client sent it — the SDKs move to newer versions over time, and Anthropic decides which it knows.
  */
 export function checkAnthropicVersion(headers: Headers): void {
   const version = headers.get("anthropic-version");
-  if (version !== null && !(ANTHROPIC_VERSIONS as readonly string[]).includes(version)) {
+  if (version !== null && !ANTHROPIC_VERSION_FORMAT.test(version)) {
     throw new ApiError({
       code: "invalid_request",
       param: "anthropic-version",
-      message: `Unsupported anthropic-version '${version}'. Supported: ${ANTHROPIC_VERSIONS.join(", ")}.`,
+      message: `Invalid anthropic-version '${version}': expected a dated version such as 2023-06-01.`,
     });
   }
 }

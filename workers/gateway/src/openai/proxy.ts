@@ -18,6 +18,13 @@ export interface OperationSpec<S extends z.ZodType> {
   schema: S;
   /** Estimated prompt tokens and the completion-token upper bound, for the limiter's reservation. */
   estimate(body: z.infer<S>): { promptTokens: number; maxCompletionTokens: number };
+  /** Client headers the upstream must see (allow-listed in the ProxyRequest contract). */
+  forwardHeaders?: readonly string[];
+  /** Taps for answers that are not OpenAI-shaped (Anthropic's `/v1/messages`); OpenAI's by default. */
+  taps?: {
+    sse(body: ReadableStream<Uint8Array>, options: { provider: string | null; onEnd: (observation: Observation) => void }): ReadableStream<Uint8Array>;
+    json(body: ReadableStream<Uint8Array>, onEnd: (observation: Observation) => void): ReadableStream<Uint8Array>;
+  };
 }
 
 /** Headers of model-proxy's answer that reach the client; nothing else from upstream does. */
@@ -52,6 +59,10 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
 
   // The client's body as sent (vendor extensions included), not zod's re-built copy.
   const request: ProxyRequest & { client?: ClientLinkTarget } = { principalToken: principal.token, requestId: facts.requestId, operation: spec.operation, body: raw };
+  for (const name of spec.forwardHeaders ?? []) {
+    const value = c.req.header(name);
+    if (value !== undefined) (request.headers ??= {})[name] = value;
+  }
   // A stream's reader tells model-proxy when the client hangs up (RPC cannot carry the cancel).
   const link = facts.stream ? new ClientLinkTarget() : null;
   if (link) request.client = link;
@@ -85,8 +96,10 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   }
   const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
   const tapped = isSse
-    ? tapSse(answer.body, { stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true, provider, onEnd: done })
-    : tapJson(answer.body, done);
+    ? spec.taps
+      ? spec.taps.sse(answer.body, { provider, onEnd: done })
+      : tapSse(answer.body, { stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true, provider, onEnd: done })
+    : (spec.taps?.json ?? tapJson)(answer.body, done);
   return new Response(tapped, { status: answer.status, headers });
 }
 

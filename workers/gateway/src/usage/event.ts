@@ -2,7 +2,7 @@ import type { Principal, UsageEvent } from "../../../shared/src";
 import type { TokenUsage } from "../../../shared/src/openai";
 import type { Observation } from "../streaming/observation";
 
-export type MeteredOperation = "chat" | "completions" | "embeddings";
+export type MeteredOperation = "chat" | "completions" | "embeddings" | "messages";
 
 /** What the route knows about a request before the upstream answers. */
 export interface RequestFacts {

@@ -56,6 +56,8 @@ export interface AdapterContext {
   signal: AbortSignal;
   /** The body must ask the upstream to report usage in streams (OpenAI `stream_options.include_usage`). */
   forceStreamUsage: boolean;
+  /** Client headers forwarded by the gateway for this operation (ProxyRequest.headers). */
+  clientHeaders?: Record<string, string>;
 }
 
 /**

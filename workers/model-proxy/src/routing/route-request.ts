@@ -88,7 +88,7 @@ export function routeRequest(req: ProxyRequest, resolution: Resolution, forceStr
           if (!revealed.ok) throw new ApiError(revealed.error);
           provider.apiKey = revealed.value;
         }
-        return adapter.call(req.operation, req.body, { provider, model: target.model }, { requestId: req.requestId, signal, forceStreamUsage });
+        return adapter.call(req.operation, req.body, { provider, model: target.model }, { requestId: req.requestId, signal, forceStreamUsage, clientHeaders: req.headers });
       },
     },
   );

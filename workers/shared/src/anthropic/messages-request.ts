@@ -103,5 +103,5 @@ export const MessagesRequestSchema = z
 export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
 export type ContentBlock = z.infer<typeof ContentBlockSchema> & Record<string, unknown>;
 
-/** The `anthropic-version` values Anthropic's API accepts. */
-export const ANTHROPIC_VERSIONS = ["2023-06-01", "2023-01-01"] as const;
+/** `anthropic-version` is a date (`2023-06-01`); which dates exist is Anthropic's to say. */
+export const ANTHROPIC_VERSION_FORMAT = /^\d{4}-\d{2}-\d{2}$/;

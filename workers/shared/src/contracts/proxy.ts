@@ -19,6 +19,11 @@ export interface ProxyRequest {
   requestId: string;
   operation: ProxyOperation;
   body: Record<string, unknown>;
+  /**
+   * Client request headers the upstream must see, allow-listed by the gateway per operation (for
+   * `messages`: `anthropic-version`, `anthropic-beta`, which pick the API behaviour). Never auth.
+   */
+  headers?: Record<string, string>;
 }
 
 /** What tail and model-proxy check a `ProxyRequest` against (the body was validated by the gateway). */
@@ -27,4 +32,5 @@ export const ProxyRequestSchema = z.object({
   requestId: z.string().min(1).max(128),
   operation: z.enum(["chat", "completions", "embeddings", "messages"]),
   body: z.looseObject({ model: z.string().min(1).max(256) }),
+  headers: z.record(z.string().regex(/^anthropic-(version|beta)$/), z.string().max(1024)).optional(),
 });

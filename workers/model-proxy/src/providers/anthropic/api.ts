@@ -30,7 +30,10 @@ export function messagesUrl(provider: ProviderConfig): string {
  */
 export function anthropicHeaders(provider: ProviderConfig, passthrough: Record<string, string> = {}): Headers {
   const headers = new Headers(provider.headers);
+  const configuredBeta = headers.get("anthropic-beta");
   for (const [name, value] of Object.entries(passthrough)) headers.set(name, value);
+  // Betas the provider is configured with and betas the client asked for both apply.
+  if (configuredBeta && passthrough["anthropic-beta"]) headers.set("anthropic-beta", `${configuredBeta},${passthrough["anthropic-beta"]}`);
   if (!headers.has("anthropic-version")) headers.set("anthropic-version", ANTHROPIC_API.version);
   headers.set("x-api-key", provider.apiKey);
   headers.delete("authorization");

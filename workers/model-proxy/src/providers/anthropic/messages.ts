@@ -10,7 +10,7 @@ import { anthropicHeaders, messagesUrl } from "./api";
 export async function anthropicMessages(body: Record<string, unknown>, target: Target, ctx: AdapterContext): Promise<Response> {
   const { provider } = target;
   const stream = body["stream"] === true;
-  const headers = anthropicHeaders(provider);
+  const headers = anthropicHeaders(provider, ctx.clientHeaders ?? {});
   headers.set("accept", stream ? "text/event-stream" : "application/json");
   const upstream = await fetchUpstream(
     messagesUrl(provider),

@@ -1,0 +1,270 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import anthropicText from "../fixtures/anthropic/message-text.json";
+import anthropicTools from "../fixtures/anthropic/message-tool-use.json";
+import chatText from "../fixtures/openai/chat-text.json";
+import chatTools from "../fixtures/openai/chat-tools.json";
+import { ANTHROPIC_FAKE_KEY } from "../fake-upstream/anthropic";
+import { GOOGLE_FAKE_KEY } from "../fake-upstream/google";
+import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
+import { uniqueModel, usageRow } from "../fake-upstream/stack";
+import { startStack, type Stack } from "../support/stack";
+import { tenantWithKey } from "../support/tenants";
+
+/**
+ * Issue 6, "must show": the official `@anthropic-ai/sdk` against the gateway's `/v1/messages` —
+ * `messages.create` and `messages.stream` — through an Anthropic upstream (passed through) and
+ * through an OpenAI-compatible upstream (translated), with Anthropic's error shapes.
+ */
+
+let stack: Stack;
+let upstream: FakeUpstream;
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  const providers = [
+    { name: "claude", type: "anthropic", base_url: upstream.url, timeout_ms: 20_000 },
+    { name: "oai", type: "openai", base_url: upstream.url, timeout_ms: 20_000 },
+    { name: "gemini", type: "google", base_url: upstream.url.replace(/\/v1$/, "/v1beta"), timeout_ms: 20_000 },
+  ];
+  const keys = { claude: ANTHROPIC_FAKE_KEY, oai: upstream.apiKey, gemini: GOOGLE_FAKE_KEY };
+  stack = await startStack({
+    vars: { "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify(keys) } },
+  });
+});
+afterAll(async () => {
+  await stack?.close();
+  await upstream?.close();
+});
+
+/** An Anthropic client on the gateway: the gateway key is its `x-api-key`. */
+async function anthropicClient(keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
+  const { apiKey, tenant, key } = await tenantWithKey(stack, keyBody);
+  return { apiKey, tenant, key, client: new Anthropic({ apiKey, baseURL: stack.url, maxRetries: 0 }) };
+}
+
+const weatherTool = {
+  name: "get_weather",
+  description: "Current weather",
+  input_schema: { type: "object" as const, properties: { location: { type: "string" } }, required: ["location"] },
+};
+
+describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () => {
+  it("messages.create returns Anthropic's message as sent; the upstream gets the request with only the model replaced", async () => {
+    const { client, apiKey } = await anthropicClient();
+    const model = uniqueModel("claude-native");
+    const request = {
+      model: `claude/${model}`,
+      max_tokens: 1024,
+      system: "Answer briefly.",
+      messages: [{ role: "user" as const, content: "What is the capital of France?" }],
+      temperature: 0.2,
+      metadata: { user_id: "end-user-9" },
+    };
+    const { data, response } = await client.messages.create(request, { headers: { "anthropic-beta": "context-1m-2025-08-07" } }).withResponse();
+    expect(data).toEqual(anthropicText);
+    expect(response.headers.get("x-gateway-provider")).toBe("claude");
+    expect(response.headers.get("x-request-id")).toMatch(/^req_/);
+
+    const [sent] = upstream.requests(model);
+    expect(sent!.path).toBe("/v1/messages");
+    expect(sent!.body).toEqual({ ...request, model });
+    expect(sent!.headers["x-api-key"]).toBe(ANTHROPIC_FAKE_KEY);
+    expect(JSON.stringify(sent)).not.toContain(apiKey);
+    // The client's API version and betas reach Anthropic as the SDK sent them.
+    expect(sent!.headers["anthropic-beta"]).toBe("context-1m-2025-08-07");
+    expect(sent!.headers["anthropic-version"]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it("messages.stream accumulates the same message, usage included, and meters it", async () => {
+    const { client } = await anthropicClient();
+    const model = uniqueModel("claude-native-stream");
+    const stream = client.messages.stream({ model: `claude/${model}`, max_tokens: 1024, messages: [{ role: "user", content: "Capital of France?" }] });
+    let text = "";
+    stream.on("text", (delta) => (text += delta));
+    const final = await stream.finalMessage();
+    expect(text).toBe(anthropicText.content[0]!.text);
+    expect(final.content).toEqual(anthropicText.content);
+    expect(final.stop_reason).toBe("end_turn");
+    expect(final.usage).toMatchObject({ input_tokens: 21, output_tokens: 12, cache_read_input_tokens: 2048, cache_creation_input_tokens: 1024 });
+    const requestId = (await stream.withResponse()).response.headers.get("x-request-id")!;
+    const row = await usageRow(stack, requestId);
+    expect(row).toMatchObject({ operation: "messages", provider: "claude", model, prompt_tokens: 3093, completion_tokens: 12, cached_tokens: 2048, stream: 1, upstream_error: 0 });
+  });
+
+  it("tool use, non-streamed and streamed", async () => {
+    const { client } = await anthropicClient();
+    const model = uniqueModel("claude-native-tools");
+    const request = { model: `claude/${model}`, max_tokens: 1024, tools: [weatherTool], messages: [{ role: "user" as const, content: "Weather in Paris?" }] };
+    const created = await client.messages.create(request);
+    expect(created.stop_reason).toBe("tool_use");
+    expect(created.content).toEqual(anthropicTools.content);
+    const streamed = await client.messages.stream(request).finalMessage();
+    expect(streamed.content).toEqual(anthropicTools.content);
+    expect(streamed.usage.output_tokens).toBe(created.usage.output_tokens);
+  });
+
+  it("upstream errors reach the SDK as its typed errors, mid-stream errors too", async () => {
+    const { client } = await anthropicClient();
+    const limited = await client.messages
+      .create({ model: `claude/${uniqueModel("c")}-error-429`, max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).headers?.get("retry-after")).toBe("7");
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+
+    const stream = client.messages.stream({ model: `claude/${uniqueModel("c")}-midstream-error`, max_tokens: 10, messages: [{ role: "user", content: "x" }] });
+    const failure = await stream.finalMessage().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(Anthropic.APIError);
+    expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
+
+    const truncated = await client.messages
+      .stream({ model: `claude/${uniqueModel("c")}-truncated`, max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(truncated).toBeInstanceOf(Anthropic.APIError);
+    expect((truncated as Error).message).toContain("broke before it was complete");
+  });
+});
+
+describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => {
+  it("messages.create: the upstream gets an OpenAI chat request, the SDK an Anthropic message", async () => {
+    const { client } = await anthropicClient();
+    const model = uniqueModel("oai-messages");
+    const message = await client.messages.create({
+      model: `oai/${model}`,
+      max_tokens: 300,
+      system: "Answer briefly.",
+      messages: [{ role: "user", content: "What is the capital of France?" }],
+      stop_sequences: ["END"],
+    });
+    const completion = chatText.completion;
+    expect(message).toMatchObject({
+      type: "message",
+      role: "assistant",
+      model: completion.model,
+      content: [{ type: "text", text: completion.choices[0]!.message.content }],
+      stop_reason: "end_turn",
+    });
+    const usage = completion.usage;
+    expect(message.usage).toMatchObject({
+      input_tokens: usage.prompt_tokens - usage.prompt_tokens_details.cached_tokens,
+      cache_read_input_tokens: usage.prompt_tokens_details.cached_tokens,
+      output_tokens: usage.completion_tokens,
+    });
+    const [sent] = upstream.requests(model);
+    expect(sent!.path).toBe("/v1/chat/completions");
+    expect(sent!.headers["authorization"]).toBe(`Bearer ${upstream.apiKey}`);
+    expect(sent!.body).toEqual({
+      model,
+      max_tokens: 300,
+      messages: [
+        { role: "system", content: "Answer briefly." },
+        { role: "user", content: "What is the capital of France?" },
+      ],
+      stop: ["END"],
+    });
+  });
+
+  it("messages.stream: Anthropic events from OpenAI chunks, with the same usage as non-streamed", async () => {
+    const { client } = await anthropicClient();
+    const model = uniqueModel("oai-messages-stream");
+    const request = { model: `oai/${model}`, max_tokens: 300, messages: [{ role: "user" as const, content: "Capital of France?" }] };
+    const created = await client.messages.create(request);
+    const stream = client.messages.stream(request);
+    const names: string[] = [];
+    stream.on("streamEvent", (event) => names.push(event.type));
+    const final = await stream.finalMessage();
+    expect(names[0]).toBe("message_start");
+    expect(names.at(-1)).toBe("message_stop");
+    expect(final.content).toEqual(created.content);
+    expect(final.stop_reason).toBe("end_turn");
+    expect(final.usage).toMatchObject({ input_tokens: created.usage.input_tokens, output_tokens: created.usage.output_tokens, cache_read_input_tokens: created.usage.cache_read_input_tokens });
+    // The gateway asked the OpenAI upstream for stream usage on the client's behalf.
+    expect(upstream.requests(model)[1]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it("tool use translated both ways, streamed and not; tool results go back as tool messages", async () => {
+    const { client } = await anthropicClient();
+    const model = uniqueModel("oai-messages-tools");
+    const request = { model: `oai/${model}`, max_tokens: 300, tools: [weatherTool], tool_choice: { type: "any" as const }, messages: [{ role: "user" as const, content: "Weather and time in Paris?" }] };
+    const created = await client.messages.create(request);
+    const calls = chatTools.completion.choices[0]!.message.tool_calls;
+    expect(created.stop_reason).toBe("tool_use");
+    expect(created.content).toEqual(calls.map((c) => ({ type: "tool_use", id: c.id, name: c.function.name, input: JSON.parse(c.function.arguments) })));
+    const streamed = await client.messages.stream(request).finalMessage();
+    expect(streamed.content).toEqual(created.content);
+    expect(streamed.stop_reason).toBe("tool_use");
+    expect(upstream.requests(model)[0]!.body).toMatchObject({
+      tools: [{ type: "function", function: { name: "get_weather", description: "Current weather", parameters: weatherTool.input_schema } }],
+      tool_choice: "required",
+    });
+
+    const next = uniqueModel("oai-messages-tool-result");
+    await client.messages.create({
+      model: `oai/${next}`,
+      max_tokens: 300,
+      tools: [weatherTool],
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        { role: "assistant", content: [created.content[0]!] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: calls[0]!.id, content: "18C" }] },
+      ],
+    });
+    expect(upstream.requests(next)[0]!.body["messages"]).toEqual([
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: null, tool_calls: [{ id: calls[0]!.id, type: "function", function: { name: "get_weather", arguments: calls[0]!.function.arguments } }] },
+      { role: "tool", tool_call_id: calls[0]!.id, content: "18C" },
+    ]);
+  });
+
+  it("an upstream error is an Anthropic-shaped error; a broken stream ends in the SDK's error", async () => {
+    const { client } = await anthropicClient();
+    const model = uniqueModel("oai-messages-429");
+    upstream.on(model, { error: { status: 429, headers: { "retry-after": "3" } } });
+    const limited = await client.messages.create({ model: `oai/${model}`, max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+
+    const broken = uniqueModel("oai-messages-broken");
+    upstream.on(broken, { breakAfter: 3 });
+    const failure = await client.messages.stream({ model: `oai/${broken}`, max_tokens: 10, messages: [{ role: "user", content: "x" }] }).finalMessage().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(Anthropic.APIError);
+  });
+
+  it("also through a Gemini upstream (Anthropic → OpenAI → Gemini and back)", async () => {
+    const { client } = await anthropicClient();
+    const message = await client.messages.create({ model: `gemini/${uniqueModel("gemini-messages")}`, max_tokens: 100, messages: [{ role: "user", content: "Capital of France?" }] });
+    expect(message.content).toEqual([{ type: "text", text: "The capital of France is Paris." }]);
+    expect(message.usage).toMatchObject({ input_tokens: 5, cache_read_input_tokens: 4, output_tokens: 37 });
+  });
+});
+
+describe("/v1/messages errors in Anthropic's shape", () => {
+  it("a bad gateway key is the SDK's AuthenticationError", async () => {
+    const client = new Anthropic({ apiKey: "sk-test-not-a-real-key", baseURL: stack.url, maxRetries: 0 });
+    const err = await client.messages.create({ model: "claude/x", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((err as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: "error", error: { type: "authentication_error" } });
+  });
+
+  it("an invalid request is a BadRequestError naming the field; the upstream is never called", async () => {
+    const { client } = await anthropicClient();
+    const model = uniqueModel("invalid");
+    const err = await client.messages
+      .create({ model: `claude/${model}`, max_tokens: 10, messages: [{ role: "user", content: "x" }], temperature: 3 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("temperature") } });
+    expect(upstream.requests(model)).toHaveLength(0);
+  });
+
+  it("a model the key may not use is a PermissionDeniedError; an unknown one a NotFoundError", async () => {
+    const { client } = await anthropicClient({ models: ["oai/*"] });
+    const denied = await client.messages.create({ model: "claude/anything", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    const { client: other } = await anthropicClient();
+    const unknown = await other.messages.create({ model: "nobody/model", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((unknown as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ error: { type: "not_found_error" } });
+  });
+});
