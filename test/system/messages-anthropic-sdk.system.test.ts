@@ -251,7 +251,8 @@ describe("/v1/messages errors in Anthropic's shape", () => {
     const { client } = await anthropicClient();
     const model = uniqueModel("invalid");
     const err = await client.messages
-      .create({ model: `claude/${model}`, max_tokens: 10, messages: [{ role: "user", content: "x" }], temperature: 3 })
+      // temperature is deprecated in this SDK's types but still sent by many clients; Anthropic's range is 0–1.
+      .create({ model: `claude/${model}`, max_tokens: 10, messages: [{ role: "user", content: "x" }], temperature: 3 } as Anthropic.MessageCreateParamsNonStreaming)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("temperature") } });

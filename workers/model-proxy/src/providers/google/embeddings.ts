@@ -12,8 +12,8 @@ import { geminiHttpError } from "./errors";
  * - `dimensions` → `outputDimensionality`. `user` is dropped (no equivalent, no effect on vectors).
  * - `encoding_format: base64` (the OpenAI SDK's default) → little-endian float32 bytes, base64.
  * - Usage: Gemini reports token counts for embeddings only in newer responses (`usageMetadata`);
- *   without them the prompt tokens are estimated (~4 characters per token, the gateway's shared
- *   estimate) and the response says so in `x-gateway-usage-estimated: true`.
+ *   without them the prompt tokens are estimated with the gateway's shared estimate (~4 characters
+ *   per token), so the request is metered rather than free.
  */
 interface BatchEmbedResponse {
   embeddings?: { values: number[] }[];
@@ -53,9 +53,7 @@ export async function geminiEmbeddings(body: Record<string, unknown>, target: Ta
     })),
     usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
   };
-  const headers: Record<string, string> = {};
-  if (reported === undefined) headers["x-gateway-usage-estimated"] = "true";
-  return Response.json(out, { headers });
+  return Response.json(out);
 }
 
 function textInputs(input: unknown): string[] {
