@@ -1,3 +1,4 @@
+import type { D1Database, KVNamespace } from "@cloudflare/workers-types";
 import OpenAI from "openai";
 import type { ProviderView, RouteView } from "../../workers/shared/src/contracts/providers";
 import type { Stack } from "./stack";

@@ -1,3 +1,4 @@
+import type { D1Database, KVNamespace } from "@cloudflare/workers-types";
 import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
