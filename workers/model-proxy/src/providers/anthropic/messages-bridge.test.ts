@@ -46,6 +46,19 @@ describe("the messages operation on every adapter", () => {
     expect(await streamed.text()).toBe(anthropicStream);
   });
 
+  it("sends the client's anthropic-version and betas to an Anthropic upstream, with the provider's configured betas", async () => {
+    stubFetch(() => Response.json(anthropicText));
+    const t = target("anthropic", "https://api.anthropic.com/v1");
+    t.provider.headers = { "anthropic-beta": "prompt-caching-2024-07-31" };
+    await adapterFor("anthropic")!.call("messages", request(), t, { ...ctx, clientHeaders: { "anthropic-version": "2026-10-21", "anthropic-beta": "context-1m-2025-08-07" } });
+    const headers = new Headers(calls[0]!.init.headers);
+    expect(headers.get("anthropic-version")).toBe("2026-10-21");
+    expect(headers.get("anthropic-beta")).toBe("prompt-caching-2024-07-31,context-1m-2025-08-07");
+    // Without client headers the stable version is used.
+    await adapterFor("anthropic")!.call("messages", request(), target("anthropic", "https://api.anthropic.com/v1"), ctx);
+    expect(new Headers(calls[1]!.init.headers).get("anthropic-version")).toBe("2023-06-01");
+  });
+
   it("translates for an OpenAI upstream: chat request out, Anthropic Message back", async () => {
     stubFetch(() => Response.json(chatText.completion));
     const res = await adapterFor("openai")!.call("messages", request({ system: "Be brief." }), target("openai", "https://api.openai.com/v1"), ctx);
