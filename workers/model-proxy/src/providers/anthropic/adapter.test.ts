@@ -42,8 +42,9 @@ describe("Anthropic adapter", () => {
   });
 
   it("posts a Messages request with x-api-key and anthropic-version, and answers an OpenAI completion", async () => {
-    stubFetch(() => Response.json(text));
+    stubFetch(() => Response.json(text, { headers: { "request-id": "req_011CSHoEeqs5C35K2UUqR7Fy" } }));
     const res = await adapter.call("chat", { model: "claude/sonnet", messages: [{ role: "user", content: "Capital of France?" }] }, target(), ctx());
+    expect(res.headers.get("x-request-id")).toBe("req_011CSHoEeqs5C35K2UUqR7Fy");
     expect(calls[0]!.url).toBe("https://api.anthropic.com/v1/messages");
     const { body, headers } = sent();
     expect(headers.get("x-api-key")).toBe("sk-ant-api03-key");

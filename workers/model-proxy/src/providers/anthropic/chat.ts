@@ -26,9 +26,12 @@ export async function anthropicChat(body: ChatRequest, target: Target, ctx: Adap
     ctx.signal,
   );
 
+  // Anthropic's own request id, for support tickets (model-proxy exposes it as x-gateway-upstream-request-id).
+  const upstreamId = upstream.headers.get("request-id");
+  const idHeader: Record<string, string> = upstreamId ? { "x-request-id": upstreamId } : {};
   if (request.stream !== true || !upstream.body) {
     const message = await readUpstreamJson<AnthropicMessage>(upstream, provider.name);
-    return Response.json(toChatCompletion(message));
+    return Response.json(toChatCompletion(message), { headers: idHeader });
   }
 
   const translated = upstream.body
@@ -40,5 +43,5 @@ export async function anthropicChat(body: ChatRequest, target: Target, ctx: Adap
       }),
     )
     .pipeThrough(new TextEncoderStream());
-  return new Response(translated, { headers: SSE_HEADERS });
+  return new Response(translated, { headers: { ...SSE_HEADERS, ...idHeader } });
 }
