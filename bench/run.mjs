@@ -212,7 +212,8 @@ async function runBreakdown(keys) {
   rmSync(tracePath, { force: true });
   writeFileSync(join(results, "breakdown.json"), JSON.stringify({ date: new Date().toISOString(), machine: machineInfo(), windows: analysis }, null, 2) + "\n");
   process.stdout.write(
-    `\nJavaScript time per request by Worker (turns holding the isolate lock; excludes HTTP parsing, RPC serialisation and SQLite I/O).\n` +
+    `\nJavaScript time per request by Worker (turns holding the isolate lock; excludes HTTP parsing and RPC serialisation;\n` +
+      `includes a SQLite-backed Durable Object's synchronous SQL).\n` +
       `Names without a prefix are ours; d1:*, kv:*, queues:* are Miniflare's local implementations of those bindings.\n\n` +
       `${renderBreakdown(analysis)}JSON: bench/results/breakdown.json\n`,
   );

@@ -2,8 +2,9 @@
 // --async-trace <file>`: one JSON object per line for every request context, JavaScript turn and
 // binding operation). A turn's `locked`→`end` is the time the Worker ran JavaScript holding its
 // isolate; summed per Worker over a window of requests, that is its JavaScript cost per request.
-// Everything workerd does outside turns (HTTP parsing, RPC serialisation, SQLite I/O) is not in
-// it. Pure functions: see breakdown.test.mjs.
+// Everything workerd does outside turns (HTTP parsing, RPC serialisation) is not in it; a
+// SQLite-backed Durable Object's `sql.exec` is synchronous, so that is. Pure functions: see
+// breakdown.test.mjs.
 
 /**
  * @typedef {object} Window a span of wall time in which the bench sent `requests` requests to one target
