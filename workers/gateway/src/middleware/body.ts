@@ -29,10 +29,14 @@ export async function readJsonBody(request: Request, env: { MAX_BODY_BYTES?: str
     });
   }
   const limit = maxBytes(env);
-  const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const length = request.headers.get("content-length");
+  const declared = length === null ? NaN : Number(length);
+  if (declared > limit) throw tooLarge(limit);
 
-  const text = await readText(request, limit);
+  // A declared length within the limit is read natively in one go (what the SDKs send); a chunked
+  // body is counted as it arrives and refused as soon as it passes the limit.
+  const text = Number.isInteger(declared) ? await request.text() : await readText(request, limit);
+  if (text.length > limit) throw tooLarge(limit);
   let value: unknown;
   try {
     value = JSON.parse(text);

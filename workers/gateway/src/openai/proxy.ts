@@ -3,7 +3,7 @@ import { ApiError, assertModelAllowed, parseOrThrow, requireScope, type ProxyReq
 import { acquireLimits, limitHeaders, settleLimits, type Lease } from "../limits";
 import { readJsonBody } from "../middleware/body";
 import { ClientLinkTarget } from "../streaming/client-link";
-import { tapJson } from "../streaming/json-tap";
+import { observeJson } from "../streaming/json-tap";
 import type { Observation } from "../streaming/observation";
 import { tapSse } from "../streaming/sse-tap";
 import { usageEvent, meteredUsage, type MeteredOperation, type RequestFacts, type ResponseFacts } from "../usage/event";
@@ -73,7 +73,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     console.error(JSON.stringify({ level: "error", requestId: facts.requestId, message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }));
     const error = new ApiError({ code: "service_unavailable", message: "The gateway could not reach its inference service. Retry the request.", headers: { "retry-after": "1" } });
     link?.end("gone");
-    c.executionCtx.waitUntil(finish(c.env, lease, facts, { status: error.status, provider: null, model: null, observation: null, endedAt: Date.now() }));
+    c.executionCtx.waitUntil(finish(c.env, (p) => c.executionCtx.waitUntil(p), lease, facts, { status: error.status, provider: null, model: null, observation: null, endedAt: Date.now() }));
     throw error;
   }
 
@@ -86,20 +86,27 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const model = answer.headers.get("x-gateway-model");
   const done = (observation: Observation | null) => {
     link?.end(observation?.aborted ? "gone" : "done");
-    c.executionCtx.waitUntil(finish(c.env, lease, facts, { status: answer.status, provider, model, observation, endedAt: Date.now() }));
+    c.executionCtx.waitUntil(finish(c.env, (p) => c.executionCtx.waitUntil(p), lease, facts, { status: answer.status, provider, model, observation, endedAt: Date.now() }));
   };
+  const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
 
   if (!answer.ok || !answer.body) {
     // An OpenAI error from tail/model-proxy: relay it (small, fully formed) and meter the attempt.
     done(null);
     return new Response(answer.body, { status: answer.status, headers: copyAll(answer.headers, headers) });
   }
-  const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  if (!isSse && !spec.taps) {
+    // OpenAI JSON: the client's copy passes through natively (no JavaScript per chunk on its path);
+    // the other copy is read for usage afterwards.
+    const [client, observed] = answer.body.tee();
+    c.executionCtx.waitUntil(observeJson(observed).then(done));
+    return new Response(client, { status: answer.status, headers });
+  }
   const tapped = isSse
     ? spec.taps
       ? spec.taps.sse(answer.body, { provider, onEnd: done })
       : tapSse(answer.body, { stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true, provider, onEnd: done })
-    : (spec.taps?.json ?? tapJson)(answer.body, done);
+    : spec.taps!.json(answer.body, done);
   return new Response(tapped, { status: answer.status, headers });
 }
 
@@ -108,12 +115,12 @@ function copyAll(from: Headers, into: Headers): Headers {
   return into;
 }
 
-/** After the response: settle the lease with what was actually used, then meter it. Never throws. */
-async function finish(env: GatewayEnv, lease: Lease | null, req: RequestFacts, res: ResponseFacts): Promise<void> {
-  const event = usageEvent(req, res);
-  const { usage } = meteredUsage(req, res);
-  await Promise.all([
-    settleLimits(env, lease, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens, model: res.model, provider: res.provider }),
-    recordUsage(env, event),
-  ]).catch((err: unknown) => console.error(JSON.stringify({ level: "error", requestId: req.requestId, message: "finishing request failed", error: String(err) })));
+/** After the response: meter it and settle the lease with what was actually used. Never throws. */
+function finish(env: GatewayEnv, waitUntil: (p: Promise<unknown>) => void, lease: Lease | null, req: RequestFacts, res: ResponseFacts): Promise<void> {
+  const { usage, estimated } = meteredUsage(req, res);
+  recordUsage(env, waitUntil, usageEvent(req, res, { usage, estimated }));
+  if (!lease) return Promise.resolve();
+  return settleLimits(env, lease, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens, model: res.model, provider: res.provider }).catch(
+    (err: unknown) => console.error(JSON.stringify({ level: "error", requestId: req.requestId, message: "settling the lease failed", error: String(err) })),
+  );
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { tapJson, usageNearEnd } from "./json-tap";
+import { observeJson, usageNearEnd } from "./json-tap";
 import type { Observation } from "./observation";
 
-async function run(text: string, pieces = 3) {
-  let seen: Observation | undefined;
+async function run(text: string, pieces = 3): Promise<{ out: string; seen: Observation }> {
   const bytes = new TextEncoder().encode(text);
   const size = Math.ceil(bytes.length / pieces);
   const body = new ReadableStream<Uint8Array>({
@@ -12,12 +11,13 @@ async function run(text: string, pieces = 3) {
       c.close();
     },
   });
-  const out = await new Response(tapJson(body, (o) => (seen = o))).text();
-  return { out, seen: seen! };
+  const [client, mine] = body.tee();
+  const [out, seen] = await Promise.all([new Response(client).text(), observeJson(mine)]);
+  return { out, seen };
 }
 
-describe("tapJson", () => {
-  it("passes the body through and reads usage and the generated text", async () => {
+describe("observeJson", () => {
+  it("reads usage and the generated text of the body the client receives", async () => {
     const body = JSON.stringify({ choices: [{ message: { content: "Paris." } }], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } }, null, 2);
     const { out, seen } = await run(body);
     expect(out).toBe(body);

@@ -48,74 +48,41 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
 }
 
 /**
- * The gateway's view into a JSON response: chunks go to the client as they arrive, a copy is kept
- * to read `usage` (and, when the upstream reported none, the generated text) after the last byte.
+ * Reads a JSON response body the client is receiving through the other branch of a `tee()`:
+ * the client's branch stays a native pass-through (no JavaScript per chunk on its path), and this
+ * branch is read after the fact for `usage` (and, when the upstream reported none, the generated
+ * text). Bodies over WHOLE_LIMIT keep only their last TAIL_BYTES.
  */
-export function tapJson(body: ReadableStream<Uint8Array>, onEnd: (observation: Observation) => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+export async function observeJson(body: ReadableStream<Uint8Array>): Promise<Observation> {
   const seen = emptyObservation();
-  let chunks: Uint8Array[] = [];
+  const chunks: Uint8Array[] = [];
   let size = 0;
   let whole = true;
-  let ended = false;
-
-  const finish = () => {
-    if (ended) return;
-    ended = true;
-    const bytes = concat(chunks, chunks.reduce((n, c) => n + c.byteLength, 0));
-    chunks = [];
-    const text = decoder.decode(bytes);
-    if (whole) {
-      try {
-        const json = JSON.parse(text) as { usage?: unknown; choices?: unknown };
-        seen.usage = readUsage(json.usage);
-        if (Array.isArray(json.choices)) for (const c of json.choices) seen.completionChars += generatedChars(c);
-      } catch {
-        // Truncated (client gone) or not JSON: usage stays unknown and is estimated.
-      }
-    } else {
-      seen.usage = readUsage(usageNearEnd(text));
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen.firstByteAt ??= Date.now();
+      chunks.push(value);
+      size += value.byteLength;
+      if (size > WHOLE_LIMIT) whole = false;
+      if (!whole) while (chunks.length > 1 && size - chunks[0]!.byteLength >= TAIL_BYTES) size -= chunks.shift()!.byteLength;
     }
-    onEnd(seen);
-  };
-
-  const keep = (chunk: Uint8Array) => {
-    chunks.push(chunk);
-    size += chunk.byteLength;
-    if (size > WHOLE_LIMIT || !whole) {
-      whole = false;
-      // Keep only the last TAIL_BYTES.
-      while (chunks.length > 1 && size - chunks[0]!.byteLength >= TAIL_BYTES) size -= chunks.shift()!.byteLength;
+  } catch {
+    seen.upstreamError = true;
+  }
+  const text = decoder.decode(concat(chunks, size));
+  if (whole) {
+    try {
+      const json = JSON.parse(text) as { usage?: unknown; choices?: unknown };
+      seen.usage = readUsage(json.usage);
+      if (Array.isArray(json.choices)) for (const c of json.choices) seen.completionChars += generatedChars(c);
+    } catch {
+      // Truncated or not JSON: usage stays unknown and is estimated.
     }
-  };
-
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (err) {
-          seen.upstreamError = true;
-          finish();
-          controller.error(err);
-          return;
-        }
-        if (result.done) {
-          controller.close();
-          finish();
-          return;
-        }
-        seen.firstByteAt ??= Date.now();
-        keep(result.value);
-        controller.enqueue(result.value);
-      },
-      cancel(reason) {
-        seen.aborted = true;
-        finish();
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  } else {
+    seen.usage = readUsage(usageNearEnd(text));
+  }
+  return seen;
 }

@@ -42,8 +42,8 @@ export function meteredUsage(req: RequestFacts, res: ResponseFacts): { usage: To
   return { usage: { promptTokens, completionTokens, cachedTokens: 0, reasoningTokens: 0, totalTokens: promptTokens + completionTokens }, estimated: true };
 }
 
-export function usageEvent(req: RequestFacts, res: ResponseFacts): UsageEvent {
-  const { usage, estimated } = meteredUsage(req, res);
+export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = meteredUsage(req, res)): UsageEvent {
+  const { usage, estimated } = metered;
   const seen = res.observation;
   return {
     request_id: req.requestId,

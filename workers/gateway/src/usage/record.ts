@@ -1,4 +1,5 @@
 import type { UsageEvent } from "../../../shared/src";
+import { usageBatcher } from "./batcher";
 
 /**
  * Analytics Engine datapoint layout of dataset `gateway_requests` (one per proxied request):
@@ -39,24 +40,15 @@ export function datapoint(event: UsageEvent): AnalyticsEngineDataPoint {
 }
 
 /**
- * Sends the usage event to the `usage-events` queue (billing stores it, idempotent by request id)
- * and writes the Analytics Engine datapoint. Runs in `waitUntil` after the response; never throws.
- * A failed queue send is retried once and then logged with the whole event, so it can be replayed.
+ * Writes the Analytics Engine datapoint and queues the usage event for the `usage-events` Queue
+ * (billing stores it, idempotent by request id), batched per isolate (batcher.ts). Runs after the
+ * response; never throws.
  */
-export async function recordUsage(env: Pick<GatewayEnv, "USAGE_EVENTS" | "ANALYTICS">, event: UsageEvent): Promise<void> {
+export function recordUsage(env: Pick<GatewayEnv, "USAGE_EVENTS" | "ANALYTICS">, waitUntil: (p: Promise<unknown>) => void, event: UsageEvent): void {
   try {
     env.ANALYTICS.writeDataPoint(datapoint(event));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", requestId: event.request_id, message: "analytics datapoint failed", error: String(err) }));
   }
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    try {
-      await env.USAGE_EVENTS.send(event, { contentType: "json" });
-      return;
-    } catch (err) {
-      if (attempt === 2) {
-        console.error(JSON.stringify({ level: "error", requestId: event.request_id, message: "usage event not queued", error: String(err), event }));
-      }
-    }
-  }
+  usageBatcher.add(env.USAGE_EVENTS, waitUntil, event);
 }
