@@ -156,7 +156,7 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
     expect(sent!.headers["authorization"]).toBe(`Bearer ${upstream.apiKey}`);
     expect(sent!.body).toEqual({
       model,
-      max_tokens: 300,
+      max_completion_tokens: 300,
       messages: [
         { role: "system", content: "Answer briefly." },
         { role: "user", content: "What is the capital of France?" },

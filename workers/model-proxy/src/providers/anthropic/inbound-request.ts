@@ -13,7 +13,8 @@ import { unsupportedParam } from "../chat-translation";
  * - Blocks: text → text parts; images (base64 → data URL, url → URL) → `image_url`; base64 PDFs →
  *   `file` parts, plain-text documents → text; `tool_use` → assistant `tool_calls` (input as JSON
  *   arguments). Thinking blocks are Anthropic's own signed reasoning and are not sent elsewhere.
- * - `max_tokens` → `max_tokens`; `stop_sequences` → `stop`; `temperature`, `top_p` as they are;
+ * - `max_tokens` → `max_tokens` (`max_completion_tokens` for OpenAI itself, see messages-bridge.ts);
+ *   `stop_sequences` → `stop`; `temperature`, `top_p` as they are;
  *   `top_k` is passed on as the vendor extension it is for OpenAI-compatible servers (an upstream
  *   that does not know it answers its own 400 naming it); `metadata.user_id` → `user`.
  * - Tools → function tools; `tool_choice` auto/any/tool/none → auto/required/named/none;

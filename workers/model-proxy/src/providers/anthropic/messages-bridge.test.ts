@@ -65,7 +65,7 @@ describe("the messages operation on every adapter", () => {
     expect(calls[0]!.url).toBe("https://api.openai.com/v1/chat/completions");
     expect(sentBody()).toEqual({
       model: "upstream-model",
-      max_tokens: 256,
+      max_completion_tokens: 256,
       messages: [
         { role: "system", content: "Be brief." },
         { role: "user", content: "Capital of France?" },
@@ -75,6 +75,13 @@ describe("the messages operation on every adapter", () => {
     expect(message.type).toBe("message");
     expect(message.content[0]!.text).toBe(chatText.completion.choices[0]!.message.content);
     expect(message.stop_reason).toBe("end_turn");
+  });
+
+  it("sends max_tokens to OpenAI-compatible servers (max_completion_tokens only to OpenAI itself)", async () => {
+    stubFetch(() => Response.json(chatText.completion));
+    await adapterFor("vllm")!.call("messages", request(), target("vllm", "http://127.0.0.1:8000/v1"), ctx);
+    expect(sentBody()["max_tokens"]).toBe(256);
+    expect(sentBody()["max_completion_tokens"]).toBeUndefined();
   });
 
   it("chains translations for a Gemini upstream streaming a function call: Anthropic events come out", async () => {

@@ -24,8 +24,16 @@ export function withMessages(inner: ProviderAdapter): ProviderAdapter {
   };
 }
 
+const OPENAI_NATIVE = new Set(["openai", "azure-openai"]);
+
 async function messagesThroughChat(inner: ProviderAdapter, body: Record<string, unknown>, target: Target, ctx: AdapterContext): Promise<Response> {
   const chat = toOpenAIChatRequest(body as MessagesRequest);
+  // OpenAI's own API refuses `max_tokens` for its reasoning models; every model there takes
+  // `max_completion_tokens`. Compatible servers know `max_tokens` best.
+  if (OPENAI_NATIVE.has(target.provider.type) && chat.max_tokens !== undefined) {
+    chat.max_completion_tokens = chat.max_tokens;
+    delete chat.max_tokens;
+  }
   const stream = chat.stream === true;
   const answer = await inner.call("chat", chat, target, { ...ctx, forceStreamUsage: stream });
   const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
