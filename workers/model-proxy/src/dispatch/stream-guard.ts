@@ -12,9 +12,9 @@ export interface StreamGuardOptions {
   abortUpstream: (reason: unknown) => void;
   /** Stops reading the upstream from outside (the client went away: see contracts/client-link.ts). */
   stop?: AbortSignal;
+  /** Clock, for tests. */
+  now?: () => number;
 }
-
-const IDLE = Symbol("idle");
 
 /**
  * Wraps an upstream SSE body so that it always ends cleanly for the client: if the upstream goes
@@ -22,56 +22,63 @@ const IDLE = Symbol("idle");
  * OpenAI error event instead of hanging or being cut. Chunks pass through as they arrive, except
  * that bytes of an incomplete event are held until the event is complete, so an error event never
  * lands inside half an event. A reader that cancels (client gone) cancels the upstream request.
+ *
+ * The idle timeout is one watchdog timer per stream, not one per chunk: each chunk only records
+ * when it arrived, and the timer, when it fires early, re-arms itself for the time that is left.
  */
 export function guardStream(body: ReadableStream<Uint8Array>, options: StreamGuardOptions): ReadableStream<Uint8Array> {
+  const now = options.now ?? Date.now;
   const reader = body.getReader();
   let pending: Uint8Array = new Uint8Array(0);
+  let lastChunkAt = now();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let ended: "timeout" | "stopped" | null = null;
 
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: ApiErrorInit, reason: unknown) => {
+  const stopReading = (why: "timeout" | "stopped", reason: unknown) => {
+    if (ended) return;
+    ended = why;
+    clearTimeout(watchdog);
     options.abortUpstream(reason);
+    // A pending read resolves as done; the pull below sees `ended` and finishes accordingly.
     reader.cancel(reason).catch(() => {});
-    // An incomplete event cannot be finished: drop it, then end with the error.
+  };
+  const arm = (ms: number) => {
+    watchdog = setTimeout(() => {
+      const left = lastChunkAt + options.idleTimeoutMs - now();
+      if (left > 0) arm(left);
+      else stopReading("timeout", new DOMException(options.timeoutError().message, "TimeoutError"));
+    }, ms);
+  };
+  arm(options.idleTimeoutMs);
+  options.stop?.addEventListener("abort", () => stopReading("stopped", options.stop!.reason));
+
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, error: ApiErrorInit | null) => {
+    clearTimeout(watchdog);
+    // An incomplete event cannot be finished after an error: drop it, then end with the error.
+    if (error) controller.enqueue(sseErrorEvent(error));
+    else if (pending.byteLength > 0) controller.enqueue(pending); // a last event without its blank line
     pending = new Uint8Array(0);
-    controller.enqueue(sseErrorEvent(error));
     controller.close();
   };
-
-  options.stop?.addEventListener("abort", () => {
-    options.abortUpstream(options.stop!.reason);
-    reader.cancel(options.stop!.reason).catch(() => {});
-  });
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         // Loop until something can be delivered: a pull that enqueues nothing is not called again.
         for (;;) {
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          let result: ReadableStreamReadResult<Uint8Array> | typeof IDLE;
+          let result: ReadableStreamReadResult<Uint8Array>;
           try {
-            result = await Promise.race([
-              reader.read(),
-              new Promise<typeof IDLE>((resolve) => {
-                timer = setTimeout(() => resolve(IDLE), options.idleTimeoutMs);
-              }),
-            ]);
+            result = await reader.read();
           } catch (err) {
-            clearTimeout(timer);
-            fail(controller, options.brokenError(err), err);
-            return;
+            if (ended === "timeout") return finish(controller, options.timeoutError());
+            if (ended === "stopped") return finish(controller, null);
+            ended = "stopped";
+            options.abortUpstream(err);
+            return finish(controller, options.brokenError(err));
           }
-          clearTimeout(timer);
-          if (result === IDLE) {
-            const error = options.timeoutError();
-            fail(controller, error, new DOMException(error.message, "TimeoutError"));
-            return;
-          }
-          if (result.done) {
-            // A final event without its blank line is still delivered: the SSE parser dispatches it.
-            if (pending.byteLength > 0) controller.enqueue(pending);
-            controller.close();
-            return;
-          }
+          if (ended === "timeout") return finish(controller, options.timeoutError());
+          if (result.done) return finish(controller, null);
+          lastChunkAt = now();
           const chunk = pending.byteLength > 0 ? concatBytes(pending, result.value) : result.value;
           const n = chunk.byteLength;
           const end = n >= 2 && chunk[n - 1] === 10 && chunk[n - 2] === 10 ? n : lastEventEnd(chunk);
@@ -89,6 +96,8 @@ export function guardStream(body: ReadableStream<Uint8Array>, options: StreamGua
         }
       },
       cancel(reason) {
+        clearTimeout(watchdog);
+        ended ??= "stopped";
         options.abortUpstream(reason);
         return reader.cancel(reason);
       },
