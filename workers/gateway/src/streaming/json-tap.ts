@@ -72,17 +72,26 @@ export async function observeJson(body: ReadableStream<Uint8Array>): Promise<Obs
   } catch {
     seen.upstreamError = true;
   }
-  const text = decoder.decode(concat(chunks, size));
-  if (whole) {
-    try {
-      const json = JSON.parse(text) as { usage?: unknown; choices?: unknown };
-      seen.usage = readUsage(json.usage);
-      if (Array.isArray(json.choices)) for (const c of json.choices) seen.completionChars += generatedChars(c);
-    } catch {
-      // Truncated or not JSON: usage stays unknown and is estimated.
-    }
-  } else {
-    seen.usage = readUsage(usageNearEnd(text));
+  const bytes = concat(chunks, size);
+  if (whole) return readBody(bytes, seen);
+  seen.usage = readUsage(usageNearEnd(decoder.decode(bytes)));
+  return seen;
+}
+
+/** What a whole JSON body that was read at once tells: its usage and the generated text. */
+export function observeJsonBytes(bytes: Uint8Array): Observation {
+  const seen = emptyObservation();
+  seen.firstByteAt = Date.now();
+  return readBody(bytes, seen);
+}
+
+function readBody(bytes: Uint8Array, seen: Observation): Observation {
+  try {
+    const json = JSON.parse(decoder.decode(bytes)) as { usage?: unknown; choices?: unknown };
+    seen.usage = readUsage(json.usage);
+    if (Array.isArray(json.choices)) for (const c of json.choices) seen.completionChars += generatedChars(c);
+  } catch {
+    // Truncated or not JSON: usage stays unknown and is estimated.
   }
   return seen;
 }
