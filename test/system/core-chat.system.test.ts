@@ -204,3 +204,21 @@ describe("models", () => {
     expect(err).toBeInstanceOf((await import("openai")).NotFoundError);
   });
 });
+
+describe("OpenAPI document", () => {
+  it("documents the core routes with the schemas that validate them", async () => {
+    const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    const chat = doc.paths["/v1/chat/completions"]!["post"]!;
+    expect(chat.requestBody!.content["application/json"]!.schema.$ref).toBe("#/components/schemas/CreateChatCompletionRequest");
+    expect(Object.keys(chat.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "404", "413", "415", "429", "502", "504"]));
+    expect(Object.keys(doc.components.schemas["CreateChatCompletionRequest"]!.properties!)).toEqual(
+      expect.arrayContaining(["model", "messages", "tools", "tool_choice", "response_format", "stream_options", "n", "logprobs", "top_logprobs", "max_completion_tokens"]),
+    );
+    for (const path of ["/v1/completions", "/v1/embeddings"]) expect(doc.paths[path]!["post"]).toBeDefined();
+    expect(doc.paths["/v1/models"]!["get"]).toBeDefined();
+    expect(doc.paths["/v1/models/{model}"]!["get"]).toBeDefined();
+  });
+});
