@@ -3,140 +3,139 @@ import { providerFromRow, routeFromRow, type ProviderRecord, type ProviderRow, t
 /**
  * D1 access for providers and routes. Every query is scoped by `owner`, so one tenant's id can
  * never address another tenant's row: a foreign id simply is not found.
+ *
+ * The owner-scoped reads and the delete are the same for both tables and live in `OwnedTable`;
+ * each repository adds its own column lists for insert and update.
  */
-export class ProviderRepository {
-  constructor(private readonly db: D1Database) {}
+abstract class OwnedTable<TRecord, TRow> {
+  constructor(
+    protected readonly db: D1Database,
+    private readonly table: "providers" | "routes",
+    private readonly fromRow: (row: TRow) => TRecord,
+  ) {}
 
-  async list(owner: string): Promise<ProviderRecord[]> {
-    const { results } = await this.db.prepare("SELECT * FROM providers WHERE owner = ? ORDER BY created_at, id").bind(owner).all<ProviderRow>();
-    return results.map(providerFromRow);
+  async list(owner: string): Promise<TRecord[]> {
+    const { results } = await this.db.prepare(`SELECT * FROM ${this.table} WHERE owner = ? ORDER BY created_at, id`).bind(owner).all<TRow>();
+    return results.map(this.fromRow);
   }
 
-  async get(owner: string, id: string): Promise<ProviderRecord | null> {
-    const row = await this.db.prepare("SELECT * FROM providers WHERE owner = ? AND id = ?").bind(owner, id).first<ProviderRow>();
-    return row ? providerFromRow(row) : null;
-  }
-
-  async byName(owner: string, name: string): Promise<ProviderRecord | null> {
-    const row = await this.db.prepare("SELECT * FROM providers WHERE owner = ? AND name = ?").bind(owner, name).first<ProviderRow>();
-    return row ? providerFromRow(row) : null;
+  async get(owner: string, id: string): Promise<TRecord | null> {
+    return this.first("id", owner, id);
   }
 
   async count(owner: string): Promise<number> {
-    return (await this.db.prepare("SELECT COUNT(*) AS n FROM providers WHERE owner = ?").bind(owner).first<number>("n")) ?? 0;
+    return (await this.db.prepare(`SELECT COUNT(*) AS n FROM ${this.table} WHERE owner = ?`).bind(owner).first<number>("n")) ?? 0;
+  }
+
+  async delete(owner: string, id: string): Promise<boolean> {
+    const result = await this.db.prepare(`DELETE FROM ${this.table} WHERE owner = ? AND id = ?`).bind(owner, id).run();
+    return result.meta.changes === 1;
+  }
+
+  protected async first(column: "id" | "name", owner: string, value: string): Promise<TRecord | null> {
+    const row = await this.db.prepare(`SELECT * FROM ${this.table} WHERE owner = ? AND ${column} = ?`).bind(owner, value).first<TRow>();
+    return row ? this.fromRow(row) : null;
+  }
+
+  /** Runs an insert that ends `ON CONFLICT (owner, name) DO NOTHING`: false if the name was taken. */
+  protected async insertUnlessNameTaken(statement: D1PreparedStatement): Promise<boolean> {
+    const result = await statement.run();
+    return result.meta.changes === 1;
+  }
+
+  /** Runs an update: false if the new name is taken by another of the owner's rows (the unique index decides). */
+  protected async updateUnlessNameTaken(statement: D1PreparedStatement): Promise<boolean> {
+    try {
+      await statement.run();
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+}
+
+export class ProviderRepository extends OwnedTable<ProviderRecord, ProviderRow> {
+  constructor(db: D1Database) {
+    super(db, "providers", providerFromRow);
+  }
+
+  async byName(owner: string, name: string): Promise<ProviderRecord | null> {
+    return this.first("name", owner, name);
   }
 
   /** Inserts; false if the owner already has a provider of that name (the unique index decides). */
   async insert(p: ProviderRecord): Promise<boolean> {
-    const result = await this.db
-      .prepare(
-        `INSERT INTO providers (id, owner, name, type, base_url, credential_ref, last4, rotated_at, models, headers, timeout_ms, api_version, enabled, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
-      )
-      .bind(
-        p.id,
-        p.owner,
-        p.name,
-        p.type,
-        p.baseUrl,
-        p.credentialRef,
-        p.last4,
-        p.rotatedAt,
-        p.models === null ? null : JSON.stringify(p.models),
-        JSON.stringify(p.headers),
-        p.timeoutMs,
-        p.apiVersion,
-        p.enabled ? 1 : 0,
-        p.createdAt,
-        p.updatedAt,
-      )
-      .run();
-    return result.meta.changes === 1;
+    return this.insertUnlessNameTaken(
+      this.db
+        .prepare(
+          `INSERT INTO providers (id, owner, name, type, base_url, credential_ref, last4, rotated_at, models, headers, timeout_ms, api_version, enabled, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
+        )
+        .bind(p.id, p.owner, ...providerColumns(p), p.createdAt, p.updatedAt),
+    );
   }
 
   /** Writes every mutable column; false if the new name is taken by another of the owner's providers. */
   async update(p: ProviderRecord): Promise<boolean> {
-    try {
-      await this.db
+    return this.updateUnlessNameTaken(
+      this.db
         .prepare(
           `UPDATE providers SET name = ?, type = ?, base_url = ?, credential_ref = ?, last4 = ?, rotated_at = ?, models = ?, headers = ?,
              timeout_ms = ?, api_version = ?, enabled = ?, updated_at = ? WHERE owner = ? AND id = ?`,
         )
-        .bind(
-          p.name,
-          p.type,
-          p.baseUrl,
-          p.credentialRef,
-          p.last4,
-          p.rotatedAt,
-          p.models === null ? null : JSON.stringify(p.models),
-          JSON.stringify(p.headers),
-          p.timeoutMs,
-          p.apiVersion,
-          p.enabled ? 1 : 0,
-          p.updatedAt,
-          p.owner,
-          p.id,
-        )
-        .run();
-      return true;
-    } catch (err) {
-      if (isUniqueViolation(err)) return false;
-      throw err;
-    }
-  }
-
-  async delete(owner: string, id: string): Promise<boolean> {
-    const result = await this.db.prepare("DELETE FROM providers WHERE owner = ? AND id = ?").bind(owner, id).run();
-    return result.meta.changes === 1;
+        .bind(...providerColumns(p), p.updatedAt, p.owner, p.id),
+    );
   }
 }
 
-export class RouteRepository {
-  constructor(private readonly db: D1Database) {}
+/** A provider's mutable columns, in the order both insert and update list them (name … enabled). */
+function providerColumns(p: ProviderRecord) {
+  return [
+    p.name,
+    p.type,
+    p.baseUrl,
+    p.credentialRef,
+    p.last4,
+    p.rotatedAt,
+    p.models === null ? null : JSON.stringify(p.models),
+    JSON.stringify(p.headers),
+    p.timeoutMs,
+    p.apiVersion,
+    p.enabled ? 1 : 0,
+  ];
+}
 
-  async list(owner: string): Promise<RouteRecord[]> {
-    const { results } = await this.db.prepare("SELECT * FROM routes WHERE owner = ? ORDER BY created_at, id").bind(owner).all<RouteRow>();
-    return results.map(routeFromRow);
+export class RouteRepository extends OwnedTable<RouteRecord, RouteRow> {
+  constructor(db: D1Database) {
+    super(db, "routes", routeFromRow);
   }
 
-  async get(owner: string, id: string): Promise<RouteRecord | null> {
-    const row = await this.db.prepare("SELECT * FROM routes WHERE owner = ? AND id = ?").bind(owner, id).first<RouteRow>();
-    return row ? routeFromRow(row) : null;
-  }
-
-  async count(owner: string): Promise<number> {
-    return (await this.db.prepare("SELECT COUNT(*) AS n FROM routes WHERE owner = ?").bind(owner).first<number>("n")) ?? 0;
-  }
-
+  /** Inserts; false if the owner already has a route of that name (the unique index decides). */
   async insert(r: RouteRecord): Promise<boolean> {
-    const result = await this.db
-      .prepare(
-        `INSERT INTO routes (id, owner, name, strategy, targets, retries, timeout_ms, enabled, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
-      )
-      .bind(r.id, r.owner, r.name, r.strategy, JSON.stringify(r.targets), r.retries, r.timeoutMs, r.enabled ? 1 : 0, r.createdAt, r.updatedAt)
-      .run();
-    return result.meta.changes === 1;
+    return this.insertUnlessNameTaken(
+      this.db
+        .prepare(
+          `INSERT INTO routes (id, owner, name, strategy, targets, retries, timeout_ms, enabled, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
+        )
+        .bind(r.id, r.owner, ...routeColumns(r), r.createdAt, r.updatedAt),
+    );
   }
 
+  /** Writes every mutable column; false if the new name is taken by another of the owner's routes. */
   async update(r: RouteRecord): Promise<boolean> {
-    try {
-      await this.db
+    return this.updateUnlessNameTaken(
+      this.db
         .prepare("UPDATE routes SET name = ?, strategy = ?, targets = ?, retries = ?, timeout_ms = ?, enabled = ?, updated_at = ? WHERE owner = ? AND id = ?")
-        .bind(r.name, r.strategy, JSON.stringify(r.targets), r.retries, r.timeoutMs, r.enabled ? 1 : 0, r.updatedAt, r.owner, r.id)
-        .run();
-      return true;
-    } catch (err) {
-      if (isUniqueViolation(err)) return false;
-      throw err;
-    }
+        .bind(...routeColumns(r), r.updatedAt, r.owner, r.id),
+    );
   }
+}
 
-  async delete(owner: string, id: string): Promise<boolean> {
-    const result = await this.db.prepare("DELETE FROM routes WHERE owner = ? AND id = ?").bind(owner, id).run();
-    return result.meta.changes === 1;
-  }
+/** A route's mutable columns, in the order both insert and update list them (name … enabled). */
+function routeColumns(r: RouteRecord) {
+  return [r.name, r.strategy, JSON.stringify(r.targets), r.retries, r.timeoutMs, r.enabled ? 1 : 0];
 }
 
 function isUniqueViolation(err: unknown): boolean {
