@@ -126,6 +126,27 @@ describe("streamed chat", () => {
     // (That model-proxy then stops the upstream call is shown in dispatcher.test.ts: locally,
     // workerd's outbound fetches pass through a Node proxy that keeps reading the fake upstream.)
   });
+
+  it("records the usage of a stream abandoned while the upstream was silent (a model still thinking)", async () => {
+    const { apiKey, tenant } = await clientFor(stack);
+    // The SDK over Miniflare's dispatch to the gateway: the harness's own HTTP listener does not
+    // pass a client's disconnect on to workerd while no bytes flow, a real edge does.
+    const gateway = stack.harness.getWorker("gateway");
+    const client = new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, fetch: ((url: string, init: RequestInit) => gateway.fetch(url, init as never)) as never });
+    const model = uniqueModel("stream-abort-silent");
+    const gate = upstream.hold(model, 3); // role chunk + 2 words, then silence
+    const abort = new AbortController();
+    const { data: stream, response } = await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true }, { signal: abort.signal }).withResponse();
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next();
+    await gate.reached;
+    abort.abort();
+    // The event arrives while the upstream is still held: the gateway did not wait for it.
+    const row = await usageRow(stack, response.headers.get("x-request-id")!);
+    expect(row).toMatchObject({ tenant_id: tenant.id, aborted: 1, stream: 1, status: 200 });
+    expect(row["completion_tokens"]).toBeGreaterThanOrEqual(2);
+    gate.release();
+  });
 });
 
 describe("streams that fail", () => {

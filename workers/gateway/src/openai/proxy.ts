@@ -121,7 +121,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const tapped = isSse
     ? spec.taps
       ? spec.taps.sse(answer.body, { provider, onEnd: done })
-      : tapSse(answer.body, { stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true, provider, onEnd: done })
+      : tapSse(answer.body, { stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true, provider, onEnd: done, clientGone: c.req.raw.signal })
     : spec.taps!.json(answer.body, done);
   return new Response(tapped, { status: answer.status, headers });
 }

@@ -113,6 +113,29 @@ describe("tapSse", () => {
   });
 });
 
+describe("tapSse with a client-gone signal", () => {
+  it("ends at once when the client leaves while the upstream is silent", async () => {
+    let seen: Observation | undefined;
+    let cancelled: unknown;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(delta("thinking")));
+      },
+      cancel(reason) {
+        cancelled = reason ?? "cancelled";
+      },
+    });
+    const gone = new AbortController();
+    const reader = tapSse(body, { stripUsageChunk: true, provider: null, onEnd: (o) => (seen = o), clientGone: gone.signal }).getReader();
+    await reader.read();
+    const next = reader.read(); // the upstream sends nothing more
+    gone.abort(new Error("client disconnected"));
+    expect((await next).done).toBe(true);
+    expect(seen).toMatchObject({ aborted: true, contentEvents: 1 });
+    expect(cancelled).toBeDefined();
+  });
+});
+
 describe("withoutNullUsage", () => {
   it("removes only the top-level null usage member", () => {
     expect(withoutNullUsage('data: {"id":"c","choices":[],"usage":null}\n\n')).toBe('data: {"id":"c","choices":[]}\n\n');

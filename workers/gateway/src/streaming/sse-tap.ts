@@ -11,6 +11,12 @@ export interface SseTapOptions {
   provider: string | null;
   /** Called exactly once when the stream ended, failed or the client went away. */
   onEnd: (observation: Observation) => void;
+  /**
+   * Aborts when the client disconnected (the incoming request's signal). The runtime only cancels
+   * a response body when a write to a gone client fails, which never happens while the upstream
+   * is silent (a model still thinking); this ends the stream at once instead.
+   */
+  clientGone?: AbortSignal;
 }
 
 const decoder = new TextDecoder();
@@ -115,6 +121,14 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
     );
   };
 
+  options.clientGone?.addEventListener("abort", () => {
+    if (ended) return;
+    seen.aborted = true;
+    end();
+    // The pending read resolves as done and the pull below closes the (unread) response.
+    reader.cancel(options.clientGone!.reason).catch(() => {});
+  });
+
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -129,6 +143,10 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
             return;
           }
           if (result.done) {
+            if (seen.aborted) {
+              controller.close();
+              return;
+            }
             const last = pending.byteLength > 0 ? inspect(pending) : null;
             if (last) controller.enqueue(last);
             pending = new Uint8Array(0);
