@@ -29,7 +29,7 @@ import { evictCachedKeys } from "../authenticate/key-cache";
 import { compact, keyStatus, mergeAxes, nowSeconds, parseJson, toApiKey, type ApiKeyRow } from "../db/rows";
 import type { Acting, Actor } from "./actor";
 import { auditStatement } from "./audit";
-import { getTenantRow } from "./tenants";
+import { getTenantRow, tenantNotFound } from "./tenants";
 
 /** What a key may do, after defaults: the thing checked against a self-service actor's own bounds. */
 interface KeyGrant {
@@ -92,6 +92,14 @@ async function visibleKey(env: AuthEnv, actor: Actor, keyId: string): Promise<Ap
   return row;
 }
 
+/** The key this actor may change: 404 when it cannot see it (`visibleKey`), 403 when it may not manage it (`mayManage`). */
+async function manageableKey(env: AuthEnv, actor: Actor, keyId: string): Promise<Result<ApiKeyRow>> {
+  const row = await visibleKey(env, actor, keyId);
+  if (!row) return keyNotFound(keyId);
+  const managed = mayManage(actor, row);
+  return managed.ok ? ok(row) : managed;
+}
+
 /** A self-service key may not manage a key that holds scopes it lacks itself. */
 function mayManage(actor: Actor, row: ApiKeyRow): Result<true> {
   if (actor.kind === "admin") return ok(true);
@@ -102,9 +110,28 @@ function mayManage(actor: Actor, row: ApiKeyRow): Result<true> {
   return ok(true);
 }
 
+/** A new plaintext key with what is stored of it: its SHA-256 hash and its display prefix. */
+async function newSecret(keyEnv: string): Promise<{ key: string; hash: string; prefix: string }> {
+  const key = generateApiKey(keyEnv);
+  const hash = await hashApiKey(key);
+  const prefix = (parseApiKey(key) as { ok: true; prefix: string }).prefix;
+  return { key, hash, prefix };
+}
+
 async function keySecretHashes(db: D1Database, keyId: string): Promise<string[]> {
   const { results } = await db.prepare("SELECT hash FROM api_key_secrets WHERE key_id = ?1").bind(keyId).all<{ hash: string }>();
   return results.map((r) => r.hash);
+}
+
+/** A grant as the api_keys row stores it (JSON text columns). */
+function grantColumns(grant: KeyGrant): Pick<ApiKeyRow, "scopes" | "models" | "limits" | "budget" | "expires_at"> {
+  return {
+    scopes: JSON.stringify(grant.scopes),
+    models: grant.models === null ? null : JSON.stringify(grant.models),
+    limits: JSON.stringify(grant.limits),
+    budget: JSON.stringify(grant.budget),
+    expires_at: grant.expires_at,
+  };
 }
 
 const dedupe = <T>(xs: T[]): T[] => [...new Set(xs)];
@@ -131,11 +158,11 @@ function defaultsFor(actor: Actor, input: KeyCreate): KeyGrant {
 /** Creates a key; the response is the only place its plaintext ever appears. */
 export async function createKey(env: AuthEnv, acting: Acting, tenantId: string, input: unknown): Promise<Result<CreatedApiKey>> {
   const { actor } = acting;
-  if (actor.kind === "key" && tenantId !== actor.tenantId) return fail({ code: "not_found", message: `No tenant with id '${tenantId}'.`, param: "id" });
+  if (actor.kind === "key" && tenantId !== actor.tenantId) return tenantNotFound(tenantId);
   const parsed = KeyCreateSchema.safeParse(input ?? {});
   if (!parsed.success) return fail(validationError(parsed.error));
   const tenant = await getTenantRow(env.AUTH_DB, tenantId);
-  if (!tenant) return fail({ code: "not_found", message: `No tenant with id '${tenantId}'.`, param: "id" });
+  if (!tenant) return tenantNotFound(tenantId);
   if (tenant.status !== "active") return fail({ code: "conflict", message: `Tenant '${tenantId}' is disabled; it cannot get new keys.` });
   const now = nowSeconds();
   const expiry = checkExpiry(parsed.data.expires_at, now);
@@ -144,20 +171,14 @@ export async function createKey(env: AuthEnv, acting: Acting, tenantId: string, 
   const bounded = withinActorBounds(actor, grant);
   if (!bounded.ok) return bounded;
 
-  const key = generateApiKey(env.KEY_ENV);
-  const hash = await hashApiKey(key);
-  const prefix = (parseApiKey(key) as { ok: true; prefix: string }).prefix;
+  const { key, hash, prefix } = await newSecret(env.KEY_ENV);
   const row: ApiKeyRow = {
     id: newId("key"),
     tenant_id: tenantId,
     name: parsed.data.name ?? null,
     prefix,
     hash,
-    scopes: JSON.stringify(grant.scopes),
-    models: grant.models === null ? null : JSON.stringify(grant.models),
-    limits: JSON.stringify(grant.limits),
-    budget: JSON.stringify(grant.budget),
-    expires_at: grant.expires_at,
+    ...grantColumns(grant),
     revoked_at: null,
     last_used_at: null,
     created_by: actor.label,
@@ -186,9 +207,9 @@ export async function listKeys(env: AuthEnv, acting: Acting, tenantId: string, q
   const { actor } = acting;
   const parsed = ListQuerySchema.safeParse(query ?? {});
   if (!parsed.success) return fail(validationError(parsed.error));
-  if (actor.kind === "key" && tenantId !== actor.tenantId) return fail({ code: "not_found", message: `No tenant with id '${tenantId}'.`, param: "id" });
+  if (actor.kind === "key" && tenantId !== actor.tenantId) return tenantNotFound(tenantId);
   if (actor.kind === "admin" && !(await getTenantRow(env.AUTH_DB, tenantId))) {
-    return fail({ code: "not_found", message: `No tenant with id '${tenantId}'.`, param: "id" });
+    return tenantNotFound(tenantId);
   }
   const limit = parsed.data.limit ?? 20;
   const stmt = parsed.data.after
@@ -213,10 +234,9 @@ export async function updateKey(env: AuthEnv, acting: Acting, keyId: string, inp
   const { actor } = acting;
   const parsed = KeyUpdateSchema.safeParse(input ?? {});
   if (!parsed.success) return fail(validationError(parsed.error));
-  const row = await visibleKey(env, actor, keyId);
-  if (!row) return keyNotFound(keyId);
-  const managed = mayManage(actor, row);
+  const managed = await manageableKey(env, actor, keyId);
   if (!managed.ok) return managed;
+  const row = managed.value;
   const now = nowSeconds();
   if (row.revoked_at !== null) return fail({ code: "conflict", message: `API key '${keyId}' is revoked; it cannot be changed.` });
   const expiry = checkExpiry(parsed.data.expires_at, now);
@@ -234,11 +254,7 @@ export async function updateKey(env: AuthEnv, acting: Acting, keyId: string, inp
   const next: ApiKeyRow = {
     ...row,
     name: p.name === undefined ? row.name : p.name,
-    scopes: JSON.stringify(grant.scopes),
-    models: grant.models === null ? null : JSON.stringify(grant.models),
-    limits: JSON.stringify(grant.limits),
-    budget: JSON.stringify(grant.budget),
-    expires_at: grant.expires_at,
+    ...grantColumns(grant),
     updated_at: now,
   };
   await env.AUTH_DB.batch([
@@ -258,10 +274,9 @@ export async function updateKey(env: AuthEnv, acting: Acting, keyId: string, inp
  */
 export async function revokeKey(env: AuthEnv, acting: Acting, keyId: string): Promise<Result<ApiKey>> {
   const { actor } = acting;
-  const row = await visibleKey(env, actor, keyId);
-  if (!row) return keyNotFound(keyId);
-  const managed = mayManage(actor, row);
+  const managed = await manageableKey(env, actor, keyId);
   if (!managed.ok) return managed;
+  const row = managed.value;
   if (row.revoked_at !== null) return ok(toApiKey(row));
   const now = nowSeconds();
   await env.AUTH_DB.batch([
@@ -281,10 +296,9 @@ export async function rotateKey(env: AuthEnv, acting: Acting, keyId: string, inp
   const { actor } = acting;
   const parsed = KeyRotateSchema.safeParse(input ?? {});
   if (!parsed.success) return fail(validationError(parsed.error));
-  const row = await visibleKey(env, actor, keyId);
-  if (!row) return keyNotFound(keyId);
-  const managed = mayManage(actor, row);
+  const managed = await manageableKey(env, actor, keyId);
   if (!managed.ok) return managed;
+  const row = managed.value;
   const now = nowSeconds();
   const status = keyStatus(row, now);
   if (status !== "active") return fail({ code: "conflict", message: `API key '${keyId}' is ${status}; it cannot be rotated.` });
@@ -292,9 +306,7 @@ export async function rotateKey(env: AuthEnv, acting: Acting, keyId: string, inp
   const graceEnd = now + grace;
   const oldHashes = await keySecretHashes(env.AUTH_DB, keyId);
 
-  const key = generateApiKey(env.KEY_ENV);
-  const hash = await hashApiKey(key);
-  const prefix = (parseApiKey(key) as { ok: true; prefix: string }).prefix;
+  const { key, hash, prefix } = await newSecret(env.KEY_ENV);
   await env.AUTH_DB.batch([
     // Drop secrets whose grace is over; end the rest (the current one included) at the latest at graceEnd.
     env.AUTH_DB.prepare("DELETE FROM api_key_secrets WHERE key_id = ?1 AND (expires_at <= ?2 OR ?3 = 0)").bind(keyId, now, grace),

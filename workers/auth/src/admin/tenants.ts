@@ -11,7 +11,7 @@ import { compact, mergeAxes, nowSeconds, parseJson, toTenant, type TenantRow } f
 import { requireAdmin, type Acting } from "./actor";
 import { auditStatement } from "./audit";
 
-const tenantNotFound = (id: string) => fail({ code: "not_found", message: `No tenant with id '${id}'.`, param: "id" });
+export const tenantNotFound = (id: string) => fail({ code: "not_found", message: `No tenant with id '${id}'.`, param: "id" });
 
 export async function getTenantRow(db: D1Database, id: string): Promise<TenantRow | null> {
   if (typeof id !== "string" || id.length > 64) return null;

@@ -12,7 +12,7 @@ import {
   type Scope,
 } from "../../../shared/src";
 import { signPrincipalToken } from "../../../shared/src/principal-token";
-import { parseJson } from "../db/rows";
+import { parseJson, type ApiKeyRow } from "../db/rows";
 import { memoToken, readCachedKey, tokenMemo, TOKEN_REUSE_MIN_MS, writeCachedKey, type KeyRecord } from "./key-cache";
 import { lastUsedWrite } from "./last-used";
 
@@ -27,18 +27,11 @@ const MAX_KEY_LENGTH = 256;
 const invalidKey = (message: string): ApiErrorInit => ({ code: "invalid_api_key", message });
 const INCORRECT = "Incorrect API key provided. Check the key, or create a new one.";
 
-/** One joined row: the secret, its key and its tenant. */
-interface LookupRow {
+/** One joined row: the secret, its key (the api_keys columns it selects as they are) and its tenant. */
+interface LookupRow extends Pick<ApiKeyRow, "tenant_id" | "scopes" | "models" | "limits" | "budget" | "expires_at" | "revoked_at"> {
   secret_hash: string;
   secret_expires_at: number | null;
   key_id: string;
-  tenant_id: string;
-  scopes: string;
-  models: string | null;
-  limits: string;
-  budget: string;
-  expires_at: number | null;
-  revoked_at: number | null;
   tenant_status: string;
   tenant_limits: string;
   tenant_budget: string;
