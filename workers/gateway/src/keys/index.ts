@@ -1,12 +1,15 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { ApiError, parseOrThrow, requireScope } from "../../../shared/src";
-import { KeyRotateSchema, type ApiKey as ApiKeyT, type CreatedApiKey as CreatedT, type ListPage, type RotatedApiKey as RotatedT } from "../../../shared/src/contracts/auth";
+import { requireScope } from "../../../shared/src";
+import type { ApiKey as ApiKeyT, CreatedApiKey as CreatedT, ListPage } from "../../../shared/src/contracts/auth";
 import { API_KEY_SECURITY, errorResponses, jsonBody, jsonResponse, unwrap } from "../admin/openapi";
 import { keyContext } from "../admin/rpc";
-import { ApiKey, ApiKeyList, CreatedApiKey, KeyCreate, KeyIdParam, KeyUpdate, ListQuery, RotatedApiKey } from "../admin/schemas";
-import { apiKeyAuth, evictCachedPrincipals } from "../middleware/api-key";
+import { ApiKeyList, CreatedApiKey, KeyCreate, ListQuery } from "../admin/schemas";
+import { apiKeyAuth } from "../middleware/api-key";
+import { registerKeyByIdRoutes } from "./by-id";
 import type { GatewayBindings } from "../types";
+
+export { optionalJson } from "./optional-json";
 
 /**
  * `/v1/keys`: a tenant manages its own keys with a key that holds `keys:write`. It sees only its
@@ -33,43 +36,6 @@ const create = createRoute({
   description: "Unspecified fields default to the calling key's own bounds (scopes except `keys:write`, models, limits, budget, expiry).",
   request: jsonBody(KeyCreate),
   responses: { 201: jsonResponse(CreatedApiKey, "The key, with its secret (shown once)"), ...errorResponses(400, 401, 403, 503) },
-});
-
-const get = createRoute({
-  ...common,
-  method: "get",
-  path: "/v1/keys/{id}",
-  summary: "Get one of your tenant's keys",
-  request: { params: KeyIdParam },
-  responses: { 200: jsonResponse(ApiKey, "The key"), ...errorResponses(401, 403, 404, 503) },
-});
-
-const patch = createRoute({
-  ...common,
-  method: "patch",
-  path: "/v1/keys/{id}",
-  summary: "Change one of your tenant's keys, within the calling key's own permissions",
-  request: { params: KeyIdParam, ...jsonBody(KeyUpdate) },
-  responses: { 200: jsonResponse(ApiKey, "The updated key"), ...errorResponses(400, 401, 403, 404, 409, 503) },
-});
-
-const revoke = createRoute({
-  ...common,
-  method: "delete",
-  path: "/v1/keys/{id}",
-  summary: "Revoke one of your tenant's keys",
-  request: { params: KeyIdParam },
-  responses: { 200: jsonResponse(ApiKey, "The revoked key"), ...errorResponses(401, 403, 404, 503) },
-});
-
-const rotate = createRoute({
-  ...common,
-  method: "post",
-  path: "/v1/keys/{id}/rotate",
-  summary: "Give one of your tenant's keys a new secret; the previous one works for a grace period",
-  description: "Optional JSON body `{grace_period_seconds}`: default 3600, at most 604800; 0 ends the previous secret at once.",
-  request: { params: KeyIdParam },
-  responses: { 200: jsonResponse(RotatedApiKey, "The key, with its new secret"), ...errorResponses(400, 401, 403, 404, 409, 503) },
 });
 
 export function registerKeys(app: OpenAPIHono<GatewayBindings>): void {
@@ -101,42 +67,17 @@ export function registerKeys(app: OpenAPIHono<GatewayBindings>): void {
     return c.json(key, 201);
   });
 
-  app.openapi(get, async (c) => {
-    const key = unwrap(await c.env.AUTH.getKey(keyContext(c), c.req.valid("param").id)) as ApiKeyT;
-    return c.json(key, 200);
+  registerKeyByIdRoutes(app, {
+    base: "/v1/keys",
+    ...common,
+    credentialErrors: [401, 403],
+    summaries: {
+      get: "Get one of your tenant's keys",
+      patch: "Change one of your tenant's keys, within the calling key's own permissions",
+      revoke: "Revoke one of your tenant's keys",
+      rotate: "Give one of your tenant's keys a new secret; the previous one works for a grace period",
+    },
+    rotateDescription: "Optional JSON body `{grace_period_seconds}`: default 3600, at most 604800; 0 ends the previous secret at once.",
+    context: keyContext,
   });
-
-  app.openapi(patch, async (c) => {
-    const id = c.req.valid("param").id;
-    const key = unwrap(await c.env.AUTH.updateKey(keyContext(c), id, c.req.valid("json"))) as ApiKeyT;
-    evictCachedPrincipals({ keyId: id });
-    return c.json(key, 200);
-  });
-
-  app.openapi(revoke, async (c) => {
-    const id = c.req.valid("param").id;
-    const key = unwrap(await c.env.AUTH.revokeKey(keyContext(c), id)) as ApiKeyT;
-    evictCachedPrincipals({ keyId: id });
-    return c.json(key, 200);
-  });
-
-  app.openapi(rotate, async (c) => {
-    const id = c.req.valid("param").id;
-    const body = parseOrThrow(KeyRotateSchema, await optionalJson(c.req.raw));
-    const key = unwrap(await c.env.AUTH.rotateKey(keyContext(c), id, body)) as RotatedT;
-    evictCachedPrincipals({ keyId: id });
-    c.header("cache-control", "no-store");
-    return c.json(key, 200);
-  });
-}
-
-/** An optional JSON body: empty means `{}`. */
-export async function optionalJson(req: Request): Promise<unknown> {
-  const text = await req.clone().text();
-  if (!text.trim()) return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError({ code: "invalid_json", message: "The request body is not valid JSON." });
-  }
 }
