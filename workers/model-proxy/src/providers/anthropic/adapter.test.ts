@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import rateLimit from "../../../../../test/fixtures/anthropic/error-429-rate-limit.json";
 import text from "../../../../../test/fixtures/anthropic/message-text.json";
 import toolStream from "../../../../../test/fixtures/anthropic/stream-tool-use.sse?raw";
 import { ApiError } from "../../../../shared/src";
 import { adapterFor } from "../index";
+import { callContext as ctx, fetchRecorder } from "../adapter-test-utils";
 import { assemble, readOpenAISse } from "../translation-test-utils";
 import type { ProviderConfig, Target } from "../types";
 
@@ -19,18 +20,9 @@ const provider = (over: Partial<ProviderConfig> = {}): ProviderConfig => ({
   ...over,
 });
 const target = (over: Partial<ProviderConfig> = {}): Target => ({ provider: provider(over), model: "claude-sonnet-4-5-20250929" });
-const ctx = (forceStreamUsage = false) => ({ requestId: "req_1", signal: new AbortController().signal, forceStreamUsage });
 
-let calls: { url: string; init: RequestInit }[] = [];
-function stubFetch(response: () => Response) {
-  calls = [];
-  vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    return response();
-  });
-}
-afterEach(() => vi.unstubAllGlobals());
-const sent = () => ({ body: JSON.parse(String(calls[0]!.init.body)) as Record<string, unknown>, headers: new Headers(calls[0]!.init.headers) });
+const { calls, stubFetch, sentBody, sentHeaders } = fetchRecorder();
+const sent = () => ({ body: sentBody(), headers: sentHeaders() });
 
 describe("Anthropic adapter", () => {
   const adapter = adapterFor("anthropic")!;

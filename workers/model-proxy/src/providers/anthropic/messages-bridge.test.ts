@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import anthropicText from "../../../../../test/fixtures/anthropic/message-text.json";
 import anthropicStream from "../../../../../test/fixtures/anthropic/stream-text.sse?raw";
 import geminiStream from "../../../../../test/fixtures/google/stream-function-call.sse?raw";
 import chatText from "../../../../../test/fixtures/openai/chat-text.json";
 import { SseParser } from "../../../../shared/src";
+import { callContext, fetchRecorder } from "../adapter-test-utils";
 import { adapterFor } from "../index";
 import type { ProviderConfig, ProviderType, Target } from "../types";
 
@@ -11,19 +12,10 @@ const target = (type: ProviderType, baseUrl: string): Target => ({
   provider: { id: "p", name: `${type}-p`, type, baseUrl, apiKey: "provider-key-123456", headers: {}, timeoutMs: 30_000, models: null } satisfies ProviderConfig,
   model: "upstream-model",
 });
-const ctx = { requestId: "req_1", signal: new AbortController().signal, forceStreamUsage: true };
+const ctx = callContext(true);
 const request = (extra: Record<string, unknown> = {}) => ({ model: "client/model", max_tokens: 256, messages: [{ role: "user", content: "Capital of France?" }], ...extra });
 
-let calls: { url: string; init: RequestInit }[] = [];
-function stubFetch(response: () => Response) {
-  calls = [];
-  vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    return response();
-  });
-}
-afterEach(() => vi.unstubAllGlobals());
-const sentBody = () => JSON.parse(String(calls[0]!.init.body)) as Record<string, unknown>;
+const { calls, stubFetch, sentBody } = fetchRecorder();
 
 describe("the messages operation on every adapter", () => {
   it("every chat-capable provider type serves messages", () => {

@@ -1,35 +1,16 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import keyInvalid from "../../../../../test/fixtures/google/error-400-api-key-invalid.json";
 import text from "../../../../../test/fixtures/google/generate-text.json";
 import textStream from "../../../../../test/fixtures/google/stream-text.sse?raw";
 import { ApiError } from "../../../../shared/src";
 import { adapterFor } from "../index";
+import { callContext as ctx, fetchRecorder, geminiProvider } from "../adapter-test-utils";
 import { assemble, readOpenAISse } from "../translation-test-utils";
 import type { ProviderConfig, Target } from "../types";
 
-const provider = (over: Partial<ProviderConfig> = {}): ProviderConfig => ({
-  id: "p2",
-  name: "gemini",
-  type: "google",
-  baseUrl: "https://generativelanguage.googleapis.com/v1beta",
-  apiKey: "AIzaSyTestKey000000000000000000000",
-  headers: {},
-  timeoutMs: 30_000,
-  models: null,
-  ...over,
-});
-const target = (over: Partial<ProviderConfig> = {}): Target => ({ provider: provider(over), model: "gemini-2.5-flash" });
-const ctx = (forceStreamUsage = false) => ({ requestId: "req_1", signal: new AbortController().signal, forceStreamUsage });
+const target = (over: Partial<ProviderConfig> = {}): Target => ({ provider: geminiProvider(over), model: "gemini-2.5-flash" });
 
-let calls: { url: string; init: RequestInit }[] = [];
-function stubFetch(response: () => Response) {
-  calls = [];
-  vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    return response();
-  });
-}
-afterEach(() => vi.unstubAllGlobals());
+const { calls, stubFetch } = fetchRecorder();
 
 describe("Google adapter", () => {
   const adapter = adapterFor("google")!;

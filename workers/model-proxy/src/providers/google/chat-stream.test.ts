@@ -6,23 +6,14 @@ import functionStream from "../../../../../test/fixtures/google/stream-function-
 import safetyStream from "../../../../../test/fixtures/google/stream-safety.sse?raw";
 import textStream from "../../../../../test/fixtures/google/stream-text.sse?raw";
 import truncated from "../../../../../test/fixtures/google/stream-truncated.sse?raw";
+import { geminiProvider } from "../adapter-test-utils";
 import { assemble, readOpenAISse, translateSse } from "../translation-test-utils";
-import type { ProviderConfig } from "../types";
 import type { GeminiResponse } from "./api";
 import { toChatCompletion } from "./chat-response";
 import { geminiToOpenAIStream } from "./chat-stream";
 import { geminiStreamError } from "./errors";
 
-const provider = {
-  id: "p2",
-  name: "gemini",
-  type: "google",
-  baseUrl: "https://generativelanguage.googleapis.com/v1beta",
-  apiKey: "AIzaSyTestKey000000000000000000000",
-  headers: {},
-  timeoutMs: 30_000,
-  models: null,
-} satisfies ProviderConfig;
+const provider = geminiProvider();
 const run = async (sse: string, includeUsage = true) =>
   readOpenAISse(
     await translateSse(sse, geminiToOpenAIStream({ model: "gemini-2.5-flash", includeUsage, errorFor: (e) => geminiStreamError(e, provider) })),

@@ -1,32 +1,16 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import batchEmbed from "../../../../../test/fixtures/google/batch-embed.json";
 import { ApiError } from "../../../../shared/src";
+import { callContext, fetchRecorder, geminiProvider } from "../adapter-test-utils";
 import { adapterFor } from "../index";
-import type { ProviderConfig, Target } from "../types";
+import type { Target } from "../types";
 import { float32Base64 } from "./embeddings";
 
-const provider: ProviderConfig = {
-  id: "p2",
-  name: "gemini",
-  type: "google",
-  baseUrl: "https://generativelanguage.googleapis.com/v1beta",
-  apiKey: "AIzaSyTestKey000000000000000000000",
-  headers: {},
-  timeoutMs: 30_000,
-  models: null,
-};
+const provider = geminiProvider();
 const target: Target = { provider, model: "gemini-embedding-001" };
-const ctx = { requestId: "req_1", signal: new AbortController().signal, forceStreamUsage: false };
+const ctx = callContext();
 
-let calls: { url: string; init: RequestInit }[] = [];
-function stubFetch(response: () => Response) {
-  calls = [];
-  vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    return response();
-  });
-}
-afterEach(() => vi.unstubAllGlobals());
+const { calls, stubFetch } = fetchRecorder();
 
 describe("Gemini embeddings via batchEmbedContents", () => {
   it("sends one request per input and answers OpenAI's embedding list", async () => {

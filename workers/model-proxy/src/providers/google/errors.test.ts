@@ -5,19 +5,10 @@ import notFound from "../../../../../test/fixtures/google/error-404-model-not-fo
 import exhausted from "../../../../../test/fixtures/google/error-429-resource-exhausted.json";
 import unavailable from "../../../../../test/fixtures/google/error-503-unavailable.json";
 import { ApiError } from "../../../../shared/src";
-import type { ProviderConfig } from "../types";
+import { geminiProvider } from "../adapter-test-utils";
 import { geminiHttpError } from "./errors";
 
-const provider = {
-  id: "p2",
-  name: "gemini",
-  type: "google",
-  baseUrl: "https://generativelanguage.googleapis.com/v1beta",
-  apiKey: "AIzaSyTestKey000000000000000000000",
-  headers: {},
-  timeoutMs: 30_000,
-  models: null,
-} satisfies ProviderConfig;
+const provider = geminiProvider();
 type Recording = { status: number; headers: Record<string, string>; body: unknown };
 const map = (r: Recording) => new ApiError(geminiHttpError(r.status, new Headers(r.headers), JSON.stringify(r.body), provider));
 

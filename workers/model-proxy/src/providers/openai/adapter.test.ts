@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ApiError } from "../../../../shared/src";
+import { callContext as ctx, fetchRecorder } from "../adapter-test-utils";
 import type { ProviderConfig, Target } from "../types";
 import { OpenAICompatibleAdapter } from "./adapter";
 
@@ -14,20 +15,8 @@ const provider = (over: Partial<ProviderConfig> = {}): ProviderConfig => ({
   models: null,
   ...over,
 });
-const ctx = (forceStreamUsage = false) => ({ requestId: "req_1", signal: new AbortController().signal, forceStreamUsage });
 
-let calls: { url: string; init: RequestInit }[] = [];
-function stubFetch(response: () => Response) {
-  calls = [];
-  vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    return response();
-  });
-}
-afterEach(() => vi.unstubAllGlobals());
-
-const sentBody = () => JSON.parse(String(calls[0]!.init.body)) as Record<string, unknown>;
-const sentHeaders = () => new Headers(calls[0]!.init.headers);
+const { calls, stubFetch, sentBody, sentHeaders } = fetchRecorder();
 
 describe("OpenAICompatibleAdapter", () => {
   it("sends the client's body with the upstream model name and the provider key", async () => {
