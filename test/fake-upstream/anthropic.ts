@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { recordings } from "./recordings";
 
 /**
  * The fake upstream's Anthropic Messages API (`POST /v1/messages`), answering with the recorded
@@ -16,36 +16,15 @@ import { readFileSync } from "node:fs";
  * Otherwise: a tool_use answer when tools are offered (and tool_choice is not none), else text.
  */
 
-const FIXTURES = new URL("../fixtures/anthropic/", import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), "utf8");
-const json = (name: string) => JSON.parse(fixture(name)) as unknown;
+const { json, recorded, sse } = recordings("anthropic", {
+  boundary: /(?<=\n\n)/,
+  headers: { "content-type": "text/event-stream; charset=utf-8", "request-id": "req_fake_upstream" },
+});
 
 export const ANTHROPIC_FAKE_KEY = "sk-ant-fake-upstream-key";
 
-type Recording = { status: number; headers: Record<string, string>; body: unknown };
-
-function recorded(name: string): Response {
-  const r = json(name) as Recording;
-  return new Response(JSON.stringify(r.body), { status: r.status, headers: r.headers });
-}
-
 function anthropicError(status: number, type: string, message: string): Response {
   return Response.json({ type: "error", error: { type, message }, request_id: "req_fake_upstream" }, { status });
-}
-
-/** Sends a recorded SSE body event by event, as separate network writes. */
-function sse(name: string): Response {
-  const events = fixture(name).split(/(?<=\n\n)/);
-  const enc = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = events.shift();
-      if (next === undefined) return controller.close();
-      controller.enqueue(enc.encode(next));
-      await new Promise((r) => setTimeout(r, 1));
-    },
-  });
-  return new Response(body, { headers: { "content-type": "text/event-stream; charset=utf-8", "request-id": "req_fake_upstream" } });
 }
 
 interface MessagesBody {

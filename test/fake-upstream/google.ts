@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { recordings } from "./recordings";
 
 /**
  * The fake upstream's Gemini API (`/v1beta/models/{model}:generateContent`,
@@ -17,32 +17,9 @@ import { readFileSync } from "node:fs";
  * Otherwise: a function call when tools are offered (and the mode is not NONE), else text.
  */
 
-const FIXTURES = new URL("../fixtures/google/", import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), "utf8");
-const json = (name: string) => JSON.parse(fixture(name)) as unknown;
+const { json, recorded, sse } = recordings("google", { boundary: /(?<=\r\n\r\n)/, headers: { "content-type": "text/event-stream" } });
 
 export const GOOGLE_FAKE_KEY = "AIzaSyFakeUpstreamKey0000000000000000";
-
-type Recording = { status: number; headers: Record<string, string>; body: unknown };
-
-function recorded(name: string): Response {
-  const r = json(name) as Recording;
-  return new Response(JSON.stringify(r.body), { status: r.status, headers: r.headers });
-}
-
-function sse(name: string): Response {
-  const events = fixture(name).split(/(?<=\r\n\r\n)/);
-  const enc = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = events.shift();
-      if (next === undefined) return controller.close();
-      controller.enqueue(enc.encode(next));
-      await new Promise((r) => setTimeout(r, 1));
-    },
-  });
-  return new Response(body, { headers: { "content-type": "text/event-stream" } });
-}
 
 interface GenerateBody {
   contents?: unknown[];
