@@ -1,6 +1,7 @@
 import type { D1Database } from "@cloudflare/workers-types";
 import OpenAI, { AuthenticationError, PermissionDeniedError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gatewayClient, sdkFailure } from "../support/openai-sdk";
 import { startStack, type Stack } from "../support/stack";
 import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
 
@@ -15,22 +16,10 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-const sdk = (apiKey: string, extra: Partial<ConstructorParameters<typeof OpenAI>[0]> = {}) =>
-  new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, ...extra });
-
-/** The SDK error a call ends in (fails the test if it succeeds). */
-async function sdkError(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await call;
-  } catch (err) {
-    expect(err).toBeInstanceOf(OpenAI.APIError);
-    return err as InstanceType<typeof OpenAI.APIError>;
-  }
-  throw new Error("expected the call to fail");
-}
+const sdk = (apiKey: string, extra?: Parameters<typeof gatewayClient>[2]) => gatewayClient(stack, apiKey, extra);
 
 async function expect401(call: Promise<unknown>, code: string): Promise<void> {
-  const err = await sdkError(call);
+  const err = await sdkFailure(call);
   expect(err).toBeInstanceOf(AuthenticationError);
   expect(err.status).toBe(401);
   expect(err.error).toMatchObject({ type: "authentication_error", code, param: null, message: expect.any(String) });
@@ -84,7 +73,7 @@ describe("401 AuthenticationError", () => {
     const { apiKey } = await tenantWithKey(stack, { scopes: ["keys:write"] });
     const i = 12;
     const typo = apiKey.slice(0, i) + (apiKey[i] === "a" ? "b" : "a") + apiKey.slice(i + 1);
-    const err = await sdkError(listKeys(sdk(typo)));
+    const err = await sdkFailure(listKeys(sdk(typo)));
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.message).toContain("checksum");
   });
@@ -95,7 +84,7 @@ describe("401 AuthenticationError", () => {
     await listKeys(client); // now cached in the gateway isolate and in KV
     await listKeys(client);
     await revokeKey(stack, key.id);
-    const err = await sdkError(listKeys(client));
+    const err = await sdkFailure(listKeys(client));
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.message).toContain("revoked");
   });
@@ -114,7 +103,7 @@ describe("401 AuthenticationError", () => {
     // Time passes: the key's expiry moves into the past in the auth database (never used, so never cached).
     const env = await stack.harness.getWorker("auth").getEnv();
     await (env["AUTH_DB"] as D1Database).prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2").bind(Math.floor(Date.now() / 1000) - 1, key.id).run();
-    const err = await sdkError(listKeys(sdk(key.key)));
+    const err = await sdkFailure(listKeys(sdk(key.key)));
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.message).toContain("expired");
   });
@@ -127,7 +116,7 @@ describe("401 AuthenticationError", () => {
 describe("403 PermissionDeniedError", () => {
   it("a key without the keys:write scope cannot manage keys", async () => {
     const { apiKey } = await tenantWithKey(stack, { scopes: ["chat"] });
-    const err = await sdkError(listKeys(sdk(apiKey)));
+    const err = await sdkFailure(listKeys(sdk(apiKey)));
     expect(err).toBeInstanceOf(PermissionDeniedError);
     expect(err.status).toBe(403);
     expect(err.error).toMatchObject({ type: "permission_error", code: "permission_denied" });

@@ -2,6 +2,7 @@ import OpenAI, { AuthenticationError, PermissionDeniedError } from "openai";
 import type { D1Database } from "@cloudflare/workers-types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCoreStack, uniqueModel } from "../fake-upstream/stack";
+import { gatewayClient, sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
 import { createKey, revokeKey, tenantWithKey, updateKey } from "../support/tenants";
 import { generateApiKey } from "../../workers/shared/src/api-key-format";
@@ -19,21 +20,10 @@ beforeAll(async () => {
 });
 afterAll(() => close?.());
 
-const sdk = (apiKey: string, extra: Partial<ConstructorParameters<typeof OpenAI>[0]> = {}) =>
-  new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, ...extra });
-
-async function failure(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await call;
-  } catch (err) {
-    expect(err).toBeInstanceOf(OpenAI.APIError);
-    return err as InstanceType<typeof OpenAI.APIError>;
-  }
-  throw new Error("expected the call to fail");
-}
+const sdk = (apiKey: string, extra?: Parameters<typeof gatewayClient>[2]) => gatewayClient(stack, apiKey, extra);
 
 async function expectAuthenticationError(call: Promise<unknown>, code: string, message?: string): Promise<void> {
-  const err = await failure(call);
+  const err = await sdkFailure(call);
   expect(err).toBeInstanceOf(AuthenticationError);
   expect(err.status).toBe(401);
   expect(err.error).toMatchObject({ type: "authentication_error", code, param: null });
@@ -86,20 +76,20 @@ describe("POST /v1/chat/completions and /v1/embeddings", () => {
 
   it("403 PermissionDeniedError for a key lacking the scope", async () => {
     const { apiKey } = await tenantWithKey(stack, { scopes: ["embeddings"] });
-    const err = await failure(chat(sdk(apiKey), `fake/${uniqueModel("noscope")}`));
+    const err = await sdkFailure(chat(sdk(apiKey), `fake/${uniqueModel("noscope")}`));
     expect(err).toBeInstanceOf(PermissionDeniedError);
     expect(err.error).toMatchObject({ type: "permission_error", code: "permission_denied" });
     expect(err.message).toContain("'chat'");
 
     const chatOnly = await tenantWithKey(stack, { scopes: ["chat"] });
-    const embed = await failure(sdk(chatOnly.apiKey).embeddings.create({ model: `fake/${uniqueModel("e")}`, input: "x" }));
+    const embed = await sdkFailure(sdk(chatOnly.apiKey).embeddings.create({ model: `fake/${uniqueModel("e")}`, input: "x" }));
     expect(embed).toBeInstanceOf(PermissionDeniedError);
     expect(embed.message).toContain("'embeddings'");
   });
 
   it("403 PermissionDeniedError (model_not_allowed, param model) for a model outside the key's globs", async () => {
     const { apiKey } = await tenantWithKey(stack, { scopes: ["chat"], models: ["fake/allowed-*"] });
-    const err = await failure(chat(sdk(apiKey), `fake/${uniqueModel("forbidden")}`));
+    const err = await sdkFailure(chat(sdk(apiKey), `fake/${uniqueModel("forbidden")}`));
     expect(err).toBeInstanceOf(PermissionDeniedError);
     expect(err.error).toMatchObject({ type: "permission_error", code: "model_not_allowed", param: "model" });
   });
@@ -107,11 +97,11 @@ describe("POST /v1/chat/completions and /v1/embeddings", () => {
   it("a scope granted by PATCH works on the next request; a model removed by PATCH is refused on the next", async () => {
     const { key, apiKey } = await tenantWithKey(stack, { scopes: ["embeddings"] });
     const client = sdk(apiKey);
-    expect(await failure(chat(client, `fake/${uniqueModel("later")}`))).toBeInstanceOf(PermissionDeniedError);
+    expect(await sdkFailure(chat(client, `fake/${uniqueModel("later")}`))).toBeInstanceOf(PermissionDeniedError);
     await updateKey(stack, key.id, { scopes: ["chat"], models: ["fake/ok-*"] });
     expect((await chat(client, `fake/${uniqueModel("ok")}`)).object).toBe("chat.completion");
     await updateKey(stack, key.id, { models: ["fake/other-*"] });
-    expect((await failure(chat(client, `fake/${uniqueModel("ok")}`))).error).toMatchObject({ code: "model_not_allowed" });
+    expect((await sdkFailure(chat(client, `fake/${uniqueModel("ok")}`))).error).toMatchObject({ code: "model_not_allowed" });
   });
 
   it("revocation: a chat that worked is refused with 401 on the next request", async () => {
@@ -125,7 +115,7 @@ describe("POST /v1/chat/completions and /v1/embeddings", () => {
   it("an inference key cannot call /admin", async () => {
     const { apiKey } = await tenantWithKey(stack);
     const admin = new OpenAI({ apiKey, baseURL: stack.url, maxRetries: 0 });
-    const err = await failure(admin.get("/admin/tenants"));
+    const err = await sdkFailure(admin.get("/admin/tenants"));
     expect(err).toBeInstanceOf(AuthenticationError);
   });
 });

@@ -1,8 +1,9 @@
-import OpenAI, { APIError } from "openai";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERRORS } from "../fake-upstream/wire.mjs";
 import { clientFor, startCoreStack, uniqueModel, usageRow, WRONG_PROVIDER_KEY } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
+import { gatewayClient, sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
 
 let stack: Stack;
@@ -14,16 +15,6 @@ beforeAll(async () => {
 afterAll(() => close?.());
 
 const hi = [{ role: "user" as const, content: "hi" }];
-
-/** The error a call rejects with (the test fails if it resolves). */
-async function failure(call: Promise<unknown>): Promise<APIError> {
-  const outcome = await call.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(outcome, "the call should have failed").toBeInstanceOf(OpenAI.APIError);
-  return outcome as APIError;
-}
 
 /** A raw POST to the gateway with a valid key. */
 async function post(apiKey: string, path: string, body: string, headers: Record<string, string> = { "content-type": "application/json" }) {
@@ -42,7 +33,7 @@ describe("bad input", () => {
     ["an unknown response_format", { model: "fake/x", messages: hi, response_format: { type: "yaml" } }, "response_format.type", /response_format/],
   ])("rejects %s with 400 BadRequestError naming the param", async (_what, body, param, message) => {
     const { client } = await clientFor(stack);
-    const err = await failure(client.chat.completions.create(body as never));
+    const err = await sdkFailure(client.chat.completions.create(body as never));
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.status).toBe(400);
     expect(err.param).toBe(param);
@@ -53,8 +44,8 @@ describe("bad input", () => {
 
   it("rejects bad embeddings and completions input the same way", async () => {
     const { client } = await clientFor(stack);
-    expect((await failure(client.embeddings.create({ model: "fake/x", input: "a", encoding_format: "hex" as never }))).param).toBe("encoding_format");
-    expect((await failure(client.completions.create({ model: "fake/x" } as never))).param).toBe("prompt");
+    expect((await sdkFailure(client.embeddings.create({ model: "fake/x", input: "a", encoding_format: "hex" as never }))).param).toBe("encoding_format");
+    expect((await sdkFailure(client.completions.create({ model: "fake/x" } as never))).param).toBe("prompt");
   });
 
   it("answers malformed JSON with 400 invalid_json", async () => {
@@ -80,7 +71,7 @@ describe("bad input", () => {
   it("answers a body over MAX_BODY_BYTES (4 MiB) with 413", async () => {
     const { client } = await clientFor(stack);
     const big = "x".repeat(4 * 1024 * 1024 + 1);
-    const err = await failure(client.chat.completions.create({ model: "fake/x", messages: [{ role: "user", content: big }] }));
+    const err = await sdkFailure(client.chat.completions.create({ model: "fake/x", messages: [{ role: "user", content: big }] }));
     expect(err.status).toBe(413);
     expect(err.code).toBe("payload_too_large");
   });
@@ -88,7 +79,7 @@ describe("bad input", () => {
   it("answers an unknown model with 404 NotFoundError (param model)", async () => {
     const { client } = await clientFor(stack);
     for (const model of ["no-such-model", "nobody/gpt-4o", "catalog/not-listed"]) {
-      const err = await failure(client.chat.completions.create({ model, messages: hi }));
+      const err = await sdkFailure(client.chat.completions.create({ model, messages: hi }));
       expect(err).toBeInstanceOf(OpenAI.NotFoundError);
       expect(err).toMatchObject({ code: "model_not_found", param: "model" });
     }
@@ -96,14 +87,14 @@ describe("bad input", () => {
 
   it("answers a model the key may not use with 403 PermissionDeniedError", async () => {
     const { client } = await clientFor(stack, { models: ["catalog/*"] });
-    const err = await failure(client.chat.completions.create({ model: "fake/x", messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: "fake/x", messages: hi }));
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(err).toMatchObject({ code: "model_not_allowed", param: "model" });
   });
 
   it("answers a missing or wrong API key with 401 AuthenticationError", async () => {
-    const bad = new OpenAI({ apiKey: "sk-not-a-real-key", baseURL: `${stack.url}/v1`, maxRetries: 0 });
-    expect(await failure(bad.chat.completions.create({ model: "fake/x", messages: hi }))).toBeInstanceOf(OpenAI.AuthenticationError);
+    const bad = gatewayClient(stack, "sk-not-a-real-key");
+    expect(await sdkFailure(bad.chat.completions.create({ model: "fake/x", messages: hi }))).toBeInstanceOf(OpenAI.AuthenticationError);
     const res = await fetch(`${stack.url}/v1/models`);
     expect(res.status).toBe(401);
   });
@@ -114,7 +105,7 @@ describe("upstream failures", () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("up-400");
     upstream.on(model, { error: { status: 400 } });
-    const err = await failure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.message).toContain(ERRORS["400"].error.message);
     expect(err.param).toBe("temperature");
@@ -124,7 +115,7 @@ describe("upstream failures", () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("up-422");
     upstream.on(model, { error: { status: 422, body: { object: "error", message: "max_tokens must be at least 1, got 0.", type: "BadRequestError", param: null, code: 422 } } });
-    const err = await failure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
     expect(err).toBeInstanceOf(OpenAI.UnprocessableEntityError);
     expect(err.message).toContain("max_tokens must be at least 1");
   });
@@ -132,7 +123,7 @@ describe("upstream failures", () => {
   it("turns the provider refusing the gateway's key into a 502 naming a credential problem, never the key", async () => {
     const { client, apiKey } = await clientFor(stack);
     const model = uniqueModel("up-401");
-    const err = await failure(client.chat.completions.create({ model: `badkey/${model}`, messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: `badkey/${model}`, messages: hi }));
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
     expect(err.status).toBe(502);
     expect(err.code).toBe("upstream_auth_error");
@@ -152,7 +143,7 @@ describe("upstream failures", () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("up-429");
     upstream.on(model, { error: { status: 429, headers: { "retry-after": "7" } } });
-    const err = await failure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err.headers?.get("retry-after")).toBe("7");
     expect(err.message).toContain("Rate limit reached");
@@ -162,7 +153,7 @@ describe("upstream failures", () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("up-429-reset");
     upstream.on(model, { error: { status: 429, headers: { "x-ratelimit-reset-requests": "20s" } } });
-    const err = await failure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
     expect(err.headers?.get("retry-after")).toBe("20");
   });
 
@@ -170,7 +161,7 @@ describe("upstream failures", () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel(`up-${status}`);
     upstream.on(model, { error: { status } });
-    const err = await failure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
     expect(err.status).toBe(502);
     expect(err.message).toMatch(/Provider 'fake'/);
@@ -180,7 +171,7 @@ describe("upstream failures", () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("up-hang");
     upstream.on(model, { hang: true });
-    const err = await failure(client.chat.completions.create({ model: `quick/${model}`, messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: `quick/${model}`, messages: hi }));
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
     expect(err.status).toBe(504);
     expect(err.code).toBe("upstream_timeout");
@@ -190,7 +181,7 @@ describe("upstream failures", () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("up-metered");
     upstream.on(model, { error: { status: 500 } });
-    const err = await failure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
+    const err = await sdkFailure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
     const row = await usageRow(stack, err.requestID!);
     expect(row).toMatchObject({ status: 502, provider: "fake", prompt_tokens: 0, completion_tokens: 0 });
   });
