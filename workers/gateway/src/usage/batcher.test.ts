@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { UsageEvent } from "../../../shared/src";
-import { MAX_BATCH, UsageBatcher } from "./batcher";
+import { MAX_BATCH, takeBatch, UsageBatcher } from "./batcher";
 
 const event = (id: string) => ({ request_id: id }) as UsageEvent;
 
@@ -67,5 +67,12 @@ describe("UsageBatcher", () => {
     h.open();
     await Promise.all(h.waits);
     expect(h.sent).toEqual([["a"]]);
+  });
+
+  it("keeps a batch under the Queue's byte limit when events carry large tags", () => {
+    const big = (id: string) => ({ request_id: id, tags: { note: "x".repeat(60_000) } }) as unknown as UsageEvent;
+    const events = [big("a"), big("b"), big("c"), big("d")];
+    expect(takeBatch(events).map((e) => e.request_id)).toEqual(["a", "b", "c"]);
+    expect(events.map((e) => e.request_id)).toEqual(["d"]);
   });
 });

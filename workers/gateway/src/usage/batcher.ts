@@ -2,8 +2,28 @@ import type { UsageEvent } from "../../../shared/src";
 
 /** How long the first event of a batch waits for others before the batch is sent. */
 export const BATCH_WINDOW_MS = 20;
-/** A Queue `sendBatch` takes at most 100 messages (and 256 KB; usage events are ~0.6 KB). */
+/** A Queue `sendBatch` takes at most 100 messages and 256 KB in total. */
 export const MAX_BATCH = 100;
+const MAX_BATCH_BYTES = 200_000;
+/** Upper bound of an event's JSON without tags (ids, model names ≤ 256 chars, numbers). */
+const EVENT_BYTES = 1_500;
+
+function approxBytes(event: UsageEvent): number {
+  const tags = event.tags;
+  return tags && Object.keys(tags).length > 0 ? EVENT_BYTES + JSON.stringify(tags).length : EVENT_BYTES;
+}
+
+/** The longest prefix of `events` that fits one `sendBatch`. */
+export function takeBatch(events: UsageEvent[]): UsageEvent[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < events.length && n < MAX_BATCH) {
+    bytes += approxBytes(events[n]!);
+    if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+    n++;
+  }
+  return events.splice(0, n);
+}
 /** An owner that has not finished after this long is presumed gone; the next event takes over. */
 const STALE_OWNER_MS = 5_000;
 
@@ -53,7 +73,7 @@ export class UsageBatcher {
         this.ownerSince = null;
         return;
       }
-      const batch = this.buffer.splice(0, MAX_BATCH);
+      const batch = takeBatch(this.buffer);
       this.ownerSince = this.now();
       await send(queue, batch);
     }
