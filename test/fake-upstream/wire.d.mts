@@ -1,4 +1,4 @@
-export type FixtureName = "chat-text" | "chat-tools" | "chat-json" | "completion-text";
+export type FixtureName = "chat-text" | "chat-tools" | "chat-json" | "chat-reasoning" | "completion-text";
 export interface Fixture {
   description: string;
   completion: Record<string, unknown>;

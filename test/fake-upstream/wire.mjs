@@ -10,11 +10,12 @@
 import chatText from "../fixtures/openai/chat-text.json" with { type: "json" };
 import chatTools from "../fixtures/openai/chat-tools.json" with { type: "json" };
 import chatJson from "../fixtures/openai/chat-json.json" with { type: "json" };
+import chatReasoning from "../fixtures/openai/chat-reasoning.json" with { type: "json" };
 import completionText from "../fixtures/openai/completion-text.json" with { type: "json" };
 import embeddingsShape from "../fixtures/openai/embeddings.json" with { type: "json" };
 import errors from "../fixtures/openai/errors.json" with { type: "json" };
 
-export const FIXTURES = { "chat-text": chatText, "chat-tools": chatTools, "chat-json": chatJson, "completion-text": completionText };
+export const FIXTURES = { "chat-text": chatText, "chat-tools": chatTools, "chat-json": chatJson, "chat-reasoning": chatReasoning, "completion-text": completionText };
 export const ERRORS = errors;
 
 /** The fixture a request gets unless a test picks one: tools → tool calls, JSON mode → JSON, else text. */

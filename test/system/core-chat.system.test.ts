@@ -129,6 +129,25 @@ describe("chat completions (non-streamed)", () => {
   });
 });
 
+describe("usage details", () => {
+  it("records cached and reasoning tokens, from a JSON answer and from a stream's usage chunk", async () => {
+    const { client } = await clientFor(stack);
+    const usage = FIXTURES["chat-reasoning"].usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+    const expected = { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.total_tokens, cached_tokens: 1152, reasoning_tokens: 192 };
+
+    const model = uniqueModel("reasoning");
+    upstream.on(model, { fixture: "chat-reasoning" });
+    const { response } = await client.chat.completions.create({ model: `fake/${model}`, messages: [{ role: "user", content: "How many r's in strawberry?" }], reasoning_effort: "low" }).withResponse();
+    expect(await usageRow(stack, response.headers.get("x-request-id")!)).toMatchObject({ ...expected, stream: 0 });
+
+    const streamed = uniqueModel("reasoning-stream");
+    upstream.on(streamed, { fixture: "chat-reasoning" });
+    const { data: stream, response: streamResponse } = await client.chat.completions.create({ model: `fake/${streamed}`, messages: [{ role: "user", content: "x" }], stream: true }).withResponse();
+    for await (const chunk of stream) expect(chunk.usage).toBeUndefined();
+    expect(await usageRow(stack, streamResponse.headers.get("x-request-id")!)).toMatchObject({ ...expected, stream: 1 });
+  });
+});
+
 describe("completions (legacy)", () => {
   it("returns the upstream's completion", async () => {
     const { client } = await clientFor(stack);
