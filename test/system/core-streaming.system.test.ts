@@ -141,6 +141,7 @@ describe("streamed chat", () => {
     await iterator.next();
     await gate.reached;
     abort.abort();
+    await iterator.return?.(); // the SDK lets go of the body, so the connection closes
     // The event arrives while the upstream is still held: the gateway did not wait for it.
     const row = await usageRow(stack, response.headers.get("x-request-id")!);
     expect(row).toMatchObject({ tenant_id: tenant.id, aborted: 1, stream: 1, status: 200 });

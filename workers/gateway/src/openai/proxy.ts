@@ -85,7 +85,8 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const provider = answer.headers.get("x-gateway-provider");
   const model = answer.headers.get("x-gateway-model");
   const done = (observation: Observation | null, status = answer.status) => {
-    link?.end(observation?.aborted ? "gone" : "done");
+    // A stream the client left, or that failed or timed out here, must stop upstream too.
+    link?.end(observation?.aborted || observation?.upstreamError ? "gone" : "done");
     c.executionCtx.waitUntil(finish(c.env, (p) => c.executionCtx.waitUntil(p), lease, facts, { status, provider, model, observation, endedAt: Date.now() }));
   };
   const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
@@ -121,7 +122,13 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const tapped = isSse
     ? spec.taps
       ? spec.taps.sse(answer.body, { provider, onEnd: done })
-      : tapSse(answer.body, { stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true, provider, onEnd: done, clientGone: c.req.raw.signal })
+      : tapSse(answer.body, {
+          stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true,
+          provider,
+          onEnd: done,
+          clientGone: c.req.raw.signal,
+          idleTimeoutMs: Number(answer.headers.get("x-gateway-idle-timeout-ms")) || undefined,
+        })
     : spec.taps!.json(answer.body, done);
   return new Response(tapped, { status: answer.status, headers });
 }

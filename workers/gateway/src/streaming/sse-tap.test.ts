@@ -136,6 +136,46 @@ describe("tapSse with a client-gone signal", () => {
   });
 });
 
+describe("tapSse idle timeout", () => {
+  it("ends a stream whose upstream goes silent with a timeout error event", async () => {
+    let seen: Observation | undefined;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(delta("a")));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const text = await new Response(tapSse(body, { stripUsageChunk: true, provider: "acme", onEnd: (o) => (seen = o), idleTimeoutMs: 30 })).text();
+    expect(text.startsWith(delta("a"))).toBe(true);
+    expect(text.slice(delta("a").length)).toMatch(/^data: \{"error":\{"message":"Provider 'acme' stopped sending for 30 ms; the stream was ended\.","type":"timeout_error","param":null,"code":"upstream_timeout"\}\}\n\n$/);
+    expect(seen).toMatchObject({ upstreamError: true, aborted: false });
+    expect(cancelled).toBe(true);
+  });
+
+  it("does not time out a stream that keeps sending", async () => {
+    let i = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(c) {
+          await new Promise((r) => setTimeout(r, 10));
+          if (i++ < 6) c.enqueue(enc.encode(delta(String(i))));
+          else {
+            c.enqueue(enc.encode(finish() + DONE));
+            c.close();
+          }
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const text = await new Response(tapSse(body, { stripUsageChunk: true, provider: "acme", onEnd: () => {}, idleTimeoutMs: 40 })).text();
+    expect(text.endsWith(DONE)).toBe(true);
+    expect(text).not.toContain("error");
+  });
+});
+
 describe("withoutNullUsage", () => {
   it("removes only the top-level null usage member", () => {
     expect(withoutNullUsage('data: {"id":"c","choices":[],"usage":null}\n\n')).toBe('data: {"id":"c","choices":[]}\n\n');

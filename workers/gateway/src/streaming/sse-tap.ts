@@ -17,6 +17,15 @@ export interface SseTapOptions {
    * is silent (a model still thinking); this ends the stream at once instead.
    */
   clientGone?: AbortSignal;
+  /**
+   * Longest wait for the upstream's next chunk (the provider's timeout, from model-proxy's
+   * `x-gateway-idle-timeout-ms`): a stream that goes silent for longer ends with a timeout error
+   * event, and the tap's end tells model-proxy to stop the upstream call. Only time spent waiting
+   * on the upstream counts, not time the client takes to read.
+   */
+  idleTimeoutMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
 }
 
 const decoder = new TextDecoder();
@@ -62,11 +71,31 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
   let sawFinish = false;
   let ended = false;
 
+  const now = options.now ?? Date.now;
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let waitingSince: number | null = null;
+  let timedOut = false;
+
   const end = () => {
     if (ended) return;
     ended = true;
+    clearTimeout(watchdog);
     options.onEnd(seen);
   };
+
+  // One watchdog per stream: it re-arms itself for the time left instead of a timer per chunk.
+  const idle = options.idleTimeoutMs;
+  const arm = (ms: number) => {
+    watchdog = setTimeout(() => {
+      if (ended) return;
+      const left = waitingSince === null ? idle! : waitingSince + idle! - now();
+      if (left > 0) return arm(left);
+      timedOut = true;
+      // The pending read resolves as done; the pull below ends the stream with the timeout.
+      reader.cancel(new DOMException("upstream idle", "TimeoutError")).catch(() => {});
+    }, ms);
+  };
+  if (idle !== undefined && idle > 0) arm(idle);
 
   /**
    * Reads one complete event. Returns what must reach the client: the event's own bytes, other
@@ -121,6 +150,14 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
     );
   };
 
+  const timeoutEnd = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    seen.upstreamError = true;
+    pending = new Uint8Array(0);
+    const who = options.provider ? `Provider '${options.provider}'` : "The provider";
+    controller.enqueue(sseErrorEvent({ code: "upstream_timeout", message: `${who} stopped sending for ${idle} ms; the stream was ended.` }));
+    controller.close();
+  };
+
   options.clientGone?.addEventListener("abort", () => {
     if (ended) return;
     seen.aborted = true;
@@ -134,17 +171,30 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
       async pull(controller) {
         for (;;) {
           let result: ReadableStreamReadResult<Uint8Array>;
+          waitingSince = now();
           try {
             result = await reader.read();
           } catch {
-            broken(controller);
-            controller.close();
+            // A read that fails after this tap cancelled it (client gone, timeout) is not a break.
+            if (seen.aborted) controller.close();
+            else if (timedOut) timeoutEnd(controller);
+            else {
+              broken(controller);
+              controller.close();
+            }
             end();
             return;
+          } finally {
+            waitingSince = null;
           }
           if (result.done) {
             if (seen.aborted) {
               controller.close();
+              return;
+            }
+            if (timedOut) {
+              timeoutEnd(controller);
+              end();
               return;
             }
             const last = pending.byteLength > 0 ? inspect(pending) : null;

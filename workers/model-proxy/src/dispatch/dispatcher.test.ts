@@ -123,36 +123,32 @@ describe("dispatch", () => {
     expect(seen).toHaveLength(1);
   });
 
-  it("stops reading the upstream when the client link says the client went away", async () => {
-    let upstreamCancelled: unknown = null;
-    stubFetch(
-      () =>
-        new Response(
-          new ReadableStream<Uint8Array>({
-            start(c) {
-              c.enqueue(new TextEncoder().encode('data: {"choices":[]}\n\n'));
-            },
-            cancel(reason) {
-              upstreamCancelled = reason ?? "cancelled";
-            },
-          }),
-          { headers: { "content-type": "text/event-stream" } },
-        ),
-    );
+  it("aborts the upstream call when the client link says the client went away", async () => {
+    let signal: AbortSignal | undefined;
+    stubFetch((_url, init) => {
+      signal = init.signal!;
+      return new Response(new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode('data: {"choices":[]}\n\n')) }), {
+        headers: { "content-type": "text/event-stream" },
+      });
+    });
     let hangUp!: (outcome: "done" | "gone") => void;
     const client = { closed: () => new Promise<"done" | "gone">((r) => (hangUp = r)) };
-    const res = await dispatch({ ...request({ model: "acme/m", stream: true }), client }, env(), registryOf(provider("acme")));
-    const reader = res.body!.getReader();
-    await reader.read();
-    expect(upstreamCancelled).toBeNull();
+    const res = await dispatch({ ...request({ model: "acme/m", stream: true }), client }, env(), registryOf(provider("acme", { timeoutMs: 1234 })));
+    // The gateway's tap supervises OpenAI streams; it learns the provider's timeout from here.
+    expect(res.headers.get("x-gateway-idle-timeout-ms")).toBe("1234");
+    await res.body!.getReader().read();
+    expect(signal!.aborted).toBe(false);
     hangUp("gone");
-    await vi.waitFor(() => expect(upstreamCancelled).not.toBeNull());
+    // workerd errors a fetch's body when its signal aborts, which stops every reader of it.
+    await vi.waitFor(() => expect(signal!.aborted).toBe(true));
   });
 
   it("keeps streaming when the client link reports a normal end", async () => {
     let upstreamCancelled = false;
+    let signal: AbortSignal | undefined;
     stubFetch(
-      () =>
+      (_url, init) =>
+        (signal = init.signal!) &&
         new Response(
           new ReadableStream<Uint8Array>({
             start(c) {
@@ -171,5 +167,6 @@ describe("dispatch", () => {
     const res = await dispatch({ ...request({ model: "acme/m", stream: true }), client }, env(), registryOf(provider("acme")));
     expect(await res.text()).toBe("data: 1\n\ndata: [DONE]\n\n");
     expect(upstreamCancelled).toBe(false);
+    expect(signal!.aborted).toBe(false);
   });
 });
