@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Observation } from "./observation";
-import { tapSse, withoutNullUsage } from "./sse-tap";
+import { generatedCharsIn, tapSse, withoutNullUsage } from "./sse-tap";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -183,3 +183,15 @@ describe("withoutNullUsage", () => {
     expect(withoutNullUsage('data: {"choices":[{"delta":{"content":"\\",\\"usage\\":null"}}]}\n\n')).toBeNull();
   });
 });
+
+describe("generatedCharsIn", () => {
+  it("sums generated string values without parsing, escapes included, keys inside strings ignored", () => {
+    expect(generatedCharsIn('{"choices":[{"delta":{"content":"Hello"}}]}')).toBe(5);
+    expect(generatedCharsIn('{"choices":[{"delta":{"content":"say \\"hi\\"","refusal":null}}]}')).toBe(10);
+    expect(generatedCharsIn('{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\\"a\\":1}"}}]}}]}')).toBe(9);
+    expect(generatedCharsIn('{"choices":[{"delta":{"content":"\\"content\\":\\"x\\""}}]}')).toBe(17);
+    expect(generatedCharsIn('{"choices":[{"text":"abc","index":0}]}')).toBe(3);
+    expect(generatedCharsIn('{"choices":[{"delta":{"role":"assistant","content":""}}]}')).toBe(0);
+  });
+});
+

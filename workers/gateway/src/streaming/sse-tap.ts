@@ -31,6 +31,31 @@ export interface SseTapOptions {
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+// Inside JSON strings quotes are escaped, so these unescaped patterns can only be members.
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+const ERROR_MEMBER = /"error"\s*:/;
+const FINISHED = /"finish_reason"\s*:\s*"/;
+const NULL_USAGE = /"usage"\s*:\s*null/;
+const GENERATED = /"(?:content|refusal|reasoning_content|reasoning|arguments|text)"\s*:\s*"/g;
+
+/**
+ * Characters of generated text in a chunk's JSON, without parsing it: the lengths of its
+ * content/refusal/reasoning/arguments/text string values (escapes count as written; this feeds
+ * estimates only, for streams whose upstream never reported usage).
+ */
+export function generatedCharsIn(json: string): number {
+  let n = 0;
+  GENERATED.lastIndex = 0;
+  for (let m = GENERATED.exec(json); m; m = GENERATED.exec(json)) {
+    let i = GENERATED.lastIndex;
+    const start = i;
+    while (i < json.length && json.charCodeAt(i) !== 34) i += json.charCodeAt(i) === 92 ? 2 : 1;
+    n += i - start;
+    GENERATED.lastIndex = i + 1;
+  }
+  return n;
+}
+
 /**
  * The event text without its top-level `"usage":null` member, or null if it has none in the
  * compact form servers write. Inside JSON strings quotes are escaped, so the unescaped sequence
@@ -107,6 +132,21 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
     if (data === null) return bytes;
     if (data === "[DONE]") {
       sawDone = true;
+      return bytes;
+    }
+    // Most events are one content delta: read them by scanning, without building the object.
+    // Only events that may carry usage or an error are parsed.
+    if (!USAGE_OBJECT.test(data) && !ERROR_MEMBER.test(data)) {
+      const chars = generatedCharsIn(data);
+      if (chars > 0) {
+        seen.completionChars += chars;
+        seen.contentEvents++;
+      }
+      if (FINISHED.test(data)) sawFinish = true;
+      if (options.stripUsageChunk && NULL_USAGE.test(data)) {
+        const cleaned = withoutNullUsage(text);
+        if (cleaned !== null) return encoder.encode(cleaned);
+      }
       return bytes;
     }
     let chunk: Record<string, unknown>;
