@@ -114,6 +114,8 @@ describe("no plaintext key at rest", () => {
     expect(stored.some((s) => s.where.startsWith("billing.BILLING_DB.usage_events") && s.text.includes(key.id))).toBe(true);
 
     const logs = JSON.stringify(stack.harness.getLogs());
+    // The log scan reads real lines: the refused typo'd key was logged (by request id, not by key).
+    expect(logs).toContain("api key refused");
     // What the upstream received is not at rest here, but it must not carry a gateway key either.
     const haystacks = [...stored, { where: "logs", text: logs }, { where: "upstream requests", text: JSON.stringify(upstream.requests(model)) }];
     for (const secret of secrets) {

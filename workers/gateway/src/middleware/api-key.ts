@@ -87,6 +87,7 @@ const MISSING = new ApiError({
 export async function principalFor(c: Context<GatewayBindings>, apiKey: string): Promise<Principal> {
   const parsed = parseApiKey(apiKey);
   if (!parsed.ok) {
+    logRefusal(c, "invalid_api_key", parsed.reason);
     throw new ApiError({
       code: "invalid_api_key",
       message:
@@ -109,10 +110,19 @@ export async function principalFor(c: Context<GatewayBindings>, apiKey: string):
   }
   if (!result.ok) {
     cache.delete(hash);
+    logRefusal(c, result.error.code, "refused by auth");
     throw ApiError.from(result.error);
   }
   remember(hash, result.value, Date.now());
   return result.value;
+}
+
+/**
+ * One structured line per refused key, so operators can see credential-stuffing or a client with a
+ * stale key. It names the request and why — never the presented key or any part of it.
+ */
+function logRefusal(c: Context<GatewayBindings>, code: string, reason: string): void {
+  console.warn(JSON.stringify({ level: "warn", requestId: c.get("requestId"), message: "api key refused", code, reason }));
 }
 
 /** The middleware every authenticated `/v1` route uses. 401 in OpenAI's shape when it fails. */
