@@ -1,5 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { globSync } from "node:fs";
+import { existsSync, globSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 import { generateLocalSecrets, secretsFor } from "./scripts/local-secrets.mjs";
 
@@ -49,8 +49,9 @@ const UNIT = [
  * `applyD1Migrations(env.<DB>, env.TEST_MIGRATIONS)` and run against the real schema.
  */
 const MIGRATIONS: Record<string, string> = { auth: "migrations/auth", billing: "migrations/billing", "model-proxy": "migrations/proxy", tail: "migrations/tail" };
+// A database without migrations yet (tail's) has no folder in a fresh clone: git keeps no empty dirs.
 const testMigrations = async (worker: string) =>
-  MIGRATIONS[worker] ? { TEST_MIGRATIONS: await readD1Migrations(MIGRATIONS[worker]!) } : {};
+  MIGRATIONS[worker] && existsSync(MIGRATIONS[worker]!) ? { TEST_MIGRATIONS: await readD1Migrations(MIGRATIONS[worker]!) } : {};
 
 /**
  * Fresh local secrets for the unit projects, so tests never depend on a developer's `.dev.vars`
