@@ -14,17 +14,22 @@ import type { GatewayBindings } from "../types";
  * Revocation / change propagation — worst case until a revoked (or re-scoped, re-limited) key is
  * refused everywhere:
  *   - the isolate that served the admin request: next request (its entry is evicted here);
- *   - another gateway isolate in the same location: ≤ PRINCIPAL_CACHE_TTL_MS (15 s) — its
+ *   - another gateway isolate in the same location: ≤ PRINCIPAL_CACHE_TTL_MS (2 s) — its
  *     in-memory entry lives that long; on expiry it asks auth, whose KV entry was deleted in this
  *     location, so auth reads D1 and refuses;
  *   - another location: ≤ 60 s (KV's global propagation of the delete, during which that
- *     location's KV may still return the cached entry) + 15 s (isolate cache) = 75 s;
- *   - a lost KV delete (auth crashed after the D1 write): ≤ KV_TTL_SECONDS (300 s) + 15 s.
+ *     location's KV may still return the cached entry) + 2 s (isolate cache) = 62 s;
+ *   - a lost KV delete (auth crashed after the D1 write): ≤ KV_TTL_SECONDS (300 s) + 2 s.
  * Principal tokens already handed downstream live ≤ 5 min but are only presented by requests that
  * were authenticated before the revocation. Key expiry is exact everywhere: no cache outlives
  * `keyExpiresAt`.
  */
-export const PRINCIPAL_CACHE_TTL_MS = 15_000;
+/**
+ * Short on purpose: it bounds how long another isolate of the same location may still accept a
+ * revoked key. It costs one auth call per key per isolate every 2 s — nothing next to the request
+ * rate of a key busy enough to be cached.
+ */
+export const PRINCIPAL_CACHE_TTL_MS = 2_000;
 /** A cached principal is only served while its token has at least this long left. */
 export const TOKEN_REFRESH_MARGIN_MS = 60_000;
 const MAX_ENTRIES = 10_000;
