@@ -222,6 +222,15 @@ describe("models", () => {
     const err = await client.models.retrieve("catalog/nope").catch((e: unknown) => e);
     expect(err).toBeInstanceOf((await import("openai")).NotFoundError);
   });
+
+  it("retrieves a pinned model of a provider that serves any model (usable, so not a 404), within the key's globs", async () => {
+    const { client } = await clientFor(stack);
+    expect(await client.models.retrieve("fake/any-model-7")).toEqual({ id: "fake/any-model-7", object: "model", created: expect.any(Number), owned_by: "fake" });
+    const { NotFoundError } = await import("openai");
+    expect(await client.models.retrieve("nobody/any-model-7").catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);
+    const { client: narrow } = await clientFor(stack, { models: ["catalog/*"] });
+    expect(await narrow.models.retrieve("fake/any-model-7").catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);
+  });
 });
 
 describe("OpenAPI document", () => {

@@ -2,7 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { fail, privateWorkerFetch, runChecks, type ProxyRequest, type Result, type ServiceHealth } from "../../shared/src";
 import type { Model } from "../../shared/src/openai";
 import { dispatch } from "./dispatch/dispatcher";
-import { listModels } from "./dispatch/models";
+import { getModel, listModels } from "./dispatch/models";
 import { registryFor } from "./registry";
 import { routingFor } from "./routing/route-request";
 import { CircuitBreaker } from "../../../durable-objects/circuit-breaker";
@@ -42,6 +42,16 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
     } catch (err) {
       console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
       return fail({ code: "internal_error", message: "model-proxy could not list models." });
+    }
+  }
+
+  /** One model by the name a client sends (`GET /v1/models/{id}`), listed or resolvable. */
+  async getModel(principalToken: string, id: string): Promise<Result<Model>> {
+    try {
+      return await getModel(principalToken, id, this.env, () => registryFor(this.env, this.ctx));
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
+      return fail({ code: "internal_error", message: "model-proxy could not describe the model." });
     }
   }
 }

@@ -42,8 +42,17 @@ export function registerModels(app: OpenAPIHono<GatewayBindings>): void {
   });
   app.get("/v1/models/:model{.+}", async (c) => {
     const id = c.req.param("model");
-    const found = (await allowedModels(c.env, c.get("principal"))).find((m) => m.id === id);
-    if (!found) throw new ApiError({ code: "model_not_found", param: "model", message: `The model '${id}' does not exist or you do not have access to it.` });
-    return c.json(found);
+    const principal = c.get("principal");
+    const notFound = new ApiError({ code: "model_not_found", param: "model", message: `The model '${id}' does not exist or you do not have access to it.` });
+    // The key's globs first: a model the key may not use is a 404 without asking model-proxy.
+    if (!modelAllowed(principal, id)) throw notFound;
+    let result;
+    try {
+      result = await c.env.MODEL_PROXY.getModel(principal.token, id);
+    } catch {
+      throw new ApiError({ code: "service_unavailable", message: "The model is temporarily unavailable. Retry the request.", headers: { "retry-after": "1" } });
+    }
+    if (!result.ok) throw result.error.code === "model_not_found" ? notFound : ApiError.from(result.error);
+    return c.json(result.value as Model);
   });
 }

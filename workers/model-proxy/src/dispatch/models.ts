@@ -10,3 +10,21 @@ export async function listModels(principalToken: string, env: { PRINCIPAL_VERIFY
   const entries = await registry().list(claims.value);
   return ok(entries.map((e) => ({ id: e.id, object: "model" as const, created: e.created, owned_by: e.ownedBy })));
 }
+
+/**
+ * One model by the name a client sends. Listed names answer from the list; a pinned
+ * `<provider>/<model>` of a provider that serves any model (no `models` list) is not listable but
+ * is usable, so it is described when it resolves for chat or embeddings.
+ */
+export async function getModel(principalToken: string, id: string, env: { PRINCIPAL_VERIFY_JWK: string }, registry: () => ModelRegistry): Promise<Result<Model>> {
+  const claims = await verifyPrincipalToken(principalToken, env.PRINCIPAL_VERIFY_JWK);
+  if (!claims.ok) return claims;
+  const reg = registry();
+  const listed = (await reg.list(claims.value)).find((e) => e.id === id);
+  if (listed) return ok({ id, object: "model" as const, created: listed.created, owned_by: listed.ownedBy });
+  let resolved = await reg.resolve(id, "chat", claims.value);
+  if (!resolved.ok) resolved = await reg.resolve(id, "embeddings", claims.value);
+  if (!resolved.ok) return resolved;
+  const owner = resolved.value.targets[0]?.provider.name ?? "unknown";
+  return ok({ id, object: "model" as const, created: 0, owned_by: owner });
+}
