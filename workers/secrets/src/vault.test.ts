@@ -10,7 +10,7 @@ const env = testEnv as unknown as SecretsEnv;
 
 const k1 = randomKey();
 const k2 = randomKey();
-const KEY = "sk-proj-0123456789abcdefWXYZ";
+const KEY = "fake-provider-key-0123456789abcdefWXYZ";
 
 const vaultV1 = async () => new Vault(env.SECRETS, await importKeyRing(masterKeysSecret({ 1: k1 }, "1")));
 const vaultV2 = async () => new Vault(env.SECRETS, await importKeyRing(masterKeysSecret({ 1: k1, 2: k2 }, "2")));

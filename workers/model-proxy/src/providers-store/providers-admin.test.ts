@@ -12,7 +12,7 @@ beforeAll(async () => {
 const PRODUCTION = { allowPrivate: false };
 let n = 0;
 const owner = () => `ten_admin_${++n}`;
-const KEY = "sk-live-0123456789abcdefWXYZ";
+const KEY = "fake-provider-key-0123456789abcdefWXYZ";
 
 function admin(policy = PRODUCTION) {
   const fake = fakeSecrets();
