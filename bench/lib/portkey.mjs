@@ -2,6 +2,7 @@
 // on npm, run with Node on this machine. Installed on demand into a cache directory outside the repo
 // (never committed, never a dependency of the project).
 import { spawn, spawnSync } from "node:child_process";
+import { supervise } from "./child.mjs";
 import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -52,26 +53,11 @@ export async function startPortkey(entry, port, logFile) {
     stdio: ["ignore", out, out],
   });
   closeSync(out);
-  // Never outlive the bench, even when it dies on an uncaught error.
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  /** @type {Promise<void>} */
-  const exited = new Promise((resolve) =>
-    child.once("exit", () => {
-      process.off("exit", killOnExit);
-      resolve();
-    }),
-  );
-  let dead = false;
-  void exited.then(() => (dead = true));
-  const stop = async () => {
-    if (!dead) child.kill("SIGTERM");
-    await exited;
-  };
+  const { stop, isDead } = supervise(child);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (dead) throw new Error(`Portkey exited during startup; see ${logFile}`);
+    if (isDead()) throw new Error(`Portkey exited during startup; see ${logFile}`);
     try {
       await (await fetch(url)).arrayBuffer();
       return { url, stop };

@@ -1,6 +1,7 @@
 // Runs `workerd serve` on a config object: the same binary Miniflare uses, started directly, its
 // output going to a log file (never through Node).
 import { spawn } from "node:child_process";
+import { supervise } from "./child.mjs";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { miniflare, WORKERD } from "./miniflare.mjs";
@@ -24,24 +25,9 @@ export async function serveWorkerd(config, { dir, readyUrls, asyncTrace }) {
   const trace = asyncTrace ? ["--async-trace", asyncTrace] : [];
   const child = spawn(WORKERD, ["serve", "--binary", "--experimental", ...trace, configPath], { stdio: ["ignore", out, out] });
   closeSync(out);
-  // Never outlive the bench, even when it dies on an uncaught error.
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  /** @type {Promise<void>} */
-  const exited = new Promise((resolve) =>
-    child.once("exit", () => {
-      process.off("exit", killOnExit);
-      resolve();
-    }),
-  );
-  let dead = false;
-  void exited.then(() => (dead = true));
-  const stop = async () => {
-    if (!dead) child.kill("SIGTERM");
-    await exited;
-  };
+  const { stop, isDead } = supervise(child);
   try {
-    await waitUntilReady(readyUrls, () => dead, log);
+    await waitUntilReady(readyUrls, isDead, log);
   } catch (err) {
     await stop();
     throw err;

@@ -1,23 +1,15 @@
-import type { Budget, Limits, Scope } from "../../../shared/src";
+import type { Principal } from "../../../shared/src";
 
 /**
  * What auth knows about an active key secret, minus the principal token: the value cached in KV
  * `AUTH_CACHE` under `key:<sha256 of the key>`. Only active keys are cached (no negative entries:
  * a new key has a never-seen hash, and garbage is rejected by the checksum before any lookup).
  */
-export interface KeyRecord {
+export type KeyRecord = Omit<Principal, "token" | "tokenExpiresAt" | "keyExpiresAt"> & {
   v: 1;
-  tenantId: string;
-  keyId: string;
-  scopes: Scope[];
-  models: string[] | null;
-  keyLimits: Limits;
-  tenantLimits: Limits;
-  keyBudget: Budget;
-  tenantBudget: Budget;
   /** Epoch ms at which this secret stops working (key expiry or rotation grace); null = never. */
   expiresAt: number | null;
-}
+};
 
 /**
  * KV entries live at most this long even if nothing deletes them (a failed delete, say): every
