@@ -32,9 +32,10 @@ import { serveWorkerd } from "./workerd.mjs";
  * @param {string} [options.stateRoot] where the state dir (and so every local store: D1, KV, R2,
  *   Durable Objects) is created; default the OS temp dir
  * @param {string} [options.asyncTrace] have workerd write its async trace to this file (see breakdown.mjs)
+ * @param {string} [options.inspector] serve the V8 inspector on this host:port (see profile.mjs)
  * @returns {Promise<BenchStack>}
  */
-export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir(), asyncTrace }) {
+export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir(), asyncTrace, inspector }) {
   const stateDir = mkdtempSync(join(stateRoot, "edge-llm-gateway-bench-"));
   const removeState = () => {
     if (!keepState) rmSync(stateDir, { recursive: true, force: true });
@@ -69,6 +70,7 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
     const served = await serveWorkerd(config, {
       dir: stateDir,
       asyncTrace,
+      inspector,
       readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-upstream")}/`, `${url("bench-floor")}/`, `${url("gateway")}/v1/models`],
     });
     return {
