@@ -14,6 +14,8 @@
 //   queue deliveries). Here `loopback` is a Worker inside workerd (the bench's sink), not Node.
 // Bindings themselves (D1/KV/R2/Queues/Durable Objects, service bindings) are left exactly as
 // Miniflare built them: they are Workers and storage inside workerd already.
+// splitOffWorker then moves one listened Worker (the bench's upstream) into a config of its own,
+// for a second workerd process.
 
 /** Prefix of the services Miniflare creates for user Workers (`core:user:<name>`). */
 export const USER_PREFIX = "core:user:";
@@ -101,6 +103,52 @@ export function toDirectConfig(config, options) {
     services: services.filter((s) => reachable.has(s.name)),
     sockets,
     structuredLogging: false,
+  };
+}
+
+/**
+ * Splits a direct config (toDirectConfig's result) into two `workerd serve` configs: `alone` serves
+ * only `worker` on its socket, `rest` serves every other socket. Why: workerd runs a process's
+ * Workers on one thread, so a Worker that stands in for something outside what is measured (the
+ * bench's upstream) gets its own process and is reached over TCP by URL, as from any other client.
+ *
+ * `alone` holds the Worker and only what it reaches once its Cache API outbound is dropped (in
+ * Miniflare's config that leads to a cache Durable Object whose storage `rest` also uses; two
+ * processes must not share it). In `rest`, a binding that still names `worker` (Miniflare's Queue
+ * broker binds every user Worker, for delivering to consumers) now names a stand-in of the same name:
+ * an external service at `worker`'s socket, so the binding stays valid and any call through it
+ * reaches the other process over TCP. Settings other than services and sockets (extensions,
+ * autogates, v8 flags) stay the same in both.
+ *
+ * @param {any} config a direct config (not mutated)
+ * @param {string} worker user Worker name, listened on a socket of `config`
+ * @returns {{ rest: any, alone: any }}
+ */
+export function splitOffWorker(config, worker) {
+  const name = USER_PREFIX + worker;
+  /** @type {any[]} */
+  const sockets = config.sockets ?? [];
+  const own = sockets.filter((s) => s.service?.name === name);
+  if (own.length === 0) throw new Error(`no socket serves "${name}"`);
+  const others = sockets.filter((s) => s.service?.name !== name);
+
+  const restNames = reachableServices(config.services, others.map((s) => s.service.name));
+  const standIn = { name, external: { address: own[0].address, http: {} } };
+
+  /** @type {any[]} */
+  const services = deepClone(config.services).map((/** @type {any} */ s) => {
+    if (s.name !== name) return s;
+    const { cacheApiOutbound: _cache, ...w } = s.worker;
+    return { ...s, worker: w };
+  });
+  const aloneNames = reachableServices(services, [name]);
+  return {
+    rest: {
+      ...config,
+      services: deepClone(config.services.filter((/** @type {any} */ s) => restNames.has(s.name))).map((/** @type {any} */ s) => (s.name === name ? standIn : s)),
+      sockets: deepClone(others),
+    },
+    alone: { ...config, services: services.filter((s) => aloneNames.has(s.name)), sockets: deepClone(own) },
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reachableServices, reviveConfig, toDirectConfig } from "./workerd-config.mjs";
+import { reachableServices, reviveConfig, splitOffWorker, toDirectConfig } from "./workerd-config.mjs";
 
 const kVoid = Symbol("kVoid");
 
@@ -102,6 +102,89 @@ describe("toDirectConfig", () => {
 
   it("names a listened Worker that is not in the config", () => {
     expect(() => toDirectConfig(miniflareLike(), { listen: { nope: 1 }, sinkWorker: "sink", mapDisk: (p) => p })).toThrow(/core:user:nope/);
+  });
+});
+
+describe("splitOffWorker", () => {
+  /** The direct config with an upstream Worker listened beside the stack, wired as Miniflare wires a user Worker (Cache API outbound → cache object → its storage). */
+  function withUpstream() {
+    const base = miniflareLike();
+    base.services.push(
+      {
+        name: "core:user:upstream",
+        worker: {
+          modules: [{ name: "upstream.js", esModule: "export default {}" }],
+          compatibilityDate: "2026-10-01",
+          bindings: [],
+          globalOutbound: { name: "outbound:3" },
+          cacheApiOutbound: { name: "cache:3" },
+          streamingTails: [{ name: "core:user:miniflare-observability-collector" }],
+          containerEngine: { localDocker: { socketPath: "unix:///var/run/docker.sock" } },
+        },
+      },
+      { name: "outbound:3", worker: { bindings: [], globalOutbound: { name: "core:custom-fetch:3:$outbound" } } },
+      { name: "cache:3", worker: { bindings: [{ name: "MINIFLARE_OBJECT", durableObjectNamespace: { className: "CacheObject", serviceName: "cache:cache" } }] } },
+      { name: "cache:cache", worker: { bindings: [{ name: "MINIFLARE_LOOPBACK", service: { name: "loopback" } }], durableObjectStorage: { localDisk: "cache:storage" } } },
+      { name: "cache:storage", disk: { path: "/tmp/miniflare-abc/cache", writable: true } },
+    );
+    // Every user Worker's Cache API outbound leads to the same cache object, as in Miniflare's config.
+    const cache0 = /** @type {any} */ (base.services.find((s) => s.name === "cache:0"));
+    cache0.worker.bindings = [{ name: "MINIFLARE_OBJECT", durableObjectNamespace: { className: "CacheObject", serviceName: "cache:cache" } }];
+    return toDirectConfig({ ...base, extensions: [{ modules: [] }], v8Flags: ["--x"] }, {
+      listen: { gateway: 4100, sink: 4101, upstream: 4102 },
+      sinkWorker: "sink",
+      mapDisk: (p) => p.replace("/tmp/miniflare-abc", "/state"),
+    });
+  }
+  const names = (/** @type {any} */ config) => config.services.map((/** @type {any} */ s) => s.name).sort();
+
+  it("serves the split-off Worker alone: its socket, itself and workerd's network, nothing that touches the stack's storage", () => {
+    const { alone } = splitOffWorker(withUpstream(), "upstream");
+    expect(alone.sockets).toEqual([{ name: "bench-upstream", address: "127.0.0.1:4102", http: {}, service: { name: "core:user:upstream" } }]);
+    expect(names(alone)).toEqual(["core:user:upstream", "internet"]);
+    expect(service(alone, "core:user:upstream").worker.globalOutbound).toEqual({ name: "internet" });
+    expect(service(alone, "core:user:upstream").worker.cacheApiOutbound).toBeUndefined();
+    expect(service(alone, "core:user:upstream").worker.modules).toEqual([{ name: "upstream.js", esModule: "export default {}" }]);
+  });
+
+  it("leaves everything else in the other config, without the split-off Worker or its socket", () => {
+    const direct = withUpstream();
+    const { rest } = splitOffWorker(direct, "upstream");
+    expect(rest.sockets.map((/** @type {any} */ s) => s.name)).toEqual(["bench-gateway", "bench-sink"]);
+    expect(service(rest, "core:user:upstream")).toBeUndefined();
+    expect(service(rest, "cache:3")).toBeUndefined();
+    expect(service(rest, "cache:cache").worker.durableObjectStorage).toEqual({ localDisk: "cache:storage" });
+    expect(service(rest, "cache:storage").disk.path).toBe("/state/cache");
+    expect(names(rest)).toEqual(names({ services: direct.services.filter((/** @type {any} */ s) => !["core:user:upstream", "cache:3"].includes(s.name)) }));
+  });
+
+  it("keeps the runtime settings the same in both processes", () => {
+    const { rest, alone } = splitOffWorker(withUpstream(), "upstream");
+    for (const c of [rest, alone]) {
+      expect(c.extensions).toEqual([{ modules: [] }]);
+      expect(c.v8Flags).toEqual(["--x"]);
+      expect(c.structuredLogging).toBe(false);
+    }
+  });
+
+  it("does not mutate the config it splits", () => {
+    const direct = withUpstream();
+    const copy = JSON.stringify(direct);
+    splitOffWorker(direct, "upstream");
+    expect(JSON.stringify(direct)).toBe(copy);
+  });
+
+  it("keeps a binding to the split-off Worker (Miniflare's Queue broker binds every user Worker), now reaching it over TCP", () => {
+    const base = withUpstream();
+    const broker = { name: "queues:queue", worker: { bindings: [{ name: "MINIFLARE_WORKER_upstream", service: { name: "core:user:upstream" } }] } };
+    const { rest, alone } = splitOffWorker({ ...base, services: [...base.services, broker], sockets: [...base.sockets, { name: "q", address: "127.0.0.1:4104", http: {}, service: { name: "queues:queue" } }] }, "upstream");
+    expect(service(rest, "queues:queue").worker.bindings).toEqual(broker.worker.bindings);
+    expect(service(rest, "core:user:upstream")).toEqual({ name: "core:user:upstream", external: { address: "127.0.0.1:4102", http: {} } });
+    expect(service(alone, "core:user:upstream").worker).toBeDefined();
+  });
+
+  it("names a Worker that no socket serves", () => {
+    expect(() => splitOffWorker(direct(), "auth")).toThrow(/no socket serves "core:user:auth"/);
   });
 });
 
