@@ -54,7 +54,7 @@ if (loadAtStart > availableParallelism() / 4) {
 }
 mkdirSync(results, { recursive: true });
 const tracePath = join(results, "async-trace.jsonl");
-log("Starting the stack (wrangler builds it, workerd serves it without Miniflare's Node proxy)…");
+log("Starting the stack (wrangler builds it; workerd serves it without Miniflare's Node proxy, the upstream in a workerd of its own)…");
 const stack = await startBenchStack({
   root,
   compatibilityDate: COMPATIBILITY_DATE,
@@ -83,7 +83,7 @@ try {
   else await runTimings(keys);
 } catch (err) {
   log(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
-  log(`workerd log: ${stack.log}${args.has("--keep-state") ? "" : " (pass --keep-state to keep it)"}`);
+  log(`workerd logs: ${stack.log}, upstream ${stack.upstreamLog}${args.has("--keep-state") ? "" : " (pass --keep-state to keep them)"}`);
   process.exitCode = 1;
 } finally {
   await cleanup();
@@ -169,7 +169,7 @@ async function runTimings(keys) {
   const machine = machineInfo();
   const runtime = {
     description:
-      "one `workerd serve` process: the seven Workers, the floor and the upstream from Miniflare's generated config, with Miniflare's entry Worker, outbound proxy to Node, tail collector and structured logging removed (bench/README.md)",
+      "two `workerd serve` processes from Miniflare's generated config, with Miniflare's entry Worker, outbound proxy to Node, tail collector and structured logging removed: one runs the seven Workers, Miniflare's binding Workers, the floor and the loopback sink; the other only the zero-delay upstream, which every target (direct, floor, chain, Portkey) reaches over TCP, so no target's throughput pays for the upstream's JavaScript (bench/README.md)",
     storage: inMemory ? "tmpfs (/dev/shm)" : `disk (${dirname(stack.stateDir)})`,
     miniflare_loopback_calls_during_measurement: loopbackAfter.calls - loopbackBefore.calls,
     miniflare_loopback_calls_by_path: diffCounts(loopbackBefore.byPath, loopbackAfter.byPath),

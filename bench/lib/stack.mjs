@@ -1,13 +1,17 @@
-// The bench's runtime: the seven Workers, the floor, the zero-delay upstream and the loopback sink,
-// all in ONE `workerd serve` process started from the config Miniflare generated and rewritten to
-// keep Node off the request path (see workerd-config.mjs and bench/README.md).
+// The bench's runtime, from the config Miniflare generated, rewritten to keep Node off the request
+// path (see workerd-config.mjs and bench/README.md), served by two `workerd serve` processes:
+// - ours: the seven Workers (with Miniflare's D1/KV/Queue/Durable Object Workers), the floor and
+//   the loopback sink;
+// - the zero-delay upstream, alone. workerd runs a process's Workers on one thread; in its own
+//   process the upstream's JavaScript is not charged to the floor and the chain, just as it is not
+//   charged to Portkey (its own Node process). Everything reaches it over TCP by URL.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { createTestHarness } from "wrangler";
 import { captureStack, quietly } from "./capture.mjs";
-import { toDirectConfig } from "./workerd-config.mjs";
+import { splitOffWorker, toDirectConfig } from "./workerd-config.mjs";
 import { serveWorkerd } from "./workerd.mjs";
 
 /**
@@ -17,8 +21,10 @@ import { serveWorkerd } from "./workerd.mjs";
  * @property {string} upstream base URL of the zero-delay upstream Worker
  * @property {string} sink base URL of the loopback sink (Miniflare's Workers' calls to Node land here)
  * @property {string} adminToken
- * @property {string} log workerd's output
- * @property {string} stateDir where workerd's config, log and local storage are
+ * @property {string} log our workerd's output
+ * @property {string} upstreamLog the upstream's workerd's output
+ * @property {string} stateDir where our workerd's config, log and local storage are (the upstream's
+ *   config and log: its `upstream/` subdirectory)
  * @property {() => Promise<void>} close
  */
 
@@ -31,8 +37,9 @@ import { serveWorkerd } from "./workerd.mjs";
  * @param {boolean} [options.keepState] leave the state dir (config, log, storage) for inspection
  * @param {string} [options.stateRoot] where the state dir (and so every local store: D1, KV, R2,
  *   Durable Objects) is created; default the OS temp dir
- * @param {string} [options.asyncTrace] have workerd write its async trace to this file (see breakdown.mjs)
- * @param {string} [options.inspector] serve the V8 inspector on this host:port (see profile.mjs)
+ * @param {string} [options.asyncTrace] have our workerd write its async trace to this file (see
+ *   breakdown.mjs); the upstream's process is not traced
+ * @param {string} [options.inspector] serve our workerd's V8 inspector on this host:port (see profile.mjs)
  * @returns {Promise<BenchStack>}
  */
 export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir(), asyncTrace, inspector }) {
@@ -60,18 +67,25 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
         { name: "bench-sink", main: "bench/workers/sink.mjs" },
       ],
     });
-    const config = toDirectConfig(captured.config, {
+    const direct = toDirectConfig(captured.config, {
       listen: ports,
       sinkWorker: "bench-sink",
       // D1 keeps the migrated files; every other store starts empty in the state dir.
       mapDisk: (path) => (basename(path) === "d1" ? captured.d1Dir : join(stateDir, basename(path))),
     });
+    const { rest: config, alone: upstreamConfig } = splitOffWorker(direct, "bench-upstream");
     for (const s of config.services) if (s.disk?.path) mkdirSync(s.disk.path, { recursive: true });
-    const served = await serveWorkerd(config, {
+    const upstreamDir = join(stateDir, "upstream");
+    mkdirSync(upstreamDir);
+    const upstream = await serveWorkerd(upstreamConfig, { dir: upstreamDir, readyUrls: [`${url("bench-upstream")}/`] });
+    const ours = await serveWorkerd(config, {
       dir: stateDir,
       asyncTrace,
       inspector,
-      readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-upstream")}/`, `${url("bench-floor")}/`, `${url("gateway")}/v1/models`],
+      readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-floor")}/`, `${url("gateway")}/v1/models`],
+    }).catch(async (/** @type {unknown} */ err) => {
+      await upstream.stop();
+      throw err;
     });
     return {
       gateway: url("gateway"),
@@ -79,10 +93,11 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
       upstream: url("bench-upstream"),
       sink: url("bench-sink"),
       adminToken: captured.adminToken,
-      log: served.log,
+      log: ours.log,
+      upstreamLog: upstream.log,
       stateDir,
       close: async () => {
-        await served.stop();
+        await Promise.all([ours.stop(), upstream.stop()]);
         removeState();
         process.off("exit", removeState);
       },
