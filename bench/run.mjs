@@ -12,7 +12,7 @@
 //                                     shows how much of a storage write is this machine's fsync
 //   npm run bench -- --compare-miniflare
 //                                     also time the floor under Miniflare's own config (wrangler dev)
-//   npm run bench -- --keep-state     keep workerd's config, log and storage (path printed)
+//   npm run bench -- --keep-state     keep workerd's configs, logs and storage (path printed)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
@@ -181,7 +181,7 @@ async function runTimings(keys) {
       `Machine: ${machine.nproc} × ${machine.cpu}, ${machine.os}, load average at start ${machine.load_average_at_start}; workerd ${machine.workerd}; Node ${machine.node}; autocannon ${machine.autocannon}\n` +
       `Local storage (D1, KV, Durable Objects): ${runtime.storage}\n` +
       `Calls from Miniflare's Workers to its Node loopback during measurement (answered inside workerd): ${runtime.miniflare_loopback_calls_during_measurement}\n` +
-      `JSON: bench/results/latest.json${args.has("--keep-state") ? `\nworkerd log and config: ${stack.stateDir}` : ""}\n`,
+      `JSON: bench/results/latest.json${args.has("--keep-state") ? `\nworkerd logs and configs: ${stack.stateDir} (the upstream's in upstream/)` : ""}\n`,
   );
 }
 
