@@ -2,7 +2,7 @@
 // (same wrangler configs, same bundling, Miniflare's D1/KV/R2/Queues/Durable Object Workers), with
 // the bench's own Workers added beside ours, then keeps only what workerd needs: the generated
 // config (MINIFLARE_WORKERD_CONFIG_DEBUG) and the D1 files after the migrations ran.
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestHarness } from "wrangler";
@@ -12,7 +12,13 @@ import { miniflare } from "./miniflare.mjs";
 import { reviveConfig } from "./workerd-config.mjs";
 
 /** Per-Worker D1 bindings whose migrations are applied before the capture (as in test/support/stack.ts). */
-const D1_BINDINGS = { auth: "AUTH_DB", billing: "BILLING_DB", "model-proxy": "PROXY_DB", tail: "TAIL_DB" };
+/** Per-Worker D1 binding → its migrations folder (a Worker whose database has no schema yet has none). */
+const D1_BINDINGS = {
+  auth: { binding: "AUTH_DB", dir: "migrations/auth" },
+  billing: { binding: "BILLING_DB", dir: "migrations/billing" },
+  "model-proxy": { binding: "PROXY_DB", dir: "migrations/proxy" },
+  tail: { binding: "TAIL_DB", dir: "migrations/tail" },
+};
 
 /**
  * @typedef {object} BenchWorker
@@ -56,7 +62,10 @@ export async function captureStack({ root, stateDir, vars, benchWorkers, compati
   });
   try {
     await quietly(() => harness.listen());
-    for (const [worker, binding] of Object.entries(D1_BINDINGS)) {
+    for (const [worker, { binding, dir }] of Object.entries(D1_BINDINGS)) {
+      const folder = join(root, dir);
+      // git keeps no empty folder, so a fresh clone has none for a database without migrations.
+      if (!existsSync(folder) || !readdirSync(folder).some((f) => f.endsWith(".sql"))) continue;
       await quietly(() => harness.getWorker(worker).applyD1Migrations(binding));
     }
     if (!existsSync(dump)) throw new Error("Miniflare did not write its workerd config (MINIFLARE_WORKERD_CONFIG_DEBUG unsupported?)");
