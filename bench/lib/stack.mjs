@@ -39,10 +39,9 @@ import { serveWorkerd } from "./workerd.mjs";
  *   Durable Objects) is created; default the OS temp dir
  * @param {string} [options.asyncTrace] have our workerd write its async trace to this file (see
  *   breakdown.mjs); the upstream's process is not traced
- * @param {string} [options.inspector] serve our workerd's V8 inspector on this host:port (see profile.mjs)
  * @returns {Promise<BenchStack>}
  */
-export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir(), asyncTrace, inspector }) {
+export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir(), asyncTrace }) {
   const stateDir = mkdtempSync(join(stateRoot, "edge-llm-gateway-bench-"));
   const removeState = () => {
     if (!keepState) rmSync(stateDir, { recursive: true, force: true });
@@ -81,7 +80,6 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
     const ours = await serveWorkerd(config, {
       dir: stateDir,
       asyncTrace,
-      inspector,
       readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-floor")}/`, `${url("gateway")}/v1/models`],
     }).catch(async (/** @type {unknown} */ err) => {
       await upstream.stop();

@@ -14,18 +14,16 @@ export { WORKERD };
  * @param {string} options.dir where the binary config and workerd.log go
  * @param {string[]} options.readyUrls polled until each answers
  * @param {string} [options.asyncTrace] write workerd's async trace (turns, binding operations) here
- * @param {string} [options.inspector] serve the V8 inspector (CPU profiles per Worker) on this host:port
  * @returns {Promise<{ stop(): Promise<void>, log: string }>}
  */
-export async function serveWorkerd(config, { dir, readyUrls, asyncTrace, inspector }) {
+export async function serveWorkerd(config, { dir, readyUrls, asyncTrace }) {
   const configPath = join(dir, "workerd-config.bin");
   writeFileSync(configPath, miniflare.serializeConfig(config));
   const log = join(dir, "workerd.log");
   const out = openSync(log, "w");
   // --experimental: Miniflare's own Workers use flags without a default-on date, as under Miniflare.
   const trace = asyncTrace ? ["--async-trace", asyncTrace] : [];
-  const inspect = inspector ? ["--inspector-addr", inspector] : [];
-  const child = spawn(WORKERD, ["serve", "--binary", "--experimental", ...trace, ...inspect, configPath], { stdio: ["ignore", out, out] });
+  const child = spawn(WORKERD, ["serve", "--binary", "--experimental", ...trace, configPath], { stdio: ["ignore", out, out] });
   closeSync(out);
   const { stop, isDead } = supervise(child);
   try {
