@@ -197,7 +197,7 @@ async function runBreakdown(keys) {
   const windows = [];
   for (const [modeName, stream] of Object.entries(MODES)) {
     const targets = chatTargets(stack, keys, stream);
-    for (const name of /** @type {const} */ (["floor", "chain", "chain-limited"])) {
+    for (const name of /** @type {const} */ (["floor", "relay", "chain", "chain-limited"])) {
       log(`${modeName} via ${name}: ${requests} requests, traced…`);
       await runLoad(targets[name], { connections: 1, amount: 50 });
       await sleep(1500);

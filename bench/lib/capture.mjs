@@ -25,6 +25,7 @@ const D1_BINDINGS = {
  * @property {string} name
  * @property {string} main path from the repo root
  * @property {Record<string, string>} [vars]
+ * @property {{ binding: string, service: string, entrypoint?: string }[]} [services] service bindings to other bench Workers
  */
 
 /**
@@ -56,7 +57,7 @@ export async function captureStack({ root, stateDir, vars, benchWorkers, compati
     workers: [
       ...ordered.map((w) => ({ configPath: w.config, secrets: secretsFor(w.name, secrets), vars: vars[w.name] ?? {} })),
       ...benchWorkers.map((b) => ({
-        config: { name: b.name, main: join(root, b.main), compatibility_date: compatibilityDate, vars: b.vars ?? {} },
+        config: { name: b.name, main: join(root, b.main), compatibility_date: compatibilityDate, vars: b.vars ?? {}, services: b.services ?? [] },
       })),
     ],
   });

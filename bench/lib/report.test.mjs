@@ -4,6 +4,7 @@ import { deriveMode, renderMarkdown, renderTables } from "./report.mjs";
 const mode = {
   direct: { p50: 0.2, p99: 0.6, n: 1000, rps: 12000 },
   floor: { p50: 0.45, p99: 1.0, n: 1000, rps: 4000 },
+  relay: { p50: 0.75, p99: 1.5, n: 1000, rps: 2500 },
   chain: { p50: 1.05, p99: 2.1, n: 1000, rps: 2000 },
   "chain-limited": { p50: 1.35, p99: 2.6, n: 1000, rps: 1500 },
   portkey: { p50: 1.4, p99: 6.0, n: 1000, rps: 500 },
@@ -24,6 +25,17 @@ describe("deriveMode", () => {
     expect(d.limiter_p99_ms).toBe(0.5);
     expect(d.chain_vs_floor_rps).toBe(0.5);
     expect(d.chain_vs_portkey_rps).toBe(4);
+  });
+
+  it("splits our cost into the three-Worker design's own (relay − floor) and our code's (chain − relay)", () => {
+    const d = deriveMode(mode);
+    expect(d.relay_over_floor_p50_ms).toBe(0.3);
+    expect(d.chain_over_relay_p50_ms).toBe(0.3);
+    expect(d.relay_vs_portkey_rps).toBe(5);
+    const text = renderTables({ chat: d }, { concurrency: 32 });
+    expect(text).toContain("the three-Worker design alone (relay − floor): +0.300 ms p50; our code on top of it (chain − relay): +0.300 ms p50");
+    expect(text).toContain("throughput relay/Portkey: 5.00×");
+    expect(deriveMode({ ...mode, relay: { skipped: "not run" } }).chain_over_relay_p50_ms).toBeNull();
   });
 
   it("leaves a ratio out when one side was skipped, and keeps the reason", () => {

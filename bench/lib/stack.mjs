@@ -18,6 +18,7 @@ import { serveWorkerd } from "./workerd.mjs";
  * @typedef {object} BenchStack
  * @property {string} gateway base URL of the gateway Worker
  * @property {string} floor base URL of the bare forwarding Worker
+ * @property {string} relay base URL of the first of three bare Workers chained like ours (workers/relay.mjs)
  * @property {string} upstream base URL of the zero-delay upstream Worker
  * @property {string} sink base URL of the loopback sink (Miniflare's Workers' calls to Node land here)
  * @property {string} adminToken
@@ -51,6 +52,7 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
     const ports = {
       gateway: await freePort(),
       "bench-floor": await freePort(),
+      "bench-relay": await freePort(),
       "bench-upstream": await freePort(),
       "bench-sink": await freePort(),
     };
@@ -62,6 +64,9 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
       vars: vars({ upstream: url("bench-upstream") }),
       benchWorkers: [
         { name: "bench-floor", main: "bench/workers/floor.mjs", vars: { UPSTREAM_URL: url("bench-upstream") } },
+        { name: "bench-relay", main: "bench/workers/relay.mjs", services: [{ binding: "NEXT", service: "bench-relay-2", entrypoint: "Relay" }] },
+        { name: "bench-relay-2", main: "bench/workers/relay.mjs", services: [{ binding: "NEXT", service: "bench-relay-3", entrypoint: "Relay" }] },
+        { name: "bench-relay-3", main: "bench/workers/relay.mjs", vars: { UPSTREAM_URL: url("bench-upstream") } },
         { name: "bench-upstream", main: "bench/workers/upstream.mjs" },
         { name: "bench-sink", main: "bench/workers/sink.mjs" },
       ],
@@ -80,7 +85,7 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
     const ours = await serveWorkerd(config, {
       dir: stateDir,
       asyncTrace,
-      readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-floor")}/`, `${url("gateway")}/v1/models`],
+      readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-floor")}/`, `${url("bench-relay")}/`, `${url("gateway")}/v1/models`],
     }).catch(async (/** @type {unknown} */ err) => {
       await upstream.stop();
       throw err;
@@ -88,6 +93,7 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
     return {
       gateway: url("gateway"),
       floor: url("bench-floor"),
+      relay: url("bench-relay"),
       upstream: url("bench-upstream"),
       sink: url("bench-sink"),
       adminToken: captured.adminToken,

@@ -14,10 +14,10 @@ function chatBody(model, stream) {
 }
 
 /**
- * @param {{ upstream: string, floor: string, gateway: string }} stack base URLs
+ * @param {{ upstream: string, floor: string, relay: string, gateway: string }} stack base URLs
  * @param {{ unlimitedKey: string, limitedKey: string }} keys
  * @param {boolean} stream
- * @returns {Record<"direct" | "floor" | "chain" | "chain-limited", import("./load.mjs").Target>}
+ * @returns {Record<"direct" | "floor" | "relay" | "chain" | "chain-limited", import("./load.mjs").Target>}
  */
 export function chatTargets(stack, keys, stream) {
   const ours = (/** @type {string} */ key) => ({
@@ -29,6 +29,7 @@ export function chatTargets(stack, keys, stream) {
   return {
     direct: { url: stack.upstream + PATH, method: "POST", headers: JSON_CT, body: chatBody(BENCH_MODEL, stream) },
     floor: { url: stack.floor + PATH, method: "POST", headers: JSON_CT, body: chatBody(BENCH_MODEL, stream) },
+    relay: { url: stack.relay + PATH, method: "POST", headers: JSON_CT, body: chatBody(BENCH_MODEL, stream) },
     chain: ours(keys.unlimitedKey),
     "chain-limited": ours(keys.limitedKey),
   };
