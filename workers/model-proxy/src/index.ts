@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { fail, privateWorkerFetch, runChecks, type ProxyRequest, type Result, type ServiceHealth } from "../../shared/src";
+import { errorResponse, fail, privateWorkerFetch, runChecks, type ProxyRequest, type Result, type ServiceHealth } from "../../shared/src";
+import { proxyRequestOf } from "../../shared/src/contracts/proxy-http";
 import type { Model } from "../../shared/src/openai";
 import { dispatch } from "./dispatch/dispatcher";
 import { getModel, listModels } from "./dispatch/models";
@@ -33,6 +34,13 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
    */
   async dispatch(request: ProxyRequest): Promise<Response> {
     return dispatch(request, this.env, () => registryFor(this.env, this.ctx), routingFor(this.env, this.ctx));
+  }
+
+  /** `dispatch` for a request encoded as HTTP (contracts/proxy-http.ts), as tail passes it on. */
+  override async fetch(request: Request): Promise<Response> {
+    const decoded = await proxyRequestOf(request);
+    if (!decoded.ok) return errorResponse(decoded.error, request.headers.get("x-request-id") ?? undefined);
+    return this.dispatch(decoded.value);
   }
 
   /** The models the principal's tenant can address (`GET /v1/models`, before the key's own filter). */

@@ -1,6 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { privateWorkerFetch, runChecks, type ProxyRequest, type ServiceHealth } from "../../shared/src";
-import { forward } from "./proxy/forward";
+import { forward, forwardHttp } from "./proxy/forward";
 import { BatchCoordinator } from "../../../durable-objects/batch-coordinator";
 
 export { BatchCoordinator };
@@ -20,6 +20,14 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
         if (typeof this.env.USAGE_EVENTS?.send !== "function") throw new Error("USAGE_EVENTS binding missing");
       },
     });
+  }
+
+  /**
+   * Any core operation encoded as HTTP (contracts/proxy-http.ts): what the gateway sends for a
+   * request that does not stream. Reached only through the gateway's service binding.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    return forwardHttp(this.env, request);
   }
 
   /** `POST /v1/chat/completions` for a verified principal; the Response streams through (proxy/forward.ts). */

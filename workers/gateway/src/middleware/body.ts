@@ -21,6 +21,11 @@ function tooLarge(limit: number): ApiError {
  * `invalid_json` when it does not parse, 400 `invalid_request` when it is not a JSON object.
  */
 export async function readJsonBody(request: Request, env: { MAX_BODY_BYTES?: string }): Promise<Record<string, unknown>> {
+  return (await readJsonRequest(request, env)).value;
+}
+
+/** `readJsonBody`, with the text as it arrived (to pass on unchanged instead of re-serialising it). */
+export async function readJsonRequest(request: Request, env: { MAX_BODY_BYTES?: string }): Promise<{ text: string; value: Record<string, unknown> }> {
   const type = request.headers.get("content-type");
   if (!type || !JSON_TYPE.test(type)) {
     throw new ApiError({
@@ -47,7 +52,7 @@ export async function readJsonBody(request: Request, env: { MAX_BODY_BYTES?: str
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new ApiError({ code: "invalid_request", message: "The request body must be a JSON object." });
   }
-  return value as Record<string, unknown>;
+  return { text, value: value as Record<string, unknown> };
 }
 
 /** The body as text, refusing it as soon as more than `limit` bytes arrived. */

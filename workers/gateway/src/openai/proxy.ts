@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { ApiError, assertModelAllowed, parseOrThrow, requireScope, type ProxyRequest, type Scope } from "../../../shared/src";
 import { acquireLimits, limitHeaders, settleLimits, type Lease } from "../limits";
-import { readJsonBody } from "../middleware/body";
+import { readJsonRequest } from "../middleware/body";
+import { proxyHttpRequest } from "../../../shared/src/contracts/proxy-http";
 import { ClientLinkTarget } from "../streaming/client-link";
 import { observeJson, observeJsonBytes } from "../streaming/json-tap";
 import { emptyObservation, type Observation } from "../streaming/observation";
@@ -41,7 +42,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const startedAt = Date.now();
   const principal = c.get("principal");
   requireScope(principal, spec.scope);
-  const raw = await readJsonBody(c.req.raw, c.env);
+  const { text, value: raw } = await readJsonRequest(c.req.raw, c.env);
   const body = parseOrThrow(spec.schema, raw) as z.infer<S> & { model: string; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null };
   assertModelAllowed(principal, body.model);
 
@@ -63,12 +64,14 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     const value = c.req.header(name);
     if (value !== undefined) (request.headers ??= {})[name] = value;
   }
-  // A stream's reader tells model-proxy when the client hangs up (RPC cannot carry the cancel).
+  // A stream's reader tells model-proxy when the client hangs up (RPC cannot carry the cancel), so a
+  // stream goes by RPC with its client link; anything else goes as HTTP over the binding, the
+  // cheaper transport, with the client's JSON as sent (contracts/proxy-http.ts).
   const link = facts.stream ? new ClientLinkTarget() : null;
   if (link) request.client = link;
   let answer: Response;
   try {
-    answer = await c.env.TAIL[spec.operation](request);
+    answer = link ? await c.env.TAIL[spec.operation](request) : await c.env.TAIL.fetch(proxyHttpRequest(request, text));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", requestId: facts.requestId, message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }));
     const error = new ApiError({ code: "service_unavailable", message: "The gateway could not reach its inference service. Retry the request.", headers: { "retry-after": "1" } });

@@ -1,10 +1,16 @@
 import { errorResponse, ProxyRequestSchema, validationError, type ProxyOperation, type ProxyRequest } from "../../../shared/src";
 import { clientLinkOf } from "../../../shared/src/contracts/client-link";
+import { proxyEnvelopeOf } from "../../../shared/src/contracts/proxy-http";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 
 export interface ForwardEnv {
   PRINCIPAL_VERIFY_JWK: string;
   MODEL_PROXY: { dispatch(request: ProxyRequest): Promise<Response> };
+}
+
+export interface ForwardHttpEnv {
+  PRINCIPAL_VERIFY_JWK: string;
+  MODEL_PROXY: { fetch(request: Request): Promise<Response> };
 }
 
 /**
@@ -19,12 +25,26 @@ export async function forward(env: ForwardEnv, operation: ProxyOperation, raw: u
   if (req.operation !== operation) {
     return errorResponse({ code: "invalid_request", param: "operation", message: `This is the ${operation} operation, not ${req.operation}.` }, req.requestId);
   }
+  // A streamed request's client link (contracts/client-link.ts) goes along to model-proxy.
+  const client = clientLinkOf(raw);
+  return verifiedThen(env, req, () => env.MODEL_PROXY.dispatch(client ? ({ ...req, client } as ProxyRequest) : req));
+}
+
+/**
+ * The same, for a request that came as HTTP (contracts/proxy-http.ts): only the envelope is read,
+ * and the request itself — body unread — goes on to model-proxy's `fetch`.
+ */
+export async function forwardHttp(env: ForwardHttpEnv, request: Request): Promise<Response> {
+  const envelope = proxyEnvelopeOf(request);
+  if (!envelope.ok) return errorResponse(envelope.error, request.headers.get("x-request-id") ?? undefined);
+  return verifiedThen(env, envelope.value, () => env.MODEL_PROXY.fetch(request));
+}
+
+async function verifiedThen(env: { PRINCIPAL_VERIFY_JWK: string }, req: { principalToken: string; requestId: string }, call: () => Promise<Response>): Promise<Response> {
   const claims = await verifyPrincipalToken(req.principalToken, env.PRINCIPAL_VERIFY_JWK);
   if (!claims.ok) return errorResponse(claims.error, req.requestId);
   try {
-    // A streamed request's client link (contracts/client-link.ts) goes along to model-proxy.
-    const client = clientLinkOf(raw);
-    return await env.MODEL_PROXY.dispatch(client ? { ...req, client } as ProxyRequest : req);
+    return await call();
   } catch (err) {
     console.error(JSON.stringify({ level: "error", service: "tail", requestId: req.requestId, message: err instanceof Error ? err.message : String(err) }));
     return errorResponse({ code: "service_unavailable", message: "The model proxy could not be reached. Retry the request." }, req.requestId);
