@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../fake-upstream/wire.mjs";
 import { clientFor, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
+import { droppableGatewayClient } from "../support/dropped-connection";
 import type { Stack } from "../support/stack";
 
 let stack: Stack;
@@ -129,22 +130,21 @@ describe("streamed chat", () => {
 
   it("records the usage of a stream abandoned while the upstream was silent (a model still thinking)", async () => {
     const { apiKey, tenant } = await clientFor(stack);
-    // The SDK over Miniflare's dispatch to the gateway: the harness's own HTTP listener does not
-    // pass a client's disconnect on to workerd while no bytes flow, a real edge does.
-    const gateway = stack.harness.getWorker("gateway");
-    const client = new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, fetch: ((url: string, init: RequestInit) => gateway.fetch(url, init as never)) as never });
+    const { client, dropConnection } = droppableGatewayClient(stack, apiKey);
     const model = uniqueModel("stream-abort-silent");
     const gate = upstream.hold(model, 3); // role chunk + 2 words, then silence
-    const abort = new AbortController();
-    const { data: stream, response } = await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true }, { signal: abort.signal }).withResponse();
+    const { data: stream, response } = await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true }).withResponse();
     const iterator = stream[Symbol.asyncIterator]();
-    await iterator.next();
+    const got: Chunk[] = [];
+    for (let i = 0; i < 3; i++) got.push((await iterator.next()).value as Chunk);
     await gate.reached;
-    abort.abort();
-    await iterator.return?.(); // the SDK lets go of the body, so the connection closes
+    // Everything the upstream sent has reached the client: no byte is on its way when it leaves.
+    expect(got).toEqual(FIXTURES["chat-text"].chunks.slice(0, 3));
+    dropConnection();
+    await expect(iterator.next()).rejects.toThrow();
     // The event arrives while the upstream is still held: the gateway did not wait for it.
     const row = await usageRow(stack, response.headers.get("x-request-id")!);
-    expect(row).toMatchObject({ tenant_id: tenant.id, aborted: 1, stream: 1, status: 200 });
+    expect(row).toMatchObject({ tenant_id: tenant.id, aborted: 1, upstream_error: 0, stream: 1, status: 200 });
     expect(row["completion_tokens"]).toBeGreaterThanOrEqual(2);
     gate.release();
   });
