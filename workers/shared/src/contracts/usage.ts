@@ -37,3 +37,98 @@ export const UsageEventSchema = z.object({
   tags: z.record(z.string(), z.string()).default({}),
 });
 export type UsageEvent = z.input<typeof UsageEventSchema>;
+
+/**
+ * The message a producer puts on the `usage-events` Queue today: many events in one "pack".
+ *
+ * Why: Queues bills (and Miniflare's local queue spends its time) per message — a write, a read
+ * and a delete each, one operation per 64 KB. One event per message made that three operations per
+ * proxied request; a pack makes it three per pack. The single-event shape (a bare `UsageEvent`)
+ * stays valid, so messages already in flight during a deploy are still consumed.
+ *
+ * Budget of one pack (producers must keep it; `packUsageEvents` does):
+ * - at most USAGE_PACK_MAX_EVENTS events, and
+ * - at most USAGE_PACK_MAX_BYTES bytes of UTF-8 JSON — under 64 KB with the ~100 bytes of
+ *   metadata the Queue adds, so one pack is one billed operation per step, and far under the
+ *   Queue's 128 KB message limit.
+ * An event whose JSON alone exceeds the budget travels as a pack of its own (it may still fit the
+ *   128 KB message limit; billed as two operations).
+ *
+ * `v` is the pack format's version. A consumer that meets a newer version than it knows must not
+ * drop it: it retries it (it ends in the dead-letter queue, to be replayed once billing knows it).
+ */
+export const USAGE_PACK_VERSION = 1;
+export const USAGE_PACK_MAX_BYTES = 64_000;
+export const USAGE_PACK_MAX_EVENTS = 100;
+
+export const UsagePackSchema = z.object({
+  v: z.literal(USAGE_PACK_VERSION),
+  events: z.array(UsageEventSchema).max(USAGE_PACK_MAX_EVENTS),
+});
+export type UsagePack = z.input<typeof UsagePackSchema>;
+
+/**
+ * What a consumer checks first: the envelope of a pack of any version, events not yet validated,
+ * so that one bad event (which can never become valid) is skipped without losing its neighbours.
+ */
+export const UsagePackEnvelopeSchema = z.object({
+  v: z.number().int().positive(),
+  events: z.array(z.unknown()),
+});
+
+/** True if `body` claims to be a pack (rather than a single event): it has `v` or `events`. */
+export function looksLikeUsagePack(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && ("v" in body || "events" in body);
+}
+
+/** A pack ready to send, with the exact byte length of its JSON. */
+export interface PackedUsage {
+  pack: UsagePack;
+  bytes: number;
+}
+
+/** Byte length of `{"v":1,"events":[]}`; each event adds its own JSON, and a comma after the first. */
+const PACK_OVERHEAD_BYTES = JSON.stringify({ v: USAGE_PACK_VERSION, events: [] }).length;
+
+/** UTF-8 byte length of a string, without allocating the encoded bytes. */
+export function utf8Length(s: string): number {
+  let bytes = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      // A surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes.
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/**
+ * Packs `events`, in order, into as few packs as the budget allows (greedy: a pack is closed when
+ * the next event would break its byte or event budget). Every event lands in exactly one pack; an
+ * event that alone exceeds `maxBytes` gets a pack of its own. `bytes` is exactly the length of
+ * `JSON.stringify(pack)` in UTF-8.
+ */
+export function packUsageEvents(
+  events: readonly UsageEvent[],
+  maxBytes = USAGE_PACK_MAX_BYTES,
+  maxEvents = USAGE_PACK_MAX_EVENTS,
+): PackedUsage[] {
+  const packs: PackedUsage[] = [];
+  let current: PackedUsage | null = null;
+  for (const event of events) {
+    const size = utf8Length(JSON.stringify(event));
+    if (current && (current.pack.events.length >= maxEvents || current.bytes + 1 + size > maxBytes)) current = null;
+    if (!current) {
+      current = { pack: { v: USAGE_PACK_VERSION, events: [event] }, bytes: PACK_OVERHEAD_BYTES + size };
+      packs.push(current);
+    } else {
+      current.pack.events.push(event);
+      current.bytes += 1 + size;
+    }
+  }
+  return packs;
+}
