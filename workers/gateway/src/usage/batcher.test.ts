@@ -1,22 +1,50 @@
-import { describe, expect, it } from "vitest";
-import type { UsageEvent } from "../../../shared/src";
-import { MAX_BATCH, takeBatch, UsageBatcher } from "./batcher";
+import { describe, expect, it, vi } from "vitest";
+import { USAGE_PACK_MAX_BYTES, USAGE_PACK_MAX_EVENTS, UsagePackSchema, type PackedUsage, type UsageEvent, type UsagePack } from "../../../shared/src";
+import { MAX_SEND_BYTES, MAX_SEND_MESSAGES, sendGroups, UsageBatcher } from "./batcher";
 
-const event = (id: string) => ({ request_id: id }) as UsageEvent;
+function event(id: string, tags: Record<string, string> = {}): UsageEvent {
+  return {
+    request_id: id,
+    tenant_id: "ten_1",
+    key_id: "key_1",
+    operation: "chat",
+    requested_model: "gpt-4o-mini",
+    provider: "openai",
+    model: "gpt-4o-mini-2024-07-18",
+    prompt_tokens: 10,
+    completion_tokens: 5,
+    cached_tokens: 0,
+    reasoning_tokens: 0,
+    total_tokens: 15,
+    status: 200,
+    stream: false,
+    aborted: false,
+    latency_ms: 12.5,
+    started_at: 1_700_000_000_000,
+    tags,
+  };
+}
+
+const jsonBytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)).length;
 
 function harness() {
-  const sent: string[][] = [];
+  /** Every successful sendBatch call: its messages' bodies, as the Queue would store them (JSON). */
+  const calls: UsagePack[][] = [];
   const waits: Promise<unknown>[] = [];
   let release!: () => void;
   let gate = new Promise<void>((r) => (release = r));
   const queue = {
     fail: 0,
-    async sendBatch(messages: Iterable<MessageSendRequest<UsageEvent>>) {
+    onSend: null as (() => void) | null,
+    async sendBatch(messages: Iterable<MessageSendRequest<UsagePack>>) {
+      const list = [...messages];
+      queue.onSend?.();
       if (queue.fail > 0) {
         queue.fail--;
         throw new Error("queue down");
       }
-      sent.push([...messages].map((m) => m.body.request_id));
+      expect(list.every((m) => m.contentType === "json")).toBe(true);
+      calls.push(list.map((m) => JSON.parse(JSON.stringify(m.body)) as UsagePack));
     },
   };
   const batcher = new UsageBatcher(20, Date.now, () => gate);
@@ -24,55 +52,123 @@ function harness() {
     release();
     gate = new Promise<void>((r) => (release = r));
   };
-  return { sent, waits, queue, batcher, open, waitUntil: (p: Promise<unknown>) => void waits.push(p) };
+  const run = async () => {
+    open();
+    await Promise.all(waits);
+  };
+  /** request_ids per message per call. */
+  const sent = () => calls.map((c) => c.map((pack) => pack.events.map((e) => e.request_id)));
+  return { calls, sent, waits, queue, batcher, run, waitUntil: (p: Promise<unknown>) => void waits.push(p) };
 }
 
 describe("UsageBatcher", () => {
-  it("sends the events of one window in one batch, owned by the first request", async () => {
+  it("sends the events of one window as one message in one call, owned by the first request", async () => {
     const h = harness();
-    h.batcher.add(h.queue, h.waitUntil, event("a"));
-    h.batcher.add(h.queue, h.waitUntil, event("b"));
-    h.batcher.add(h.queue, h.waitUntil, event("c"));
+    for (const id of ["a", "b", "c"]) h.batcher.add(h.queue, h.waitUntil, event(id));
     expect(h.waits).toHaveLength(1);
-    h.open();
-    await Promise.all(h.waits);
-    expect(h.sent).toEqual([["a", "b", "c"]]);
+    await h.run();
+    expect(h.sent()).toEqual([[["a", "b", "c"]]]);
+    // The message is a valid pack, with every field of every event.
+    expect(UsagePackSchema.parse(h.calls[0]![0]).events[1]).toMatchObject(event("b"));
     expect(h.batcher.pending).toBe(0);
   });
 
   it("opens a new batch for an event that arrives after the last one was sent", async () => {
     const h = harness();
     h.batcher.add(h.queue, h.waitUntil, event("a"));
-    h.open();
-    await Promise.all(h.waits);
+    await h.run();
     h.batcher.add(h.queue, h.waitUntil, event("b"));
     expect(h.waits).toHaveLength(2);
-    h.open();
-    await Promise.all(h.waits);
-    expect(h.sent).toEqual([["a"], ["b"]]);
+    await h.run();
+    expect(h.sent()).toEqual([[["a"]], [["b"]]]);
   });
 
-  it("splits more than a Queue batch allows", async () => {
+  it("sends events that arrive during a send in the next round of the same owner", async () => {
     const h = harness();
-    for (let i = 0; i < MAX_BATCH + 5; i++) h.batcher.add(h.queue, h.waitUntil, event(String(i)));
-    h.open();
-    await Promise.all(h.waits);
-    expect(h.sent.map((b) => b.length)).toEqual([MAX_BATCH, 5]);
+    h.batcher.add(h.queue, h.waitUntil, event("a"));
+    h.queue.onSend = () => {
+      h.queue.onSend = null;
+      h.batcher.add(h.queue, h.waitUntil, event("late"));
+    };
+    await h.run();
+    expect(h.waits).toHaveLength(1);
+    expect(h.sent()).toEqual([[["a"]], [["late"]]]);
+  });
+
+  it("packs more events than one pack holds into several messages of the same call", async () => {
+    const h = harness();
+    const n = USAGE_PACK_MAX_EVENTS * 2 + 5;
+    for (let i = 0; i < n; i++) h.batcher.add(h.queue, h.waitUntil, event(String(i)));
+    await h.run();
+    expect(h.sent().map((call) => call.map((m) => m.length))).toEqual([[USAGE_PACK_MAX_EVENTS, USAGE_PACK_MAX_EVENTS, 5]]);
+    expect(h.sent().flat(2)).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+  });
+
+  it("keeps every message within the pack budget and every call within the Queue's limits, each event exactly once", async () => {
+    const h = harness();
+    // ~20 KB per event: three fit a pack, so 40 events make 14 packs, which need several calls.
+    const ids = Array.from({ length: 40 }, (_, i) => `req_${i}`);
+    for (const id of ids) h.batcher.add(h.queue, h.waitUntil, event(id, { note: "ü".repeat(10_000) }));
+    await h.run();
+    expect(h.calls.length).toBeGreaterThan(1);
+    for (const call of h.calls) {
+      expect(call.length).toBeLessThanOrEqual(MAX_SEND_MESSAGES);
+      expect(call.reduce((sum, pack) => sum + jsonBytes(pack), 0)).toBeLessThanOrEqual(MAX_SEND_BYTES);
+      for (const pack of call) expect(jsonBytes(pack)).toBeLessThanOrEqual(USAGE_PACK_MAX_BYTES);
+    }
+    expect(h.sent().flat(2)).toEqual(ids);
+  });
+
+  it("sends an event too large for a pack alone, in a call of its own", async () => {
+    const h = harness();
+    h.batcher.add(h.queue, h.waitUntil, event("a"));
+    h.batcher.add(h.queue, h.waitUntil, event("huge", { note: "x".repeat(USAGE_PACK_MAX_BYTES) }));
+    h.batcher.add(h.queue, h.waitUntil, event("b"));
+    await h.run();
+    expect(h.sent()).toEqual([[["a"]], [["huge"]], [["b"]]]);
   });
 
   it("retries a failed send once", async () => {
     const h = harness();
     h.queue.fail = 1;
     h.batcher.add(h.queue, h.waitUntil, event("a"));
-    h.open();
-    await Promise.all(h.waits);
-    expect(h.sent).toEqual([["a"]]);
+    await h.run();
+    expect(h.sent()).toEqual([[["a"]]]);
   });
 
-  it("keeps a batch under the Queue's byte limit when events carry large tags", () => {
-    const big = (id: string) => ({ request_id: id, tags: { note: "x".repeat(60_000) } }) as unknown as UsageEvent;
-    const events = [big("a"), big("b"), big("c"), big("d")];
-    expect(takeBatch(events).map((e) => e.request_id)).toEqual(["a", "b", "c"]);
-    expect(events.map((e) => e.request_id)).toEqual(["d"]);
+  it("logs every event of a call that failed twice in full, and still sends the other calls", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const h = harness();
+    h.queue.fail = 2;
+    h.batcher.add(h.queue, h.waitUntil, event("a"));
+    h.batcher.add(h.queue, h.waitUntil, event("b"));
+    h.batcher.add(h.queue, h.waitUntil, event("huge", { note: "x".repeat(USAGE_PACK_MAX_BYTES) }));
+    await h.run();
+    expect(h.sent()).toEqual([[["huge"]]]);
+    const logged = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { requestId: string; event: UsageEvent });
+    expect(logged.map((l) => l.requestId)).toEqual(["a", "b"]);
+    expect(logged[1]!.event).toEqual(event("b"));
+    expect(h.batcher.pending).toBe(0);
+    log.mockRestore();
+  });
+});
+
+describe("sendGroups", () => {
+  const packOf = (bytes: number, id = "x"): PackedUsage => ({ pack: { v: 1, events: [event(id)] }, bytes });
+
+  it("puts at most the Queue's message limit in one call", () => {
+    const groups = sendGroups(Array.from({ length: MAX_SEND_MESSAGES + 50 }, () => packOf(500)));
+    expect(groups.map((g) => g.length)).toEqual([MAX_SEND_MESSAGES, 50]);
+  });
+
+  it("puts at most the byte limit in one call", () => {
+    const groups = sendGroups(Array.from({ length: 7 }, () => packOf(USAGE_PACK_MAX_BYTES)));
+    expect(groups.map((g) => g.length)).toEqual([3, 3, 1]);
+    for (const g of groups) expect(g.reduce((s, p) => s + p.bytes, 0)).toBeLessThanOrEqual(MAX_SEND_BYTES);
+  });
+
+  it("isolates a pack over the budget", () => {
+    const groups = sendGroups([packOf(10, "a"), packOf(USAGE_PACK_MAX_BYTES + 1, "big"), packOf(10, "b"), packOf(10, "c")]);
+    expect(groups.map((g) => g.map((p) => p.pack.events[0]!.request_id))).toEqual([["a"], ["big"], ["b", "c"]]);
   });
 });

@@ -1,46 +1,63 @@
-import type { UsageEvent } from "../../../shared/src";
+import { packUsageEvents, USAGE_PACK_MAX_BYTES, type PackedUsage, type UsageEvent, type UsagePack } from "../../../shared/src";
 
 /** How long the first event of a batch waits for others before the batch is sent. */
 export const BATCH_WINDOW_MS = 20;
-/** A Queue `sendBatch` takes at most 100 messages and 256 KB in total. */
-export const MAX_BATCH = 100;
-const MAX_BATCH_BYTES = 200_000;
-/** Upper bound of an event's JSON without tags (ids, model names ≤ 256 chars, numbers). */
-const EVENT_BYTES = 1_500;
+/** A Queue `sendBatch` takes at most 100 messages… */
+export const MAX_SEND_MESSAGES = 100;
+/**
+ * …and 256 KB in total, metadata (~100 bytes a message) included; this leaves a margin, and still
+ * lets three full 64 KB packs share one call.
+ */
+export const MAX_SEND_BYTES = 220_000;
 
-function approxBytes(event: UsageEvent): number {
-  const tags = event.tags;
-  return tags && Object.keys(tags).length > 0 ? EVENT_BYTES + JSON.stringify(tags).length : EVENT_BYTES;
-}
-
-/** The longest prefix of `events` that fits one `sendBatch`. */
-export function takeBatch(events: UsageEvent[]): UsageEvent[] {
+/**
+ * Splits packs, in order, into `sendBatch` calls within the Queue's limits. A pack over the pack
+ * budget (one event too large for it) goes in a call of its own: if the Queue rejects it as larger
+ * than a message may be, it takes no other pack down with it.
+ */
+export function sendGroups(packs: readonly PackedUsage[]): PackedUsage[][] {
+  const groups: PackedUsage[][] = [];
+  let group: PackedUsage[] = [];
   let bytes = 0;
-  let n = 0;
-  while (n < events.length && n < MAX_BATCH) {
-    bytes += approxBytes(events[n]!);
-    if (n > 0 && bytes > MAX_BATCH_BYTES) break;
-    n++;
+  for (const p of packs) {
+    const alone = p.bytes > USAGE_PACK_MAX_BYTES;
+    if (group.length > 0 && (alone || group.length >= MAX_SEND_MESSAGES || bytes + p.bytes > MAX_SEND_BYTES)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(p);
+    bytes += p.bytes;
+    if (alone) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
   }
-  return events.splice(0, n);
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
+
 /** An owner that has not finished after this long is presumed gone; the next event takes over. */
 const STALE_OWNER_MS = 5_000;
 
 interface QueueLike {
-  sendBatch(messages: Iterable<MessageSendRequest<UsageEvent>>): Promise<unknown>;
+  sendBatch(messages: Iterable<MessageSendRequest<UsagePack>>): Promise<unknown>;
 }
 
 /**
- * Usage events of one isolate, sent to the Queue in batches. The request whose event starts a
- * batch "owns" it: it waits BATCH_WINDOW_MS in its own `waitUntil`, then sends everything queued
- * by then (and whatever arrives while it sends) with `sendBatch`. Other requests only append, so a
- * busy isolate makes one Queue call per window instead of one per request. Only plain event
- * objects cross request boundaries, never I/O objects; the owner sends them with its own binding.
+ * Usage events of one isolate, sent to the Queue packed: many events per message (a `UsagePack`,
+ * shared/contracts/usage.ts), because Queues bills and works per message. The request whose event
+ * starts a batch "owns" it: it waits BATCH_WINDOW_MS in its own `waitUntil`, then packs everything
+ * queued by then into as few messages as the pack budget allows and sends them with one `sendBatch`
+ * (several only if the Queue's per-call limits demand it); whatever arrives while it sends goes in
+ * the next round. Other requests only append, so a busy isolate makes one Queue call, with one
+ * message, per window instead of one message per request. Only plain event objects cross request
+ * boundaries, never I/O objects; the owner sends them with its own binding.
  *
- * Loss: an event lives in isolate memory for at most the window (plus the owner's send). If the
- * owner's send fails twice, each event of the batch is logged in full, so it can be replayed
- * (billing stores events idempotently by `request_id`).
+ * Loss: an event lives in isolate memory for at most the window (plus the owner's send). If a
+ * `sendBatch` fails twice, each event of its packs is logged in full, so it can be replayed
+ * (billing stores events idempotently by `request_id`); the other calls of the round still go.
  */
 export class UsageBatcher {
   private buffer: UsageEvent[] = [];
@@ -73,23 +90,28 @@ export class UsageBatcher {
         this.ownerSince = null;
         return;
       }
-      const batch = takeBatch(this.buffer);
-      this.ownerSince = this.now();
-      await send(queue, batch);
+      const events = this.buffer;
+      this.buffer = [];
+      for (const group of sendGroups(packUsageEvents(events))) {
+        this.ownerSince = this.now();
+        await send(queue, group);
+      }
     }
   }
 }
 
-async function send(queue: QueueLike, batch: UsageEvent[]): Promise<void> {
-  const messages = batch.map((body) => ({ body, contentType: "json" as const }));
+async function send(queue: QueueLike, group: PackedUsage[]): Promise<void> {
+  const messages = group.map(({ pack }) => ({ body: pack, contentType: "json" as const }));
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       await queue.sendBatch(messages);
       return;
     } catch (err) {
       if (attempt === 2) {
-        for (const event of batch) {
-          console.error(JSON.stringify({ level: "error", requestId: event.request_id, message: "usage event not queued", error: String(err), event }));
+        for (const { pack } of group) {
+          for (const event of pack.events) {
+            console.error(JSON.stringify({ level: "error", requestId: event.request_id, message: "usage event not queued", error: String(err), event }));
+          }
         }
       }
     }

@@ -41,8 +41,9 @@ export function datapoint(event: UsageEvent): AnalyticsEngineDataPoint {
 
 /**
  * Writes the Analytics Engine datapoint and queues the usage event for the `usage-events` Queue
- * (billing stores it, idempotent by request id), batched per isolate (batcher.ts). Runs after the
- * response; never throws.
+ * (billing stores it, idempotent by request id), packed with the isolate's other events of the
+ * same short window into as few Queue messages as the pack budget allows (batcher.ts). Runs after
+ * the response; never throws.
  */
 export function recordUsage(env: Pick<GatewayEnv, "USAGE_EVENTS" | "ANALYTICS">, waitUntil: (p: Promise<unknown>) => void, event: UsageEvent): void {
   try {
