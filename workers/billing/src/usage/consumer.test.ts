@@ -1,8 +1,8 @@
 import { applyD1Migrations, type D1Migration } from "cloudflare:test";
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { UsageEvent } from "../../../shared/src/contracts/usage";
-import { consumeUsageBatch } from "./consumer";
+import { packUsageEvents, type UsageEvent } from "../../../shared/src/contracts/usage";
+import { consumeUsageBatch, MAX_ROWS_PER_WRITE } from "./consumer";
 
 const env = workerEnv as unknown as BillingEnv & { TEST_MIGRATIONS: D1Migration[] };
 
@@ -184,6 +184,169 @@ describe("usage-events consumer", () => {
     ]);
     const count = await db().prepare("SELECT COUNT(*) AS n FROM usage_events").first<{ n: number }>();
     expect(count?.n).toBe(0);
+    log.mockRestore();
+  });
+});
+
+/** A D1 binding whose `batch` fails from the `failFrom`-th call on (1-based), counting calls. */
+function failingDb(failFrom: number): { env: BillingEnv; calls: () => number } {
+  let calls = 0;
+  const proxied = {
+    ...env,
+    BILLING_DB: new Proxy(env.BILLING_DB, {
+      get(target, prop, receiver) {
+        if (prop === "batch") {
+          return (statements: D1PreparedStatement[]) => {
+            calls++;
+            return calls >= failFrom ? Promise.reject(new Error("D1_ERROR: database is locked")) : target.batch(statements);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    }),
+  } as BillingEnv;
+  return { env: proxied, calls: () => calls };
+}
+
+const packOf = (events: UsageEvent[]) => {
+  const packs = packUsageEvents(events);
+  expect(packs).toHaveLength(1);
+  return packs[0]!.pack;
+};
+const tables = async () => ({
+  events: (await db().prepare("SELECT * FROM usage_events ORDER BY request_id").all()).results,
+  monthly: (await db().prepare("SELECT * FROM usage_monthly ORDER BY month, key_id, model").all()).results,
+});
+const countEvents = async () => (await db().prepare("SELECT COUNT(*) AS n FROM usage_events").first<{ n: number }>())?.n;
+
+describe("usage-events consumer: packs of events", () => {
+  it("stores every event of a pack as the same row a single-event message makes", async () => {
+    const now = 1_767_000_000_000;
+    const events = Array.from({ length: 7 }, (_, i) =>
+      event({ request_id: `req_pack_${i}`, stream: i % 2 === 0, ttfb_ms: i % 2 === 0 ? 3.5 : null, upstream_error: i === 3, aborted: i === 4, tags: { run: `r${i}` } }),
+    );
+    const { batch, messages } = batchOf([packOf(events)]);
+    await consumeUsageBatch(batch, env, now);
+    expect(messages[0]!.acked).toBe(true);
+    const packed = await tables();
+    expect(packed.events).toHaveLength(7);
+
+    await db().batch([db().prepare("DELETE FROM usage_events"), db().prepare("DELETE FROM usage_monthly")]);
+    await consumeUsageBatch(batchOf(events).batch, env, now);
+    expect(await tables()).toEqual(packed);
+    expect(packed.events[4]).toMatchObject({ request_id: "req_pack_4", stream: 1, aborted: 1, ttfb_ms: 3.5, tags: '{"run":"r4"}', cost_usd_micros: 435, received_at: now });
+    expect(packed.monthly).toEqual([expect.objectContaining({ requests: 7, cost_usd_micros: 7 * 435, total_tokens: 7 * 1500 })]);
+  });
+
+  it("stores the valid events of a pack, logs the invalid ones by request id (never their content) and acks", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const good = [event(), event()];
+    const pack = { v: 1, events: [good[0], { ...event({ request_id: "req_bad" }), tenant_id: 42, tags: { secret: "sk-do-not-log" } }, "junk", good[1]] };
+    const { batch, messages } = batchOf([pack]);
+    await consumeUsageBatch(batch, env);
+    expect(messages.map((m) => [m.acked, m.retried])).toEqual([[true, null]]);
+    const { results } = await db().prepare("SELECT request_id FROM usage_events ORDER BY request_id").all();
+    expect(results).toEqual(good.map((g) => ({ request_id: g.request_id })).sort((a, b) => a.request_id.localeCompare(b.request_id)));
+    const logged = log.mock.calls.map((c) => String(c[0]));
+    expect(logged).toHaveLength(2);
+    expect(JSON.parse(logged[0]!)).toMatchObject({ request_id: "req_bad", index: 1, issues: ["tenant_id: Invalid input: expected string, received number"] });
+    expect(JSON.parse(logged[1]!)).toMatchObject({ request_id: null, index: 2 });
+    expect(logged.join("\n")).not.toContain("sk-do-not-log");
+    log.mockRestore();
+  });
+
+  it("consumes packs and old single-event messages in the same delivery", async () => {
+    const single = event({ key_id: "key_single" });
+    const packed = [event(), event({ key_id: "key_2" })];
+    const { batch, messages } = batchOf([single, packOf(packed), { request_id: "req_broken" }]);
+    await consumeUsageBatch(batch, env);
+    expect(messages.every((m) => m.acked && m.retried === null)).toBe(true);
+    const { results } = await db().prepare("SELECT key_id, requests FROM usage_monthly ORDER BY key_id").all();
+    expect(results).toEqual([
+      { key_id: "key_1", requests: 1 },
+      { key_id: "key_2", requests: 1 },
+      { key_id: "key_single", requests: 1 },
+    ]);
+  });
+
+  it("acks a message that claims to be a pack but is not one, and an empty pack", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { batch, messages } = batchOf([{ v: 1, events: "nope" }, { events: [event()] }, { v: 1, events: [] }]);
+    await consumeUsageBatch(batch, env);
+    expect(messages.map((m) => [m.acked, m.retried])).toEqual([
+      [true, null],
+      [true, null],
+      [true, null],
+    ]);
+    expect(await countEvents()).toBe(0);
+    expect(log).toHaveBeenCalledTimes(2);
+    log.mockRestore();
+  });
+
+  it("retries a pack of a newer version instead of dropping it, and stores the rest", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { batch, messages } = batchOf([{ v: 2, events: [event()], extra: "future field" }, packOf([event()])], 2);
+    await consumeUsageBatch(batch, env);
+    expect(messages.map((m) => [m.acked, m.retried])).toEqual([
+      [false, { delaySeconds: 4 }],
+      [true, null],
+    ]);
+    expect(await countEvents()).toBe(1);
+    log.mockRestore();
+  });
+
+  it("retries a whole pack with backoff when D1 fails", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const failing = failingDb(1);
+    const { batch, messages } = batchOf([packOf([event(), event(), event()]), event()], 1);
+    await consumeUsageBatch(batch, failing.env);
+    expect(messages.map((m) => [m.acked, m.retried])).toEqual([
+      [false, { delaySeconds: 2 }],
+      [false, { delaySeconds: 2 }],
+    ]);
+    expect(await countEvents()).toBe(0);
+    log.mockRestore();
+  });
+
+  it("changes neither usage_events nor usage_monthly when a pack is delivered again (also after a partial write)", async () => {
+    const events = [event(), event({ key_id: "key_2" }), event({ started_at: Date.UTC(2026, 11, 2) }), event(), event()];
+    const pack = packOf(events);
+    await consumeUsageBatch(batchOf([pack]).batch, env, 1);
+    const once = await tables();
+    expect(once.events).toHaveLength(5);
+
+    const again = batchOf([pack, pack], 2);
+    await consumeUsageBatch(again.batch, env, 2);
+    expect(again.messages.every((m) => m.acked)).toBe(true);
+    expect(await tables()).toEqual(once);
+
+    // A pack whose first delivery stored only some rows: redelivered whole, the rest is added once.
+    await db().batch([db().prepare("DELETE FROM usage_events"), db().prepare("DELETE FROM usage_monthly")]);
+    await consumeUsageBatch(batchOf([packOf(events.slice(0, 2))]).batch, env, 1);
+    await consumeUsageBatch(batchOf([pack]).batch, env, 1);
+    expect(await tables()).toEqual(once);
+  });
+
+  it("writes a large delivery in bounded transactions, acking what was written and retrying the rest when D1 fails midway", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    // 9 packs of 100 events: more rows than one write holds.
+    const packs = Array.from({ length: 9 }, (_, p) => packOf(Array.from({ length: 100 }, (_, i) => event({ request_id: `req_${p}_${i}` }))));
+    expect(900).toBeGreaterThan(2 * MAX_ROWS_PER_WRITE);
+    const failing = failingDb(2);
+    const first = batchOf(packs);
+    await consumeUsageBatch(first.batch, failing.env);
+    const written = first.messages.filter((m) => m.acked).length;
+    expect(written).toBe(MAX_ROWS_PER_WRITE / 100);
+    expect(first.messages.slice(written).every((m) => !m.acked && m.retried !== null)).toBe(true);
+    expect(await countEvents()).toBe(written * 100);
+
+    const retried = batchOf(packs.slice(written), 2);
+    await consumeUsageBatch(retried.batch, env);
+    expect(retried.messages.every((m) => m.acked)).toBe(true);
+    expect(await countEvents()).toBe(900);
+    const rollup = await db().prepare("SELECT requests, cost_usd_micros FROM usage_monthly").first();
+    expect(rollup).toEqual({ requests: 900, cost_usd_micros: 900 * 435 });
     log.mockRestore();
   });
 });
