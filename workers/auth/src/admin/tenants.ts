@@ -6,7 +6,7 @@ import {
   type ListPage,
   type Tenant,
 } from "../../../shared/src/contracts/auth";
-import { evictCachedKeys } from "../authenticate/key-cache";
+import { publishTenantGeneration } from "../authenticate/key-cache";
 import { compact, mergeAxes, nowSeconds, parseJson, toTenant, type TenantRow } from "../db/rows";
 import { requireAdmin, type Acting } from "./actor";
 import { auditStatement } from "./audit";
@@ -18,13 +18,11 @@ export async function getTenantRow(db: D1Database, id: string): Promise<TenantRo
   return db.prepare("SELECT * FROM tenants WHERE id = ?1").bind(id).first<TenantRow>();
 }
 
-/** Every secret hash of every key of a tenant: what must leave the caches when the tenant changes. */
-export async function tenantSecretHashes(db: D1Database, tenantId: string): Promise<string[]> {
-  const { results } = await db
-    .prepare("SELECT s.hash FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id WHERE k.tenant_id = ?1")
-    .bind(tenantId)
-    .all<{ hash: string }>();
-  return results.map((r) => r.hash);
+/** The generation a tenant change's UPDATE … RETURNING generation reported (first statement of its batch). */
+function returnedGeneration(results: D1Result[]): number {
+  const row = results[0]?.results[0] as { generation?: unknown } | undefined;
+  if (typeof row?.generation !== "number") throw new Error("tenant update returned no generation");
+  return row.generation;
 }
 
 export async function createTenant(env: AuthEnv, acting: Acting, input: unknown): Promise<Result<Tenant>> {
@@ -42,6 +40,7 @@ export async function createTenant(env: AuthEnv, acting: Acting, input: unknown)
     created_at: now,
     updated_at: now,
     disabled_at: null,
+    generation: 1,
   };
   await env.AUTH_DB.batch([
     env.AUTH_DB.prepare(
@@ -55,6 +54,9 @@ export async function createTenant(env: AuthEnv, acting: Acting, input: unknown)
       details: { name: row.name, limits: JSON.parse(row.limits), budget: JSON.parse(row.budget) },
     }, now),
   ]);
+  // Not needed for correctness (a missing generation sends lookups to D1, which repairs it), but
+  // saves the tenant's first keys that detour.
+  await publishTenantGeneration(env.AUTH_CACHE, row.id, row.generation);
   return ok(toTenant(row));
 }
 
@@ -83,9 +85,11 @@ export async function getTenant(env: AuthEnv, acting: Acting, id: string): Promi
 }
 
 /**
- * Renames a tenant or sets its tenant-wide limits/budget (per axis; `null` clears one). The new
- * values reach the hot path on each key's next authentication: the tenant's cached key entries are
- * deleted here (see the revocation note in authenticate/key-cache.ts and the gateway's api-key.ts).
+ * Renames a tenant or sets its tenant-wide limits/budget (per axis; `null` clears one). New limits
+ * or budget reach the hot path on each key's next authentication: the tenant's generation is
+ * bumped in the same batch and published to KV with one write, which turns every cached key record
+ * of the tenant into a miss (see authenticate/key-cache.ts and the gateway's api-key.ts). A rename
+ * alone changes nothing that keys carry, so it leaves the generation (and the caches) alone.
  */
 export async function updateTenant(env: AuthEnv, acting: Acting, id: string, input: unknown): Promise<Result<Tenant>> {
   const admin = requireAdmin(acting.actor);
@@ -102,23 +106,23 @@ export async function updateTenant(env: AuthEnv, acting: Acting, id: string, inp
     budget: JSON.stringify(mergeAxes(parseJson<Budget>(row.budget, {}), parsed.data.budget)),
     updated_at: now,
   };
-  await env.AUTH_DB.batch([
-    env.AUTH_DB.prepare("UPDATE tenants SET name = ?2, limits = ?3, budget = ?4, updated_at = ?5 WHERE id = ?1").bind(
-      id,
-      next.name,
-      next.limits,
-      next.budget,
-      now,
-    ),
+  const keysSeeIt = next.limits !== row.limits || next.budget !== row.budget;
+  const results = await env.AUTH_DB.batch([
+    env.AUTH_DB.prepare(
+      "UPDATE tenants SET name = ?2, limits = ?3, budget = ?4, updated_at = ?5, generation = generation + ?6 WHERE id = ?1 RETURNING generation",
+    ).bind(id, next.name, next.limits, next.budget, now, keysSeeIt ? 1 : 0),
     auditStatement(env.AUTH_DB, acting, { action: "tenant.update", tenantId: id, targetType: "tenant", targetId: id, details: parsed.data }, now),
   ]);
-  await evictCachedKeys(env.AUTH_CACHE, await tenantSecretHashes(env.AUTH_DB, id));
+  next.generation = returnedGeneration(results);
+  if (keysSeeIt) await publishTenantGeneration(env.AUTH_CACHE, id, next.generation);
   return ok(toTenant(next));
 }
 
 /**
  * DELETE: disables the tenant and revokes every one of its keys (rows are kept for billing and
  * audit). Idempotent: disabling a disabled tenant changes nothing and writes no second audit row.
+ * Every key is refused at its next authentication: the tenant's generation is bumped with the
+ * change and published with one KV write, whatever the number of keys (authenticate/key-cache.ts).
  */
 export async function disableTenant(env: AuthEnv, acting: Acting, id: string): Promise<Result<Tenant>> {
   const admin = requireAdmin(acting.actor);
@@ -130,8 +134,10 @@ export async function disableTenant(env: AuthEnv, acting: Acting, id: string): P
   const active = await env.AUTH_DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ?1 AND revoked_at IS NULL")
     .bind(id)
     .first<{ n: number }>();
-  await env.AUTH_DB.batch([
-    env.AUTH_DB.prepare("UPDATE tenants SET status = 'disabled', disabled_at = ?2, updated_at = ?2 WHERE id = ?1").bind(id, now),
+  const results = await env.AUTH_DB.batch([
+    env.AUTH_DB.prepare(
+      "UPDATE tenants SET status = 'disabled', disabled_at = ?2, updated_at = ?2, generation = generation + 1 WHERE id = ?1 RETURNING generation",
+    ).bind(id, now),
     env.AUTH_DB.prepare("UPDATE api_keys SET revoked_at = ?2, updated_at = ?2 WHERE tenant_id = ?1 AND revoked_at IS NULL").bind(id, now),
     auditStatement(env.AUTH_DB, acting, {
       action: "tenant.disable",
@@ -141,6 +147,7 @@ export async function disableTenant(env: AuthEnv, acting: Acting, id: string): P
       details: { keys_revoked: active?.n ?? 0 },
     }, now),
   ]);
-  await evictCachedKeys(env.AUTH_CACHE, await tenantSecretHashes(env.AUTH_DB, id));
-  return ok(toTenant({ ...row, status: "disabled", disabled_at: now, updated_at: now }));
+  const generation = returnedGeneration(results);
+  await publishTenantGeneration(env.AUTH_CACHE, id, generation);
+  return ok(toTenant({ ...row, status: "disabled", disabled_at: now, updated_at: now, generation }));
 }

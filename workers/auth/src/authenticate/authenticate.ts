@@ -13,7 +13,16 @@ import {
 } from "../../../shared/src";
 import { signPrincipalToken } from "../../../shared/src/principal-token";
 import { parseJson, type ApiKeyRow } from "../db/rows";
-import { memoToken, readCachedKey, tokenMemo, TOKEN_REUSE_MIN_MS, writeCachedKey, type KeyRecord } from "./key-cache";
+import {
+  memoToken,
+  readCachedKey,
+  rememberTenantOfKey,
+  repairTenantGeneration,
+  tokenMemo,
+  TOKEN_REUSE_MIN_MS,
+  writeCachedKey,
+  type KeyRecord,
+} from "./key-cache";
 import { lastUsedWrite } from "./last-used";
 
 export interface AuthDeps {
@@ -35,12 +44,14 @@ interface LookupRow extends Pick<ApiKeyRow, "tenant_id" | "scopes" | "models" | 
   tenant_status: string;
   tenant_limits: string;
   tenant_budget: string;
+  tenant_generation: number;
 }
 
 const LOOKUP_SQL = `
   SELECT s.hash AS secret_hash, s.expires_at AS secret_expires_at,
          k.id AS key_id, k.tenant_id, k.scopes, k.models, k.limits, k.budget, k.expires_at, k.revoked_at,
-         t.status AS tenant_status, t.limits AS tenant_limits, t.budget AS tenant_budget
+         t.status AS tenant_status, t.limits AS tenant_limits, t.budget AS tenant_budget,
+         t.generation AS tenant_generation
     FROM api_key_secrets s
     JOIN api_keys k ON k.id = s.key_id
     JOIN tenants t ON t.id = k.tenant_id
@@ -53,8 +64,9 @@ function earliestMs(a: number | null, b: number | null): number | null {
 }
 
 /**
- * Who holds this API key: format and checksum (no I/O) → KV `AUTH_CACHE` → D1, then a freshly
- * signed (or still-fresh memoised) principal token. Never throws; never logs or returns the key.
+ * Who holds this API key: format and checksum (no I/O) → KV `AUTH_CACHE` (the key's record, served
+ * only if as new as its tenant's generation: see key-cache.ts) → D1, then a freshly signed (or
+ * still-fresh memoised) principal token. Never throws; never logs or returns the key.
  */
 export async function authenticate(deps: AuthDeps, apiKey: unknown): Promise<Result<Principal>> {
   const { env } = deps;
@@ -72,13 +84,18 @@ export async function authenticate(deps: AuthDeps, apiKey: unknown): Promise<Res
   }
 
   const hash = await hashApiKey(apiKey);
-  let record = await readCachedKey(env.AUTH_CACHE, hash);
+  const cached = await readCachedKey(env.AUTH_CACHE, hash);
+  let record = cached.record;
   if (!record) {
     const loaded = await loadFromD1(env.AUTH_DB, hash, now);
     if (!loaded.ok) return loaded;
     record = loaded.value;
     const toCache = record;
+    rememberTenantOfKey(hash, toCache.tenantId);
     deps.waitUntil(writeCachedKey(env.AUTH_CACHE, hash, toCache, now).catch(() => undefined));
+    if (cached.tenantGeneration === null) {
+      deps.waitUntil(repairTenantGeneration(env.AUTH_CACHE, toCache.tenantId, toCache.gen).catch(() => undefined));
+    }
   }
   if (record.expiresAt !== null && record.expiresAt <= now) return fail(invalidKey("This API key has expired."));
 
@@ -97,7 +114,8 @@ async function loadFromD1(db: D1Database, hash: string, now: number): Promise<Re
   const expiresAt = earliestMs(row.expires_at, row.secret_expires_at);
   if (expiresAt !== null && expiresAt <= now) return fail(invalidKey("This API key has expired."));
   return ok({
-    v: 1,
+    v: 2,
+    gen: row.tenant_generation,
     tenantId: row.tenant_id,
     keyId: row.key_id,
     scopes: parseJson<Scope[]>(row.scopes, []),

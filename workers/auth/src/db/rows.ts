@@ -11,6 +11,8 @@ export interface TenantRow {
   created_at: number;
   updated_at: number;
   disabled_at: number | null;
+  /** Cache generation: bumped by every change that cached key records carry (authenticate/key-cache.ts). */
+  generation: number;
 }
 
 export interface ApiKeyRow {
