@@ -54,8 +54,8 @@ export async function createTenant(env: AuthEnv, acting: Acting, input: unknown)
       details: { name: row.name, limits: JSON.parse(row.limits), budget: JSON.parse(row.budget) },
     }, now),
   ]);
-  // Not needed for correctness (a missing generation sends lookups to D1, which repairs it), but
-  // saves the tenant's first keys that detour.
+  // Not needed for correctness (a lookup that finds no generation in KV asks D1 and repairs it);
+  // it spares the tenant's first key lookups that detour through D1.
   await publishTenantGeneration(env.AUTH_CACHE, row.id, row.generation);
   return ok(toTenant(row));
 }
