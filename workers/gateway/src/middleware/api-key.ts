@@ -15,11 +15,12 @@ import type { GatewayBindings } from "../types";
  * refused everywhere:
  *   - the isolate that served the admin request: next request (its entry is evicted here);
  *   - another gateway isolate in the same location: ≤ PRINCIPAL_CACHE_TTL_MS (2 s) — its
- *     in-memory entry lives that long; on expiry it asks auth, whose KV entry was deleted in this
- *     location, so auth reads D1 and refuses;
- *   - another location: ≤ 60 s (KV's global propagation of the delete, during which that
- *     location's KV may still return the cached entry) + 2 s (isolate cache) = 62 s;
- *   - a lost KV delete (auth crashed after the D1 write): ≤ KV_TTL_SECONDS (300 s) + 2 s.
+ *     in-memory entry lives that long; on expiry it asks auth, whose KV entry for the key was
+ *     deleted in this location (a key change) or no longer matches the tenant's generation (a
+ *     tenant change: one KV write, whatever the number of keys), so auth reads D1 and refuses;
+ *   - another location: ≤ 60 s (KV's global propagation of the delete or the new generation,
+ *     during which that location's KV may still return the cached entry) + 2 s (isolate cache);
+ *   - a lost KV write (auth crashed after the D1 write): ≤ KV_TTL_SECONDS (300 s) + 2 s.
  * Principal tokens already handed downstream live ≤ 5 min but are only presented by requests that
  * were authenticated before the revocation. Key expiry is exact everywhere: no cache outlives
  * `keyExpiresAt`.
