@@ -3,6 +3,7 @@ import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { packUsageEvents, type UsageEvent } from "../../../shared/src/contracts/usage";
 import { consumeUsageBatch, MAX_ROWS_PER_WRITE } from "./consumer";
+import { sampleUsageEvent } from "../../../shared/src/testing/usage-event";
 
 const env = workerEnv as unknown as BillingEnv & { TEST_MIGRATIONS: D1Migration[] };
 
@@ -24,28 +25,9 @@ beforeEach(async () => {
   ]);
 });
 
-function event(overrides: Partial<UsageEvent> = {}): UsageEvent {
-  return {
-    request_id: `req_${crypto.randomUUID()}`,
-    tenant_id: "ten_1",
-    key_id: "key_1",
-    operation: "chat",
-    requested_model: "gpt-4o-mini",
-    provider: "openai",
-    model: "gpt-4o-mini-2024-07-18",
-    prompt_tokens: 1000,
-    completion_tokens: 500,
-    cached_tokens: 200,
-    reasoning_tokens: 0,
-    total_tokens: 1500,
-    status: 200,
-    stream: false,
-    aborted: false,
-    latency_ms: 12.5,
-    started_at: Date.UTC(2026, 10, 30, 23, 59, 59),
-    ...overrides,
-  };
-}
+/** An event priced at 1,000 prompt (200 cached) and 500 completion tokens, on the last second of a month. */
+const event = (overrides: Partial<UsageEvent> = {}): UsageEvent =>
+  sampleUsageEvent({ prompt_tokens: 1000, completion_tokens: 500, cached_tokens: 200, total_tokens: 1500, started_at: Date.UTC(2026, 10, 30, 23, 59, 59), ...overrides });
 
 interface FakeMessage extends Message<unknown> {
   acked: boolean;

@@ -1,29 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { USAGE_PACK_MAX_BYTES, USAGE_PACK_MAX_EVENTS, UsagePackSchema, type PackedUsage, type UsageEvent, type UsagePack } from "../../../shared/src";
+import { sampleUsageEvent } from "../../../shared/src/testing/usage-event";
 import { MAX_SEND_BYTES, MAX_SEND_MESSAGES, sendGroups, UsageBatcher } from "./batcher";
 
-function event(id: string, tags: Record<string, string> = {}): UsageEvent {
-  return {
-    request_id: id,
-    tenant_id: "ten_1",
-    key_id: "key_1",
-    operation: "chat",
-    requested_model: "gpt-4o-mini",
-    provider: "openai",
-    model: "gpt-4o-mini-2024-07-18",
-    prompt_tokens: 10,
-    completion_tokens: 5,
-    cached_tokens: 0,
-    reasoning_tokens: 0,
-    total_tokens: 15,
-    status: 200,
-    stream: false,
-    aborted: false,
-    latency_ms: 12.5,
-    started_at: 1_700_000_000_000,
-    tags,
-  };
-}
+const event = (id: string, tags: Record<string, string> = {}): UsageEvent => sampleUsageEvent({ request_id: id, tags });
 
 const jsonBytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)).length;
 

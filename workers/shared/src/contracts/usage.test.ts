@@ -9,31 +9,9 @@ import {
   utf8Length,
   type UsageEvent,
 } from "./usage";
+import { sampleUsageEvent } from "../testing/usage-event";
 
-function event(id: string, tags: Record<string, string> = {}): UsageEvent {
-  return {
-    request_id: id,
-    tenant_id: "ten_1",
-    key_id: "key_1",
-    operation: "chat",
-    requested_model: "gpt-4o-mini",
-    provider: "openai",
-    model: "gpt-4o-mini-2024-07-18",
-    prompt_tokens: 10,
-    completion_tokens: 5,
-    cached_tokens: 0,
-    reasoning_tokens: 0,
-    total_tokens: 15,
-    status: 200,
-    stream: false,
-    aborted: false,
-    upstream_error: false,
-    latency_ms: 12.5,
-    ttfb_ms: null,
-    started_at: 1_700_000_000_000,
-    tags,
-  };
-}
+const event = (id: string, tags: Record<string, string> = {}): UsageEvent => sampleUsageEvent({ request_id: id, upstream_error: false, ttfb_ms: null, tags });
 
 const jsonBytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)).length;
 const ids = (packs: ReturnType<typeof packUsageEvents>) => packs.flatMap((p) => p.pack.events.map((e) => e.request_id));
