@@ -58,6 +58,18 @@ describe("GET /v1/models", () => {
     await expectAuthenticationError(client.models.list(), "invalid_api_key", "revoked");
   });
 
+  it("403 PermissionDeniedError for a key with no scope that uses models (keys:write, providers:*, usage:read only)", async () => {
+    const { apiKey } = await tenantWithKey(stack, { scopes: ["keys:write", "providers:read", "providers:write", "usage:read"] });
+    for (const call of [sdk(apiKey).models.list(), sdk(apiKey).models.retrieve("fake/any-model-1")]) {
+      const err = await sdkFailure(call);
+      expect(err).toBeInstanceOf(PermissionDeniedError);
+      expect(err.error).toMatchObject({ type: "permission_error", code: "permission_denied" });
+      expect(err.message).toContain("no scope that uses models");
+    }
+    const { apiKey: batchOnly } = await tenantWithKey(stack, { scopes: ["batch"] });
+    expect((await sdk(batchOnly).models.list()).data.length).toBeGreaterThan(0);
+  });
+
   it("401 for an expired key", async () => {
     const { tenant } = await tenantWithKey(stack);
     const key = await createKey(stack, tenant.id, { expires_at: Math.floor(Date.now() / 1000) + 3600 });

@@ -25,6 +25,22 @@ export function requireScope(principal: Pick<Principal, "scopes">, scope: Scope)
   }
 }
 
+/** Scopes that send requests to models: only a key holding one of them may list the models. */
+export const MODEL_SCOPES: readonly Scope[] = ["chat", "embeddings", "batch", "agentic"];
+
+/**
+ * Throws 403 `permission_denied` unless the key holds a scope that uses models: a key made only to
+ * manage keys, providers or read usage learns nothing about the model catalogue.
+ */
+export function requireModelScope(principal: Pick<Principal, "scopes">): void {
+  if (!MODEL_SCOPES.some((scope) => hasScope(principal, scope))) {
+    throw new ApiError({
+      code: "permission_denied",
+      message: `This API key has no scope that uses models (${MODEL_SCOPES.join(", ")}), so it cannot list them.`,
+    });
+  }
+}
+
 const compiled = new Map<string, RegExp>();
 
 function globRegExp(pattern: string): RegExp {

@@ -1,12 +1,13 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { ApiError, modelAllowed, type Principal } from "../../../shared/src";
+import { ApiError, modelAllowed, requireModelScope, type Principal } from "../../../shared/src";
 import { ModelListSchema, ModelSchema, type Model } from "../../../shared/src/openai";
 import { API_KEY_SECURITY, errorResponses, jsonResponse, unwrap } from "../admin/openapi";
 import type { GatewayBindings } from "../types";
 
 /** The models this key may use: the tenant's addressable models, filtered by the key's model globs. */
 async function allowedModels(env: GatewayEnv, principal: Principal): Promise<Model[]> {
+  requireModelScope(principal);
   let result;
   try {
     result = await env.MODEL_PROXY.listModels(principal.token);
@@ -24,7 +25,7 @@ export function registerModels(app: OpenAPIHono<GatewayBindings>): void {
     tags: ["openai"],
     summary: "List the models this API key may use",
     security: API_KEY_SECURITY,
-    responses: { 200: jsonResponse(ModelListSchema, "OpenAI's model list"), ...errorResponses(401, 503) },
+    responses: { 200: jsonResponse(ModelListSchema, "OpenAI's model list"), ...errorResponses(401, 403, 503) },
   });
   app.get("/v1/models", async (c) => {
     const data = await allowedModels(c.env, c.get("principal"));
@@ -38,11 +39,12 @@ export function registerModels(app: OpenAPIHono<GatewayBindings>): void {
     summary: "Retrieve one model this API key may use (the id may contain `/`)",
     security: API_KEY_SECURITY,
     request: { params: z.object({ model: z.string().meta({ example: "openai/gpt-4o-mini" }) }) },
-    responses: { 200: jsonResponse(ModelSchema, "The model"), ...errorResponses(401, 404, 503) },
+    responses: { 200: jsonResponse(ModelSchema, "The model"), ...errorResponses(401, 403, 404, 503) },
   });
   app.get("/v1/models/:model{.+}", async (c) => {
     const id = c.req.param("model");
     const principal = c.get("principal");
+    requireModelScope(principal);
     const notFound = new ApiError({ code: "model_not_found", param: "model", message: `The model '${id}' does not exist or you do not have access to it.` });
     // The key's globs first: a model the key may not use is a 404 without asking model-proxy.
     if (!modelAllowed(principal, id)) throw notFound;
