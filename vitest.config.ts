@@ -95,6 +95,8 @@ export default defineConfig({
       },
       // The bench's pure helpers (config rewriting, percentiles, report); the bench itself is `npm run bench`.
       { test: { name: "bench", include: ["bench/**/*.test.mjs"], environment: "node" } },
+      // The project's own lint rules (scripts/eslint), tested with ESLint's RuleTester.
+      { test: { name: "tooling", include: ["scripts/**/*.test.mjs"], environment: "node" } },
     ],
   },
 });
