@@ -108,11 +108,16 @@ describe("keys", () => {
     }
   });
 
-  it("defaults: every scope but keys:write, every model, no expiry", async () => {
-    const { key } = await tenantWithKey(stack);
-    expect(key.scopes.sort()).toEqual(["agentic", "batch", "chat", "embeddings", "providers:read", "providers:write", "usage:read"]);
+  it("defaults: every scope but keys:write and providers:write, every model, no expiry", async () => {
+    const { key, apiKey } = await tenantWithKey(stack);
+    expect(key.scopes.sort()).toEqual(["agentic", "batch", "chat", "embeddings", "providers:read", "usage:read"]);
     expect(key.models).toBeNull();
     expect(key.expires_at).toBeNull();
+    // A default key can see the tenant's providers but not add one (nor point its traffic elsewhere).
+    expect((await keyFetch(apiKey, "/v1/providers")).status).toBe(200);
+    const add = await keyFetch(apiKey, "/v1/providers", { body: { name: "mine", type: "openai-compatible", base_url: "https://api.example.com/v1", api_key: "sk-not-real-0000000000" } });
+    expect(add.status).toBe(403);
+    expect((await json<ErrorBody>(add)).error).toMatchObject({ code: "permission_denied", message: expect.stringContaining("providers:write") });
   });
 
   it("PATCH changes scopes, models and limits; DELETE revokes", async () => {

@@ -7,8 +7,14 @@ import { BudgetSchema, LimitsSchema, ScopeSchema, SCOPES, type Scope } from "./p
  * OpenAI's `created_at`.
  */
 
-/** Scopes a key gets when none are given: everything except managing keys (opt in to `keys:write`). */
-export const DEFAULT_KEY_SCOPES: Scope[] = SCOPES.filter((s) => s !== "keys:write");
+/**
+ * Scopes a key gets when none are given: everything except the administrative ones. Managing keys
+ * (`keys:write`) and changing the tenant's providers and routes (`providers:write`: where its
+ * traffic and credentials go) are opted into explicitly, so a key minted for an app cannot
+ * redirect the tenant's traffic.
+ */
+const OPT_IN_SCOPES: readonly Scope[] = ["keys:write", "providers:write"];
+export const DEFAULT_KEY_SCOPES: Scope[] = SCOPES.filter((s) => !OPT_IN_SCOPES.includes(s));
 
 export const MAX_NAME_LENGTH = 128;
 export const MAX_MODEL_PATTERNS = 100;
