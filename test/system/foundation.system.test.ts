@@ -42,9 +42,15 @@ describe("error shape", () => {
     expect(body.error).toMatchObject({ code: "method_not_allowed", type: "invalid_request_error" });
   });
 
-  it("keeps a well-formed incoming request id", async () => {
+  it("answers with its own request id and echoes the client's in x-client-request-id", async () => {
     const res = await fetch(`${stack.url}/nope`, { headers: { "x-request-id": "client-req-12345" } });
-    expect(res.headers.get("x-request-id")).toBe("client-req-12345");
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+    expect(res.headers.get("x-client-request-id")).toBe("client-req-12345");
+    // OpenAI's own header for a client's id wins over x-request-id; a malformed one is not echoed.
+    const both = await fetch(`${stack.url}/nope`, { headers: { "x-client-request-id": "mine-1", "x-request-id": "other-2" } });
+    expect(both.headers.get("x-client-request-id")).toBe("mine-1");
+    const bad = await fetch(`${stack.url}/nope`, { headers: { "x-request-id": "has spaces and ünïcode" } });
+    expect(bad.headers.get("x-client-request-id")).toBeNull();
   });
 });
 

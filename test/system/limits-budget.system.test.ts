@@ -157,3 +157,50 @@ describe("monthly budget", () => {
     expect(await billedRows(key.id)).toEqual([]);
   });
 });
+
+describe("billing identity", () => {
+  it("bills every request under the gateway's own id: a client's x-request-id neither merges requests nor touches another tenant's rows", async () => {
+    const model = uniqueModel("client-request-id");
+    await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+    const price: Price = { model, provider: null, input_per_mtok_micros: 100_000_000, output_per_mtok_micros: 100_000_000, cached_input_per_mtok_micros: null };
+    const worstCase = worstCaseCostMicros(price, estimateChatPromptTokens({ messages: MESSAGES }), MAX_TOKENS);
+    const actual = costMicros(price, USAGE);
+    // Two tenants whose clients send the same x-request-id on every request (a retry library, a fixed value, or on purpose).
+    const clientId = `shared-${model}`;
+    const mine = await clientFor(stack);
+    const theirs = await clientFor(stack);
+    const call = (client: OpenAI) =>
+      client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS }, { headers: { "x-request-id": clientId } }).withResponse();
+
+    const answers = await Promise.all(Array.from({ length: 10 }, () => call(mine.client)));
+    const ids = answers.map(({ response }) => response.headers.get("x-request-id")!);
+    for (const { response } of answers) {
+      expect(response.headers.get("x-request-id")).toMatch(/^req_/);
+      expect(response.headers.get("x-client-request-id")).toBe(clientId);
+    }
+    expect(new Set(ids).size).toBe(10);
+    const { response: theirResponse } = await call(theirs.client);
+
+    // Ten billed rows, each under the id the gateway answered with, the client's value beside it.
+    type Row = { request_id: string; client_request_id: string | null; tenant_id: string; cost_usd_micros: number };
+    const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: D1Database };
+    const rowsOf = async (keyId: string) =>
+      (await env.BILLING_DB.prepare("SELECT request_id, client_request_id, tenant_id, cost_usd_micros FROM usage_events WHERE key_id = ?").bind(keyId).all<Row>()).results;
+    const rows = await eventually(async () => {
+      const r = await rowsOf(mine.key.id);
+      return r.length >= 10 ? r : null;
+    }, 20_000, "ten usage rows");
+    expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
+    for (const r of rows) expect(r).toMatchObject({ client_request_id: clientId, tenant_id: mine.tenant.id, cost_usd_micros: actual });
+    // The other tenant's request with the same value is its own row, and took none of ours.
+    const their = await eventually(async () => ((await rowsOf(theirs.key.id))[0] ?? null), 20_000, "the other tenant's row");
+    expect(their).toMatchObject({ request_id: theirResponse.headers.get("x-request-id"), client_request_id: clientId, tenant_id: theirs.tenant.id });
+    expect(await rowsOf(mine.key.id)).toHaveLength(10);
+
+    // A budget set now starts from what billing recorded: all ten requests, not one.
+    await updateKey(stack, mine.key.id, { budget: { monthly_usd: (10 * actual + worstCase - 1) / 1_000_000 } });
+    const err = await call(mine.client).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect((err as RateLimitError).message).toContain(`spent or reserved $${((10 * actual) / 1_000_000).toFixed(6)}`);
+  });
+});

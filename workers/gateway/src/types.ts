@@ -5,7 +5,10 @@ import type { OwnerRef } from "../../shared/src/contracts/providers";
 export interface GatewayBindings {
   Bindings: GatewayEnv;
   Variables: {
+    /** The gateway's own id of the request (middleware/request-id.ts). */
     requestId: string;
+    /** The client's own id for it, if it sent a well-formed one: echoed and recorded, never an identity. */
+    clientRequestId: string | null;
     /** Set by the API-key middleware on /v1 routes. */
     principal: Principal;
     /** Set on /v1/providers and /v1/routes: the platform (admin token) or the caller's tenant. */

@@ -20,9 +20,20 @@ export function newId(prefix: string, length = 22): string {
   return `${prefix}_${randomBase62(length)}`;
 }
 
-/** A request id: taken from a well-formed incoming `x-request-id`, otherwise generated. */
-export function requestIdFrom(headers: Headers): string {
-  const incoming = headers.get("x-request-id");
-  if (incoming && /^[A-Za-z0-9._:-]{8,128}$/.test(incoming)) return incoming;
-  return newId("req");
+/**
+ * A client's own label for its request: OpenAI's `x-client-request-id`, or the `x-request-id` many
+ * clients send. It is kept beside the gateway's id (`client_request_id` on usage) and echoed back,
+ * never used as an identity: the gateway's request id is always its own (`newId("req")`), so a
+ * client cannot make requests collide in billing, in another tenant's rows or in logs. A value
+ * that is not short printable ASCII is ignored.
+ */
+export function clientRequestIdFrom(headers: Headers): string | null {
+  for (const name of CLIENT_REQUEST_ID_HEADERS) {
+    const value = headers.get(name);
+    if (value !== null && CLIENT_REQUEST_ID.test(value)) return value;
+  }
+  return null;
 }
+
+const CLIENT_REQUEST_ID_HEADERS = ["x-client-request-id", "x-request-id"] as const;
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

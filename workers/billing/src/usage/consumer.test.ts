@@ -121,6 +121,19 @@ describe("usage-events consumer", () => {
     ]);
   });
 
+  it("stores the client's own request id beside the gateway's; many rows may share it, and events without it still decode", async () => {
+    const a = event({ client_request_id: "client-1" });
+    const b = event({ client_request_id: "client-1", tenant_id: "ten_2" });
+    const older = event(); // as produced before client_request_id existed: no such member
+    await consumeUsageBatch(batchOf([a, b, older]).batch, env);
+    const { results } = await db().prepare("SELECT request_id, client_request_id, tenant_id FROM usage_events ORDER BY tenant_id, client_request_id").all();
+    expect(results).toEqual([
+      { request_id: older.request_id, client_request_id: null, tenant_id: "ten_1" },
+      { request_id: a.request_id, client_request_id: "client-1", tenant_id: "ten_1" },
+      { request_id: b.request_id, client_request_id: "client-1", tenant_id: "ten_2" },
+    ]);
+  });
+
   it("records a model without a price at cost 0 and marks it unpriced", async () => {
     const e = event({ model: "my-local-llama", provider: "ollama", requested_model: "ollama/my-local-llama" });
     await consumeUsageBatch(batchOf([e]).batch, env);

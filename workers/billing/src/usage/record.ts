@@ -29,14 +29,14 @@ export function priceEvent(event: ParsedUsageEvent, book: PriceBook): PricedUsag
   return { event, costUsdMicros, priced: price !== null, month: monthOf(event.started_at) };
 }
 
-const COLUMNS = `request_id, tenant_id, key_id, operation, requested_model, provider, model,
+const COLUMNS = `request_id, client_request_id, tenant_id, key_id, operation, requested_model, provider, model,
   prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, total_tokens,
   status, stream, aborted, upstream_error, latency_ms, ttfb_ms, started_at, tags,
   cost_usd_micros, priced, month, received_at`;
-const COLUMN_COUNT = 24;
+const COLUMN_COUNT = 25;
 
 /**
- * Rows per INSERT: D1 binds at most 100 parameters per statement, so 4 rows of 24 columns. Fewer
+ * Rows per INSERT: D1 binds at most 100 parameters per statement, so 4 rows of 25 columns. Fewer
  * statements per delivery is less work per row for D1 (each statement is executed and accounted
  * on its own).
  */
@@ -54,6 +54,7 @@ function values(u: PricedUsage, receivedAt: number): unknown[] {
   const e = u.event;
   return [
     e.request_id,
+    e.client_request_id,
     e.tenant_id,
     e.key_id,
     e.operation,

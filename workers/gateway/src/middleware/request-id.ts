@@ -1,13 +1,21 @@
 import type { MiddlewareHandler } from "hono";
-import { requestIdFrom } from "../../../shared/src";
+import { clientRequestIdFrom, newId } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
 
-/** Gives every request an id (or keeps a well-formed incoming one) and echoes it on every response. */
+/**
+ * Gives every request the gateway's own id, echoed in `x-request-id` on every response: the id
+ * billing, logs and support know it by. A client's own id (`x-client-request-id`, or an
+ * `x-request-id` it sent) is kept beside it and echoed in `x-client-request-id`, OpenAI's
+ * convention — never used as the request's identity (shared/ids.ts).
+ */
 export function requestId(): MiddlewareHandler<GatewayBindings> {
   return async function requestIdMiddleware(c, next) {
-    const id = requestIdFrom(c.req.raw.headers);
+    const id = newId("req");
+    const clientId = clientRequestIdFrom(c.req.raw.headers);
     c.set("requestId", id);
+    c.set("clientRequestId", clientId);
     await next();
     c.res.headers.set("x-request-id", id);
+    if (clientId !== null) c.res.headers.set("x-client-request-id", clientId);
   };
 }

@@ -49,6 +49,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const estimate = spec.estimate(body);
   const facts: RequestFacts = {
     requestId: c.get("requestId"),
+    clientRequestId: c.get("clientRequestId"),
     principal,
     operation: spec.operation,
     requestedModel: body.model,

@@ -5,7 +5,7 @@ import { datapoint } from "./record";
 import { usageEvent, type RequestFacts } from "./event";
 
 const principal = { tenantId: "ten_1", keyId: "key_1" } as Principal;
-const req: RequestFacts = { requestId: "req_1", principal, operation: "chat", requestedModel: "acme/m", stream: true, startedAt: 1_000, promptEstimate: 50 };
+const req: RequestFacts = { requestId: "req_1", clientRequestId: null, principal, operation: "chat", requestedModel: "acme/m", stream: true, startedAt: 1_000, promptEstimate: 50 };
 
 describe("usageEvent", () => {
   it("uses the upstream's usage when it reported one", () => {

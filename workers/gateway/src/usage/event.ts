@@ -6,7 +6,10 @@ export type MeteredOperation = "chat" | "completions" | "embeddings" | "messages
 
 /** What the route knows about a request before the upstream answers. */
 export interface RequestFacts {
+  /** The gateway's id of the request: the usage event's idempotency key. */
   requestId: string;
+  /** The client's own id for the request, if it sent one (recorded, never a key). */
+  clientRequestId: string | null;
   principal: Principal;
   operation: MeteredOperation;
   requestedModel: string;
@@ -47,6 +50,7 @@ export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = mete
   const seen = res.observation;
   return {
     request_id: req.requestId,
+    client_request_id: req.clientRequestId,
     tenant_id: req.principal.tenantId,
     key_id: req.principal.keyId,
     operation: req.operation,

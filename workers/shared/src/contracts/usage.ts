@@ -3,10 +3,18 @@ import { z } from "zod";
 /**
  * One usage event per request, sent by the gateway (and tail, for batch/agentic) to the
  * `usage-events` Queue after the response completes — also when the client went away mid-stream.
- * billing consumes them idempotently by `request_id` into D1 and prices them.
+ * billing consumes them idempotently by `request_id` (the gateway's id, never the client's) into D1
+ * and prices them.
  */
 export const UsageEventSchema = z.object({
+  /** The gateway's own id of the request: the event's idempotency key, unique across tenants. */
   request_id: z.string(),
+  /**
+   * The id the client sent for its request (`x-client-request-id` / `x-request-id`), if any: kept
+   * for the tenant's own correlation, never a key (many requests may carry the same one). Absent in
+   * events produced before it existed.
+   */
+  client_request_id: z.string().max(128).nullable().default(null),
   tenant_id: z.string(),
   key_id: z.string(),
   /** Which API produced the usage. */
