@@ -8,9 +8,10 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 describe("health", () => {
-  it("reports all seven services and their stores healthy", async () => {
-    const res = await fetch(`${stack.url}/health`);
+  it("the admin token gets all seven services and their stores, checked now", async () => {
+    const res = await fetch(`${stack.url}/health`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
     expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-request-id")).toMatch(/^req_/);
     const body = (await res.json()) as { status: string; failed: string[]; services: Record<string, { ok: boolean; checks: Record<string, { ok: boolean }> }> };
     expect(body.status).toBe("ok");
@@ -20,6 +21,16 @@ describe("health", () => {
     expect(Object.keys(body.services["auth"]!.checks)).toEqual(expect.arrayContaining(["d1", "kv"]));
     expect(Object.keys(body.services["secrets"]!.checks)).toEqual(expect.arrayContaining(["kv"]));
     expect(Object.keys(body.services["rate-limiter"]!.checks)).toEqual(["durable_object"]);
+  });
+
+  it("the public gets a cached summary: the status only, the same check reused", async () => {
+    const first = await fetch(`${stack.url}/health`);
+    expect(first.status).toBe(200);
+    const body = (await first.json()) as { status: string; checked_at: number };
+    expect(body).toEqual({ status: "ok", checked_at: expect.any(Number) });
+    // Anything but the admin token is the public: no per-store detail, and no new round of checks.
+    const again = await fetch(`${stack.url}/health`, { headers: { authorization: "Bearer sk-not-the-admin" } });
+    expect(await again.json()).toEqual(body);
   });
 });
 

@@ -1,6 +1,19 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, timingSafeEqualStrings } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
+
+/** The bearer token of a request, if it sends one. */
+function bearerOf(header: string | undefined): string | null {
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m ? m[1]! : null;
+}
+
+/** Does the request carry the admin token? For routes open to all that tell the admin more. */
+export async function presentsAdminToken(c: Context<GatewayBindings>): Promise<boolean> {
+  const presented = bearerOf(c.req.header("authorization"));
+  const expected = c.env.ADMIN_TOKEN;
+  return presented !== null && !!expected && (await timingSafeEqualStrings(presented, expected));
+}
 
 /**
  * Guards `/admin`: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time (both sides
@@ -9,9 +22,8 @@ import type { GatewayBindings } from "../types";
  */
 export function adminTokenAuth(): MiddlewareHandler<GatewayBindings> {
   return async function adminTokenMiddleware(c, next) {
-    const header = c.req.header("authorization");
-    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m) {
+    const presented = bearerOf(c.req.header("authorization"));
+    if (presented === null) {
       throw new ApiError({
         code: "missing_api_key",
         message: "This endpoint requires the admin token: Authorization: Bearer <ADMIN_TOKEN>.",
@@ -22,10 +34,10 @@ export function adminTokenAuth(): MiddlewareHandler<GatewayBindings> {
       console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "ADMIN_TOKEN is not configured; /admin is closed" }));
       throw new ApiError({ code: "invalid_api_key", message: "Invalid admin token." });
     }
-    if (!(await timingSafeEqualStrings(m[1]!, expected))) {
+    if (!(await timingSafeEqualStrings(presented, expected))) {
       throw new ApiError({
         code: "invalid_api_key",
-        message: m[1]!.startsWith("sk-")
+        message: presented.startsWith("sk-")
           ? "API keys cannot call /admin: use the admin token (tenants manage their own keys under /v1/keys)."
           : "Invalid admin token.",
       });
