@@ -197,6 +197,28 @@ describe("circuit breaker", () => {
     for (let i = 0; i < 3; i++) expect(served((await ask(route)).response)).toEqual({ provider: P1, model: first, attempts: "1" });
   });
 
+  it("keeps a tenant route's shorter timeout from opening the platform provider's circuit for other tenants", async () => {
+    // A platform provider that is slow but within its own timeout; tenant A's route allows far less.
+    const shared = uniqueModel("shared-provider");
+    const model = uniqueModel("slow-shared");
+    await createProvider(stack, { token: stack.adminToken }, { name: shared, type: "openai", base_url: upstream.url, api_key: upstream.apiKey, timeout_ms: 30_000 });
+    upstream.on(model, { delayMs: 1_000 });
+    const impatient = await createRoute(stack, tenant.caller, { name: uniqueModel("impatient"), strategy: "fallback", retries: 0, timeout_ms: 200, targets: [{ provider: shared, model }] });
+
+    // Tenant A's route times out twice (the threshold): its own circuit opens and it is failed fast.
+    for (let i = 0; i < 2; i++) expect(((await ask(impatient.name).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
+    const fast = (await ask(impatient.name).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(fast.status).toBe(503);
+    expect(fast.headers?.get("x-gateway-attempts")).toBe("0");
+    expect(upstream.requests(model)).toHaveLength(2);
+
+    // Another tenant, on the provider's own timeout, is still served by the same provider and model.
+    const other = await providerTenant(stack);
+    const { data, response } = await other.client.chat.completions.create({ model: `${shared}/${model}`, messages: [{ role: "user", content: "hi" }] }).withResponse();
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(served(response)).toEqual({ provider: shared, model, attempts: "1" });
+  });
+
   it("fails fast with 503 and retry-after when every target's circuit is open", async () => {
     const model = uniqueModel("all-open");
     upstream.on(model, { error: { status: 500 } });

@@ -134,13 +134,19 @@ export class StoredRegistry implements ModelRegistry {
         error: { code: "model_not_found", param: "model", message: `The model '${asked}' has no available provider: every target of its route is missing or disabled.` },
       };
     }
-    return ok({ targets, retriesPerTarget: route.retries ?? DEFAULT_ROUTE_RETRIES, strategy: route.strategy, timeoutMs: route.timeoutMs });
+    return ok({
+      targets,
+      retriesPerTarget: route.retries ?? DEFAULT_ROUTE_RETRIES,
+      strategy: route.strategy,
+      timeoutMs: route.timeoutMs,
+      ...(route.owner !== PLATFORM ? { routeTenant: route.owner } : {}),
+    });
   }
 
   private target(p: ProviderRecord, model: string, weight: number): Target {
     const configured = p.id.startsWith("platform:") ? this.deps.configured.get(p.name) : undefined;
     if (configured) return { provider: { ...configured, upstreamPolicy: this.deps.policy }, model, weight };
-    return { provider: providerConfigOf(p, this.deps.policy), model, weight };
+    return { provider: providerConfigOf(p, this.deps.policy), model, weight, ...(p.owner !== PLATFORM ? { tenant: p.owner } : {}) };
   }
 }
 

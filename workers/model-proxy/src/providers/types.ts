@@ -48,6 +48,8 @@ export interface Target {
   model: string;
   /** Relative share under a `weighted` route (default 1). */
   weight?: number;
+  /** Set when the provider is a tenant's own (BYOK): that tenant. Absent for platform providers. */
+  tenant?: string;
 }
 
 export interface AdapterContext {

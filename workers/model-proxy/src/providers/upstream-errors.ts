@@ -167,6 +167,14 @@ export function upstreamHttpError(status: number, headers: Headers, bodyText: st
   return { code: "upstream_error", message: `Provider '${name}' failed (HTTP ${status})${detail ? `: ${detail}` : "."}` };
 }
 
+/**
+ * A failure the upstream itself caused: it could not be reached, answered with an error status, or
+ * did not answer in time. Only these count toward a provider's circuit (routing/execute.ts); an
+ * error raised while preparing the request (a translation error, a refused parameter, a credential
+ * that cannot be loaded) or by a refused URL is the caller's 400 or our 500 and never does.
+ */
+export class UpstreamFailure extends ApiError {}
+
 /** Is this a signal abort caused by our per-attempt timeout (rather than the client going away)? */
 export function isTimeout(signal: AbortSignal): boolean {
   const reason: unknown = signal.reason;
@@ -190,13 +198,13 @@ export async function fetchUpstream(
     // Providers from the providers API carry the SSRF policy: the URL and every redirect hop are checked.
     res = provider.upstreamPolicy ? await guardedFetch(url, { ...init, signal }, provider.upstreamPolicy) : await fetch(url, { ...init, signal });
   } catch (err) {
-    if (isTimeout(signal)) throw new ApiError(timeoutError(provider));
+    if (isTimeout(signal)) throw new UpstreamFailure(timeoutError(provider));
     if (err instanceof ApiError) throw err; // refused by the SSRF guard
     if (signal.aborted) throw new ApiError({ code: "upstream_error", message: `The request to provider '${provider.name}' was cancelled.` });
     const why = err instanceof Error ? scrub(err.message, provider) : "network error";
-    throw new ApiError({ code: "upstream_error", message: `Could not reach provider '${provider.name}': ${why}` });
+    throw new UpstreamFailure({ code: "upstream_error", message: `Could not reach provider '${provider.name}': ${why}` });
   }
-  if (!res.ok) throw new ApiError(mapError(res.status, res.headers, await readErrorText(res), provider));
+  if (!res.ok) throw new UpstreamFailure(mapError(res.status, res.headers, await readErrorText(res), provider));
   return res;
 }
 

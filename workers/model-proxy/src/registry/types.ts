@@ -26,6 +26,8 @@ export interface Resolution {
   strategy?: RouteStrategy;
   /** A route's per-attempt timeout, overriding each provider's own. */
   timeoutMs?: number | null;
+  /** Set when the route is a tenant's own: that tenant (its `timeoutMs` is the tenant's choice). */
+  routeTenant?: string;
 }
 
 /** One addressable model as `GET /v1/models` lists it. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, type ApiErrorInit } from "../../../shared/src";
+import { UpstreamFailure } from "../providers/upstream-errors";
 import { Breakers } from "./breaker";
 import { runRoute, gatewayHeaders, type RoutedTarget, type RoutePlan } from "./execute";
 import { LatencyTracker } from "./latency";
@@ -12,7 +13,8 @@ const C = T("c");
 
 type Script = Record<string, (() => Promise<Response>)[]>;
 const ok = (body = "ok") => () => Promise.resolve(new Response(body));
-const fail = (error: ApiErrorInit) => () => Promise.reject(new ApiError(error));
+/** What adapters throw for an upstream's failure (fetchUpstream). */
+const fail = (error: ApiErrorInit) => () => Promise.reject(new UpstreamFailure(error));
 const E500: ApiErrorInit = { code: "upstream_error", message: "Provider 'x' failed (HTTP 500)." };
 const E429: ApiErrorInit = { code: "upstream_rate_limited", message: "slow down", headers: { "retry-after": "1" } };
 const E400: ApiErrorInit = { code: "invalid_request", message: "bad param", param: "temperature", status: 400 };
@@ -119,6 +121,45 @@ describe("runRoute", () => {
     expect(h.calls).toHaveLength(3);
     expect(third).toMatchObject({ ok: false, error: { code: "upstream_unavailable", headers: { "retry-after": "30" } } });
     expect(third.attempts).toEqual([]);
+  });
+
+  it("answers 500 for an error raised while preparing the request, tries the next target, and counts it toward no circuit", async () => {
+    const cfg = { threshold: 1, windowMs: 60_000, cooldownMs: 30_000, probeLeaseMs: 60_000 };
+    const bug = () => () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'map')"));
+    const refused = () => () => Promise.reject(new ApiError({ code: "upstream_error", message: "Provider 'a' returned a response that is not JSON." }));
+    const h = harness({ a: [bug(), refused(), bug()], b: [ok(), ok()] }, cfg);
+    const first = await runRoute(h.plan([A, B]), h.deps);
+    expect(first.ok && first.target.providerName).toBe("b");
+    expect(first.attempts.map((a) => a.outcome)).toEqual(["internal_error", "ok"]);
+    await runRoute(h.plan([A, B]), h.deps);
+    const alone = await runRoute(h.plan([A]), h.deps);
+    expect(alone).toMatchObject({ ok: false, error: { code: "internal_error" } });
+    expect(h.calls).toEqual(["a", "b", "a", "b", "a"]);
+    expect(h.circuits.calls.filter((c) => c.startsWith("failure:"))).toEqual([]);
+  });
+
+  it("counts a timeout under a tenant route's shorter timeout toward the tenant's circuit only", async () => {
+    const cfg = { threshold: 1, windowMs: 60_000, cooldownMs: 30_000, probeLeaseMs: 60_000 };
+    const shared: RoutedTarget = { ...A, timeoutMs: 1_000 };
+    const viaTenantRoute: RoutedTarget = { ...shared, tenantKey: "tenant:t1/a/m" };
+    const h = harness({ a: [hang(), ok("shared")], b: [ok("b"), ok("b")] }, cfg);
+    const first = await runRoute(h.plan([viaTenantRoute, B], { timeoutMs: 20 }), h.deps);
+    expect(first.attempts.map((a) => a.outcome)).toEqual(["upstream_timeout", "ok"]);
+    expect(h.circuits.calls.filter((c) => c.startsWith("failure:"))).toEqual(["failure:tenant:t1/a/m"]);
+    // The tenant's own route now skips the target; everyone else (the provider's own timeout) still reaches it.
+    const again = await runRoute(h.plan([viaTenantRoute, B], { timeoutMs: 20 }), h.deps);
+    expect(again.ok && again.target.providerName).toBe("b");
+    expect(again.attempts).toHaveLength(1);
+    const other = await runRoute(h.plan([shared, B]), h.deps);
+    expect(other.ok && (await other.response.text())).toBe("shared");
+  });
+
+  it("counts a timeout under the provider's own timeout toward the shared circuit, also on a tenant's route", async () => {
+    const cfg = { threshold: 1, windowMs: 60_000, cooldownMs: 30_000, probeLeaseMs: 60_000 };
+    const viaTenantRoute: RoutedTarget = { ...A, timeoutMs: 20, tenantKey: "tenant:t1/a/m" };
+    const h = harness({ a: [hang()], b: [ok()] }, cfg);
+    await runRoute(h.plan([viaTenantRoute, B], { timeoutMs: 20 }), h.deps);
+    expect(h.circuits.calls.filter((c) => c.startsWith("failure:"))).toEqual(["failure:a/m"]);
   });
 
   it("uses the weighted strategy's order", async () => {

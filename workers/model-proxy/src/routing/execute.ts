@@ -1,17 +1,27 @@
 import { ApiError, type ApiErrorInit } from "../../../shared/src";
 import type { RouteStrategy } from "../../../shared/src/contracts/providers";
+import { isTimeout, UpstreamFailure } from "../providers/upstream-errors";
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from "./backoff";
 import type { Background, Breakers } from "./breaker";
 import { failurePolicy } from "./failure";
 import type { LatencyTracker } from "./latency";
 import { orderTargets, type Weighted } from "./strategy";
 
-/** A deployment a request may be sent to: provider × upstream model. */
+/**
+ * A deployment a request may be sent to: provider × upstream model. `key` names its circuit (and
+ * its latency record): provider × model for a platform provider, × tenant for a tenant's own.
+ */
 export interface RoutedTarget extends Weighted {
   providerName: string;
   model: string;
   /** The provider's own per-attempt timeout (a route's wins). */
   timeoutMs: number;
+  /**
+   * The circuit for failures that may stem from a tenant's configuration rather than the upstream:
+   * timeouts under a tenant route's `timeout_ms` shorter than the provider's own. Absent when the
+   * platform configured the route (its timeouts are the platform's own measure).
+   */
+  tenantKey?: string;
 }
 
 export interface RoutePlan<T extends RoutedTarget> {
@@ -82,21 +92,26 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
 
   for (let index = 0; index < ordered.length; index++) {
     const target = ordered[index]!;
-    const gate = await deps.breakers.gate(target.key, deps.background);
+    const timeoutMs = plan.timeoutMs ?? target.timeoutMs;
+    // Our own timeout fires first only when it is shorter than the provider's: then a timeout says
+    // as much about the route's choice as about the upstream, so it counts toward the route
+    // owner's circuit (a tenant's own), never toward the one every tenant shares.
+    const timeoutKey = timeoutMs < target.timeoutMs && target.tenantKey ? target.tenantKey : target.key;
+    const gate = await gateAll(timeoutKey === target.key ? [target.key] : [timeoutKey, target.key]);
     if (!gate.allowed) {
       earliestRetry = Math.min(earliestRetry, gate.retryAt);
       continue;
     }
-    const timeoutMs = plan.timeoutMs ?? target.timeoutMs;
     for (let retry = 0; ; retry++) {
       if (attempts.length >= MAX_ATTEMPTS) return failed();
       const started = now();
+      const controller = new AbortController();
       try {
-        const { response, abort } = await attemptOnce((signal) => deps.attempt(target, signal, timeoutMs), plan.stream, target, timeoutMs);
+        const { response, abort } = await attemptOnce(controller, (signal) => deps.attempt(target, signal, timeoutMs), plan.stream, target, timeoutMs);
         const ms = now() - started;
         attempts.push({ provider: target.providerName, model: target.model, outcome: "ok", ms });
         deps.latency.record(target.key, ms);
-        deps.breakers.success(target.key, gate.probe && retry === 0, deps.background);
+        for (const key of gate.keys) deps.breakers.success(key, gate.probes.has(key) && retry === 0, deps.background);
         return { ok: true, response, target, attempts, abort };
       } catch (err) {
         const error = toErrorInit(err, target);
@@ -105,16 +120,19 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
         lastError = error;
         lastTarget = target;
         const policy = failurePolicy(error);
-        if (policy.tripsCircuit) {
+        const timedOut = isTimeout(controller.signal);
+        const circuit = timedOut ? timeoutKey : target.key;
+        // Only what the upstream caused counts; an error while preparing the request never does.
+        if (policy.tripsCircuit && (timedOut || err instanceof UpstreamFailure)) {
           deps.latency.penalise(target.key, ms);
-          await deps.breakers.failure(target.key);
+          await deps.breakers.failure(circuit);
         }
         if (!policy.tryNext && !policy.retrySame) return failed();
         const more = index < ordered.length - 1;
         if (!policy.retrySame || retry >= plan.retries) break;
         // A rate-limited target is not waited for while another target can take the request.
         if (error.code === "upstream_rate_limited" && more) break;
-        if (deps.breakers.peek(target.key)?.phase === "open") break;
+        if (deps.breakers.peek(circuit)?.phase === "open") break;
         const delay = retryDelayMs(retry + 1, policy.retryAfterMs, backoff, random);
         if (delay === null) break;
         await sleep(delay);
@@ -123,6 +141,17 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
     if (lastError && !failurePolicy(lastError).tryNext) return failed();
   }
   return failed();
+
+  /** A target runs only if every circuit it answers to admits it; `probes` are the ones it probes. */
+  async function gateAll(keys: string[]): Promise<{ allowed: boolean; retryAt: number; keys: string[]; probes: Set<string> }> {
+    const probes = new Set<string>();
+    for (const key of keys) {
+      const gate = await deps.breakers.gate(key, deps.background);
+      if (!gate.allowed) return { allowed: false, retryAt: gate.retryAt, keys, probes };
+      if (gate.probe) probes.add(key);
+    }
+    return { allowed: true, retryAt: 0, keys, probes };
+  }
 
   function failed(): RouteResult<T> {
     if (lastError) return { ok: false, error: lastError, attempts, target: lastTarget };
@@ -147,19 +176,19 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
  * committed the timer is cleared so a long generation is never cut off.
  */
 async function attemptOnce<T extends RoutedTarget>(
+  controller: AbortController,
   call: (signal: AbortSignal) => Promise<Response>,
   stream: boolean,
   target: T,
   timeoutMs: number,
 ): Promise<{ response: Response; abort: AbortController }> {
-  const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const reason = new Error(`The attempt timed out after ${timeoutMs} ms.`);
       reason.name = "TimeoutError";
       controller.abort(reason);
-      reject(new ApiError(timeoutInit(target, timeoutMs)));
+      reject(new UpstreamFailure(timeoutInit(target, timeoutMs)));
     }, timeoutMs);
   });
   deadline.catch(() => {});
@@ -184,9 +213,9 @@ async function firstByteCommitted(response: Response, target: RoutedTarget): Pro
     first = await reader.read();
   } catch {
     reader.cancel().catch(() => {});
-    throw new ApiError({ code: "upstream_error", message: `Provider '${target.providerName}' broke the stream before sending any data.` });
+    throw new UpstreamFailure({ code: "upstream_error", message: `Provider '${target.providerName}' broke the stream before sending any data.` });
   }
-  if (first.done) throw new ApiError({ code: "upstream_error", message: `Provider '${target.providerName}' closed the stream without sending any data.` });
+  if (first.done) throw new UpstreamFailure({ code: "upstream_error", message: `Provider '${target.providerName}' closed the stream without sending any data.` });
   // The first chunk is delivered ahead of the rest; the rest is read on demand (highWaterMark 0),
   // so an upstream failure reaches the reader after every chunk that arrived before it.
   const body = new ReadableStream<Uint8Array>(
@@ -212,11 +241,15 @@ function timeoutInit(target: RoutedTarget, timeoutMs: number): ApiErrorInit {
   return { code: "upstream_timeout", message: `Provider '${target.providerName}' did not answer within ${timeoutMs} ms.` };
 }
 
+/**
+ * An attempt's error as the client may see it. Anything but an `ApiError` is a bug of ours (say, a
+ * translation that met input it did not expect): the client gets a 500, not a provider's failure.
+ */
 function toErrorInit(err: unknown, target: RoutedTarget): ApiErrorInit {
   if (err instanceof ApiError) return err.toInit();
   if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return timeoutInit(target, target.timeoutMs);
   console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "attempt failed unexpectedly", provider: target.providerName, error: err instanceof Error ? err.message : String(err) }));
-  return { code: "upstream_error", message: `The request to provider '${target.providerName}' failed.` };
+  return { code: "internal_error", message: `The gateway could not prepare the request for provider '${target.providerName}'.` };
 }
 
 /** `x-gateway-provider`, `x-gateway-model`, `x-gateway-attempts` for the client. */

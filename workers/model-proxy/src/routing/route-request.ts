@@ -55,14 +55,19 @@ export function isolatedRouting(): RoutingContext {
  * attempt reveals the target's credential (isolate-cached) and calls its adapter.
  */
 export function routeRequest(req: ProxyRequest, resolution: Resolution, forceStreamUsage: boolean, routing: RoutingContext): Promise<RouteResult<DispatchTarget>> {
-  const targets: DispatchTarget[] = resolution.targets.map((target) => ({
-    key: `${target.provider.id}/${target.model}`,
-    weight: target.weight ?? 1,
-    providerName: target.provider.name,
-    model: target.model,
-    timeoutMs: target.provider.timeoutMs,
-    target,
-  }));
+  const targets: DispatchTarget[] = resolution.targets.map((target) => {
+    const deployment = `${target.provider.id}/${target.model}`;
+    return {
+      // A tenant's own provider fails for that tenant only: its circuit is the tenant's.
+      key: target.tenant ? `tenant:${target.tenant}/${deployment}` : deployment,
+      ...(resolution.routeTenant ? { tenantKey: `tenant:${resolution.routeTenant}/${deployment}` } : {}),
+      weight: target.weight ?? 1,
+      providerName: target.provider.name,
+      model: target.model,
+      timeoutMs: target.provider.timeoutMs,
+      target,
+    };
+  });
   return runRoute(
     {
       requested: String(req.body["model"]),
