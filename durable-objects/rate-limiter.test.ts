@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AcquireRequest, AcquireResult, SubjectLimits } from "../workers/shared/src/contracts/limiter";
+import { LEASE_TTL_MS, type AcquireRequest, type AcquireResult, type SubjectLimits } from "../workers/shared/src/contracts/limiter";
 import type { RateLimiter } from "./rate-limiter";
 
 const env = workerEnv as unknown as RateLimiterEnv;
@@ -12,7 +12,8 @@ function limits(id: string, l: Partial<Omit<SubjectLimits, "id">> = {}): Subject
   return { id, rpm: null, tpm: null, maxConcurrency: null, monthlyBudgetMicros: null, ...l };
 }
 
-const req = (subjects: SubjectLimits[], tokens = 100, costMicros = 50): AcquireRequest => ({ subjects, tokens, costMicros });
+/** The peer is the other object the request's key counters live in (the tenant's for a key object). */
+const req = (subjects: SubjectLimits[], tokens = 100, costMicros = 50, peer = "tenant:none"): AcquireRequest => ({ subjects, tokens, costMicros, peer });
 
 const leaseId = (r: AcquireResult) => {
   if (!r.ok) throw new Error(`refused: ${JSON.stringify(r)}`);
@@ -77,6 +78,41 @@ describe("RateLimiter Durable Object", () => {
     await evictDurableObject(stub);
     const results = await Promise.all(Array.from({ length: 10 }, () => stub.acquire(req(l))));
     expect(results.filter((r) => r.ok)).toHaveLength(3);
+  });
+
+  it("a key's month spend follows it between its own object and its tenant's, settled and in flight, never counted twice", async () => {
+    // Billing (stubbed here) has recorded nothing yet: the usage queue lags behind every settle below.
+    const keyObject = stubFor("key:toggle");
+    const tenantObject = stubFor("tenant:toggle");
+    const keyBudget = limits("key:toggle", { monthlyBudgetMicros: 1000 });
+    const own = (cost: number) => req([keyBudget], 1, cost, "tenant:toggle");
+    const underTenant = (cost: number) => req([keyBudget, limits("tenant:toggle", { rpm: 100 })], 1, cost, "key:toggle");
+
+    // The key alone: 300 µ$ settled, a 100 µ$ request still running.
+    expect(await keyObject.settle({ leaseId: leaseId(await keyObject.acquire(own(300))), tokens: 1, costMicros: 300 })).toEqual({ ok: true, known: true });
+    const running = leaseId(await keyObject.acquire(own(100)));
+    // The tenant gains limits: the key's counters move into the tenant's object with its spend.
+    expect(await tenantObject.acquire(underTenant(601))).toMatchObject({ ok: false, refusal: { kind: "budget", used: 400 } });
+    expect(await tenantObject.settle({ leaseId: leaseId(await tenantObject.acquire(underTenant(200))), tokens: 1, costMicros: 200 })).toMatchObject({ known: true });
+    // The running request finishes in the key's object; the tenant's object already charged it.
+    expect(await keyObject.settle({ leaseId: running, tokens: 1, costMicros: 50 })).toMatchObject({ known: true });
+    // The tenant loses its limits: back in the key's object, the spend of both periods counts.
+    expect(await keyObject.acquire(own(401))).toMatchObject({ ok: false, refusal: { kind: "budget", used: 600 } });
+    leaseId(await keyObject.acquire(own(400)));
+    expect(await keyObject.snapshot("key:toggle")).toMatchObject({ spentMicros: 600, reservedMicros: 400 });
+  });
+
+  it("stores a renewal, so a restarted object keeps a long stream's slot until a TTL after its last renewal", async () => {
+    const stub = stubFor("key:renew");
+    const id = leaseId(await stub.acquire(req([limits("key:renew", { maxConcurrency: 1 })])));
+    const expiresAt = () => runInDurableObject(stub, (_obj, state) => state.storage.sql.exec<{ e: number }>("SELECT expires_at AS e FROM leases WHERE id = ?", id).one().e);
+    const before = await expiresAt();
+    const renewedAt = Date.now();
+    expect(await stub.renew({ leaseId: id })).toEqual({ ok: true, renewed: true });
+    expect(await expiresAt()).toBeGreaterThanOrEqual(Math.max(before, renewedAt + LEASE_TTL_MS));
+    expect(await stub.settle({ leaseId: id, tokens: 1, costMicros: 0 })).toMatchObject({ known: true });
+    expect(await stub.renew({ leaseId: id })).toEqual({ ok: true, renewed: false });
+    expect(await stub.renew({ leaseId: "" })).toMatchObject({ ok: false });
   });
 
   it("rejects a malformed acquire without reserving anything, and does not throw across RPC", async () => {

@@ -2,9 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import {
   AcquireRequestSchema,
+  HandOverRequestSchema,
+  RenewRequestSchema,
   SettleRequestSchema,
   SubjectIdSchema,
   type AcquireResult,
+  type HandOverResult,
+  type RenewResult,
   type SettleResult,
 } from "../workers/shared/src/contracts/limiter";
 import { Ledger } from "../workers/rate-limiter/src/ledger";
@@ -56,7 +60,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
     const missing = this.ledger.unseeded(parsed.data, Date.now());
     if (missing.length > 0) {
       try {
-        await Promise.all(missing.map((m) => this.seed(m.subject, m.month)));
+        await Promise.all(missing.map((m) => this.seed(m.subject, m.month, parsed.data.peer)));
       } catch (err) {
         return { ok: false, unavailable: `month-to-date spend unavailable: ${err instanceof Error ? err.message : String(err)}` };
       }
@@ -68,18 +72,31 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   }
 
   /**
-   * Adds billing's recorded spend for a subject's month, the first time a budget is enforced for it
-   * here (a budget set mid-month, a key whose tenant just got limits). Concurrent requests share
-   * one billing call. Usage still in the usage-events queue at that moment (seconds) is not seen.
+   * Adopts a subject's month spend when a budget is enforced for it here and it is not known (a
+   * budget set mid-month, a key whose tenant just gained or lost limits). A key's counters move
+   * between its own object and its tenant's: the peer hands over its exact count (settled spend
+   * the usage queue has not delivered to billing yet included, and its open leases at their worst
+   * case), and stops trusting its own copy, so moving back later adopts this object's count again.
+   * Only a subject no object held asks billing, whose recorded total misses usage still in the
+   * usage-events queue at that moment (seconds). Concurrent requests share one call.
    */
-  private seed(subject: string, month: string): Promise<void> {
+  private seed(subject: string, month: string, peer: string): Promise<void> {
     const key = `${subject}|${month}`;
     let pending = this.seeding.get(key);
     if (!pending) {
       pending = (async () => {
-        const res = await this.env.BILLING.monthSpend({ subject, month });
-        if (!res.ok) throw new Error(res.error.message);
-        this.ledger.seed(subject, month, res.value.micros);
+        let micros: number | null = null;
+        if (subject.startsWith("key:")) {
+          const res = await this.env.RATE_LIMITER.get(this.env.RATE_LIMITER.idFromName(peer)).handOver({ subject, month });
+          if (!res.ok) throw new Error(res.message);
+          micros = res.micros;
+        }
+        if (micros === null) {
+          const res = await this.env.BILLING.monthSpend({ subject, month });
+          if (!res.ok) throw new Error(res.error.message);
+          micros = res.value.micros;
+        }
+        this.ledger.seed(subject, month, micros);
         await this.store.flushed();
       })().finally(() => this.seeding.delete(key));
       this.seeding.set(key, pending);
@@ -94,6 +111,24 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
     const known = this.ledger.settle(parsed.data, Date.now());
     await this.store.flushed();
     return { ok: true, known };
+  }
+
+  /** Gives up a key's month spend to the object that now holds its counters (see `seed`). */
+  async handOver(input: unknown): Promise<HandOverResult> {
+    const parsed = HandOverRequestSchema.safeParse(input);
+    if (!parsed.success) return { ok: false, message: describe(parsed.error) };
+    const micros = this.ledger.release(parsed.data.subject, parsed.data.month, Date.now());
+    await this.store.flushed();
+    return { ok: true, micros };
+  }
+
+  /** Keeps a running request's lease (a long stream) from expiring. */
+  async renew(input: unknown): Promise<RenewResult> {
+    const parsed = RenewRequestSchema.safeParse(input);
+    if (!parsed.success) return { ok: false, message: describe(parsed.error) };
+    const renewed = this.ledger.renew(parsed.data.leaseId, Date.now());
+    await this.store.flushed();
+    return { ok: true, renewed };
   }
 
   /** A subject's current counters (requests/tokens in the window, in flight, month spend). */

@@ -28,6 +28,7 @@ const noStore: LedgerStore = {
   leaseForgotten() {},
   spendAdded() {},
   spendSeeded() {},
+  spendReleased() {},
   swept() {},
 };
 
@@ -77,6 +78,7 @@ const REQUEST: AcquireRequest = {
   ],
   tokens: 80,
   costMicros: 40,
+  peer: "key:bench",
 };
 
 export default {

@@ -47,6 +47,10 @@ export class GroupCommitStore implements LedgerStore {
     this.ops.push(() => this.inner.spendSeeded(subject, month, micros));
   }
 
+  spendReleased(subject: string, month: string): void {
+    this.ops.push(() => this.inner.spendReleased(subject, month));
+  }
+
   swept(settledBefore: number, expiredBefore: number): void {
     this.ops.push(() => this.inner.swept(settledBefore, expiredBefore));
   }

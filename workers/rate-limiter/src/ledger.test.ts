@@ -28,8 +28,12 @@ class MemoryStore implements LedgerStore {
   spendSeeded(subject: string, month: string, micros: number) {
     this.writes++;
     const k = `${subject}|${month}`;
-    this.spend.set(k, (this.spend.get(k) ?? 0) + micros);
+    this.spend.set(k, micros);
     this.seeded.add(k);
+  }
+  spendReleased(subject: string, month: string) {
+    this.writes++;
+    this.seeded.delete(`${subject}|${month}`);
   }
   swept(settledBefore: number, expiredBefore: number) {
     for (const [id, e] of this.leases) {
@@ -59,7 +63,7 @@ function limits(id: string, l: Partial<Omit<SubjectLimits, "id">> = {}): Subject
 }
 
 function req(subjects: SubjectLimits[], tokens = 10, costMicros = 0): AcquireRequest {
-  return { subjects, tokens, costMicros };
+  return { subjects, tokens, costMicros, peer: TENANT };
 }
 
 function leaseOf(r: AcquireDecision): string {
@@ -203,6 +207,39 @@ describe("concurrency", () => {
     leaseOf(ledger.acquire(req(l), T0 + LEASE_TTL_MS));
   });
 
+  it("a lease renewed while its request runs keeps its slot past the TTL; once renewals stop it expires a TTL after the last", () => {
+    const TTL = 1000;
+    const store = new MemoryStore();
+    const ledger = new Ledger(store, undefined, TTL);
+    const l = [limits(KEY, { maxConcurrency: 1 })];
+    const long = leaseOf(ledger.acquire(req(l), T0));
+    for (let t = T0 + TTL / 2; t <= T0 + 5 * TTL; t += TTL / 2) {
+      expect(ledger.renew(long, t)).toBe(true);
+      expect(refusalOf(ledger.acquire(req(l), t + 1)).kind).toBe("concurrency");
+    }
+    // The renewal is persisted: a restart still holds the slot until a TTL after the last renewal.
+    const restarted = store.restart(T0 + 5 * TTL + 1);
+    expect(refusalOf(restarted.acquire(req(l), T0 + 6 * TTL - 1)).kind).toBe("concurrency");
+    leaseOf(restarted.acquire(req(l), T0 + 6 * TTL));
+    // Too late: an expired lease is not revived (its slot is someone else's now).
+    expect(restarted.renew(long, T0 + 6 * TTL)).toBe(false);
+  });
+
+  it("expires leases in expiry order when a renewed lease is older than an unrenewed one", () => {
+    const TTL = 1000;
+    const ledger = new Ledger(new MemoryStore(), undefined, TTL);
+    const l = [limits(KEY, { maxConcurrency: 2 })];
+    const a = leaseOf(ledger.acquire(req(l), T0));
+    leaseOf(ledger.acquire(req(l), T0 + 100));
+    ledger.renew(a, T0 + 500);
+    // The second lease expires at T0 + 1100, the renewed first one only at T0 + 1500.
+    expect(ledger.snapshot(KEY, T0 + 1100).inFlight).toBe(2);
+    ledger.expireLeases(T0 + 1100);
+    expect(ledger.snapshot(KEY, T0 + 1100).inFlight).toBe(1);
+    ledger.expireLeases(T0 + 1500);
+    expect(ledger.snapshot(KEY, T0 + 1500).inFlight).toBe(0);
+  });
+
   it("settling a lease twice is harmless and reported as unknown", () => {
     const ledger = new Ledger(new MemoryStore());
     const l = [limits(KEY, { maxConcurrency: 2 })];
@@ -277,6 +314,48 @@ describe("budget seeding from billing", () => {
     expect(restarted.snapshot(KEY, T0 + 1)).toMatchObject({ spentMicros: 800, reservedMicros: 200 });
     // A new month is a new question.
     expect(restarted.unseeded(req(l), Date.UTC(2026, 11, 1))).toEqual([{ subject: KEY, month: "2026-12" }]);
+  });
+});
+
+describe("budget given mid-month, limits toggled: the month's spend is adopted, never added twice", () => {
+  it("a key whose spend this object summed under its tenant's budget adopts billing's total instead of adding it", () => {
+    const ledger = new Ledger(new MemoryStore());
+    const tenantOnly = [limits(KEY), limits(TENANT, { monthlyBudgetMicros: 1_000_000 })];
+    ledger.seed(TENANT, "2026-11", 0);
+    for (let i = 0; i < 3; i++) ledger.settle({ leaseId: leaseOf(ledger.acquire(req(tenantOnly, 1, 500), T0 + i)), tokens: 1, costMicros: 100 }, T0 + i);
+    // The key is given a budget of 700 µ$; billing has recorded its 300 µ$ (the same three requests).
+    const withKeyBudget = [limits(KEY, { monthlyBudgetMicros: 700 }), limits(TENANT, { monthlyBudgetMicros: 1_000_000 })];
+    expect(ledger.unseeded(req(withKeyBudget), T0 + 10)).toEqual([{ subject: KEY, month: "2026-11" }]);
+    ledger.seed(KEY, "2026-11", 300);
+    expect(ledger.snapshot(KEY, T0 + 10)).toMatchObject({ spentMicros: 300 });
+    leaseOf(ledger.acquire(req(withKeyBudget, 1, 400), T0 + 10));
+  });
+
+  it("a request without any budget unseeds its subjects: it is settled unpriced, so the next budget adopts the spend again", () => {
+    const ledger = new Ledger(new MemoryStore());
+    const budgeted = [limits(KEY, { rpm: 100, monthlyBudgetMicros: 1000 })];
+    ledger.seed(KEY, "2026-11", 200);
+    expect(ledger.unseeded(req(budgeted), T0)).toEqual([]);
+    const unbudgeted = [limits(KEY, { rpm: 100 })];
+    ledger.settle({ leaseId: leaseOf(ledger.acquire(req(unbudgeted, 1, 0), T0)), tokens: 1, costMicros: 0 }, T0 + 1);
+    expect(ledger.unseeded(req(budgeted), T0 + 2)).toEqual([{ subject: KEY, month: "2026-11" }]);
+    ledger.seed(KEY, "2026-11", 900);
+    expect(refusalOf(ledger.acquire(req(budgeted, 1, 101), T0 + 2))).toMatchObject({ kind: "budget", used: 900 });
+  });
+
+  it("hands a key's month over with its open reservations, and then no longer trusts its own copy", () => {
+    const store = new MemoryStore();
+    const ledger = new Ledger(store);
+    const l = [limits(KEY, { monthlyBudgetMicros: 1000 })];
+    ledger.seed(KEY, "2026-11", 100);
+    ledger.settle({ leaseId: leaseOf(ledger.acquire(req(l, 1, 300), T0)), tokens: 1, costMicros: 200 }, T0 + 1);
+    leaseOf(ledger.acquire(req(l, 1, 250), T0 + 2));
+    expect(ledger.release(KEY, "2026-11", T0 + 3)).toBe(100 + 200 + 250);
+    expect(ledger.release(KEY, "2026-11", T0 + 3)).toBeNull();
+    expect(ledger.unseeded(req(l), T0 + 3)).toEqual([{ subject: KEY, month: "2026-11" }]);
+    expect(store.restart(T0 + 4).unseeded(req(l), T0 + 4)).toEqual([{ subject: KEY, month: "2026-11" }]);
+    // Never held here: the taker asks billing.
+    expect(ledger.release("key:other", "2026-11", T0 + 3)).toBeNull();
   });
 });
 

@@ -27,9 +27,15 @@ import { monthOf } from "../../shared/src/pricing";
  * settle while the entry is still inside the window (later it no longer counts anyway).
  * Concurrency counts open leases; spend is per calendar month (UTC): settled actual cost + the
  * worst-case cost of open leases. A refused request changes nothing.
- * Unsettled leases expire lazily `LEASE_TTL_MS` after acquire: the slot is freed and the
- * worst-case cost is charged (we cannot know what a crashed request consumed; a late settle
- * still corrects it to the actual cost).
+ * Unsettled leases expire lazily `LEASE_TTL_MS` after acquire or their last renewal (a long stream
+ * renews its lease while it is alive): the slot is freed and the worst-case cost is charged (we
+ * cannot know what a crashed request consumed; a late settle still corrects it to the actual cost).
+ *
+ * A month's spend is only trusted while the subject is *seeded* here: billing's (or the peer
+ * object's) spend was adopted, and every priced request of the subject since has gone through this
+ * object. Anything that breaks that chain — a request without a budget (the gateway does not price
+ * it), the key's counters moving to the peer object — unseeds it, so the next budgeted request
+ * adopts the spend again instead of trusting a stale or partial sum (see `seed`, `release`).
  */
 export interface LeaseEntry {
   id: string;
@@ -55,8 +61,10 @@ export interface LedgerStore {
   leaseForgotten(id: string): void;
   /** Adds to a subject's settled spend of a month. */
   spendAdded(subject: string, month: string, micros: number): void;
-  /** Records what billing had already recorded for the subject's month (added to its spend). */
+  /** The subject's month spend was adopted from billing or the peer object (replaces it). */
   spendSeeded(subject: string, month: string, micros: number): void;
+  /** The subject's month spend is no longer trusted here (handed over, or unpriced requests). */
+  spendReleased(subject: string, month: string): void;
   /** Drops rows that no longer matter: settled before `settledBefore`, expired before `expiredBefore`. */
   swept(settledBefore: number, expiredBefore: number): void;
 }
@@ -70,7 +78,7 @@ export const CONCURRENCY_RETRY_MS = 1000;
 interface MonthSpend {
   spent: number;
   reserved: number;
-  /** Billing's spend from before this object enforced a budget for the month has been added. */
+  /** `spent` is the subject's whole spend of the month (see the class comment). */
   seeded: boolean;
 }
 
@@ -146,7 +154,7 @@ class SubjectState {
 
 export class Ledger {
   private readonly subjects = new Map<string, SubjectState>();
-  /** Open leases in admission order, which is also expiry order (constant TTL). */
+  /** Open leases in expiry order (a renewal moves its lease to the end: it expires last). */
   private readonly open = new Map<string, LeaseEntry>();
   private readonly expired = new Map<string, LeaseEntry>();
   private lastT = 0;
@@ -155,6 +163,7 @@ export class Ledger {
   constructor(
     private readonly store: LedgerStore,
     private readonly newId: () => string = () => crypto.randomUUID(),
+    private readonly leaseTtlMs: number = LEASE_TTL_MS,
   ) {}
 
   /** Rebuilds the state from persisted leases (any order) and settled spend, after a restart. */
@@ -175,17 +184,18 @@ export class Ledger {
           s.monthSpend(e.month).reserved += e.cost;
         }
       }
-      if (e.state === "open") this.open.set(e.id, e);
       if (e.state === "expired") this.expired.set(e.id, e);
       this.lastT = Math.max(this.lastT, e.t);
     }
+    for (const e of sorted.filter((x) => x.state === "open").sort((a, b) => a.expiresAt - b.expiresAt)) this.open.set(e.id, e);
     this.lastSweep = now;
   }
 
   /**
-   * The subjects whose budget applies this month but whose spend from before this object enforced
-   * it is not known yet: the object asks billing once (`seed`) before deciding. This makes a budget
-   * set mid-month, or a key moving into its tenant's object, count what was already spent.
+   * The subjects whose budget applies this month but whose month spend is not known here: the
+   * object adopts it (`seed`) before deciding — from the peer object if the key's counters were
+   * there, else from billing. This makes a budget set mid-month, or a key moving between its own
+   * object and its tenant's, count what was already spent.
    */
   unseeded(req: AcquireRequest, now: number): { subject: string; month: string }[] {
     const month = monthOf(now);
@@ -194,13 +204,44 @@ export class Ledger {
       .map((l) => ({ subject: l.id, month }));
   }
 
-  /** Adds billing's recorded spend of a subject's month, once. */
+  /**
+   * Adopts a subject's month spend as known elsewhere (billing's recorded total, or the peer's
+   * count). It REPLACES what this object summed while unseeded: that spend is already in the
+   * adopted total (billing recorded it, or it was never this object's to count), so adding would
+   * count it twice. This object's open leases stay reserved on top.
+   */
   seed(subject: string, month: string, micros: number): void {
     const m = this.subject(subject).monthSpend(month);
     if (m.seeded) return;
     m.seeded = true;
-    m.spent += micros;
+    m.spent = micros;
     this.store.spendSeeded(subject, month, micros);
+  }
+
+  /**
+   * Hands a subject's month over to the object that takes its counters: returns everything it
+   * spent or has reserved here (open leases at their worst case — they settle here, unseen by the
+   * taker, so the taker charges them in full), and stops trusting it here. Null if it was not
+   * seeded here (then the taker asks billing).
+   */
+  release(subject: string, month: string, now: number): number | null {
+    this.expireLeases(now);
+    const m = this.subjects.get(subject)?.spend.get(month);
+    if (!m?.seeded) return null;
+    this.unseed(subject, m, month);
+    return m.spent + m.reserved;
+  }
+
+  /** Extends an open lease to `now + TTL` (a long stream is alive). False if it is not open. */
+  renew(leaseId: string, now: number): boolean {
+    this.expireLeases(now);
+    const e = this.open.get(leaseId);
+    if (!e) return false;
+    e.expiresAt = Math.max(e.expiresAt, now + this.leaseTtlMs);
+    this.open.delete(e.id);
+    this.open.set(e.id, e);
+    this.store.leaseUpdated(e);
+    return true;
   }
 
   acquire(req: AcquireRequest, now: number): AcquireDecision {
@@ -230,7 +271,7 @@ export class Ledger {
       tokens: req.tokens,
       cost: req.costMicros,
       month,
-      expiresAt: t + LEASE_TTL_MS,
+      expiresAt: t + this.leaseTtlMs,
       state: "open",
     };
     for (const s of states) {
@@ -240,6 +281,14 @@ export class Ledger {
     }
     this.open.set(e.id, e);
     this.store.leaseAdmitted(e);
+    // No budget applies, so the gateway settles this request unpriced: the subjects' month spend
+    // misses it from here on and must be adopted again when a budget returns.
+    if (req.subjects.every((l) => l.monthlyBudgetMicros === null)) {
+      for (const s of states) {
+        const m = s.spend.get(month);
+        if (m?.seeded) this.unseed(s.id, m, month);
+      }
+    }
     this.maybeSweep(now);
     return { ok: true, leaseId: e.id, status: this.status(req.subjects, states, now) };
   }
@@ -368,6 +417,11 @@ export class Ledger {
     this.lastSweep = now;
     for (const [id, e] of this.expired) if (e.expiresAt <= now - EXPIRED_MEMORY_MS) this.expired.delete(id);
     this.store.swept(now - WINDOW_MS, now - EXPIRED_MEMORY_MS);
+  }
+
+  private unseed(subject: string, m: MonthSpend, month: string): void {
+    m.seeded = false;
+    this.store.spendReleased(subject, month);
   }
 
   private subject(id: string): SubjectState {

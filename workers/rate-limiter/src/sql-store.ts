@@ -8,7 +8,8 @@ import type { LeaseEntry, LeaseState, LedgerStore } from "./ledger";
  * until the write is durable. An admitted request is therefore never forgotten by a restart, and a
  * refused one writes nothing at all.
  *
- * Per admitted request: one INSERT at acquire, one UPDATE (or DELETE) + one spend UPSERT at settle.
+ * Per admitted request: one INSERT at acquire, one UPDATE (or DELETE) + one spend UPSERT at settle,
+ * one UPDATE per renewal of a long stream's lease.
  */
 export class SqlLedgerStore implements LedgerStore {
   constructor(private readonly sql: SqlStorage) {
@@ -71,7 +72,7 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   leaseUpdated(e: LeaseEntry): void {
-    this.sql.exec("UPDATE leases SET tokens = ?, cost = ?, state = ? WHERE id = ?", e.tokens, e.cost, e.state, e.id);
+    this.sql.exec("UPDATE leases SET tokens = ?, cost = ?, state = ?, expires_at = ? WHERE id = ?", e.tokens, e.cost, e.state, e.expiresAt, e.id);
   }
 
   leaseForgotten(id: string): void {
@@ -89,11 +90,15 @@ export class SqlLedgerStore implements LedgerStore {
 
   spendSeeded(subject: string, month: string, micros: number): void {
     this.sql.exec(
-      "INSERT INTO spend (subject, month, spent, seeded) VALUES (?, ?, ?, 1) ON CONFLICT (subject, month) DO UPDATE SET spent = spent + excluded.spent, seeded = 1",
+      "INSERT INTO spend (subject, month, spent, seeded) VALUES (?, ?, ?, 1) ON CONFLICT (subject, month) DO UPDATE SET spent = excluded.spent, seeded = 1",
       subject,
       month,
       micros,
     );
+  }
+
+  spendReleased(subject: string, month: string): void {
+    this.sql.exec("UPDATE spend SET seeded = 0 WHERE subject = ? AND month = ?", subject, month);
   }
 
   swept(settledBefore: number, expiredBefore: number): void {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError, type AcquireRequest, type AcquireResult, type Price, type Principal, type SettleRequest } from "../../../shared/src";
+import { ApiError, type AcquireRequest, type AcquireResult, type Price, type Principal, type RenewRequest, type SettleRequest } from "../../../shared/src";
 import { acquireLimits, hasLimits, limitHeaders, settleLimits, type LimitReservation } from "./index";
 import { resetPriceCache } from "./prices";
 
@@ -39,6 +39,10 @@ function fakeEnv(answer: (req: AcquireRequest) => AcquireResult | Promise<Acquir
         settle: async (input: SettleRequest) => {
           calls.push({ object: id.name, method: "settle", input });
           return settle(input);
+        },
+        renew: async (input: RenewRequest) => {
+          calls.push({ object: id.name, method: "renew", input });
+          return { ok: true as const, renewed: true };
         },
       }),
     },
@@ -87,7 +91,13 @@ describe("acquireLimits", () => {
       {
         object: "key:key_1",
         method: "acquire",
-        input: { subjects: [{ id: "key:key_1", rpm: 50, tpm: null, maxConcurrency: null, monthlyBudgetMicros: null }], tokens: 2000, costMicros: 0 },
+        input: {
+          subjects: [{ id: "key:key_1", rpm: 50, tpm: null, maxConcurrency: null, monthlyBudgetMicros: null }],
+          tokens: 2000,
+          costMicros: 0,
+          // Where the key's counters were before its tenant lost its limits (hands their spend over).
+          peer: "tenant:ten_1",
+        },
       },
     ]);
     expect(billing.prices).not.toHaveBeenCalled();
@@ -119,6 +129,7 @@ describe("acquireLimits", () => {
         tokens: 2000,
         // 1000 × $0.15/M + 1000 × $0.60/M = 150 + 600 µ$.
         costMicros: 750,
+        peer: "key:key_1",
       },
     });
   });
@@ -206,6 +217,46 @@ describe("settleLimits", () => {
     await settleLimits(env, lease, { promptTokens: 1000, completionTokens: 100, cachedTokens: 400, model: "gpt-4o-mini-2024-07-18", provider: "openai" });
     // 600 × 0.15 + 400 × 0.075 + 100 × 0.60 = 90 + 30 + 60 µ$.
     expect(calls[1]).toEqual({ object: "key:key_1", method: "settle", input: { leaseId: "lease-9", tokens: 1100, costMicros: 180 } });
+  });
+
+  it("renews a running request's lease every interval until it is settled; a short request never renews", async () => {
+    vi.useFakeTimers();
+    try {
+      const { env, calls } = fakeEnv(() => admitted("lease-long"));
+      const usage = { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null };
+      const short = await acquireLimits(env, principal({ keyLimits: { max_concurrency: 1 } }), reservation, 1000);
+      await vi.advanceTimersByTimeAsync(999);
+      await settleLimits(env, short, usage);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(calls.map((c) => c.method)).toEqual(["acquire", "settle"]);
+
+      calls.length = 0;
+      const long = await acquireLimits(env, principal({ keyLimits: { max_concurrency: 1 } }), reservation, 1000);
+      await vi.advanceTimersByTimeAsync(3500);
+      expect(calls.filter((c) => c.method === "renew")).toEqual(Array(3).fill({ object: "key:key_1", method: "renew", input: { leaseId: "lease-long" } }));
+      await settleLimits(env, long, usage);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(calls.map((c) => c.method)).toEqual(["acquire", "renew", "renew", "renew", "settle"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("stops renewing a lease the limiter no longer holds open", async () => {
+    vi.useFakeTimers();
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const renew = vi.fn(async () => ({ ok: true as const, renewed: false }));
+      const env = {
+        RATE_LIMITER: { idFromName: () => ({}), get: () => ({ acquire: async () => admitted(), renew }) },
+        BILLING: { prices: async () => ({ ok: true as const, value: PRICES }) },
+      } as unknown as GatewayEnv;
+      await acquireLimits(env, principal({ keyLimits: { max_concurrency: 1 } }), reservation, 1000);
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(renew).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("does nothing without a lease and never throws", async () => {

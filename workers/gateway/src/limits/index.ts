@@ -1,5 +1,6 @@
 import {
   ApiError,
+  LEASE_RENEW_MS,
   costMicros,
   usdToMicros,
   worstCaseCostMicros,
@@ -18,7 +19,9 @@ import { rateLimitHeaders, refusalError } from "./refusal";
  *   const lease = await acquireLimits(env, principal, reservation); // throws ApiError 429 when refused
  *   ...call tail...; add limitHeaders(lease) to the response
  *   ctx.waitUntil(settleLimits(env, lease, actual))                  // after the last byte
- * A principal without any limit or budget skips the object entirely (lease === null).
+ * A principal without any limit or budget skips the object entirely (lease === null). While the
+ * request runs (a long stream), the lease renews itself every `LEASE_RENEW_MS` until it is settled,
+ * so it never loses its slot to the TTL that frees crashed requests' slots.
  *
  * One Durable Object call per request: the object is `tenant:<id>` when the tenant has any limit
  * or budget — it then also holds the counters of that tenant's keys, so key and tenant limits are
@@ -57,6 +60,8 @@ export interface Lease {
   reservedCostMicros: number;
   /** A budget applies, so settle must price the actual usage. */
   budgeted: boolean;
+  /** Stops the renewals (settle calls it). */
+  stopRenewing: () => void;
 }
 
 export function hasLimits(p: Principal): boolean {
@@ -90,6 +95,11 @@ export function objectNameOf(subjects: SubjectLimits[]): string {
   return subjects.find((s) => s.id.startsWith("tenant:"))?.id ?? subjects[0]!.id;
 }
 
+/** The other object the key's counters live in when the tenant's limits change (hands its spend over). */
+function peerOf(object: string, p: Principal): string {
+  return object.startsWith("tenant:") ? `key:${p.keyId}` : `tenant:${p.tenantId}`;
+}
+
 /**
  * Reserves a request slot, a concurrency slot, the estimated tokens and the worst-case cost with
  * one Durable Object call. Throws the 429 the client must see when any limit refuses (nothing is
@@ -100,6 +110,7 @@ export async function acquireLimits(
   env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLING">,
   principal: Principal,
   reservation: LimitReservation,
+  renewEveryMs = LEASE_RENEW_MS,
 ): Promise<Lease | null> {
   if (!hasLimits(principal)) return null;
   const subjects = subjectsOf(principal);
@@ -108,9 +119,10 @@ export async function acquireLimits(
   const reservedCostMicros = budgeted ? await worstCaseCost(env, reservation) : 0;
   const object = objectNameOf(subjects);
 
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
   let result;
   try {
-    result = await env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object)).acquire({ subjects, tokens, costMicros: reservedCostMicros });
+    result = await stub.acquire({ subjects, tokens, costMicros: reservedCostMicros, peer: peerOf(object, principal) });
   } catch (err) {
     console.error(JSON.stringify({ level: "error", message: "rate limiter unreachable", object, error: err instanceof Error ? err.message : String(err) }));
     throw new ApiError({
@@ -128,6 +140,7 @@ export async function acquireLimits(
       requestedModel: reservation.model,
       reservedCostMicros,
       budgeted,
+      stopRenewing: keepRenewing(stub, result.leaseId, object, renewEveryMs),
     };
   }
   if ("unavailable" in result) {
@@ -156,6 +169,7 @@ export async function settleLimits(
   actual: ActualUsage,
 ): Promise<void> {
   if (!lease) return;
+  lease.stopRenewing();
   const tokens = nonNeg(actual.promptTokens) + nonNeg(actual.completionTokens);
   let cost = 0;
   if (lease.budgeted) {
@@ -178,6 +192,27 @@ export async function settleLimits(
       }
     }
   }
+}
+
+/**
+ * Renews a lease every `everyMs` until stopped: a request shorter than that never renews (one timer
+ * set and cleared). The timer lives in the request's context, so it stops with it even if settle
+ * never runs — a crashed request's lease then expires as designed. A failed renewal is retried at
+ * the next tick (the TTL is twice the interval).
+ */
+function keepRenewing(stub: ReturnType<GatewayEnv["RATE_LIMITER"]["get"]>, leaseId: string, object: string, everyMs: number): () => void {
+  const timer = setInterval(() => {
+    stub.renew({ leaseId }).then(
+      (res) => {
+        if (!res.ok || !res.renewed) {
+          console.error(JSON.stringify({ level: "error", message: "lease renewal refused", object, error: res.ok ? "lease not open" : res.message }));
+          clearInterval(timer);
+        }
+      },
+      (err: unknown) => console.error(JSON.stringify({ level: "error", message: "lease renewal failed", object, error: err instanceof Error ? err.message : String(err) })),
+    );
+  }, everyMs);
+  return () => clearInterval(timer);
 }
 
 /**

@@ -12,10 +12,13 @@ import { z } from "zod";
 export const WINDOW_MS = 60_000;
 
 /**
- * How long an unsettled lease holds its concurrency slot and budget reservation. A request that
- * crashed before settling frees its slot after this; long enough for a slow reasoning stream.
+ * How long an unsettled lease holds its concurrency slot and budget reservation after its acquire
+ * or last renewal. A request that crashed before settling frees its slot after this; a request
+ * still running (a long stream) renews its lease every `LEASE_RENEW_MS`, so it never loses it.
  */
 export const LEASE_TTL_MS = 10 * 60_000;
+/** How often a running request renews its lease: requests shorter than this never renew. */
+export const LEASE_RENEW_MS = LEASE_TTL_MS / 2;
 
 export const SubjectIdSchema = z.string().regex(/^(key|tenant):[A-Za-z0-9_.:-]{1,128}$/);
 
@@ -39,6 +42,12 @@ export const AcquireRequestSchema = z
     tokens: z.number().int().nonnegative(),
     /** Worst-case cost in micro-dollars reserved against the monthly budget. */
     costMicros: z.number().int().nonnegative(),
+    /**
+     * The other object that holds the request's key counters when the tenant's limits change:
+     * `key:<id>` when this is the tenant's object, `tenant:<id>` when this is the key's. A key's
+     * month spend is handed over from there when it moves (see `HandOverRequest`).
+     */
+    peer: SubjectIdSchema,
   })
   .strict();
 export type AcquireRequest = z.infer<typeof AcquireRequestSchema>;
@@ -53,6 +62,23 @@ export const SettleRequestSchema = z
   })
   .strict();
 export type SettleRequest = z.infer<typeof SettleRequestSchema>;
+
+/** A running request (a long stream) keeps its lease: its expiry moves to now + `LEASE_TTL_MS`. */
+export const RenewRequestSchema = z.object({ leaseId: z.string().min(1).max(64) }).strict();
+export type RenewRequest = z.infer<typeof RenewRequestSchema>;
+/** `renewed: false`: the lease is not open any more (settled, or already expired). */
+export type RenewResult = { ok: true; renewed: boolean } | { ok: false; message: string };
+
+/**
+ * Object → peer object, when a key's counters move (its tenant gained or lost limits): the peer
+ * gives up the key's month spend and answers what it had spent or reserved, or null if it did
+ * not hold it (then the taker asks billing).
+ */
+export const HandOverRequestSchema = z
+  .object({ subject: SubjectIdSchema, month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/) })
+  .strict();
+export type HandOverRequest = z.infer<typeof HandOverRequestSchema>;
+export type HandOverResult = { ok: true; micros: number | null } | { ok: false; message: string };
 
 /** The state of one per-minute axis after the decision, for OpenAI's x-ratelimit-* headers. */
 export interface AxisStatus {
