@@ -6,7 +6,7 @@ import { costMicros, worstCaseCostMicros, type Price } from "../../workers/share
 import { clientFor, eventually, startCoreStack, uniqueModel } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
-import { adminFetch, updateKey } from "../support/tenants";
+import { adminFetch, updateKey, updateTenant } from "../support/tenants";
 
 /**
  * Monthly budgets through the whole stack: the worst-case cost is reserved before the upstream is
@@ -30,11 +30,33 @@ interface LimiterStub {
   snapshot(subject: string): Promise<{ requests: number; inFlight: number; spentMicros: number; reservedMicros: number }>;
 }
 
-async function limiterSnapshot(keyId: string) {
+/** The key's counters in the object that holds them: its own, or its tenant's when the tenant has limits. */
+async function limiterSnapshot(keyId: string, object = `key:${keyId}`) {
   const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): unknown } };
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`key:${keyId}`)) as LimiterStub;
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object)) as LimiterStub;
   return stub.snapshot(`key:${keyId}`);
 }
+
+/** Waits until every admitted request of the key has settled in `object` (settle runs after the response). */
+const settled = (keyId: string, object?: string) =>
+  eventually(async () => ((await limiterSnapshot(keyId, object)).reservedMicros === 0 ? true : null), 15_000, "settlement");
+
+/** A model priced at $100 per 1M tokens in and out, with the fixture's worst-case and actual cost. */
+async function pricedModel(label: string) {
+  const model = uniqueModel(label);
+  await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+  const price: Price = { model, provider: null, input_per_mtok_micros: 100_000_000, output_per_mtok_micros: 100_000_000, cached_input_per_mtok_micros: null };
+  return { model, worstCase: worstCaseCostMicros(price, estimateChatPromptTokens({ messages: MESSAGES }), MAX_TOKENS), actual: costMicros(price, USAGE) };
+}
+
+async function budgetRefusal(promise: Promise<unknown>): Promise<RateLimitError> {
+  const err = await promise.catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(RateLimitError);
+  expect((err as RateLimitError).code).toBe("insufficient_quota");
+  return err as RateLimitError;
+}
+
+const usd = (micros: number) => micros / 1_000_000;
 
 async function billedRows(keyId: string): Promise<{ request_id: string; status: number; cost_usd_micros: number }[]> {
   const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: D1Database };
@@ -133,6 +155,51 @@ describe("monthly budget", () => {
     await call();
     await eventually(async () => ((await limiterSnapshot(key.id)).reservedMicros === 0 ? true : null), 15_000, "settlement");
     expect((await limiterSnapshot(key.id)).spentMicros).toBe(4 * actual);
+  });
+
+  it("a budget given mid-month to a key that spent under its tenant's budget counts that spend once", async () => {
+    const { model, worstCase, actual } = await pricedModel("budget-late-tenant");
+    // The tenant has a budget, the key a rate limit but no budget: the key's counters live in the
+    // tenant's object, which sums the key's spend there as well.
+    const { client, key, tenant } = await clientFor(stack, { limits: { rpm: 1000 } });
+    await updateTenant(stack, tenant.id, { budget: { monthly_usd: 100 } });
+    const call = () => client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS });
+    for (let i = 0; i < 3; i++) await call();
+    await eventually(async () => ((await billedRows(key.id)).length === 3 ? true : null), 20_000, "usage rows");
+
+    // The key is given a budget: its 3 requests count once (billing recorded them; the object had summed them too).
+    await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase - 1) } });
+    expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
+    await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
+    await call();
+    await settled(key.id, `tenant:${tenant.id}`);
+    expect((await limiterSnapshot(key.id, `tenant:${tenant.id}`)).spentMicros).toBe(4 * actual);
+  });
+
+  it("toggling the tenant's limits moves the key's month spend between objects: none is lost, none counted twice", async () => {
+    const { model, worstCase, actual } = await pricedModel("budget-toggle");
+    const { client, key, tenant } = await clientFor(stack, { budget: { monthly_usd: usd(3 * actual + worstCase - 1) } });
+    const call = () => client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS });
+    // Two requests counted in the key's own object …
+    for (let i = 0; i < 2; i++) await call();
+    await settled(key.id);
+    // … one in the tenant's object while the tenant has a rate limit (its usage may still be queued) …
+    await updateTenant(stack, tenant.id, { limits: { rpm: 1000 } });
+    await call();
+    await settled(key.id, `tenant:${tenant.id}`);
+    // … and back in the key's own object once the tenant's limit is gone: all three count, once.
+    await updateTenant(stack, tenant.id, { limits: { rpm: null } });
+    expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
+    await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
+    await call();
+    await settled(key.id);
+    expect((await limiterSnapshot(key.id)).spentMicros).toBe(4 * actual);
+    // Billing agrees to the micro-dollar.
+    const rows = await eventually(async () => {
+      const r = await billedRows(key.id);
+      return r.length === 4 ? r : null;
+    }, 20_000, "usage rows");
+    expect(rows.reduce((n, r) => n + r.cost_usd_micros, 0)).toBe(4 * actual);
   });
 
   it("the official SDK does not retry an exhausted budget, even with retries enabled", async () => {
