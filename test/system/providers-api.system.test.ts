@@ -65,7 +65,7 @@ describe("a provider created through the API", () => {
     const { caller, client } = await providerTenant(stack);
     const provider = await createProvider(stack, caller, { name: name("rot"), type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: ["rot-model"] });
     const okReport = await (await api(stack, caller, "POST", `/v1/providers/${provider.id}/test`)).json();
-    expect(okReport).toMatchObject({ object: "provider.test", id: provider.id, ok: true, model: "rot-model", error: null });
+    expect(okReport).toMatchObject({ object: "provider.test", id: provider.id, ok: true, model: "rot-model", reachable: true, status: 200, error: null });
 
     const rotated = (await (await api(stack, caller, "POST", `/v1/providers/${provider.id}/rotate`, { api_key: "sk-not-the-right-key-0000WXYZ" })).json()) as ProviderView;
     expect(rotated).toMatchObject({ id: provider.id, last4: "WXYZ" });
@@ -74,14 +74,62 @@ describe("a provider created through the API", () => {
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
     expect(upstream.requests("rot-model").at(-1)!.headers["authorization"]).toBe("Bearer sk-not-the-right-key-0000WXYZ");
     const badReport = await (await api(stack, caller, "POST", `/v1/providers/${provider.id}/test`, { model: "rot-model" })).json();
-    expect(badReport).toMatchObject({ ok: false, error: { code: "upstream_auth_error" } });
+    expect(badReport).toMatchObject({ ok: false, reachable: true, status: 401, error: { code: "upstream_auth_error" } });
 
     await api(stack, caller, "POST", `/v1/providers/${provider.id}/rotate`, { api_key: upstream.apiKey });
     const { response } = await ask(client, `${provider.name}/rot-model`);
     expect(response.status).toBe(200);
   });
 
-  it("updates with PATCH, refuses a credential there, and deletes (then the name is unknown)", async () => {
+  it.each<[string, number, Record<string, unknown>]>([
+    ["an OpenAI-shaped 400", 400, { error: { message: "MARKER", type: "invalid_request_error", param: "model", code: null } }],
+    ["a FastAPI-shaped 500", 500, { detail: "MARKER" }],
+    ["a bare 422 message", 422, { message: "MARKER" }],
+    ["a 429 with a message", 429, { error: { message: "MARKER" } }],
+  ])("/test reports %s as a reachable status, never the upstream's answer", async (_what, status, body) => {
+    const { caller } = await providerTenant(stack);
+    const model = uniqueModel("probe");
+    const marker = `internal-page-${crypto.randomUUID()}`;
+    upstream.on(model, { error: { status, body: JSON.parse(JSON.stringify(body).replace("MARKER", marker)) as unknown } });
+    const provider = await createProvider(stack, caller, { name: name("probe"), type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: [model] });
+    const res = await api(stack, caller, "POST", `/v1/providers/${provider.id}/test`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(upstream.requests(model)).toHaveLength(1);
+    expect(text).not.toContain(marker);
+    const report = JSON.parse(text) as { ok: boolean; reachable: boolean; status: number; error: { code: string; message: string } };
+    expect(report).toMatchObject({ ok: false, reachable: true, status });
+    expect(report.error.message).toContain(`HTTP ${status}`);
+  });
+
+  it("moves a provider to another host only with its credential re-entered: the stored key never reaches the new host", async () => {
+    const { caller, client } = await providerTenant(stack);
+    const other = await startFakeUpstream({ apiKey: "sk-other-host-provider-key-9876543210" });
+    try {
+      const provider = await createProvider(stack, caller, { name: name("move"), type: "openai", base_url: upstream.url, api_key: upstream.apiKey });
+      for (const patch of [{ base_url: other.url }, { type: "openai-compatible", base_url: other.url }, { type: "groq", base_url: null }]) {
+        const refused = await api(stack, caller, "PATCH", `/v1/providers/${provider.id}`, patch);
+        expect(refused.status).toBe(400);
+        expect(await refused.json()).toMatchObject({ error: { type: "invalid_request_error", code: "invalid_request", param: "api_key" } });
+      }
+      expect(await (await api(stack, caller, "GET", `/v1/providers/${provider.id}`)).json()).toMatchObject({ base_url: upstream.url, type: "openai" });
+      const model = uniqueModel("moved");
+      await ask(client, `${provider.name}/${model}`);
+      expect(upstream.requests(model)).toHaveLength(1);
+
+      const moved = await api(stack, caller, "PATCH", `/v1/providers/${provider.id}`, { base_url: other.url, api_key: other.apiKey });
+      expect(moved.status).toBe(200);
+      expect(await moved.json()).toMatchObject({ base_url: other.url, last4: other.apiKey.slice(-4), has_api_key: true });
+      const { response } = await ask(client, `${provider.name}/${model}`);
+      expect(response.status).toBe(200);
+      expect(upstream.requests(model)).toHaveLength(1);
+      expect(other.requests(model).map((r) => r.headers["authorization"])).toEqual([`Bearer ${other.apiKey}`]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("updates with PATCH (a credential alone replaces it), and deletes (then the name is unknown)", async () => {
     const { caller, client } = await providerTenant(stack);
     const provider = await createProvider(stack, caller, { name: name("patch"), type: "openai", base_url: upstream.url, api_key: upstream.apiKey });
     const patched = await api(stack, caller, "PATCH", `/v1/providers/${provider.id}`, { models: ["only-this"], headers: { "X-Title": "gw" } });
@@ -91,9 +139,10 @@ describe("a provider created through the API", () => {
     await ask(client, `${provider.name}/only-this`);
     expect(upstream.requests("only-this").at(-1)!.headers["x-title"]).toBe("gw");
 
-    const withKey = await api(stack, caller, "PATCH", `/v1/providers/${provider.id}`, { api_key: "sk-x" });
-    expect(withKey.status).toBe(400);
-    expect(await withKey.json()).toMatchObject({ error: { param: "api_key", message: expect.stringContaining("/rotate") } });
+    const withKey = await api(stack, caller, "PATCH", `/v1/providers/${provider.id}`, { api_key: "sk-replaced-by-patch-0000PTCH" });
+    expect(withKey.status).toBe(200);
+    expect(await withKey.json()).toMatchObject({ last4: "PTCH", base_url: upstream.url });
+    await api(stack, caller, "PATCH", `/v1/providers/${provider.id}`, { api_key: upstream.apiKey });
 
     const disabled = await api(stack, caller, "PATCH", `/v1/providers/${provider.id}`, { enabled: false });
     expect(await disabled.json()).toMatchObject({ enabled: false });

@@ -16,6 +16,8 @@ const FORBIDDEN = [
   "http://api.openai.com/v1",
   "https://localhost/v1",
   "https://localhost./v1",
+  "https://localhost../v1",
+  "https://127.0.0.1.../v1",
   "https://api.localhost/v1",
   "https://127.0.0.1/v1",
   "https://127.1/v1",
@@ -33,6 +35,13 @@ const FORBIDDEN = [
   "https://[::1]/v1",
   "https://[::ffff:127.0.0.1]/v1",
   "https://[::ffff:a9fe:a9fe]/v1",
+  "https://[::ffff:0:127.0.0.1]/v1",
+  "https://[::ffff:0:7f00:1]/v1",
+  "https://[::ffff:0:a9fe:a9fe]/v1",
+  "https://[64:ff9b::127.0.0.1]/v1",
+  "https://[64:ff9b::a9fe:a9fe]/v1",
+  "https://api.example.com:8080/v1",
+  "https://api.example.com:22/v1",
   "https://[fd00:ec2::254]/v1",
   "https://[fe80::1]/v1",
   "https://[fc00::1]/v1",
@@ -47,7 +56,7 @@ describe("SSRF guard (production mode)", () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { param: string; type: string; message: string } };
     expect(body.error).toMatchObject({ param: "base_url", type: "invalid_request_error" });
-    expect(body.error.message).toMatch(/not allowed|must use https|must not contain credentials/);
+    expect(body.error.message).toMatch(/not allowed|must use https|must not contain credentials|must use port 443 or 8443/);
     expect(body.error.message).not.toContain("sk-ssrf-test");
   });
 
@@ -69,5 +78,6 @@ describe("SSRF guard (production mode)", () => {
   it("accepts a public https upstream and a cloud preset's default", async () => {
     expect((await api(stack, admin, "POST", "/v1/providers", { name: "groq-default", type: "groq", api_key: "gsk_0000000000000000" })).status).toBe(201);
     expect((await api(stack, admin, "POST", "/v1/providers", { name: "azure", type: "azure-openai", base_url: "https://my-resource.openai.azure.com", api_key: "azure-key-0000000000000" })).status).toBe(201);
+    expect((await api(stack, admin, "POST", "/v1/providers", { name: "alt-port", type: "openai-compatible", base_url: "https://llm.example.com:8443/v1", api_key: "sk-alt-port-000000000" })).status).toBe(201);
   });
 });

@@ -81,6 +81,8 @@ export interface ApiErrorInit {
   status?: number;
   /** Extra response headers (retry-after, x-should-retry, ...). */
   headers?: Record<string, string>;
+  /** The HTTP status an upstream answered with, when this error describes that answer (diagnostics). */
+  upstreamStatus?: number;
 }
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
@@ -94,6 +96,7 @@ export class ApiError extends Error {
   readonly param: string | null;
   readonly status: number;
   readonly headers: Record<string, string>;
+  readonly upstreamStatus: number | null;
 
   constructor(init: ApiErrorInit) {
     super(init.message);
@@ -102,10 +105,18 @@ export class ApiError extends Error {
     this.param = init.param ?? null;
     this.status = init.status ?? statusOf(init.code);
     this.headers = init.headers ?? {};
+    this.upstreamStatus = init.upstreamStatus ?? null;
   }
 
   toInit(): ApiErrorInit {
-    return { code: this.code, message: this.message, param: this.param, status: this.status, headers: this.headers };
+    return {
+      code: this.code,
+      message: this.message,
+      param: this.param,
+      status: this.status,
+      headers: this.headers,
+      ...(this.upstreamStatus === null ? {} : { upstreamStatus: this.upstreamStatus }),
+    };
   }
 
   static from(init: ApiErrorInit): ApiError {

@@ -47,7 +47,20 @@ const FORBIDDEN_IN_PRODUCTION: [string, string][] = [
   ["https://[::ffff:169.254.169.254]/", "metadata"],
   ["https://[::ffff:a9fe:a9fe]/", "metadata"],
   ["https://[::127.0.0.1]/", "loopback"],
-  ["https://[64:ff9b::10.0.0.1]/", "private"],
+  ["https://[64:ff9b::10.0.0.1]/", "NAT64"],
+  ["https://[64:ff9b::7f00:1]/", "NAT64"],
+  ["https://[64:ff9b::8.8.8.8]/", "NAT64"],
+  ["https://[::ffff:0:127.0.0.1]/", "IPv4-translated"], // the parser normalises it to [::ffff:0:7f00:1]
+  ["https://[::ffff:0:7f00:1]/", "IPv4-translated"],
+  ["https://[0:0:0:0:ffff:0:8.8.8.8]/", "IPv4-translated"],
+  ["https://[::ffff:0:169.254.169.254]/", "metadata"],
+  ["https://localhost../v1", "local name"],
+  ["https://LOCALHOST.../v1", "local name"],
+  ["https://127.0.0.1.../v1", "loopback"],
+  ["https://metadata.google.internal../", "metadata"],
+  ["https://api.example.com:8080/v1", "port 8080"],
+  ["https://api.example.com:80/v1", "port 80"],
+  ["https://api.example.com:6379/", "port 6379"],
   ["https://[2002:7f00:1::]/", "loopback"],
   ["https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "special-purpose"], // Teredo
   ["https://[fd00:ec2::254]/", "metadata"],
@@ -69,6 +82,7 @@ const ALLOWED_IN_PRODUCTION = [
   "https://[2606:4700:4700::1111]/v1",
   "https://[::ffff:8.8.8.8]/",
   "https://api.example.com:8443/v1",
+  "https://api.example.com:443/v1",
 ];
 
 describe("checkUpstreamUrl in production", () => {
@@ -84,14 +98,14 @@ describe("checkUpstreamUrl in production", () => {
 });
 
 describe("checkUpstreamUrl with ALLOW_PRIVATE_UPSTREAMS=true (local development)", () => {
-  it.each(["http://127.0.0.1:8000/v1", "http://localhost:11434/v1", "https://[::1]:8000/", "http://10.0.0.5/", "http://vllm:8000/v1"])(
+  it.each(["http://127.0.0.1:8000/v1", "http://localhost:11434/v1", "https://[::1]:8000/", "http://10.0.0.5/", "http://vllm:8000/v1", "https://api.example.com:8080/v1"])(
     "allows the local upstream %s",
     (url) => {
       expect(checkUpstreamUrl(url, DEV)).toMatchObject({ ok: true });
     },
   );
 
-  it.each(["http://169.254.169.254/latest/meta-data/", "http://metadata.google.internal/", "http://[fe80::1]/", "http://[::ffff:169.254.169.254]/"])(
+  it.each(["http://169.254.169.254/latest/meta-data/", "http://metadata.google.internal/", "http://[fe80::1]/", "http://[::ffff:169.254.169.254]/", "http://[::ffff:0:a9fe:a9fe]/", "http://[64:ff9b::169.254.169.254]/"])(
     "still refuses the metadata/link-local upstream %s",
     (url) => {
       expect(checkUpstreamUrl(url, DEV).ok).toBe(false);

@@ -3,26 +3,36 @@ import { ApiError } from "./errors";
 /**
  * The SSRF guard for user-supplied upstream URLs (a provider's `base_url`).
  *
- * In production an upstream must be `https` on a public address: no loopback, private, CGNAT,
- * link-local (cloud metadata lives at 169.254.169.254 / fd00:ec2::254), multicast or reserved
- * ranges, written in any form the URL parser accepts (`2130706433`, `0x7f.1`, `0177.0.0.1`,
- * `[::ffff:127.0.0.1]`, NAT64/6to4 embeddings), and no names that only resolve inside a network
- * (`localhost`, `*.internal`, single-label names, IP-echo DNS such as `*.nip.io`).
+ * In production an upstream must be `https` on a public address and on port 443 or 8443
+ * (`UPSTREAM_PORTS`): no loopback, private, CGNAT, link-local (cloud metadata lives at
+ * 169.254.169.254 / fd00:ec2::254), multicast or reserved ranges, written in any form the URL
+ * parser accepts (`2130706433`, `0x7f.1`, `0177.0.0.1`, `[::ffff:127.0.0.1]`, 6to4 embeddings;
+ * IPv4-translated `::ffff:0:0/96` and NAT64 `64:ff9b::/96` addresses are refused whatever they
+ * embed), and no names that only resolve inside a network (`localhost`, `localhost..`,
+ * `*.internal`, single-label names, IP-echo DNS such as `*.nip.io`).
  *
  * Names are checked, not resolved: a Worker's subrequests leave from Cloudflare's network and
  * cannot reach the operator's private network anyway, so the guard's job is to refuse what is
  * visibly internal and to re-check every redirect hop (`guardedFetch`) — a public URL that
  * redirects to a metadata address is refused at the hop.
  *
- * `allowPrivate` (ALLOW_PRIVATE_UPSTREAMS=true, set by `npm run dev` only) admits http and
- * loopback/private hosts for a local vLLM or Ollama. Link-local and metadata addresses stay refused
- * even then: nothing legitimate is served from them.
+ * `allowPrivate` (ALLOW_PRIVATE_UPSTREAMS=true, set by `npm run dev` only) admits http, any port
+ * and loopback/private hosts for a local vLLM or Ollama. Link-local and metadata addresses stay
+ * refused even then: nothing legitimate is served from them.
  */
 export interface UpstreamPolicy {
   allowPrivate: boolean;
 }
 
 export type UrlCheck = { ok: true; url: URL } | { ok: false; reason: string };
+
+/**
+ * Ports a production upstream may use: 443 (https's default, written or not) and 8443, the usual
+ * alternative HTTPS port of self-hosted inference servers behind a proxy. Anything else (an admin
+ * port, a database, a cache on a public host) is refused, so a provider cannot be turned into a
+ * port scanner of someone else's host.
+ */
+export const UPSTREAM_PORTS: readonly string[] = ["443", "8443"];
 
 /** The policy a Worker runs with, from its `ALLOW_PRIVATE_UPSTREAMS` var. */
 export function upstreamPolicy(env: { ALLOW_PRIVATE_UPSTREAMS?: string }): UpstreamPolicy {
@@ -43,7 +53,12 @@ export function checkUpstreamUrl(input: string, policy: UpstreamPolicy): UrlChec
   if (url.username || url.password) return { ok: false, reason: "must not contain credentials; put the key in 'api_key'" };
   if (url.hash) return { ok: false, reason: "must not contain a fragment" };
   const refused = refusedHost(url.hostname, policy);
-  return refused ? { ok: false, reason: refused } : { ok: true, url };
+  if (refused) return { ok: false, reason: refused };
+  // URL.port is "" for the scheme's default (443 for https; http is refused above in production).
+  if (!policy.allowPrivate && url.port !== "" && !UPSTREAM_PORTS.includes(url.port)) {
+    return { ok: false, reason: `uses port ${url.port}; upstreams must use port ${UPSTREAM_PORTS.join(" or ")}` };
+  }
+  return { ok: true, url };
 }
 
 /**
@@ -51,7 +66,8 @@ export function checkUpstreamUrl(input: string, policy: UpstreamPolicy): UrlChec
  * be an upstream, or null if it may.
  */
 export function refusedHost(hostname: string, policy: UpstreamPolicy): string | null {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
+  // Every trailing dot: `localhost..` is still localhost to a resolver that ignores empty labels.
+  const host = hostname.toLowerCase().replace(/\.+$/, "");
   if (host === "") return "has no host";
   if (host.startsWith("[")) {
     const bytes = parseIPv6(host.slice(1, -1));
@@ -177,10 +193,13 @@ export function classifyIPv6(b: Uint8Array): { class: AddressClass; what: string
     if (allZero(b, 12, 15) && (b[15] === 0 || b[15] === 1)) return { class: "private", what: b[15] ? "the IPv6 loopback address" : "the unspecified address" };
     return embedded(v4At(b, 12));
   }
-  // 64:ff9b::/96 well-known NAT64 prefix embeds an IPv4 address; 64:ff9b:1::/48 is local-use.
+  // ::ffff:0:a.b.c.d (IPv4-translated, RFC 2765 SIIT) and 64:ff9b::/96 (NAT64, RFC 6052) reach an
+  // IPv4 host through a translator inside some network, never a public upstream: refused whatever
+  // they embed (a metadata address stays a metadata address, refused even in local development).
+  if (allZero(b, 0, 8) && b[8] === 0xff && b[9] === 0xff && b[10] === 0 && b[11] === 0) return translated(v4At(b, 12), "an IPv4-translated IPv6 address");
   if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) {
-    if (allZero(b, 4, 12)) return embedded(v4At(b, 12));
-    return { class: "private", what: "a local-use NAT64 address" };
+    if (allZero(b, 4, 12)) return translated(v4At(b, 12), "a NAT64 address");
+    return { class: "private", what: "a local-use NAT64 address" }; // 64:ff9b:1::/48
   }
   // 2002::/16 6to4 embeds the IPv4 address in bits 16-47.
   if (b[0] === 0x20 && b[1] === 0x02) return embedded(v4At(b, 2));
@@ -200,6 +219,10 @@ export function classifyIPv6(b: Uint8Array): { class: AddressClass; what: string
   if (b[0] === 0xfe && (b[1]! & 0xc0) === 0xc0) return { class: "private", what: "a site-local IPv6 address" };
   if (b[0] === 0xff) return { class: "private", what: "a multicast address" };
   return { class: "public", what: "a public address" };
+}
+
+function translated(addr: number, what: string): { class: AddressClass; what: string } {
+  return classifyIPv4(addr).class === "metadata" ? { class: "metadata", what: `${what} of a metadata/link-local host` } : { class: "private", what };
 }
 
 function embedded(addr: number): { class: AddressClass; what: string } {

@@ -42,7 +42,9 @@ const patch = createRoute({
   ...common,
   method: "patch",
   path: "/v1/providers/{id}",
-  summary: "Change a provider's configuration (not its credential: use /rotate)",
+  summary: "Change a provider's configuration",
+  description:
+    "Moving a provider that has a credential to another host (the scheme, host or port of its base URL, through `base_url` or `type`) requires `api_key` in the same request (400 naming `api_key` otherwise): a stored key is never sent to a new host. `api_key` may also be sent alone; it replaces the credential like `/rotate`.",
   request: { params: IdParam, ...jsonBody(ProviderUpdate) },
   responses: { 200: jsonResponse(Provider, "The updated provider"), ...errorResponses(400, 401, 403, 404, 409, 503) },
 });
@@ -70,7 +72,8 @@ const test = createRoute({
   method: "post",
   path: "/v1/providers/{id}/test",
   summary: "Make a cheap call (a one-token chat) with the stored credential and report the result",
-  description: "Optional JSON body `{model}`; defaults to the provider's first listed model. The report says whether the provider answered and how long it took; a failure carries the upstream's error.",
+  description:
+    "Optional JSON body `{model}`; defaults to the provider's first listed model. The report says whether the provider answered (`reachable`), its HTTP `status`, how long it took, and on failure an error in the gateway's words (the credential was rejected, rate limited, unknown model, ...). The upstream's own answer is never returned.",
   request: { params: IdParam },
   responses: { 200: jsonResponse(ProviderTestReport, "The outcome of the call"), ...errorResponses(400, 401, 403, 404, 503) },
 });

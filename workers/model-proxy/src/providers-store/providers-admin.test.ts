@@ -89,16 +89,32 @@ describe("ProviderAdmin", () => {
     expect(config.providers.get("rot")?.last4).toBe("NEW1");
   });
 
-  it("updates with PATCH (re-checking the endpoint), refuses the credential there and a taken name", async () => {
+  it("updates with PATCH (re-checking the endpoint), refuses a taken name", async () => {
     const t = admin();
     const o = owner();
     const a = await t.admin.create(o, { name: "a", type: "openai", api_key: KEY });
     await t.admin.create(o, { name: "b", type: "openai", api_key: KEY });
     const id = a.ok ? a.value.id : "";
     expect(await t.admin.update(o, id, { models: ["gpt-4o"], timeout_ms: 5000 })).toMatchObject({ ok: true, value: { models: ["gpt-4o"], timeout_ms: 5000 } });
-    expect(await t.admin.update(o, id, { api_key: "x" })).toMatchObject({ ok: false, error: { param: "api_key" } });
     expect(await t.admin.update(o, id, { name: "b" })).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(await t.admin.update(o, id, { name: "b", api_key: "sk-live-refused-0000000000NEW1" })).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect([...t.plaintexts.values()]).not.toContain("sk-live-refused-0000000000NEW1");
     expect(await t.admin.update(o, id, { type: "openai-compatible", base_url: "https://[::1]/v1" })).toMatchObject({ ok: false, error: { param: "base_url" } });
+  });
+
+  it("moves a provider with a credential to another host only with a new credential, then drops the old one", async () => {
+    const t = admin();
+    const o = owner();
+    const created = await t.admin.create(o, { name: "mv", type: "openai-compatible", base_url: "https://llm.example.com/v1", api_key: KEY });
+    const id = created.ok ? created.value.id : "";
+    expect(await t.admin.update(o, id, { base_url: "https://llm.example.com/v2" })).toMatchObject({ ok: true, value: { base_url: "https://llm.example.com/v2", last4: "WXYZ" } });
+    for (const patch of [{ base_url: "https://other.example.com/v1" }, { base_url: "https://llm.example.com:8443/v1" }, { type: "groq", base_url: null }]) {
+      expect(await t.admin.update(o, id, patch)).toMatchObject({ ok: false, error: { code: "invalid_request", param: "api_key" } });
+    }
+    expect(await t.admin.get(o, id)).toMatchObject({ ok: true, value: { base_url: "https://llm.example.com/v2" } });
+    const moved = await t.admin.update(o, id, { base_url: "https://other.example.com/v1", api_key: "sk-live-other-host-000000NEW2" });
+    expect(moved).toMatchObject({ ok: true, value: { base_url: "https://other.example.com/v1", last4: "NEW2", has_api_key: true } });
+    expect([...t.plaintexts.values()]).toEqual(["sk-live-other-host-000000NEW2"]);
   });
 
   it("deletes the row and the credential", async () => {

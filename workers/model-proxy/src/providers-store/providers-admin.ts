@@ -128,12 +128,32 @@ export class ProviderAdmin {
       const invalid = this.checkEndpoint(next);
       if (invalid) return fail(invalid);
     }
-    if (!next.credentialRef && !PROVIDER_PRESETS[next.type].keyless) {
-      return fail({ code: "invalid_request", param: "type", message: `Providers of type '${next.type}' need a credential: set one with POST /v1/providers/${id}/rotate first.` });
+    if (patch.api_key === undefined) {
+      if (existing.credentialRef && originOf(effectiveBaseUrl(next)) !== originOf(effectiveBaseUrl(existing))) {
+        return fail({
+          code: "invalid_request",
+          param: "api_key",
+          message: `Missing required parameter: 'api_key'. This change moves the provider to another host (${originOf(effectiveBaseUrl(next))}); its stored credential is never sent to a new host, so send the credential for the new host in 'api_key' with the change.`,
+        });
+      }
+      if (!next.credentialRef && !PROVIDER_PRESETS[next.type].keyless) {
+        return fail({ code: "invalid_request", param: "api_key", message: `Providers of type '${next.type}' need a credential: send 'api_key' with this change.` });
+      }
+      if (!(await this.repo.update(next))) return fail(nameTaken(next.name));
+      this.deps.cache.invalidate(owner);
+      return ok(providerView(next));
     }
-    if (!(await this.repo.update(next))) return fail(nameTaken(next.name));
+    // A new credential: stored under a fresh reference, so a refused update leaves the old one intact.
+    const stored = await this.deps.secrets.store({ provider: next.name, plaintext: patch.api_key });
+    if (!stored.ok) return fail(credentialStoreFailed(stored.error));
+    const withKey: ProviderRecord = { ...next, credentialRef: stored.value.ref, last4: stored.value.last4, rotatedAt: stored.value.rotated_at };
+    if (!(await this.repo.update(withKey))) {
+      await this.deps.secrets.delete(stored.value.ref).catch(() => null);
+      return fail(nameTaken(next.name));
+    }
+    if (existing.credentialRef) await this.dropCredential(existing.credentialRef, id);
     this.deps.cache.invalidate(owner);
-    return ok(providerView(next));
+    return ok(providerView(withKey));
   }
 
   /** Replaces the credential (a keyless provider gets its first one). */
@@ -158,13 +178,16 @@ export class ProviderAdmin {
   async delete(owner: string, id: string): Promise<Result<DeletedView>> {
     const existing = await this.repo.get(owner, id);
     if (!existing || !(await this.repo.delete(owner, id))) return notFound(id);
-    if (existing.credentialRef) {
-      this.deps.credentials.forget(existing.credentialRef);
-      const removed = await this.deps.secrets.delete(existing.credentialRef).catch(() => null);
-      if (!removed?.ok) console.error(JSON.stringify({ level: "warn", service: "model-proxy", message: "orphaned credential after provider delete", provider: id }));
-    }
+    if (existing.credentialRef) await this.dropCredential(existing.credentialRef, id);
     this.deps.cache.invalidate(owner);
     return ok({ id, object: "provider", deleted: true });
+  }
+
+  /** Forgets and deletes a credential no provider refers to any more (a leftover is only logged). */
+  private async dropCredential(ref: string, providerId: string): Promise<void> {
+    this.deps.credentials.forget(ref);
+    const removed = await this.deps.secrets.delete(ref).catch(() => null);
+    if (!removed?.ok) console.error(JSON.stringify({ level: "warn", service: "model-proxy", message: "orphaned credential after provider change", provider: providerId }));
   }
 
   /** A cheap real call (one-token chat) through the provider's adapter, with its stored credential. */
@@ -177,8 +200,17 @@ export class ProviderAdmin {
     if (!model) return fail({ code: "invalid_request", param: "model", message: "Missing required parameter: 'model' (the provider lists no models to test with)." });
     const adapter = adapterFor(existing.type);
     const started = this.now();
-    const report = (error: ApiErrorInit | null): Result<ProviderTestReport> =>
-      ok({ object: "provider.test", id, ok: error === null, model, latency_ms: this.now() - started, error: error ? { code: error.code, message: error.message } : null });
+    const report = (error: ApiErrorInit | null, status: number | null = null): Result<ProviderTestReport> =>
+      ok({
+        object: "provider.test",
+        id,
+        ok: error === null,
+        model,
+        latency_ms: this.now() - started,
+        reachable: status !== null,
+        status,
+        error: error ? { code: error.code, message: error.message } : null,
+      });
     if (!adapter?.supports("chat")) return report({ code: "invalid_request", message: `Providers of type '${existing.type}' cannot be tested with a chat call.` });
     const provider = providerConfigOf(existing, this.deps.policy);
     if (existing.credentialRef) {
@@ -196,10 +228,12 @@ export class ProviderAdmin {
         { requestId, signal: AbortSignal.timeout(timeoutMs), forceStreamUsage: false },
       );
       await readErrorText(res, 1024);
-      return report(null);
+      return report(null, res.status);
     } catch (err) {
-      if (err instanceof ApiError) return report(err.toInit());
-      return report({ code: "upstream_error", message: `The provider '${existing.name}' could not be called.` });
+      if (!(err instanceof ApiError)) return report({ code: "upstream_error", message: `The provider '${existing.name}' could not be called.` });
+      // An answer's text is the upstream's (any host's) words: the report says only what it means.
+      if (err.upstreamStatus !== null) return report({ code: err.code, message: answerSummary(err.code, err.upstreamStatus, model) }, err.upstreamStatus);
+      return report(err.toInit());
     }
   }
 
@@ -219,6 +253,32 @@ export class ProviderAdmin {
     if (check.ok) return null;
     const which = p.baseUrl ? "'base_url'" : `The default base_url of type '${p.type}' (${url})`;
     return { code: "invalid_request", param: "base_url", message: `Invalid value for ${which}: it ${check.reason}.${p.baseUrl ? "" : " Set 'base_url'."}` };
+  }
+}
+
+/** Scheme, host and port: where a credential is sent. Null for no or an unreadable URL. */
+function originOf(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
+/** A failed test call's answer, in the gateway's words (the status and what the gateway made of it). */
+function answerSummary(code: ApiErrorInit["code"], status: number, model: string): string {
+  switch (code) {
+    case "upstream_auth_error":
+      return `The provider rejected the credential (HTTP ${status}); rotate it with POST /v1/providers/{id}/rotate.`;
+    case "upstream_rate_limited":
+      return `The provider is rate limiting requests (HTTP ${status}).`;
+    case "upstream_timeout":
+      return `The provider timed out (HTTP ${status}).`;
+    case "model_not_found":
+      return `The provider does not serve the model '${model}' (HTTP ${status}).`;
+    default:
+      return `The provider answered HTTP ${status}.`;
   }
 }
 

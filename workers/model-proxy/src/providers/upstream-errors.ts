@@ -204,7 +204,7 @@ export async function fetchUpstream(
     const why = err instanceof Error ? scrub(err.message, provider) : "network error";
     throw new UpstreamFailure({ code: "upstream_error", message: `Could not reach provider '${provider.name}': ${why}` });
   }
-  if (!res.ok) throw new UpstreamFailure(mapError(res.status, res.headers, await readErrorText(res), provider));
+  if (!res.ok) throw new UpstreamFailure({ ...mapError(res.status, res.headers, await readErrorText(res), provider), upstreamStatus: res.status });
   return res;
 }
 

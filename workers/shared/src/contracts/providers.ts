@@ -129,17 +129,16 @@ export const ProviderCreateSchema = z
   .strict();
 export type ProviderCreate = z.infer<typeof ProviderCreateSchema>;
 
-/** PATCH: every field optional; the credential changes only through `/rotate`. */
+/**
+ * PATCH: every field optional. A change that moves a provider with a stored credential to another
+ * host (`base_url`, or a `type` whose default URL differs) must carry its `api_key` again: the
+ * stored key was given for the old host and is never sent to a new one.
+ */
 export const ProviderUpdateSchema = z
   .object({
-    /** Refused with a pointer to `/rotate`, the one way to replace a credential. */
-    api_key: z
-      .unknown()
-      .superRefine((value, ctx) => {
-        if (value !== undefined) ctx.addIssue({ code: "custom", message: "the credential cannot be changed with PATCH; use POST /v1/providers/{id}/rotate" });
-      })
-      .optional()
-      .describe("Not accepted: replace the credential with POST /v1/providers/{id}/rotate."),
+    api_key: ApiKeySchema.optional().describe(
+      "A new credential, stored encrypted (replacing the old one). Required when the change moves the provider to another host (scheme, host or port of its base URL); otherwise POST /v1/providers/{id}/rotate does the same.",
+    ),
     name: ProviderNameSchema.optional(),
     type: ProviderTypeSchema.optional(),
     base_url: z.string().max(2048).nullable().optional(),
@@ -182,12 +181,22 @@ export const ProviderViewSchema = z.object({
 });
 export type ProviderView = z.infer<typeof ProviderViewSchema>;
 
+/**
+ * The outcome of `POST /v1/providers/{id}/test`. Only facts the gateway established: whether the
+ * upstream answered, its HTTP status, and an error in the gateway's own words. Never the upstream's
+ * body or message: the URL is the caller's choice, and the test must not become a way to read
+ * whatever some host answers.
+ */
 export const ProviderTestReportSchema = z.object({
   object: z.literal("provider.test"),
   id: z.string(),
   ok: z.boolean(),
   model: z.string(),
   latency_ms: z.number(),
+  /** The upstream sent an HTTP answer (any status). */
+  reachable: z.boolean(),
+  /** The upstream's HTTP status; null when it was not reached (refused URL, network error, timeout). */
+  status: z.number().int().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 export type ProviderTestReport = z.infer<typeof ProviderTestReportSchema>;
