@@ -243,6 +243,38 @@ describe("tenant self-service (/v1/keys with keys:write)", () => {
     expect(await json(revoked)).toMatchObject({ status: "revoked" });
   });
 
+  it("a key manages only keys it could have created: a key with more budget or rpm is a 403 to rotate, revoke or patch", async () => {
+    const { tenant, apiKey } = await tenantWithKey(stack, { scopes: ["chat", "keys:write"], limits: { rpm: 100 }, budget: { monthly_usd: 10 } });
+    const stronger = await createKey(stack, tenant.id, { scopes: ["chat"], limits: { rpm: 100 }, budget: { monthly_usd: 100 } });
+    const attempts: [string, string, unknown?][] = [
+      ["DELETE", `/v1/keys/${stronger.id}`],
+      ["POST", `/v1/keys/${stronger.id}/rotate`, {}],
+      ["PATCH", `/v1/keys/${stronger.id}`, { budget: { monthly_usd: 1 } }],
+    ];
+    for (const [method, path, body] of attempts) {
+      const res = await keyFetch(apiKey, path, { method, body });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect((await json<ErrorBody>(res)).error).toMatchObject({ code: "permission_denied", param: "budget.monthly_usd" });
+    }
+    // The stronger key is untouched and still works.
+    expect(await json(await adminFetch(stack, `/admin/keys/${stronger.id}`))).toMatchObject({ status: "active", budget: { monthly_usd: 100 }, prefix: stronger.prefix });
+    expect((await keyFetch(stronger.key, "/v1/models")).status).toBe(200);
+  });
+
+  it("the keys a key creates together hold at most its own budget and rates, even when created at once", async () => {
+    const { apiKey } = await tenantWithKey(stack, { scopes: ["chat", "keys:write"], limits: { rpm: 100 }, budget: { monthly_usd: 10 } });
+    const child = { scopes: ["chat"], limits: { rpm: 50 }, budget: { monthly_usd: 6 } };
+    const raced = await Promise.all([keyFetch(apiKey, "/v1/keys", { body: child }), keyFetch(apiKey, "/v1/keys", { body: child })]);
+    expect(raced.map((r) => r.status).sort()).toEqual([201, 403]);
+    const refused = raced.find((r) => r.status === 403)!;
+    expect((await json<ErrorBody>(refused)).error).toMatchObject({ type: "permission_error", code: "permission_denied", param: "budget.monthly_usd" });
+    const rest = await keyFetch(apiKey, "/v1/keys", { body: { ...child, budget: { monthly_usd: 4 } } });
+    expect(rest.status).toBe(201);
+    const over = await keyFetch(apiKey, "/v1/keys", { body: { scopes: ["chat"], limits: { rpm: 1 }, budget: { monthly_usd: 0 } } });
+    expect(over.status).toBe(403);
+    expect((await json<ErrorBody>(over)).error.param).toBe("limits.rpm");
+  });
+
   it("a tenant can never see or touch another tenant's keys: 404", async () => {
     const mine = await tenantWithKey(stack, { scopes: ["chat", "keys:write"] });
     const theirs = await tenantWithKey(stack, { scopes: ["chat"] });

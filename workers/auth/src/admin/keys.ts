@@ -41,8 +41,7 @@ interface KeyGrant {
 }
 
 const keyNotFound = (id: string) => fail({ code: "not_found", message: `No API key with id '${id}'.`, param: "id" });
-const beyondOwn = (param: string, message: string) =>
-  fail({ code: "permission_denied", message: `A key cannot grant more than its creator holds: ${message}`, param });
+const GRANT_LEAD = "A key cannot grant more than its creator holds";
 
 const LIMIT_AXES = ["rpm", "tpm", "max_concurrency"] as const;
 
@@ -51,27 +50,28 @@ const LIMIT_AXES = ["rpm", "tpm", "max_concurrency"] as const;
  * scopes ⊆ its scopes, every model glob covered by one of its globs, each limit/budget axis it is
  * bound by set and no higher, and no later expiry. An admin is unbounded.
  */
-function withinActorBounds(actor: Actor, grant: KeyGrant): Result<true> {
+function withinActorBounds(actor: Actor, grant: KeyGrant, lead = GRANT_LEAD): Result<true> {
   if (actor.kind === "admin") return ok(true);
+  const beyond = (param: string, message: string) => fail({ code: "permission_denied", message: `${lead}: ${message}`, param });
   const extra = grant.scopes.filter((s) => !actor.scopes.includes(s));
-  if (extra.length) return beyondOwn("scopes", `scope '${extra[0]}' is not held by this key.`);
+  if (extra.length) return beyond("scopes", `scope '${extra[0]}' is not held by this key.`);
   if (actor.models !== null) {
-    if (grant.models === null) return beyondOwn("models", "this key is limited to some models, so the new key must be too.");
+    if (grant.models === null) return beyond("models", "this key is limited to some models, so the key must be too.");
     const i = grant.models.findIndex((m) => !actor.models!.some((p) => globCovers(p, m)));
-    if (i >= 0) return beyondOwn(`models[${i}]`, `model pattern '${grant.models[i]}' is outside this key's models.`);
+    if (i >= 0) return beyond(`models[${i}]`, `model pattern '${grant.models[i]}' is outside this key's models.`);
   }
   for (const axis of LIMIT_AXES) {
     const own = actor.limits[axis];
     const given = grant.limits[axis];
-    if (own != null && (given == null || given > own)) return beyondOwn(`limits.${axis}`, `'${axis}' must be at most ${own}.`);
+    if (own != null && (given == null || given > own)) return beyond(`limits.${axis}`, `'${axis}' must be at most ${own}.`);
   }
   const ownBudget = actor.budget.monthly_usd;
   const givenBudget = grant.budget.monthly_usd;
   if (ownBudget != null && (givenBudget == null || givenBudget > ownBudget)) {
-    return beyondOwn("budget.monthly_usd", `'monthly_usd' must be at most ${ownBudget}.`);
+    return beyond("budget.monthly_usd", `'monthly_usd' must be at most ${ownBudget}.`);
   }
   if (actor.expiresAt !== null && (grant.expires_at === null || grant.expires_at > actor.expiresAt)) {
-    return beyondOwn("expires_at", `the key must expire no later than ${actor.expiresAt}.`);
+    return beyond("expires_at", `the key must expire no later than ${actor.expiresAt}.`);
   }
   return ok(true);
 }
@@ -92,22 +92,49 @@ async function visibleKey(env: AuthEnv, actor: Actor, keyId: string): Promise<Ap
   return row;
 }
 
-/** The key this actor may change: 404 when it cannot see it (`visibleKey`), 403 when it may not manage it (`mayManage`). */
+/**
+ * The key this actor may change: 404 when it cannot see it (`visibleKey`); 403 when the key holds
+ * more than the actor could have granted (`withinActorBounds` on its current grant: scopes, models,
+ * limits, budget, expiry). A key manages — updates, rotates, revokes — only keys it could have created.
+ */
 async function manageableKey(env: AuthEnv, actor: Actor, keyId: string): Promise<Result<ApiKeyRow>> {
   const row = await visibleKey(env, actor, keyId);
   if (!row) return keyNotFound(keyId);
-  const managed = mayManage(actor, row);
-  return managed.ok ? ok(row) : managed;
+  const bounded = withinActorBounds(actor, grantOf(row), "This key cannot manage a key that holds more than it does");
+  return bounded.ok ? ok(row) : bounded;
 }
 
-/** A self-service key may not manage a key that holds scopes it lacks itself. */
-function mayManage(actor: Actor, row: ApiKeyRow): Result<true> {
-  if (actor.kind === "admin") return ok(true);
-  const extra = parseJson<Scope[]>(row.scopes, []).filter((s) => !actor.scopes.includes(s));
-  if (extra.length) {
-    return fail({ code: "permission_denied", message: `This key cannot manage a key that holds the '${extra[0]}' scope, which it lacks.` });
+/** What a stored key grants. */
+function grantOf(row: ApiKeyRow): KeyGrant {
+  return {
+    scopes: parseJson<Scope[]>(row.scopes, []),
+    models: parseJson<string[] | null>(row.models, null),
+    limits: parseJson<Limits>(row.limits, {}),
+    budget: parseJson<Budget>(row.budget, {}),
+    expires_at: row.expires_at,
+  };
+}
+
+/**
+ * Runs a batch that inserts or raises a self-service key's limits or budget. Migration 0003's
+ * triggers refuse it, inside the write (so two concurrent creations cannot both fit), when the
+ * keys its creator made would together hold more than the creator on some axis; that abort is
+ * answered as a 403 naming the axis. Any other failure is not ours to translate: it propagates.
+ */
+async function withinFamily(db: D1Database, statements: D1PreparedStatement[]): Promise<Result<true>> {
+  try {
+    await db.batch(statements);
+    return ok(true);
+  } catch (err) {
+    const param = /family_bound:([a-z_.]+)/.exec(err instanceof Error ? err.message : String(err))?.[1];
+    if (!param) throw err;
+    const axis = param.slice(param.indexOf(".") + 1);
+    return fail({
+      code: "permission_denied",
+      message: `The keys created by one key may together hold at most its own '${axis}', and this would exceed it. Give this key a smaller '${axis}', or lower or revoke another key created by the same key.`,
+      param,
+    });
   }
-  return ok(true);
 }
 
 /** A new plaintext key with what is stored of it: its SHA-256 hash and its display prefix. */
@@ -185,7 +212,7 @@ export async function createKey(env: AuthEnv, acting: Acting, tenantId: string, 
     created_at: now,
     updated_at: now,
   };
-  await env.AUTH_DB.batch([
+  const inserted = await withinFamily(env.AUTH_DB, [
     env.AUTH_DB.prepare(
       `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, models, limits, budget, expires_at, created_by, created_at, updated_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)`,
@@ -199,6 +226,7 @@ export async function createKey(env: AuthEnv, acting: Acting, tenantId: string, 
       details: { name: row.name, ...grant },
     }, now),
   ]);
+  if (!inserted.ok) return inserted;
   return ok({ ...toApiKey(row, now), key });
 }
 
@@ -257,12 +285,13 @@ export async function updateKey(env: AuthEnv, acting: Acting, keyId: string, inp
     ...grantColumns(grant),
     updated_at: now,
   };
-  await env.AUTH_DB.batch([
+  const updated = await withinFamily(env.AUTH_DB, [
     env.AUTH_DB.prepare(
       "UPDATE api_keys SET name = ?2, scopes = ?3, models = ?4, limits = ?5, budget = ?6, expires_at = ?7, updated_at = ?8 WHERE id = ?1",
     ).bind(keyId, next.name, next.scopes, next.models, next.limits, next.budget, next.expires_at, now),
     auditStatement(env.AUTH_DB, acting, { action: "key.update", tenantId: row.tenant_id, targetType: "api_key", targetId: keyId, details: p }, now),
   ]);
+  if (!updated.ok) return updated;
   await evictCachedKeys(env.AUTH_CACHE, await keySecretHashes(env.AUTH_DB, keyId));
   return ok(toApiKey(next, now));
 }

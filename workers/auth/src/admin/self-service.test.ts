@@ -42,6 +42,8 @@ describe("tenant self-service (keys:write)", () => {
       budget: { monthly_usd: 10 },
       created_by: `key:${writer.id}`,
     });
+    // That child holds all of its creator's rpm and budget (the family bound): free them first.
+    value(await revokeKey(env, acting, child.id));
     const narrower = value(await createKey(env, acting, tenant.id, { scopes: ["chat"], models: ["openai/gpt-4o*"], limits: { rpm: 5 } }));
     expect(narrower.models).toEqual(["openai/gpt-4o*"]);
   });
@@ -93,6 +95,66 @@ describe("tenant self-service (keys:write)", () => {
     const weak = value(await createKey(env, acting, tenant.id, { scopes: ["chat"] }));
     expect(await updateKey(env, acting, weak.id, { scopes: ["chat", "batch"] })).toMatchObject({ ok: false, error: { code: "permission_denied", param: "scopes" } });
     expect(value(await revokeKey(env, acting, weak.id)).status).toBe("revoked");
+  });
+
+  it("manages (updates, rotates, revokes) only keys it could have created: limits, budget, models and expiry too, not only scopes", async () => {
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    const { tenant, acting } = await selfService({
+      scopes: ["chat", "keys:write"],
+      models: ["openai/*"],
+      limits: { rpm: 100 },
+      budget: { monthly_usd: 10 },
+      expires_at: expires,
+    });
+    const within = { scopes: ["chat"], models: ["openai/gpt-4o"], limits: { rpm: 50 }, budget: { monthly_usd: 5 }, expires_at: expires };
+    const beyond: [Record<string, unknown>, string][] = [
+      [{ ...within, limits: { rpm: 1000 } }, "limits.rpm"],
+      [{ ...within, limits: {} }, "limits.rpm"],
+      [{ ...within, budget: { monthly_usd: 100 } }, "budget.monthly_usd"],
+      [{ ...within, models: null }, "models"],
+      [{ ...within, models: ["anthropic/*"] }, "models[0]"],
+      [{ ...within, expires_at: null }, "expires_at"],
+    ];
+    for (const [body, param] of beyond) {
+      const stronger = value(await createKey(env, ADMIN, tenant.id, body));
+      const denied = { ok: false, error: { code: "permission_denied", param } };
+      // Even a change that would bring it within bounds: the key is not this key's to manage.
+      expect(await updateKey(env, acting, stronger.id, { limits: { rpm: 1 }, budget: { monthly_usd: 1 } }), param).toMatchObject(denied);
+      expect(await rotateKey(env, acting, stronger.id, {}), param).toMatchObject(denied);
+      expect(await revokeKey(env, acting, stronger.id), param).toMatchObject(denied);
+      expect(value(await getKey(env, ADMIN, stronger.id)), param).toMatchObject({ status: "active", updated_at: stronger.updated_at, prefix: stronger.prefix });
+    }
+    const manageable = value(await createKey(env, ADMIN, tenant.id, within));
+    expect(value(await updateKey(env, acting, manageable.id, { name: "mine" })).name).toBe("mine");
+    value(await rotateKey(env, acting, manageable.id, {}));
+    expect(value(await revokeKey(env, acting, manageable.id)).status).toBe("revoked");
+  });
+
+  it("its children together hold at most its own limits and budget, even when created at the same time", async () => {
+    const { tenant, acting } = await selfService({ scopes: ["chat", "keys:write"], limits: { rpm: 100, tpm: 1000 }, budget: { monthly_usd: 10 } });
+    const half = { limits: { rpm: 60, tpm: 600 }, budget: { monthly_usd: 6 } };
+    const raced = await Promise.all([createKey(env, acting, tenant.id, half), createKey(env, acting, tenant.id, half)]);
+    expect(raced.filter((r) => r.ok)).toHaveLength(1);
+    expect(raced.find((r) => !r.ok)).toMatchObject({ ok: false, error: { code: "permission_denied", param: "limits.rpm" } });
+    const a = value(raced.find((r) => r.ok) ?? raced[0]!);
+
+    const cases: [Record<string, unknown>, string][] = [
+      [{ limits: { rpm: 41, tpm: 400 }, budget: { monthly_usd: 4 } }, "limits.rpm"],
+      [{ limits: { rpm: 40, tpm: 401 }, budget: { monthly_usd: 4 } }, "limits.tpm"],
+      [{ limits: { rpm: 40, tpm: 400 }, budget: { monthly_usd: 4.01 } }, "budget.monthly_usd"],
+    ];
+    for (const [body, param] of cases) {
+      expect(await createKey(env, acting, tenant.id, body), param).toMatchObject({ ok: false, error: { code: "permission_denied", param } });
+    }
+    const b = value(await createKey(env, acting, tenant.id, { limits: { rpm: 40, tpm: 400 }, budget: { monthly_usd: 4 } }));
+    // Raising a child past the family's share is refused too (lowering never is); revoking one frees its share.
+    expect(await updateKey(env, acting, a.id, { budget: { monthly_usd: 7 } })).toMatchObject({ ok: false, error: { param: "budget.monthly_usd" } });
+    expect(await updateKey(env, ADMIN, a.id, { limits: { rpm: 61 } })).toMatchObject({ ok: false, error: { param: "limits.rpm" } });
+    expect(value(await updateKey(env, acting, a.id, { budget: { monthly_usd: 5 } })).budget).toEqual({ monthly_usd: 5 });
+    value(await revokeKey(env, acting, b.id));
+    expect(value(await updateKey(env, acting, a.id, { budget: { monthly_usd: 10 } })).budget).toEqual({ monthly_usd: 10 });
+    const { results } = await env.AUTH_DB.prepare("SELECT id FROM api_keys WHERE created_by = ?1").bind(acting.actor.label).all<{ id: string }>();
+    expect(results.map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
   });
 
   it("cannot manage tenants", async () => {
