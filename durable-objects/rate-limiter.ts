@@ -2,12 +2,12 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import {
   AcquireRequestSchema,
-  HandOverRequestSchema,
+  ReleaseRequestSchema,
   RenewRequestSchema,
   SettleRequestSchema,
   SubjectIdSchema,
   type AcquireResult,
-  type HandOverResult,
+  type ReleaseResult,
   type RenewResult,
   type SettleResult,
 } from "../workers/shared/src/contracts/limiter";
@@ -87,7 +87,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
       pending = (async () => {
         let micros: number | null = null;
         if (subject.startsWith("key:")) {
-          const res = await this.env.RATE_LIMITER.get(this.env.RATE_LIMITER.idFromName(peer)).handOver({ subject, month });
+          const res = await this.env.RATE_LIMITER.get(this.env.RATE_LIMITER.idFromName(peer)).release({ subject, month });
           if (!res.ok) throw new Error(res.message);
           micros = res.micros;
         }
@@ -113,9 +113,9 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
     return { ok: true, known };
   }
 
-  /** Gives up a key's month spend to the object that now holds its counters (see `seed`). */
-  async handOver(input: unknown): Promise<HandOverResult> {
-    const parsed = HandOverRequestSchema.safeParse(input);
+  /** Gives up a subject's month spend (to the object that now holds a key's counters, see `seed`; or its budget was removed). */
+  async release(input: unknown): Promise<ReleaseResult> {
+    const parsed = ReleaseRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
     const micros = this.ledger.release(parsed.data.subject, parsed.data.month, Date.now());
     await this.store.flushed();

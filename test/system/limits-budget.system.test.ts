@@ -202,6 +202,25 @@ describe("monthly budget", () => {
     expect(rows.reduce((n, r) => n + r.cost_usd_micros, 0)).toBe(4 * actual);
   });
 
+  it("a budget removed and given again in the same month counts what the key spent without one", async () => {
+    const { model, worstCase, actual } = await pricedModel("budget-again");
+    const { client, key } = await clientFor(stack, { budget: { monthly_usd: 1 } });
+    const call = () => client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS });
+    for (let i = 0; i < 2; i++) await call();
+    await settled(key.id);
+    // Without a budget (and no other limit) the key skips the limiter: only billing sees this request.
+    await updateKey(stack, key.id, { budget: { monthly_usd: null } });
+    await call();
+    await eventually(async () => ((await billedRows(key.id)).length === 3 ? true : null), 20_000, "usage rows");
+
+    await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase - 1) } });
+    expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
+    await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
+    await call();
+    await settled(key.id);
+    expect((await limiterSnapshot(key.id)).spentMicros).toBe(4 * actual);
+  });
+
   it("the official SDK does not retry an exhausted budget, even with retries enabled", async () => {
     const model = uniqueModel("budget-sdk");
     await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });

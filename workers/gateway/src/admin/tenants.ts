@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { ListPage, Tenant as TenantT } from "../../../shared/src/contracts/auth";
+import { releaseRemovedBudget } from "../limits/release";
 import { evictCachedPrincipals } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
 import { ADMIN_SECURITY, errorResponses, jsonBody, jsonResponse, unwrap } from "./openapi";
@@ -73,8 +74,10 @@ export function registerTenantRoutes(app: OpenAPIHono<GatewayBindings>): void {
 
   app.openapi(patch, async (c) => {
     const id = c.req.valid("param").id;
-    const tenant = unwrap(await c.env.AUTH.updateTenant(adminContext(c), id, c.req.valid("json"))) as TenantT;
+    const update = c.req.valid("json");
+    const tenant = unwrap(await c.env.AUTH.updateTenant(adminContext(c), id, update)) as TenantT;
     evictCachedPrincipals({ tenantId: id });
+    await releaseRemovedBudget(c.env, update.budget, { tenantId: id });
     return c.json(tenant, 200);
   });
 

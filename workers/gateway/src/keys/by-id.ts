@@ -4,6 +4,7 @@ import { parseOrThrow } from "../../../shared/src";
 import { KeyRotateSchema, type ApiKey as ApiKeyT, type AuthCallContext, type RotatedApiKey as RotatedT } from "../../../shared/src/contracts/auth";
 import { errorResponses, jsonBody, jsonResponse, unwrap } from "../admin/openapi";
 import { ApiKey, KeyIdParam, KeyUpdate, RotatedApiKey } from "../admin/schemas";
+import { releaseRemovedBudget } from "../limits/release";
 import { evictCachedPrincipals } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
 import { optionalJson } from "./optional-json";
@@ -78,8 +79,10 @@ export function registerKeyByIdRoutes(app: OpenAPIHono<GatewayBindings>, o: KeyB
 
   app.openapi(patch, async (c) => {
     const id = c.req.valid("param").id;
-    const key = unwrap(await c.env.AUTH.updateKey(o.context(c), id, c.req.valid("json"))) as ApiKeyT;
+    const update = c.req.valid("json");
+    const key = unwrap(await c.env.AUTH.updateKey(o.context(c), id, update)) as ApiKeyT;
     evictCachedPrincipals({ keyId: id });
+    await releaseRemovedBudget(c.env, update.budget, { keyId: id, tenantId: key.tenant_id });
     return c.json(key, 200);
   });
 

@@ -45,7 +45,7 @@ export const AcquireRequestSchema = z
     /**
      * The other object that holds the request's key counters when the tenant's limits change:
      * `key:<id>` when this is the tenant's object, `tenant:<id>` when this is the key's. A key's
-     * month spend is handed over from there when it moves (see `HandOverRequest`).
+     * month spend is handed over from there when it moves (see `ReleaseRequest`).
      */
     peer: SubjectIdSchema,
   })
@@ -70,15 +70,16 @@ export type RenewRequest = z.infer<typeof RenewRequestSchema>;
 export type RenewResult = { ok: true; renewed: boolean } | { ok: false; message: string };
 
 /**
- * Object → peer object, when a key's counters move (its tenant gained or lost limits): the peer
- * gives up the key's month spend and answers what it had spent or reserved, or null if it did
- * not hold it (then the taker asks billing).
+ * An object gives up a subject's month spend and answers what it had spent or reserved, or null
+ * if it did not hold it. Asked by the peer object when a key's counters move there (its tenant
+ * gained or lost limits; null → the taker asks billing), and by the gateway when a budget is
+ * removed (the subject's requests are no longer priced, or skip the limiter altogether).
  */
-export const HandOverRequestSchema = z
+export const ReleaseRequestSchema = z
   .object({ subject: SubjectIdSchema, month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/) })
   .strict();
-export type HandOverRequest = z.infer<typeof HandOverRequestSchema>;
-export type HandOverResult = { ok: true; micros: number | null } | { ok: false; message: string };
+export type ReleaseRequest = z.infer<typeof ReleaseRequestSchema>;
+export type ReleaseResult = { ok: true; micros: number | null } | { ok: false; message: string };
 
 /** The state of one per-minute axis after the decision, for OpenAI's x-ratelimit-* headers. */
 export interface AxisStatus {
