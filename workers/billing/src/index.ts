@@ -47,9 +47,9 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
   }
 
   /**
-   * Recorded spend of a limiter subject (`key:<id>` or `tenant:<id>`) in a month, in µ$. The
-   * RateLimiter object asks once per subject and month, when a budget first applies there, so a
-   * budget set mid-month counts what was already spent.
+   * Recorded spend of a limiter subject (`key:<id>` or `tenant:<id>`) in a month, in µ$. A
+   * RateLimiter object asks when a budget applies to a subject whose month no object holds (a
+   * budget set mid-month, or given again after being removed), so it counts what was already spent.
    */
   async monthSpend(query: unknown): Promise<Result<{ micros: number }>> {
     const parsed = MonthSpendQuerySchema.safeParse(query);
