@@ -248,6 +248,33 @@ describe("tenant isolation", () => {
   });
 });
 
+describe("a key's model allow-list", () => {
+  it("applies to what a route resolves to: a key cannot reach a model outside its globs through a route it created", async () => {
+    const cheap = uniqueModel("cheap");
+    const pricey = uniqueModel("pricey");
+    const providerName = name("allow");
+    // The key may use route names `alias-*` and one pinned cheap model; it manages its tenant's routes itself.
+    const { apiKey } = await tenantWithKey(stack, { scopes: ["chat", "providers:read", "providers:write"], models: ["alias-*", `${providerName}/${cheap}`] });
+    const caller = { token: apiKey };
+    const client = new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0 });
+    await createProvider(stack, caller, { name: providerName, type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: [cheap, pricey] });
+    const toPricey = await createRoute(stack, caller, { name: name("alias-pricey"), targets: [{ provider: providerName, model: pricey }] });
+    const mixed = await createRoute(stack, caller, { name: name("alias-mixed"), targets: [{ provider: providerName, model: pricey }, { provider: providerName, model: cheap }] });
+
+    const refused = await ask(client, toPricey.name).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: "permission_error", code: "model_not_allowed", param: "model" });
+    expect((refused as Error).message).toContain(toPricey.name);
+
+    // A route with a usable target is served by it alone: the other target is skipped, not tried.
+    const { response } = await ask(client, mixed.name);
+    expect(response.headers.get("x-gateway-model")).toBe(cheap);
+    expect(response.headers.get("x-gateway-attempts")).toBe("1");
+    expect(upstream.requests(cheap)).toHaveLength(1);
+    expect(upstream.requests(pricey)).toHaveLength(0);
+  });
+});
+
 describe("models", () => {
   it("lists a tenant's own provider models and routes in GET /v1/models", async () => {
     const { caller, client } = await providerTenant(stack);

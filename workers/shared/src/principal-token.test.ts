@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_PRINCIPAL_TOKEN_CHARS } from "./contracts/principal";
 import { publicJwkOf, signPrincipalToken, verifyPrincipalToken } from "./principal-token";
 
 async function keyPair(kid = "k1") {
@@ -20,6 +21,16 @@ describe("principal tokens", () => {
     // The public half derived from the private JWK verifies too (auth checks its own tokens).
     expect(await verifyPrincipalToken(token, publicJwkOf(priv))).toEqual({ ok: true, value: claims });
     expect(publicJwkOf(priv)).not.toContain('"d"');
+  });
+
+  it("carry the key's model globs when it has any, even the largest list the keys API allows", async () => {
+    const { priv, pub } = await keyPair();
+    const scoped = { ...claims, models: ["gpt-4o*", "openai/*"] };
+    expect(await verifyPrincipalToken((await signPrincipalToken(scoped, priv)).token, pub)).toEqual({ ok: true, value: scoped });
+    const largest = { ...claims, models: Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(256, "m")) };
+    const { token } = await signPrincipalToken(largest, priv);
+    expect(token.length).toBeLessThanOrEqual(MAX_PRINCIPAL_TOKEN_CHARS);
+    expect(await verifyPrincipalToken(token, pub)).toEqual({ ok: true, value: largest });
   });
 
   it("are refused when signed by another key, tampered with, or expired", async () => {

@@ -1,5 +1,6 @@
+import { z } from "zod";
 import { importJWK, jwtVerify, SignJWT, type CryptoKey as JoseKey, type JWK } from "jose";
-import { ScopeSchema, type PrincipalClaims } from "./contracts/principal";
+import { MAX_PRINCIPAL_TOKEN_CHARS, ScopeSchema, type PrincipalClaims } from "./contracts/principal";
 import { fail, ok, type Result } from "./result";
 
 /**
@@ -59,7 +60,8 @@ export async function signPrincipalToken(
   const iat = Math.floor(nowMs / 1000);
   const exp = iat + ttlSeconds;
   const kid = kidOf(signingJwk);
-  const token = await new SignJWT({ tid: claims.tenantId, scp: claims.scopes })
+  const payload = claims.models ? { tid: claims.tenantId, scp: claims.scopes, mdl: claims.models } : { tid: claims.tenantId, scp: claims.scopes };
+  const token = await new SignJWT(payload)
     .setProtectedHeader(kid ? { alg: "EdDSA", typ: "JWT", kid } : { alg: "EdDSA", typ: "JWT" })
     .setSubject(claims.keyId)
     .setIssuer(PRINCIPAL_TOKEN_ISSUER)
@@ -86,6 +88,9 @@ function remember(token: string, claims: PrincipalClaims, expiresAt: number, now
   verified.set(token, { claims, expiresAt });
 }
 
+/** `mdl` as signed by auth: the keys API bounds it (100 globs of at most 256 characters). */
+const ModelGlobsSchema = z.array(z.string().max(256)).max(100);
+
 const INVALID = {
   code: "invalid_api_key",
   message: "The principal token is missing, invalid or expired. Retry the request.",
@@ -100,7 +105,7 @@ export async function verifyPrincipalToken(
   verifyJwk: string,
   nowMs: number = Date.now(),
 ): Promise<Result<PrincipalClaims>> {
-  if (typeof token !== "string" || token.length === 0 || token.length > 4096) return fail({ ...INVALID });
+  if (typeof token !== "string" || token.length === 0 || token.length > MAX_PRINCIPAL_TOKEN_CHARS) return fail({ ...INVALID });
   const hit = verified.get(token);
   if (hit) {
     if (hit.expiresAt > nowMs) return ok(hit.claims);
@@ -116,11 +121,12 @@ export async function verifyPrincipalToken(
       currentDate: new Date(nowMs),
     });
     const scopes = ScopeSchema.array().safeParse(payload["scp"]);
+    const models = payload["mdl"] === undefined ? null : ModelGlobsSchema.safeParse(payload["mdl"]);
     const tenantId = payload["tid"];
-    if (!scopes.success || typeof tenantId !== "string" || typeof payload.sub !== "string" || typeof payload.exp !== "number") {
+    if (!scopes.success || (models && !models.success) || typeof tenantId !== "string" || typeof payload.sub !== "string" || typeof payload.exp !== "number") {
       return fail({ ...INVALID });
     }
-    const claims: PrincipalClaims = { tenantId, keyId: payload.sub, scopes: scopes.data };
+    const claims: PrincipalClaims = { tenantId, keyId: payload.sub, scopes: scopes.data, ...(models?.success ? { models: models.data } : {}) };
     remember(token, claims, payload.exp * 1000, nowMs);
     return ok(claims);
   } catch {

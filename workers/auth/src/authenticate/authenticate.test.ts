@@ -55,7 +55,7 @@ describe("authenticate", () => {
     expect(p.tokenExpiresAt - Date.now()).toBeGreaterThan(60_000);
     expect(p.tokenExpiresAt - Date.now()).toBeLessThanOrEqual(300_000);
     const claims = await verifyPrincipalToken(p.token, publicJwk);
-    expect(claims).toEqual({ ok: true, value: { tenantId: tenant.id, keyId: key.id, scopes: ["chat", "embeddings"] } });
+    expect(claims).toEqual({ ok: true, value: { tenantId: tenant.id, keyId: key.id, scopes: ["chat", "embeddings"], models: ["gpt-4o*"] } });
   });
 
   it("caches the key in KV under its SHA-256 only, never the plaintext", async () => {

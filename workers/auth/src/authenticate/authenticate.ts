@@ -137,7 +137,7 @@ async function toPrincipal(env: AuthEnv, hash: string, record: KeyRecord, now: n
     ({ token, expiresAt: tokenExpiresAt } = memo);
   } else {
     const signed = await signPrincipalToken(
-      { tenantId: record.tenantId, keyId: record.keyId, scopes: record.scopes },
+      { tenantId: record.tenantId, keyId: record.keyId, scopes: record.scopes, models: record.models },
       env.PRINCIPAL_SIGNING_JWK,
       now,
     );

@@ -11,6 +11,7 @@ import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 import type { Target } from "../providers/types";
 import type { ModelRegistry, Resolution } from "../registry";
 import { isolatedRouting, routeRequest, type RoutingContext } from "../routing/route-request";
+import { withinAllowList } from "./allow-list";
 import { guardStream } from "./stream-guard";
 
 /** Response headers model-proxy sets; every other upstream header is dropped (no org ids, no upstream limits). */
@@ -41,7 +42,9 @@ export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => M
     const req = parsed.data as ProxyRequest;
     const claims = await verifyPrincipalToken(req.principalToken, env.PRINCIPAL_VERIFY_JWK);
     if (!claims.ok) return errorResponse(claims.error, req.requestId);
-    const resolution = await registry().resolve(String(req.body.model), req.operation, claims.value);
+    const asked = String(req.body.model);
+    const resolved = await registry().resolve(asked, req.operation, claims.value);
+    const resolution = resolved.ok ? withinAllowList(asked, resolved.value, claims.value) : resolved;
     if (!resolution.ok) return errorResponse(resolution.error, req.requestId);
     return await attempt(req, resolution.value, routing, clientLinkOf(raw));
   } catch (err) {

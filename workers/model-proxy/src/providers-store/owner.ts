@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { fail, ok, verifyPrincipalToken, type Result } from "../../../shared/src";
+import { fail, ok, PrincipalTokenSchema, verifyPrincipalToken, type Result } from "../../../shared/src";
 import type { OwnerRef } from "../../../shared/src/contracts/providers";
 import { PLATFORM } from "./records";
 
 const OwnerRefSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("platform") }).strict(),
-  z.object({ kind: z.literal("tenant"), principalToken: z.string().min(1).max(4096) }).strict(),
+  z.object({ kind: z.literal("tenant"), principalToken: PrincipalTokenSchema }).strict(),
 ]);
 
 export type Access = "read" | "write";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BudgetSchema, LimitsSchema, ScopeSchema, SCOPES, type Scope } from "./principal";
+import { BudgetSchema, LimitsSchema, PrincipalTokenSchema, ScopeSchema, SCOPES, type Scope } from "./principal";
 
 /**
  * The auth Worker's admin contract: input schemas (validated by the gateway's routes and again by
@@ -192,6 +192,6 @@ export const AuthCallContextSchema = z.object({
   requestId: z.string().min(1).max(128),
   actor: z.discriminatedUnion("type", [
     z.object({ type: z.literal("admin") }),
-    z.object({ type: z.literal("key"), token: z.string().min(1).max(4096) }),
+    z.object({ type: z.literal("key"), token: PrincipalTokenSchema }),
   ]),
 });

@@ -61,4 +61,16 @@ export interface PrincipalClaims {
   tenantId: string;
   keyId: string;
   scopes: Scope[];
+  /**
+   * The key's model globs (absent or `null` = every model), signed so that model-proxy can apply
+   * them to what a route resolves to, not only to the name the client typed.
+   */
+  models?: string[] | null;
 }
+
+/**
+ * Longest principal token any Worker accepts. The token carries the key's model globs (at most
+ * 100 of 256 characters, see the keys API), so it is sized for them, not for the usual ~300 bytes.
+ */
+export const MAX_PRINCIPAL_TOKEN_CHARS = 64 * 1024;
+export const PrincipalTokenSchema = z.string().min(1).max(MAX_PRINCIPAL_TOKEN_CHARS);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PrincipalTokenSchema } from "./principal";
 
 /**
  * What tail asks model-proxy to do. The body is the validated OpenAI request with the client's
@@ -28,7 +29,7 @@ export interface ProxyRequest {
 
 /** What tail and model-proxy check a `ProxyRequest` against (the body was validated by the gateway). */
 export const ProxyRequestSchema = z.object({
-  principalToken: z.string().min(1).max(4096),
+  principalToken: PrincipalTokenSchema,
   requestId: z.string().min(1).max(128),
   operation: z.enum(["chat", "completions", "embeddings", "messages"]),
   body: z.looseObject({ model: z.string().min(1).max(256) }),
