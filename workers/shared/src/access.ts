@@ -8,7 +8,9 @@ import { ApiError } from "./errors";
  * Model globs: `*` matches any run of characters (including `/`), everything else is literal and
  * case-sensitive. Patterns are matched against the model name exactly as the client sent it, so
  * `gpt-4o*` allows `gpt-4o-mini` but not `openai/gpt-4o` (a pinned provider is a different name);
- * allow both with `["gpt-4o*", "openai/gpt-4o*"]` or `"*gpt-4o*"`.
+ * allow both with `["gpt-4o*", "openai/gpt-4o*"]` or `"*gpt-4o*"`. The globs travel signed in the
+ * principal token, and model-proxy applies them again to every target a name resolves to (a route
+ * or alias): a target is usable if its pinned or its bare model name matches.
  */
 
 export function hasScope(principal: Pick<Principal, "scopes">, scope: Scope): boolean {
