@@ -1,6 +1,7 @@
-import { ApiError, type ProxyRequest } from "../../../shared/src";
+import { ApiError, type ApiErrorInit, type ProxyRequest } from "../../../shared/src";
 import { credentialCache, type CredentialCache, type CredentialSource } from "../providers-store/credentials";
 import { adapterFor } from "../providers";
+import { billedExtra } from "../providers/billed-extras";
 import type { Target } from "../providers/types";
 import type { Resolution } from "../registry/types";
 import { Breakers, circuitConfigFrom, durableCircuitStore, type Background } from "./breaker";
@@ -54,8 +55,16 @@ export function isolatedRouting(): RoutingContext {
  * Sends one proxied request through its resolution: the route's strategy orders the targets, each
  * attempt reveals the target's credential (isolate-cached) and calls its adapter.
  */
-export function routeRequest(req: ProxyRequest, resolution: Resolution, forceStreamUsage: boolean, routing: RoutingContext): Promise<RouteResult<DispatchTarget>> {
-  const targets: DispatchTarget[] = resolution.targets.map((target) => {
+export async function routeRequest(req: ProxyRequest, resolution: Resolution, forceStreamUsage: boolean, routing: RoutingContext): Promise<RouteResult<DispatchTarget>> {
+  // A platform provider takes no request whose upstream bill the gateway cannot meter; a tenant's own does.
+  let refusal: ApiErrorInit | null = null;
+  const eligible = resolution.targets.filter((target) => {
+    const extra = target.tenant ? null : billedExtra(req.operation, req.body, target.provider.type);
+    refusal ??= extra;
+    return !extra;
+  });
+  if (refusal && eligible.length === 0) return { ok: false, error: refusal, attempts: [], target: null };
+  const targets: DispatchTarget[] = eligible.map((target) => {
     const deployment = `${target.provider.id}/${target.model}`;
     return {
       // A tenant's own provider fails for that tenant only: its circuit is the tenant's.
