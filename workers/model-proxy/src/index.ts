@@ -1,9 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { errorResponse, fail, privateWorkerFetch, runChecks, type ProxyRequest, type Result, type ServiceHealth } from "../../shared/src";
+import { errorResponse, fail, privateWorkerFetch, runChecks, type ProxyOperation, type ProxyRequest, type Result, type RouteTarget, type ServiceHealth } from "../../shared/src";
 import { proxyRequestOf } from "../../shared/src/contracts/proxy-http";
 import type { Model } from "../../shared/src/openai";
 import { dispatch } from "./dispatch/dispatcher";
-import { getModel, listModels } from "./dispatch/models";
+import { getModel, listModels, routeTargets } from "./dispatch/models";
 import { registryFor } from "./registry";
 import { routingFor } from "./routing/route-request";
 import { CircuitBreaker } from "../../../durable-objects/circuit-breaker";
@@ -60,6 +60,16 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
     } catch (err) {
       console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
       return fail({ code: "internal_error", message: "model-proxy could not describe the model." });
+    }
+  }
+
+  /** What `model` may be served by (see dispatch/models.ts): the gateway bounds a limited key's reservation with it. */
+  async routeTargets(principalToken: string, model: string, operation: ProxyOperation): Promise<Result<RouteTarget[]>> {
+    try {
+      return await routeTargets(principalToken, model, operation, this.env, () => registryFor(this.env, this.ctx));
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
+      return fail({ code: "internal_error", message: "model-proxy could not resolve the model." });
     }
   }
 }

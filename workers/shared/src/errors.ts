@@ -15,6 +15,7 @@ export const ErrorCode = {
   missing_api_key: "missing_api_key",
   permission_denied: "permission_denied",
   model_not_allowed: "model_not_allowed",
+  model_not_priced: "model_not_priced",
   rate_limit_exceeded: "rate_limit_exceeded",
   insufficient_quota: "insufficient_quota",
   conflict: "conflict",
@@ -52,6 +53,8 @@ const TABLE: Record<ErrorCode, { status: number; type: OpenAIErrorType }> = {
   missing_api_key: { status: 401, type: "authentication_error" },
   permission_denied: { status: 403, type: "permission_error" },
   model_not_allowed: { status: 403, type: "permission_error" },
+  /** A budgeted key asked for a model without a price (and no `*` default): its cost cannot be bounded. */
+  model_not_priced: { status: 403, type: "permission_error" },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error" },
   insufficient_quota: { status: 429, type: "insufficient_quota" },
   conflict: { status: 409, type: "invalid_request_error" },

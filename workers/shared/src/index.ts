@@ -13,3 +13,4 @@ export * from "./api-key-format";
 export * from "./principal-token";
 export * from "./pricing";
 export * from "./contracts/limiter";
+export * from "./model-output";

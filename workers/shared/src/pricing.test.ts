@@ -88,12 +88,17 @@ describe("PriceBook lookups", () => {
     expect(book.forUsage("unknown", null, "alias")).toBeNull();
   });
 
-  it("reserves an unpriced name at the most expensive price, or at the catch-all if one is set", () => {
-    expect(book.worstCase("fast")?.model).toBe("o1-pro");
+  it("prices each target a request may be served by, and none when one of them has no price", () => {
+    const targets = [
+      { provider: "openai", model: "gpt-4o-mini-2024-07-18" },
+      { provider: "openai", model: "o1-pro" },
+    ];
+    expect(book.forTargets(targets, "fast")?.map((p) => p.model)).toEqual(["gpt-4o-mini", "o1-pro"]);
+    // A target without its own price is settled at the requested name's price, so reserved at it too.
+    expect(book.forTargets([{ provider: "acme", model: "unknown" }], "gpt-4o")?.map((p) => p.model)).toEqual(["gpt-4o"]);
+    expect(book.forTargets([...targets, { provider: "acme", model: "unknown" }], "alias")).toBeNull();
     const withDefault = new PriceBook([...book.all(), price("*", 1_000_000, 2_000_000)]);
-    expect(withDefault.worstCase("fast")?.model).toBe("*");
-    expect(withDefault.find("unknown")?.model).toBe("*");
-    expect(new PriceBook([]).worstCase("x")).toBeNull();
+    expect(withDefault.forTargets([{ provider: "acme", model: "unknown" }], "alias")?.map((p) => p.model)).toEqual(["*"]);
   });
 });
 

@@ -82,7 +82,8 @@ export function nextMonthStart(epochMs: number): number {
  *      `-001`, `-latest`, `-preview`);
  *   3. a `<provider>/` prefix in the name itself removed and steps 1–2 repeated;
  *   4. the catch-all row `*` if the operator defined one.
- * Unknown models return null: billing records them with cost 0 and `priced = 0`.
+ * Unknown models return null: billing records them with cost 0 and `priced = 0`; the gateway
+ * refuses them to keys with a budget (`model_not_priced`), whose cost it could not bound.
  */
 export class PriceBook {
   private readonly byModel: Map<string, Price>;
@@ -133,20 +134,19 @@ export class PriceBook {
   }
 
   /**
-   * The price to reserve against when the served model is not known yet (an alias resolved later by
-   * routing, or an unpriced name): the catch-all row if defined, else the most expensive model of
-   * the book, so a budget can never be overspent because the reservation guessed too low.
+   * The prices a request may be settled at, one per upstream that may serve it (a route's targets,
+   * or the one model a name resolves to), by the same rule as `forUsage` — so the reservation at
+   * the most expensive of them is an upper bound of the settled cost. Null when one of them has no
+   * price at all: its cost could not be bounded.
    */
-  worstCase(model: string, provider?: string | null): Price | null {
-    const hit = this.find(model, provider);
-    if (hit) return hit;
-    let worst: Price | null = null;
-    for (const p of this.byModel.values()) {
-      if (!worst || p.input_per_mtok_micros + p.output_per_mtok_micros > worst.input_per_mtok_micros + worst.output_per_mtok_micros) {
-        worst = p;
-      }
+  forTargets(targets: readonly { provider: string; model: string }[], requestedModel: string): Price[] | null {
+    const prices: Price[] = [];
+    for (const t of targets) {
+      const price = this.forUsage(t.model, t.provider, requestedModel);
+      if (!price) return null;
+      prices.push(price);
     }
-    return worst;
+    return prices;
   }
 
   private findExact(name: string, provider: string | null): Price | null {
@@ -168,7 +168,7 @@ export class PriceBook {
  * `claude-3-5-haiku`, `mistral-small-2503` → `mistral-small`, `gemini-2.0-flash-001` →
  * `gemini-2.0-flash`, `gemini-3.1-pro-preview` → `gemini-3.1-pro`, `mistral-large-latest` → `mistral-large`.
  */
-function stripVersion(name: string): string | null {
+export function stripVersion(name: string): string | null {
   const stripped = name.replace(/(-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{3,4}|-latest|-preview(-\d{2}-\d{2})?|-exp)$/, "");
   return stripped !== name ? stripped : null;
 }

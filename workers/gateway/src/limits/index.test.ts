@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError, type AcquireRequest, type AcquireResult, type Price, type Principal, type RenewRequest, type SettleRequest } from "../../../shared/src";
+import { ApiError, type AcquireRequest, type AcquireResult, type Price, type Principal, type RenewRequest, type RouteTarget, type SettleRequest } from "../../../shared/src";
 import { acquireLimits, hasLimits, limitHeaders, settleLimits, type LimitReservation } from "./index";
 import { resetPriceCache } from "./prices";
+import { resetTargetCache } from "./targets";
 
 const PRICES: Price[] = [
   { model: "gpt-4o-mini", provider: "openai", input_per_mtok_micros: 150_000, output_per_mtok_micros: 600_000, cached_input_per_mtok_micros: 75_000 },
@@ -47,8 +48,20 @@ function fakeEnv(answer: (req: AcquireRequest) => AcquireResult | Promise<Acquir
       }),
     },
     BILLING: { prices: vi.fn(async () => ({ ok: true as const, value: PRICES })) },
+    // `fast` is an alias over a cheap and a dear model; other names resolve to themselves.
+    MODEL_PROXY: {
+      routeTargets: vi.fn(async (_token: string, model: string) => ({
+        ok: true as const,
+        value: (model === "fast"
+          ? [
+              { provider: "openai", type: "openai", model: "gpt-4o-mini" },
+              { provider: "openai", type: "openai", model: "o1-pro" },
+            ]
+          : [{ provider: "acme", type: "openai-compatible", model }]) satisfies RouteTarget[],
+      })),
+    },
   };
-  return { env: env as unknown as GatewayEnv, calls, billing: env.BILLING };
+  return { env: env as unknown as GatewayEnv, calls, billing: env.BILLING, modelProxy: env.MODEL_PROXY };
 }
 
 const admitted = (leaseId = "lease-1"): AcquireResult => ({
@@ -60,9 +73,12 @@ const admitted = (leaseId = "lease-1"): AcquireResult => ({
   },
 });
 
-const reservation: LimitReservation = { model: "gpt-4o-mini", promptTokens: 1000, maxCompletionTokens: 1000 };
+const reservation: LimitReservation = { model: "gpt-4o-mini", operation: "chat", promptTokens: 1000, completion: { maxPerChoice: 1000, choices: 1 } };
 
-beforeEach(() => resetPriceCache());
+beforeEach(() => {
+  resetPriceCache();
+  resetTargetCache();
+});
 afterEach(() => vi.restoreAllMocks());
 
 async function refusal(promise: Promise<unknown>): Promise<ApiError> {
@@ -134,11 +150,39 @@ describe("acquireLimits", () => {
     });
   });
 
-  it("reserves an unpriced model (e.g. an alias) at the most expensive price in the table", async () => {
+  it("reserves an alias at its most expensive target", async () => {
     const { env, calls } = fakeEnv(() => admitted());
-    await acquireLimits(env, principal({ tenantBudget: { monthly_usd: 100 } }), { model: "fast", promptTokens: 10, maxCompletionTokens: 10 });
-    // 10 × $150/M + 10 × $600/M = 1500 + 6000 µ$.
+    await acquireLimits(env, principal({ tenantBudget: { monthly_usd: 100 } }), { ...reservation, model: "fast", promptTokens: 10, completion: { maxPerChoice: 10, choices: 1 } });
+    // o1-pro: 10 × $150/M + 10 × $600/M = 1500 + 6000 µ$.
     expect((calls[0]!.input as AcquireRequest).costMicros).toBe(7500);
+  });
+
+  it("refuses a model without a price to a budgeted key, before anything is reserved", async () => {
+    const { env, calls } = fakeEnv(() => admitted());
+    const err = await refusal(acquireLimits(env, principal({ keyBudget: { monthly_usd: 1 } }), { ...reservation, model: "acme/unpriced" }));
+    expect(err).toMatchObject({ status: 403, code: "model_not_priced", param: "model" });
+    expect(calls).toEqual([]);
+  });
+
+  it("without a client maximum, reserves the model's documented output, else sends the default cap upstream", async () => {
+    const { env, calls, modelProxy } = fakeEnv(() => admitted());
+    const limited = principal({ keyLimits: { tpm: 1_000_000 } });
+    const known = await acquireLimits(env, limited, { ...reservation, model: "fast", completion: { maxPerChoice: null, choices: 2 } });
+    // fast → gpt-4o-mini (16 384) and o1-pro (unlisted): not all known, so the cap is sent.
+    expect(known?.bodyOverrides).toEqual({ max_completion_tokens: 4096 });
+    expect((calls[0]!.input as AcquireRequest).tokens).toBe(1000 + 2 * 4096);
+    const listed = await acquireLimits(env, limited, { ...reservation, model: "gpt-4o-mini-2024-07-18", completion: { maxPerChoice: null, choices: 1 } });
+    expect(listed?.bodyOverrides).toBeNull();
+    expect((calls[1]!.input as AcquireRequest).tokens).toBe(1000 + 16_384);
+    const compatible = await acquireLimits(env, limited, { ...reservation, model: "local-llm", completion: { maxPerChoice: null, choices: 1 } });
+    expect(compatible?.bodyOverrides).toEqual({ max_tokens: 4096 });
+    const legacy = await acquireLimits(env, limited, { ...reservation, model: "local-llm", operation: "completions", completion: { maxPerChoice: null, choices: 3 } });
+    expect(legacy?.bodyOverrides).toEqual({ max_tokens: 16 });
+    expect((calls[3]!.input as AcquireRequest).tokens).toBe(1000 + 3 * 16);
+    // A client maximum without a budget needs no route lookup at all.
+    modelProxy.routeTargets.mockClear();
+    await acquireLimits(env, limited, reservation);
+    expect(modelProxy.routeTargets).not.toHaveBeenCalled();
   });
 
   it("turns a requests refusal into OpenAI's 429 with retry-after, retry-after-ms and the rate-limit headers", async () => {

@@ -1,16 +1,23 @@
 import {
   ApiError,
   LEASE_RENEW_MS,
+  COMPLETIONS_DEFAULT_MAX_TOKENS,
   costMicros,
+  DEFAULT_COMPLETION_CAP,
+  maxOutputTokens,
   usdToMicros,
   worstCaseCostMicros,
   type Budget,
   type Limits,
   type Principal,
+  type ProxyOperation,
+  type RouteTarget,
   type SubjectLimits,
 } from "../../../shared/src";
+import type { CompletionAsk } from "../../../shared/src/openai";
 import { priceBook } from "./prices";
 import { rateLimitHeaders, refusalError } from "./refusal";
+import { routeTargets } from "./targets";
 
 /**
  * The gateway's side of exact limits and budgets (the RateLimiter Durable Object decides).
@@ -30,12 +37,13 @@ import { rateLimitHeaders, refusalError } from "./refusal";
  * serialisation point anyway; keeping its keys there costs nothing and avoids a second hop.)
  */
 export interface LimitReservation {
-  /** Client's model name (alias or `<provider>/<model>`), for the worst-case price. */
+  /** Client's model name (alias or `<provider>/<model>`), resolved to its targets for the worst case. */
   model: string;
+  operation: ProxyOperation;
   /** Estimated prompt tokens of the request. */
   promptTokens: number;
-  /** Upper bound of completion tokens (max_tokens × n, or a documented default). */
-  maxCompletionTokens: number;
+  /** The client's completion maximum per choice (null: none set) and the number of choices. */
+  completion: CompletionAsk;
 }
 
 export interface ActualUsage {
@@ -62,6 +70,11 @@ export interface Lease {
   budgeted: boolean;
   /** Stops the renewals (settle calls it). */
   stopRenewing: () => void;
+  /**
+   * Fields to set in the body sent upstream, so the upstream cannot generate more than was
+   * reserved (a maximum the client did not set; see model-output.ts). Null: send the body as is.
+   */
+  bodyOverrides: Record<string, number> | null;
 }
 
 export function hasLimits(p: Principal): boolean {
@@ -107,7 +120,7 @@ function peerOf(object: string, p: Principal): string {
  * so the gateway fails closed rather than letting requests through uncounted.
  */
 export async function acquireLimits(
-  env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLING">,
+  env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLING" | "MODEL_PROXY">,
   principal: Principal,
   reservation: LimitReservation,
   renewEveryMs = LEASE_RENEW_MS,
@@ -115,8 +128,13 @@ export async function acquireLimits(
   if (!hasLimits(principal)) return null;
   const subjects = subjectsOf(principal);
   const budgeted = subjects.some((s) => s.monthlyBudgetMicros !== null);
-  const tokens = nonNeg(reservation.promptTokens) + nonNeg(reservation.maxCompletionTokens);
-  const reservedCostMicros = budgeted ? await worstCaseCost(env, reservation) : 0;
+  // The targets price an alias by what may serve it and bound an answer without a client maximum;
+  // a request with its own maximum to a key without a budget needs neither.
+  const targets = budgeted || reservation.completion.maxPerChoice === null ? await routeTargets(env, principal, reservation.model, reservation.operation) : [];
+  const bound = completionBound(reservation, targets);
+  const promptTokens = nonNeg(reservation.promptTokens);
+  const tokens = promptTokens + bound.tokens;
+  const reservedCostMicros = budgeted ? await worstCaseCost(env, reservation.model, targets, promptTokens, bound.tokens) : 0;
   const object = objectNameOf(subjects);
 
   const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
@@ -141,6 +159,7 @@ export async function acquireLimits(
       reservedCostMicros,
       budgeted,
       stopRenewing: keepRenewing(stub, result.leaseId, object, renewEveryMs),
+      bodyOverrides: bound.bodyOverrides,
     };
   }
   if ("unavailable" in result) {
@@ -194,6 +213,26 @@ export async function settleLimits(
   }
 }
 
+/** Providers that read OpenAI's `max_completion_tokens` (its reasoning models refuse `max_tokens`). */
+const OPENAI_NATIVE = new Set(["openai", "azure-openai"]);
+
+/**
+ * The most completion tokens the request can produce (all choices), and what to send upstream so
+ * that holds (see model-output.ts): the client's maximum; else `/v1/completions`' documented
+ * default of 16, sent explicitly; else the largest documented output of the targets when all are
+ * known; else the default cap, sent as the request's maximum.
+ */
+function completionBound(r: LimitReservation, targets: readonly RouteTarget[]): { tokens: number; bodyOverrides: Record<string, number> | null } {
+  const { maxPerChoice, choices } = r.completion;
+  const times = (perChoice: number) => nonNeg(perChoice) * Math.max(1, nonNeg(choices));
+  if (maxPerChoice !== null) return { tokens: times(maxPerChoice), bodyOverrides: null };
+  if (r.operation === "completions") return { tokens: times(COMPLETIONS_DEFAULT_MAX_TOKENS), bodyOverrides: { max_tokens: COMPLETIONS_DEFAULT_MAX_TOKENS } };
+  const known = targets.map((t) => maxOutputTokens(t.model));
+  if (known.length > 0 && known.every((n) => n !== null)) return { tokens: times(Math.max(...(known as number[]))), bodyOverrides: null };
+  const field = targets.length > 0 && targets.every((t) => OPENAI_NATIVE.has(t.type)) ? "max_completion_tokens" : "max_tokens";
+  return { tokens: times(DEFAULT_COMPLETION_CAP), bodyOverrides: { [field]: DEFAULT_COMPLETION_CAP } };
+}
+
 /**
  * Renews a lease every `everyMs` until stopped: a request shorter than that never renews (one timer
  * set and cleared). The timer lives in the request's context, so it stops with it even if settle
@@ -217,12 +256,18 @@ function keepRenewing(stub: ReturnType<GatewayEnv["RATE_LIMITER"]["get"]>, lease
 
 /**
  * The most this request can cost: the prompt estimate at the full input price plus every allowed
- * completion token at the output price. A model without a price of its own (e.g. an alias routing
- * resolves later) is reserved at the catch-all `*` price if one is set, else at the most expensive
- * model in the table — so a budget is never overspent because the reservation guessed low. A model
- * that turns out to have no price at all costs 0 at settle, as billing records it.
+ * completion token at the output price, at the most expensive upstream that may serve it (an
+ * alias is reserved at its dearest target, not at its own name's price). Each target is priced as
+ * settlement will price it; a target without any price (and no `*` row) makes the request
+ * unbounded, so a budgeted key is refused it rather than served for free.
  */
-async function worstCaseCost(env: Pick<GatewayEnv, "BILLING">, r: LimitReservation): Promise<number> {
+async function worstCaseCost(
+  env: Pick<GatewayEnv, "BILLING">,
+  model: string,
+  targets: readonly RouteTarget[],
+  promptTokens: number,
+  completionTokens: number,
+): Promise<number> {
   let book;
   try {
     book = await priceBook(env);
@@ -233,8 +278,15 @@ async function worstCaseCost(env: Pick<GatewayEnv, "BILLING">, r: LimitReservati
       headers: { "retry-after": "1" },
     });
   }
-  const price = book.worstCase(r.model);
-  return price ? worstCaseCostMicros(price, nonNeg(r.promptTokens), nonNeg(r.maxCompletionTokens)) : 0;
+  const prices = book.forTargets(targets, model);
+  if (!prices) {
+    throw new ApiError({
+      code: "model_not_priced",
+      param: "model",
+      message: `The model '${model}' has no price, so its cost cannot be counted against this key's budget. Use a priced model, or ask the operator to set its price (or a '*' default price).`,
+    });
+  }
+  return Math.max(0, ...prices.map((p) => worstCaseCostMicros(p, promptTokens, completionTokens)));
 }
 
 const nonNeg = (n: number) => (Number.isFinite(n) && n > 0 ? Math.floor(n) : 0);

@@ -55,7 +55,7 @@ export function registerMessages(app: OpenAPIHono<GatewayBindings>): void {
       operation: "messages",
       scope: "chat",
       schema: MessagesRequestSchema,
-      estimate: (body) => ({ promptTokens: estimateMessagesPromptTokens(body), maxCompletionTokens: body.max_tokens }),
+      estimate: (body) => ({ promptTokens: estimateMessagesPromptTokens(body), completion: { maxPerChoice: body.max_tokens, choices: 1 } }),
       forwardHeaders: ["anthropic-version", "anthropic-beta"],
       taps: { sse: tapAnthropicSse, json: tapAnthropicJson },
     });

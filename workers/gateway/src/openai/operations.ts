@@ -6,7 +6,7 @@ import {
   CompletionSchema,
   EmbeddingListSchema,
   EmbeddingRequestSchema,
-  completionReservation,
+  completionAsk,
   estimateChatPromptTokens,
   estimateInputTokens,
 } from "../../../shared/src/openai";
@@ -22,7 +22,7 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
       operation: "chat",
       scope: "chat",
       schema: ChatCompletionRequestSchema,
-      estimate: (body) => ({ promptTokens: estimateChatPromptTokens(body), maxCompletionTokens: completionReservation(body) }),
+      estimate: (body) => ({ promptTokens: estimateChatPromptTokens(body), completion: completionAsk(body) }),
     }),
   );
 
@@ -34,7 +34,7 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
       schema: CompletionRequestSchema,
       estimate: (body) => ({
         promptTokens: estimateInputTokens(body.prompt) + (typeof body.suffix === "string" ? estimateInputTokens(body.suffix) : 0),
-        maxCompletionTokens: completionReservation({ max_tokens: body.max_tokens ?? 16, n: body.n, best_of: body.best_of }),
+        completion: completionAsk({ max_tokens: body.max_tokens, n: body.n, best_of: body.best_of }),
       }),
     }),
   );
@@ -45,7 +45,7 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
       operation: "embeddings",
       scope: "embeddings",
       schema: EmbeddingRequestSchema,
-      estimate: (body) => ({ promptTokens: estimateInputTokens(body.input), maxCompletionTokens: 0 }),
+      estimate: (body) => ({ promptTokens: estimateInputTokens(body.input), completion: { maxPerChoice: 0, choices: 1 } }),
     }),
   );
 }

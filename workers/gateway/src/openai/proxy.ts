@@ -10,6 +10,7 @@ import { tapSse } from "../streaming/sse-tap";
 import { usageEvent, meteredUsage, type MeteredOperation, type RequestFacts, type ResponseFacts } from "../usage/event";
 import { recordUsage } from "../usage/record";
 import type { GatewayBindings } from "../types";
+import type { CompletionAsk } from "../../../shared/src/openai";
 import type { z } from "zod";
 
 /** One proxied OpenAI operation: how to validate it, what it needs and what it may cost. */
@@ -17,8 +18,8 @@ export interface OperationSpec<S extends z.ZodType> {
   operation: MeteredOperation;
   scope: Scope;
   schema: S;
-  /** Estimated prompt tokens and the completion-token upper bound, for the limiter's reservation. */
-  estimate(body: z.infer<S>): { promptTokens: number; maxCompletionTokens: number };
+  /** Estimated prompt tokens and the client's completion maximum, for the limiter's reservation. */
+  estimate(body: z.infer<S>): { promptTokens: number; completion: CompletionAsk };
   /** Client headers the upstream must see (allow-listed in the ProxyRequest contract). */
   forwardHeaders?: readonly string[];
   /** Taps for answers that are not OpenAI-shaped (Anthropic's `/v1/messages`); OpenAI's by default. */
@@ -57,10 +58,13 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     startedAt,
     promptEstimate: estimate.promptTokens,
   };
-  const lease = await acquireLimits(c.env, principal, { model: body.model, ...estimate });
+  const lease = await acquireLimits(c.env, principal, { model: body.model, operation: spec.operation, ...estimate });
 
-  // The client's body as sent (vendor extensions included), not zod's re-built copy.
-  const request: ProxyRequest & { client?: ClientLinkTarget } = { principalToken: principal.token, requestId: facts.requestId, operation: spec.operation, body: raw };
+  // The client's body as sent (vendor extensions included), not zod's re-built copy — with the
+  // maximum the reservation relies on when the client set none (limited keys only).
+  const sent = lease?.bodyOverrides ? { ...raw, ...lease.bodyOverrides } : raw;
+  const sentText = sent === raw ? text : JSON.stringify(sent);
+  const request: ProxyRequest & { client?: ClientLinkTarget } = { principalToken: principal.token, requestId: facts.requestId, operation: spec.operation, body: sent };
   for (const name of spec.forwardHeaders ?? []) {
     const value = c.req.header(name);
     if (value !== undefined) (request.headers ??= {})[name] = value;
@@ -72,7 +76,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   if (link) request.client = link;
   let answer: Response;
   try {
-    answer = link ? await c.env.TAIL[spec.operation](request) : await c.env.TAIL.fetch(proxyHttpRequest(request, text));
+    answer = link ? await c.env.TAIL[spec.operation](request) : await c.env.TAIL.fetch(proxyHttpRequest(request, sentText));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", requestId: facts.requestId, message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }));
     const error = new ApiError({ code: "service_unavailable", message: "The gateway could not reach its inference service. Retry the request.", headers: { "retry-after": "1" } });

@@ -1,4 +1,4 @@
-import { ok, type Result } from "../../../shared/src";
+import { ok, type ProxyOperation, type Result, type RouteTarget } from "../../../shared/src";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 import type { Model } from "../../../shared/src/openai";
 import type { ModelRegistry } from "../registry";
@@ -27,4 +27,23 @@ export async function getModel(principalToken: string, id: string, env: { PRINCI
   if (!resolved.ok) return resolved;
   const owner = resolved.value.targets[0]?.provider.name ?? "unknown";
   return ok({ id, object: "model" as const, created: 0, owned_by: owner });
+}
+
+/**
+ * The upstreams `model` may be served by for the token's tenant and operation (every target of a
+ * route, or the one provider/model it names), or the error a dispatch would answer. Same
+ * resolution as dispatch, so the gateway reserves against exactly what can serve the request.
+ */
+export async function routeTargets(
+  principalToken: string,
+  model: string,
+  operation: ProxyOperation,
+  env: { PRINCIPAL_VERIFY_JWK: string },
+  registry: () => ModelRegistry,
+): Promise<Result<RouteTarget[]>> {
+  const claims = await verifyPrincipalToken(principalToken, env.PRINCIPAL_VERIFY_JWK);
+  if (!claims.ok) return claims;
+  const resolved = await registry().resolve(model, operation, claims.value);
+  if (!resolved.ok) return resolved;
+  return ok(resolved.value.targets.map((t) => ({ provider: t.provider.name, type: t.provider.type, model: t.model })));
 }

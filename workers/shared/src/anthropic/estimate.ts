@@ -1,6 +1,6 @@
-import { tokensForText } from "../openai/estimate";
+import { mediaPartTokens, tokensForText } from "../openai/estimate";
 
-/** A flat charge per image/document block: the exact cost depends on its size. */
+/** The least an image/document block counts (Anthropic's largest image before resizing); more when its data is larger. */
 const MEDIA_BLOCK_TOKENS = 1600;
 const MESSAGE_OVERHEAD = 4;
 
@@ -13,7 +13,7 @@ function blocksTokens(content: unknown): number {
     else if (block?.["type"] === "tool_use") total += tokensForText(JSON.stringify(block["input"] ?? {}));
     else if (block?.["type"] === "tool_result") total += blocksTokens(block["content"]);
     else if (typeof block?.["thinking"] === "string") total += tokensForText(block["thinking"]);
-    else total += MEDIA_BLOCK_TOKENS;
+    else total += mediaPartTokens(block, MEDIA_BLOCK_TOKENS);
   }
   return total;
 }

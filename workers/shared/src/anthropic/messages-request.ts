@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_TOKENS_LIMIT } from "../model-output";
 
 /**
  * `POST /v1/messages` request (Anthropic's Messages API), as the gateway validates it before it
@@ -70,7 +71,7 @@ export const ToolChoiceSchema = z.discriminatedUnion("type", [
 ]);
 
 export const ThinkingSchema = z.discriminatedUnion("type", [
-  z.looseObject({ type: z.literal("enabled"), budget_tokens: z.number().int().min(1) }),
+  z.looseObject({ type: z.literal("enabled"), budget_tokens: z.number().int().min(1).max(MAX_TOKENS_LIMIT) }),
   z.looseObject({ type: z.literal("disabled") }),
   z.looseObject({ type: z.literal("adaptive") }),
 ]);
@@ -78,7 +79,7 @@ export const ThinkingSchema = z.discriminatedUnion("type", [
 export const MessagesRequestSchema = z
   .looseObject({
     model: z.string().min(1).max(256),
-    max_tokens: z.number().int().min(0),
+    max_tokens: z.number().int().min(0).max(MAX_TOKENS_LIMIT),
     messages: z.array(MessageParamSchema).min(1),
     system: z.union([z.string(), z.array(TextBlockSchema)]).optional(),
     metadata: z.looseObject({ user_id: z.string().nullable().optional() }).optional(),

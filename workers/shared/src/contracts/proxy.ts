@@ -35,3 +35,17 @@ export const ProxyRequestSchema = z.object({
   body: z.looseObject({ model: z.string().min(1).max(256) }),
   headers: z.record(z.string().regex(/^anthropic-(version|beta)$/), z.string().max(1024)).optional(),
 });
+
+/**
+ * One upstream a model name may be served by, as model-proxy's `routeTargets` tells the gateway:
+ * the gateway reserves a limited key's request at the most expensive target's price and the
+ * largest target's output (an alias costs what it may be served by, not what its own name costs).
+ */
+export interface RouteTarget {
+  /** The provider's name, as `x-gateway-provider` reports it. */
+  provider: string;
+  /** The provider's type (`openai`, `anthropic`, …): which maximum-tokens field it reads. */
+  type: string;
+  /** The upstream model name, as `x-gateway-model` reports it. */
+  model: string;
+}

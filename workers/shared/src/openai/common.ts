@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_TOKENS_LIMIT } from "../model-output";
 
 /**
  * Building blocks shared by OpenAI's request schemas. Objects are `looseObject`: fields OpenAI's
@@ -49,7 +50,8 @@ export const TopPSchema = z.number().min(0).max(1).nullable();
 export const PenaltySchema = z.number().min(-2).max(2).nullable();
 /** Any integer that fits a signed 64-bit seed as JSON carries it (a double). */
 export const SeedSchema = z.number().int().nullable();
-export const MaxTokensSchema = z.number().int().min(1).nullable();
+/** Bounded above any model's output, so reservations and costs stay exact integers (a 400 beyond). */
+export const MaxTokensSchema = z.number().int().min(1).max(MAX_TOKENS_LIMIT).nullable();
 export const UserSchema = z.string().meta({ description: "A stable identifier for your end user." });
 
 /**

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_TOKENS_LIMIT } from "../model-output";
 import {
   LogitBiasSchema,
   ModelNameSchema,
@@ -29,7 +30,7 @@ export const CompletionRequestSchema = z
     logit_bias: LogitBiasSchema.optional(),
     logprobs: z.number().int().min(0).max(5).nullable().optional(),
     // 0 is valid here (with `echo`, only the prompt comes back), unlike chat.
-    max_tokens: z.number().int().min(0).nullable().optional(),
+    max_tokens: z.number().int().min(0).max(MAX_TOKENS_LIMIT).nullable().optional(),
     n: z.number().int().min(1).max(128).nullable().optional(),
     presence_penalty: PenaltySchema.optional(),
     seed: SeedSchema.optional(),

@@ -1,19 +1,50 @@
 /**
  * Token estimates for requests, used to reserve limits and budgets before the upstream answers and
- * to meter a stream the client abandoned before the upstream reported usage. ~4 characters per
- * token is OpenAI's own rule of thumb for English; it errs high for code and CJK is undercounted,
- * which is why reservations are always settled with the upstream's real numbers when it sends them.
+ * to meter a stream the client abandoned before the upstream reported usage. A reservation must be
+ * an upper bound, so the rules err high; settlement replaces them with the upstream's real numbers.
+ *
+ * Text: ASCII characters count 4 to a token (OpenAI's rule of thumb for English; code and
+ * punctuation are denser but rarely exceed it), and every other character counts one token per
+ * byte of its UTF-8 encoding (2 for Cyrillic, Greek, Arabic, Hebrew; 3 for CJK, Devanagari, Thai;
+ * 4 for emoji). Byte-level BPE tokenizers (OpenAI, Anthropic, Llama) and byte-fallback ones
+ * (Gemini) never make more tokens than bytes, so non-Latin text is never under-counted.
+ *
+ * Images, audio and files: counted from their size — the characters of their inline data (a
+ * base64 or `data:` URL) at the text rule — and at least `MEDIA_PART_TOKENS` each, which is also
+ * what a part by URL or file id counts (its size is unknown here).
  */
-const CHARS_PER_TOKEN = 4;
+const ASCII_CHARS_PER_TOKEN = 4;
 /** Per-message framing tokens OpenAI adds (role, separators). */
 const MESSAGE_OVERHEAD = 4;
-/** A flat charge per image/audio/file part: the exact cost depends on size and detail. */
-const MEDIA_PART_TOKENS = 765;
-/** Reserved for the completion when the client sets no max: one typical long answer. */
-export const DEFAULT_COMPLETION_RESERVATION = 4096;
+/** The least an image/audio/file part counts (a high-detail image tile set on OpenAI). */
+export const MEDIA_PART_TOKENS = 765;
 
 export function tokensForText(text: string): number {
-  return Math.ceil(text.length / CHARS_PER_TOKEN);
+  let ascii = 0;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) ascii++;
+    else if (c < 0x800) bytes += 2;
+    // Each half of a surrogate pair: the pair is one 4-byte code point.
+    else if (c >= 0xd800 && c <= 0xdfff) bytes += 2;
+    else bytes += 3;
+  }
+  return Math.ceil(ascii / ASCII_CHARS_PER_TOKEN) + bytes;
+}
+
+/** The text rule over every string inside a part (its inline data, URL, file name…), bounded in depth. */
+function stringTokens(value: unknown, depth = 0): number {
+  if (typeof value === "string") return tokensForText(value);
+  if (depth > 4 || !value || typeof value !== "object") return 0;
+  let n = 0;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) n += stringTokens(v, depth + 1);
+  return n;
+}
+
+/** An image, audio or file part: from the size of what it carries, at least the flat minimum. */
+export function mediaPartTokens(part: unknown, minimum = MEDIA_PART_TOKENS): number {
+  return Math.max(minimum, stringTokens(part));
 }
 
 function contentTokens(content: unknown): number {
@@ -25,7 +56,7 @@ function contentTokens(content: unknown): number {
       const p = part as Record<string, unknown>;
       if (typeof p["text"] === "string") n += tokensForText(p["text"]);
       else if (typeof p["refusal"] === "string") n += tokensForText(p["refusal"]);
-      else n += MEDIA_PART_TOKENS;
+      else n += mediaPartTokens(p);
     }
   }
   return n;
@@ -62,10 +93,19 @@ export function estimateInputTokens(input: unknown): number {
   return n;
 }
 
-/** Upper bound of completion tokens: the client's max (× choices), or the default reservation. */
-export function completionReservation(body: { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown; best_of?: unknown }): number {
+/**
+ * What a request asks of the completion: the client's maximum per choice (null when it set none)
+ * and the number of choices generated (n, or best_of on `/v1/completions`).
+ */
+export interface CompletionAsk {
+  maxPerChoice: number | null;
+  choices: number;
+}
+
+export function completionAsk(body: { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown; best_of?: unknown }): CompletionAsk {
   const max = body.max_completion_tokens ?? body.max_tokens;
-  const perChoice = typeof max === "number" && max >= 0 ? max : DEFAULT_COMPLETION_RESERVATION;
-  const choices = Math.max(typeof body.n === "number" ? body.n : 1, typeof body.best_of === "number" ? body.best_of : 1);
-  return perChoice * choices;
+  return {
+    maxPerChoice: typeof max === "number" && max >= 0 ? max : null,
+    choices: Math.max(typeof body.n === "number" ? body.n : 1, typeof body.best_of === "number" ? body.best_of : 1),
+  };
 }
