@@ -9,9 +9,9 @@
  * 4 for emoji). Byte-level BPE tokenizers (OpenAI, Anthropic, Llama) and byte-fallback ones
  * (Gemini) never make more tokens than bytes, so non-Latin text is never under-counted.
  *
- * Images, audio and files: counted from their size — the characters of their inline data (a
- * base64 or `data:` URL) at the text rule — and at least `MEDIA_PART_TOKENS` each, which is also
- * what a part by URL or file id counts (its size is unknown here).
+ * Images, audio and files: counted from their size — the strings they carry (a base64 payload or
+ * `data:` URL, a file name) at the text rule — and at least `MEDIA_PART_TOKENS` each, which is
+ * also what a part by https URL or file id counts (its size is unknown here).
  */
 const ASCII_CHARS_PER_TOKEN = 4;
 /** Per-message framing tokens OpenAI adds (role, separators). */
@@ -33,12 +33,16 @@ export function tokensForText(text: string): number {
   return Math.ceil(ascii / ASCII_CHARS_PER_TOKEN) + bytes;
 }
 
-/** The text rule over every string inside a part (its inline data, URL, file name…), bounded in depth. */
+/**
+ * The text rule over every string inside a part (its inline data, URL, file name…) except the
+ * `type` discriminators, bounded in depth.
+ */
 function stringTokens(value: unknown, depth = 0): number {
   if (typeof value === "string") return tokensForText(value);
   if (depth > 4 || !value || typeof value !== "object") return 0;
   let n = 0;
-  for (const v of Array.isArray(value) ? value : Object.values(value)) n += stringTokens(v, depth + 1);
+  if (Array.isArray(value)) for (const v of value) n += stringTokens(v, depth + 1);
+  else for (const [k, v] of Object.entries(value)) if (k !== "type") n += stringTokens(v, depth + 1);
   return n;
 }
 
