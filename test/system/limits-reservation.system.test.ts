@@ -1,7 +1,7 @@
 import { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeUpstream } from "../fake-upstream/server";
-import { clientFor, startCoreStack, uniqueModel } from "../fake-upstream/stack";
+import { clientFor, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
 import { sdkFailure } from "../support/openai-sdk";
 import { createRoute } from "../support/providers";
 import type { Stack } from "../support/stack";
@@ -149,8 +149,9 @@ describe("prices", () => {
     await price("*", 1);
     try {
       const { response } = await ask().withResponse();
-      expect(response.status).toBe(200);
       expect(upstream.requests(model)).toHaveLength(1);
+      // The fake reports 24 prompt + 7 completion tokens: 31 tokens at $1 per million = 31 µ$.
+      expect(await usageRow(stack, response.headers.get("x-request-id")!)).toMatchObject({ cost_usd_micros: 31, priced: 1 });
     } finally {
       expect((await adminFetch(stack, "/admin/prices/*", { method: "DELETE" })).status).toBeLessThan(300);
     }
@@ -196,7 +197,8 @@ describe("max_tokens", () => {
     const model = uniqueModel("bound");
     await price(model, 1);
     const { client } = await clientFor(stack, { budget: { monthly_usd: 10 } });
-    const { response } = await client.chat.completions.create({ model: `fake/${model}`, messages: [{ role: "user", content: "hi" }], max_tokens: 1_000_000 }).withResponse();
-    expect(response.status).toBe(200);
+    const completion = await client.chat.completions.create({ model: `fake/${model}`, messages: [{ role: "user", content: "hi" }], max_tokens: 1_000_000 });
+    expect(completion.choices[0]!.message.content).toBeTruthy();
+    expect(upstream.requests(model)[0]!.body).toMatchObject({ max_tokens: 1_000_000 });
   });
 });
