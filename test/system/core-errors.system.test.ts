@@ -76,6 +76,36 @@ describe("bad input", () => {
     expect(err.code).toBe("payload_too_large");
   });
 
+  it("refuses JSON nested deeper than 64 levels with 400 before it reaches the upstream", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("deep-json");
+    // A tool whose parameter schema nests 70 objects: valid JSON, valid OpenAI shape, far too deep.
+    let schema: Record<string, unknown> = { type: "string" };
+    for (let i = 0; i < 70; i++) schema = { type: "object", properties: { a: schema } };
+    const err = await sdkFailure(
+      client.chat.completions.create({ model: `fake/${model}`, messages: hi, tools: [{ type: "function", function: { name: "f", parameters: schema } }] }),
+    );
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err).toMatchObject({ status: 400, type: "invalid_request_error", code: "invalid_request" });
+    expect(err.message).toMatch(/deeper than 64 levels/);
+    expect(upstream.requests(model)).toHaveLength(0);
+  });
+
+  it("bounds management bodies like inference ones: 413 over MAX_BODY_BYTES, 400 nested deeper than 64", async () => {
+    const { apiKey } = await clientFor(stack, { scopes: ["chat", "keys:write"] });
+    const big = await post(apiKey, "/v1/keys", JSON.stringify({ name: "x".repeat(4 * 1024 * 1024 + 1) }));
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+
+    const deep = await fetch(`${stack.url}/admin/tenants`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+      body: `{"name":"deep","x":${"[".repeat(100)}${"]".repeat(100)}}`,
+    });
+    expect(deep.status).toBe(400);
+    expect(((await deep.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "invalid_request", message: expect.stringMatching(/deeper than 64 levels/) });
+  });
+
   it("answers an unknown model with 404 NotFoundError (param model)", async () => {
     const { client } = await clientFor(stack);
     for (const model of ["no-such-model", "nobody/gpt-4o", "catalog/not-listed"]) {

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { adminTokenAuth } from "../middleware/admin-token";
+import { boundedBody } from "../middleware/body";
 import type { GatewayBindings } from "../types";
 import { registerAuditRoutes } from "./audit";
 import { registerKeyRoutes } from "./keys";
@@ -18,6 +19,7 @@ export function registerAdmin(app: OpenAPIHono<GatewayBindings>): void {
     description: "The platform admin token (Worker secret ADMIN_TOKEN).",
   });
   app.use("/admin/*", adminTokenAuth());
+  app.use("/admin/*", boundedBody());
   registerTenantRoutes(app);
   registerKeyRoutes(app);
   registerAuditRoutes(app);

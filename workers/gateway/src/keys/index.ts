@@ -6,6 +6,7 @@ import { API_KEY_SECURITY, errorResponses, jsonBody, jsonResponse, unwrap } from
 import { keyContext } from "../admin/rpc";
 import { ApiKeyList, CreatedApiKey, KeyCreate, ListQuery } from "../admin/schemas";
 import { apiKeyAuth } from "../middleware/api-key";
+import { boundedBody } from "../middleware/body";
 import { registerKeyByIdRoutes } from "./by-id";
 import type { GatewayBindings } from "../types";
 
@@ -53,6 +54,8 @@ export function registerKeys(app: OpenAPIHono<GatewayBindings>): void {
   };
   app.use("/v1/keys", writer);
   app.use("/v1/keys/*", writer);
+  app.use("/v1/keys", boundedBody());
+  app.use("/v1/keys/*", boundedBody());
 
   app.openapi(list, async (c) => {
     const p = c.get("principal");

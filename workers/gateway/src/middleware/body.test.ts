@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../../shared/src";
 import { readJsonBody } from "./body";
+import { MAX_JSON_DEPTH } from "./json-depth";
 
 const req = (body: BodyInit | null, headers: Record<string, string> = { "content-type": "application/json" }) =>
   new Request("http://gw/v1/chat/completions", { method: "POST", body, headers });
@@ -35,5 +36,15 @@ describe("readJsonBody", () => {
     expect(await codeOf(readJsonBody(req(""), {}))).toBe("invalid_json");
     expect(await codeOf(readJsonBody(req("[1]"), {}))).toBe("invalid_request");
     expect(await codeOf(readJsonBody(req("null"), {}))).toBe("invalid_request");
+  });
+
+  it("refuses JSON nested deeper than MAX_JSON_DEPTH with 400 invalid_request, before parsing it", async () => {
+    const deep = (n: number) => `{"a":${"[".repeat(n - 1)}${"]".repeat(n - 1)}}`;
+    expect(await readJsonBody(req(deep(MAX_JSON_DEPTH)), {})).toHaveProperty("a");
+    const err = (await readJsonBody(req(deep(MAX_JSON_DEPTH + 1)), {}).catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe("invalid_request");
+    expect(err.status).toBe(400);
+    // Refused by the scan, not by the parser: a deep body that is not even valid JSON gets the same answer.
+    expect(await codeOf(readJsonBody(req("[".repeat(MAX_JSON_DEPTH + 1)), {}))).toBe("invalid_request");
   });
 });

@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { boundedBody } from "../middleware/body";
 import type { GatewayBindings } from "../types";
 import { providerOwnerAuth } from "./owner";
 import { registerProviderRoutes } from "./providers";
@@ -12,7 +13,10 @@ import { registerRouteRoutes } from "./routes";
  * rotation. Another tenant's provider or route id is a 404.
  */
 export function registerProviders(app: OpenAPIHono<GatewayBindings>): void {
-  for (const path of ["/v1/providers", "/v1/providers/*", "/v1/routes", "/v1/routes/*"]) app.use(path, providerOwnerAuth());
+  for (const path of ["/v1/providers", "/v1/providers/*", "/v1/routes", "/v1/routes/*"]) {
+    app.use(path, providerOwnerAuth());
+    app.use(path, boundedBody());
+  }
   registerProviderRoutes(app);
   registerRouteRoutes(app);
   registerRewrapRoute(app);
