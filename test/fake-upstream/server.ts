@@ -33,6 +33,12 @@ export interface Behaviour {
   intervalMs?: number;
   /** Streams: repeat the content chunks this many times (a long answer). */
   repeat?: number;
+  /**
+   * Non-streamed chat: answer with a completion of about this many bytes (its content one long
+   * string), written in 1 MiB chunks as the reader takes them; `declareLength` sends its
+   * `content-length`, otherwise it goes chunked.
+   */
+  hugeJson?: { bytes: number; declareLength?: boolean };
 }
 
 export interface Recorded {
@@ -109,6 +115,7 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
     }
     if (operation === "embeddings") return sendText(res, 200, renderEmbeddings(body), "application/json");
     const fixture = b.fixture ?? defaultFixture(operation, body);
+    if (body["stream"] !== true && b.hugeJson) return sendHugeJson(res, model, b.hugeJson);
     if (body["stream"] !== true) return sendText(res, 200, renderJson(fixture), "application/json");
 
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-request-id": `req_up_${recorded.size}` });
@@ -172,6 +179,23 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
         server.close(() => r());
       }),
   };
+}
+
+const MiB = 1024 * 1024;
+
+/** A chat completion whose content fills `bytes`, written without ever holding it whole. */
+async function sendHugeJson(res: ServerResponse, model: string, huge: { bytes: number; declareLength?: boolean }): Promise<void> {
+  const head = `{"id":"chatcmpl-huge","object":"chat.completion","created":1,"model":"${model}","choices":[{"index":0,"message":{"role":"assistant","content":"`;
+  const tail = `"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`;
+  const fill = Math.max(0, huge.bytes - head.length - tail.length);
+  res.writeHead(200, { "content-type": "application/json", ...(huge.declareLength ? { "content-length": String(head.length + fill + tail.length) } : {}) });
+  const write = (chunk: string | Buffer) => new Promise<void>((resolve) => res.write(chunk, () => resolve()));
+  await write(head);
+  const block = Buffer.alloc(MiB, "a");
+  for (let left = fill; left > 0 && !res.destroyed; left -= block.length) await write(left >= block.length ? block : block.subarray(0, left));
+  if (res.destroyed) return;
+  await write(tail);
+  res.end();
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -207,6 +207,19 @@ describe("upstream failures", () => {
     expect(err.code).toBe("upstream_timeout");
   });
 
+  it.each([
+    ["chunked", false],
+    ["with a declared content-length", true],
+  ])("turns a non-streamed answer above 32 MiB (%s) into a 502", async (_how, declareLength) => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("up-huge");
+    upstream.on(model, { hugeJson: { bytes: 64 * 1024 * 1024, declareLength } });
+    const err = await sdkFailure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(err).toMatchObject({ status: 502, code: "upstream_error" });
+    expect(err.message).toMatch(/provider 'fake' is larger than 33554432 bytes/);
+  });
+
   it("meters failed upstream calls with their status", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("up-metered");

@@ -14,3 +14,4 @@ export * from "./principal-token";
 export * from "./pricing";
 export * from "./contracts/limiter";
 export * from "./model-output";
+export * from "./bounded-body";

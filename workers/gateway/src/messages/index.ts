@@ -5,7 +5,7 @@ import { apiKeyAuth } from "../middleware/api-key";
 import { proxyOperation } from "../openai/proxy";
 import type { GatewayBindings } from "../types";
 import { anthropicErrors, checkAnthropicVersion } from "./errors";
-import { tapAnthropicJson } from "./json-tap";
+import { observeAnthropicJson } from "./json-tap";
 import { tapAnthropicSse } from "./sse-tap";
 
 /** Anthropic's error body, as documented for `/v1/messages`. */
@@ -57,7 +57,7 @@ export function registerMessages(app: OpenAPIHono<GatewayBindings>): void {
       schema: MessagesRequestSchema,
       estimate: (body) => ({ promptTokens: estimateMessagesPromptTokens(body), completion: { maxPerChoice: body.max_tokens, choices: 1 } }),
       forwardHeaders: ["anthropic-version", "anthropic-beta"],
-      taps: { sse: tapAnthropicSse, json: tapAnthropicJson },
+      taps: { sse: tapAnthropicSse, json: observeAnthropicJson },
     });
   });
 }

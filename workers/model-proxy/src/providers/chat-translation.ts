@@ -4,7 +4,7 @@ import type {
   ChatCompletionCreateParams,
 } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
-import { ApiError, errorBody, formatSseJson, SSE_DONE, type ApiErrorInit } from "../../../shared/src";
+import { ApiError, errorBody, formatSseJson, readBoundedBytes, SSE_DONE, upstreamTooLarge, type ApiErrorInit } from "../../../shared/src";
 import type { AdapterContext } from "./types";
 
 /**
@@ -137,11 +137,17 @@ export class ChunkWriter {
   }
 }
 
-/** Reads a JSON success body; a 200 that is not JSON is an upstream fault, not a client one. */
+const decoder = new TextDecoder();
+
+/**
+ * Reads a JSON success body within MAX_UPSTREAM_JSON_BYTES (a larger one is a 502, not an isolate
+ * out of memory); a 200 that is not JSON is an upstream fault, not a client one.
+ */
 export async function readUpstreamJson<T>(response: Response, providerName: string): Promise<T> {
-  const text = await response.text();
+  const bytes = await readBoundedBytes(response);
+  if (!bytes) throw new ApiError(upstreamTooLarge(providerName));
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(decoder.decode(bytes)) as T;
   } catch {
     throw new ApiError({ code: "upstream_error", message: `Provider '${providerName}' returned a response that is not JSON.` });
   }
