@@ -1,11 +1,11 @@
-import { RateLimitError } from "openai";
+import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { clientFor, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
 import { sdkFailure } from "../support/openai-sdk";
 import { createRoute } from "../support/providers";
 import type { Stack } from "../support/stack";
-import { adminFetch } from "../support/tenants";
+import { adminFetch, createKey } from "../support/tenants";
 
 /**
  * A reservation is an upper bound (issue #16, point 4): whatever a limited key sends — no
@@ -129,6 +129,23 @@ describe("prices", () => {
     expect(err.code).toBe("insufficient_quota");
     expect(err.message).toContain(`API key ${key.id}: budget $0.005000, spent or reserved $0.00, this request may cost up to $0.011200.`);
     expect(upstream.requests(cheap)).toHaveLength(0);
+  });
+
+  it("reserve an alias only at the targets the key may use", async () => {
+    const cheap = uniqueModel("cheap");
+    const dear = uniqueModel("dear");
+    const alias = uniqueModel("alias");
+    await price(cheap, 1);
+    await price(dear, 100);
+    const { apiKey, tenant } = await clientFor(stack, { scopes: ["chat", "providers:read", "providers:write"] });
+    await createRoute(stack, { token: apiKey }, { name: alias, strategy: "fallback", targets: [{ provider: "fake", model: dear }, { provider: "fake", model: cheap }] });
+    // The key may not use the dear target, so it can only be served by the cheap one: (12 + 100) × 1 µ$.
+    const key = await createKey(stack, tenant.id, { scopes: ["chat"], models: [alias, `fake/${cheap}`], budget: { monthly_usd: 0.005 } });
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${stack.url}/v1`, maxRetries: 0 });
+
+    const { response } = await client.chat.completions.create({ model: alias, messages: [{ role: "user", content: QUESTION }], max_tokens: 100 }).withResponse();
+    expect(response.headers.get("x-gateway-model")).toBe(cheap);
+    expect(upstream.requests(dear)).toHaveLength(0);
   });
 
   it("refuse a model without a price to a budgeted key, and bill it at the '*' default once there is one", async () => {

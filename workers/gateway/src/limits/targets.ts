@@ -19,8 +19,9 @@ export async function routeTargets(
   operation: ProxyOperation,
   now = Date.now(),
 ): Promise<RouteTarget[]> {
-  // Routes and providers are per tenant; the operation decides which targets can serve.
-  const key = `${principal.tenantId}\n${operation}\n${model}`;
+  // Routes are per tenant and the key's model globs filter their targets; the operation decides
+  // which targets can serve.
+  const key = `${principal.keyId}\n${operation}\n${model}`;
   const hit = cache.get(key);
   if (hit && now - hit.at < TARGETS_TTL_MS) return hit.targets;
   let result;

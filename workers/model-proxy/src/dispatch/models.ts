@@ -2,6 +2,7 @@ import { ok, type ProxyOperation, type Result, type RouteTarget } from "../../..
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 import type { Model } from "../../../shared/src/openai";
 import type { ModelRegistry } from "../registry";
+import { withinAllowList } from "./allow-list";
 
 /** Every model the token's tenant can address, in OpenAI's model shape (the gateway filters by key). */
 export async function listModels(principalToken: string, env: { PRINCIPAL_VERIFY_JWK: string }, registry: () => ModelRegistry): Promise<Result<Model[]>> {
@@ -31,8 +32,9 @@ export async function getModel(principalToken: string, id: string, env: { PRINCI
 
 /**
  * The upstreams `model` may be served by for the token's tenant and operation (every target of a
- * route, or the one provider/model it names), or the error a dispatch would answer. Same
- * resolution as dispatch, so the gateway reserves against exactly what can serve the request.
+ * route, or the one provider/model it names) that the key may use, or the error a dispatch would
+ * answer. Same resolution and allow-list as dispatch, so the gateway reserves against exactly what
+ * can serve the request.
  */
 export async function routeTargets(
   principalToken: string,
@@ -43,7 +45,9 @@ export async function routeTargets(
 ): Promise<Result<RouteTarget[]>> {
   const claims = await verifyPrincipalToken(principalToken, env.PRINCIPAL_VERIFY_JWK);
   if (!claims.ok) return claims;
-  const resolved = await registry().resolve(model, operation, claims.value);
+  const found = await registry().resolve(model, operation, claims.value);
+  if (!found.ok) return found;
+  const resolved = withinAllowList(model, found.value, claims.value);
   if (!resolved.ok) return resolved;
   return ok(resolved.value.targets.map((t) => ({ provider: t.provider.name, type: t.provider.type, model: t.model })));
 }
