@@ -12,7 +12,7 @@ import {
   type Scope,
 } from "../../../shared/src";
 import { signPrincipalToken } from "../../../shared/src/principal-token";
-import { parseJson, type ApiKeyRow } from "../db/rows";
+import { parseJson } from "../db/rows";
 import {
   memoToken,
   readCachedKey,
@@ -24,6 +24,7 @@ import {
   type KeyRecord,
 } from "./key-cache";
 import { lastUsedWrite } from "./last-used";
+import { lookupSecret, rememberedRefusal, rememberRefusal } from "./secret-lookup";
 
 export interface AuthDeps {
   env: AuthEnv;
@@ -36,27 +37,6 @@ const MAX_KEY_LENGTH = 256;
 const invalidKey = (message: string): ApiErrorInit => ({ code: "invalid_api_key", message });
 const INCORRECT = "Incorrect API key provided. Check the key, or create a new one.";
 
-/** One joined row: the secret, its key (the api_keys columns it selects as they are) and its tenant. */
-interface LookupRow extends Pick<ApiKeyRow, "tenant_id" | "scopes" | "models" | "limits" | "budget" | "expires_at" | "revoked_at"> {
-  secret_hash: string;
-  secret_expires_at: number | null;
-  key_id: string;
-  tenant_status: string;
-  tenant_limits: string;
-  tenant_budget: string;
-  tenant_generation: number;
-}
-
-const LOOKUP_SQL = `
-  SELECT s.hash AS secret_hash, s.expires_at AS secret_expires_at,
-         k.id AS key_id, k.tenant_id, k.scopes, k.models, k.limits, k.budget, k.expires_at, k.revoked_at,
-         t.status AS tenant_status, t.limits AS tenant_limits, t.budget AS tenant_budget,
-         t.generation AS tenant_generation
-    FROM api_key_secrets s
-    JOIN api_keys k ON k.id = s.key_id
-    JOIN tenants t ON t.id = k.tenant_id
-   WHERE s.hash = ?1`;
-
 /** The earlier of two optional epoch-second expiries, in epoch ms. */
 function earliestMs(a: number | null, b: number | null): number | null {
   const xs = [a, b].filter((x): x is number => x !== null);
@@ -65,7 +45,8 @@ function earliestMs(a: number | null, b: number | null): number | null {
 
 /**
  * Who holds this API key: format and checksum (no I/O) → KV `AUTH_CACHE` (the key's record, served
- * only if as new as its tenant's generation: see key-cache.ts) → D1, then a freshly signed (or
+ * only if as new as its tenant's generation: see key-cache.ts) → this isolate's remembered final
+ * refusals → D1 (concurrent misses share a query: see secret-lookup.ts), then a freshly signed (or
  * still-fresh memoised) principal token. Never throws; never logs or returns the key.
  */
 export async function authenticate(deps: AuthDeps, apiKey: unknown): Promise<Result<Principal>> {
@@ -87,6 +68,8 @@ export async function authenticate(deps: AuthDeps, apiKey: unknown): Promise<Res
   const cached = await readCachedKey(env.AUTH_CACHE, hash);
   let record = cached.record;
   if (!record) {
+    const refused = rememberedRefusal(hash, now);
+    if (refused !== null) return fail(invalidKey(refused));
     const loaded = await loadFromD1(env.AUTH_DB, hash, now);
     if (!loaded.ok) return loaded;
     record = loaded.value;
@@ -105,11 +88,18 @@ export async function authenticate(deps: AuthDeps, apiKey: unknown): Promise<Res
   return ok(principal);
 }
 
+/** A refusal that D1 can never reverse (see secret-lookup.ts): remembered, so a repeat costs no query. */
+function refusedForGood(hash: string, message: string, now: number): Result<never> {
+  rememberRefusal(hash, message, now);
+  return fail(invalidKey(message));
+}
+
 async function loadFromD1(db: D1Database, hash: string, now: number): Promise<Result<KeyRecord>> {
-  const row = await db.prepare(LOOKUP_SQL).bind(hash).first<LookupRow>();
+  const row = await lookupSecret(db, hash);
   // The index lookup found the row by hash; compare again in constant time as defence in depth.
-  if (!row || !(await timingSafeEqualStrings(row.secret_hash, hash))) return fail(invalidKey(INCORRECT));
-  if (row.revoked_at !== null) return fail(invalidKey("This API key has been revoked."));
+  if (!row || !(await timingSafeEqualStrings(row.secret_hash, hash))) return refusedForGood(hash, INCORRECT, now);
+  if (row.revoked_at !== null) return refusedForGood(hash, "This API key has been revoked.", now);
+  if (row.secret_expires_at !== null && row.secret_expires_at * 1000 <= now) return refusedForGood(hash, "This API key has expired.", now);
   if (row.tenant_status !== "active") return fail(invalidKey("This API key's tenant is disabled."));
   const expiresAt = earliestMs(row.expires_at, row.secret_expires_at);
   if (expiresAt !== null && expiresAt <= now) return fail(invalidKey("This API key has expired."));

@@ -2,8 +2,9 @@ import type { Principal } from "../../../shared/src";
 
 /**
  * What auth knows about an active key secret, minus the principal token: the value cached in KV
- * `AUTH_CACHE` under `key:<sha256 of the key>`. Only active keys are cached (no negative entries:
- * a new key has a never-seen hash, and garbage is rejected by the checksum before any lookup).
+ * `AUTH_CACHE` under `key:<sha256 of the key>`. Only active keys are cached here; refusals that can
+ * never change are remembered per isolate, in memory (secret-lookup.ts), not in KV: a KV write per
+ * unknown key would make a flood of random keys cost writes instead of reads.
  *
  * `gen` is the tenant's cache generation (D1 `tenants.generation`) the record was read under.
  * `v: 2` since records carry it: v1 entries (no generation) left over from before are misses.
