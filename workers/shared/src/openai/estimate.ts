@@ -19,7 +19,11 @@ const MESSAGE_OVERHEAD = 4;
 /** The least an image/audio/file part counts (a high-detail image tile set on OpenAI). */
 export const MEDIA_PART_TOKENS = 765;
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 export function tokensForText(text: string): number {
+  // Most prompts are ASCII: one native scan instead of a loop over every character.
+  if (!NON_ASCII.test(text)) return Math.ceil(text.length / ASCII_CHARS_PER_TOKEN);
   let ascii = 0;
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
