@@ -1,7 +1,7 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../fake-upstream/wire.mjs";
-import { clientFor, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
+import { clientFor, eventually, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { droppableGatewayClient } from "../support/dropped-connection";
 import type { Stack } from "../support/stack";
@@ -179,5 +179,43 @@ describe("streams that fail", () => {
     expect(got).toHaveLength(2);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect((err as APIError).error).toMatchObject({ code: "upstream_timeout" });
+  });
+});
+
+describe("clients that leave before the answer", () => {
+  /** The usage row of the request the client sent with `x-client-request-id: clientId` (it never saw the gateway's id). */
+  async function rowOfClientId(keyId: string, clientId: string): Promise<Record<string, unknown>> {
+    type Db = { prepare(sql: string): { bind(...v: unknown[]): { first<T>(): Promise<T | null> } } };
+    const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: Db };
+    return eventually(
+      () => env.BILLING_DB.prepare("SELECT * FROM usage_events WHERE key_id = ? AND client_request_id = ?").bind(keyId, clientId).first<Record<string, unknown>>(),
+      20_000,
+      `usage row of ${clientId}`,
+    );
+  }
+
+  it.each([
+    ["a non-streamed request", false],
+    ["a stream before its first byte", true],
+  ])("%s the client left while the upstream was silent is billed and frees its concurrency slot at once", async (_, stream) => {
+    const { apiKey, tenant, key, client: sameKey } = await clientFor(stack, { limits: { max_concurrency: 1 } });
+    const { client, dropConnection } = droppableGatewayClient(stack, apiKey);
+    const model = uniqueModel(stream ? "stream-left-early" : "json-left-early");
+    upstream.on(model, { hang: true }); // a model still thinking: no header, no byte
+    const clientId = `left-${model}`;
+    const left = client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream }, { headers: { "x-client-request-id": clientId } });
+    await eventually(async () => (upstream.requests(model).length === 1 ? true : null), 15_000, "the upstream call");
+    dropConnection();
+    await expect(left).rejects.toThrow();
+
+    // The abandoned request is metered (its prompt went upstream) and marked as abandoned…
+    const row = await rowOfClientId(key.id, clientId);
+    expect(row).toMatchObject({ tenant_id: tenant.id, status: 499, aborted: 1, stream: stream ? 1 : 0, completion_tokens: 0 });
+    expect(row["prompt_tokens"]).toBeGreaterThan(0);
+    expect(JSON.parse(String(row["tags"]))).toEqual({ usage: "estimated" });
+    // …and its slot is free: the key (one request at a time) is served again while that upstream call still hangs.
+    const next = uniqueModel("after-left");
+    const answer = await sameKey.chat.completions.create({ model: `fake/${next}`, messages: ask });
+    expect(answer.choices[0]!.message.content).toBe("The capital of France is Paris.");
   });
 });

@@ -38,7 +38,7 @@ function harness() {
   };
   /** request_ids per message per call. */
   const sent = () => calls.map((c) => c.map((pack) => pack.events.map((e) => e.request_id)));
-  return { calls, sent, waits, queue, batcher, run, waitUntil: (p: Promise<unknown>) => void waits.push(p) };
+  return { calls, sent, waits, queue, batcher, open, run, waitUntil: (p: Promise<unknown>) => void waits.push(p) };
 }
 
 describe("UsageBatcher", () => {
@@ -63,7 +63,7 @@ describe("UsageBatcher", () => {
     expect(h.sent()).toEqual([[["a"]], [["b"]]]);
   });
 
-  it("sends events that arrive during a send in the next round of the same owner", async () => {
+  it("sends within the owner's lifetime only what it took when its window closed: an event arriving during the send opens a window of its own request", async () => {
     const h = harness();
     h.batcher.add(h.queue, h.waitUntil, event("a"));
     h.queue.onSend = () => {
@@ -71,8 +71,32 @@ describe("UsageBatcher", () => {
       h.batcher.add(h.queue, h.waitUntil, event("late"));
     };
     await h.run();
-    expect(h.waits).toHaveLength(1);
+    expect(h.sent()).toEqual([[["a"]]]);
+    expect(h.waits).toHaveLength(2);
+    await h.run();
     expect(h.sent()).toEqual([[["a"]], [["late"]]]);
+  });
+
+  it("never lets one request's waitUntil carry the isolate's traffic: under steady load each window is sent by its own owner", async () => {
+    const h = harness();
+    // Every send brings the next request's event, as on a busy isolate; each owner must be done
+    // after its own send, or the runtime cuts it off (waitUntil is bounded) with a pack in hand.
+    let more = 5;
+    h.queue.onSend = () => {
+      if (more-- > 0) h.batcher.add(h.queue, h.waitUntil, event(`e${5 - more}`));
+    };
+    h.batcher.add(h.queue, h.waitUntil, event("e0"));
+    const owners: Promise<unknown>[] = [];
+    for (let round = 0; round < 6; round++) {
+      const owner = h.waits[round]!;
+      owners.push(owner);
+      h.open();
+      await owner; // settles after its own window's send, whatever arrives meanwhile
+      expect(h.sent()).toHaveLength(round + 1);
+    }
+    expect(h.sent()).toEqual(["e0", "e1", "e2", "e3", "e4", "e5"].map((id) => [[id]]));
+    expect(h.waits).toEqual(owners);
+    expect(h.batcher.pending).toBe(0);
   });
 
   it("packs more events than one pack holds into several messages of the same call", async () => {
@@ -116,7 +140,7 @@ describe("UsageBatcher", () => {
     expect(h.sent()).toEqual([[["a"]]]);
   });
 
-  it("logs every event of a call that failed twice in full, and still sends the other calls", async () => {
+  it("logs a call that failed twice with its count of events, and each event in full, and still sends the other calls", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     const h = harness();
     h.queue.fail = 2;
@@ -125,9 +149,10 @@ describe("UsageBatcher", () => {
     h.batcher.add(h.queue, h.waitUntil, event("huge", { note: "x".repeat(USAGE_PACK_MAX_BYTES) }));
     await h.run();
     expect(h.sent()).toEqual([[["huge"]]]);
-    const logged = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { requestId: string; event: UsageEvent });
-    expect(logged.map((l) => l.requestId)).toEqual(["a", "b"]);
-    expect(logged[1]!.event).toEqual(event("b"));
+    const logged = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { requestId?: string; event?: UsageEvent; events?: number; messages?: number });
+    expect(logged[0]).toMatchObject({ message: "usage events not queued", events: 2, messages: 1, error: "Error: queue down" });
+    expect(logged.slice(1).map((l) => l.requestId)).toEqual(["a", "b"]);
+    expect(logged[2]!.event).toEqual(event("b"));
     expect(h.batcher.pending).toBe(0);
     log.mockRestore();
   });

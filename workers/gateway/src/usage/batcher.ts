@@ -38,8 +38,11 @@ export function sendGroups(packs: readonly PackedUsage[]): PackedUsage[][] {
   return groups;
 }
 
-/** An owner that has not finished after this long is presumed gone; the next event takes over. */
-const STALE_OWNER_MS = 5_000;
+/**
+ * An owner whose window has not closed after this long is presumed gone (its `waitUntil` was cut
+ * short): the next event takes the buffer over. A window lasts BATCH_WINDOW_MS, so this is ample.
+ */
+const STALE_OWNER_MS = 1_000;
 
 interface QueueLike {
   sendBatch(messages: Iterable<MessageSendRequest<UsagePack>>): Promise<unknown>;
@@ -48,16 +51,23 @@ interface QueueLike {
 /**
  * Usage events of one isolate, sent to the Queue packed: many events per message (a `UsagePack`,
  * shared/contracts/usage.ts), because Queues bills and works per message. The request whose event
- * starts a batch "owns" it: it waits BATCH_WINDOW_MS in its own `waitUntil`, then packs everything
- * queued by then into as few messages as the pack budget allows and sends them with one `sendBatch`
- * (several only if the Queue's per-call limits demand it); whatever arrives while it sends goes in
- * the next round. Other requests only append, so a busy isolate makes one Queue call, with one
- * message, per window instead of one message per request. Only plain event objects cross request
- * boundaries, never I/O objects; the owner sends them with its own binding.
+ * opens a window "owns" it: it waits BATCH_WINDOW_MS in its own `waitUntil`, then takes everything
+ * queued by then, packs it into as few messages as the pack budget allows and sends them with one
+ * `sendBatch` (several only if the Queue's per-call limits demand it). Other requests only
+ * append, so a busy isolate makes one Queue call, with one message, per window instead of one
+ * message per request. Only plain event objects cross request boundaries, never I/O objects; the
+ * owner sends them with its own binding.
  *
- * Loss: an event lives in isolate memory for at most the window (plus the owner's send). If a
- * `sendBatch` fails twice, each event of its packs is logged in full, so it can be replayed
- * (billing stores events idempotently by `request_id`); the other calls of the round still go.
+ * Lifetime: an owner sends only what it took when its window closed, and lets go of the buffer at
+ * that moment — an event that arrives while it sends opens the next window, owned by its own
+ * request. So every pack is sent within the lifetime of one request's `waitUntil` (a window and
+ * one send), never by an owner that keeps looping for the whole isolate and is cut off by the
+ * runtime with a pack in hand. An owner that vanishes before its window closes hands its buffer on
+ * to the next event after STALE_OWNER_MS.
+ *
+ * Loss: if a `sendBatch` fails twice, the failure is logged with the number of events it carried,
+ * and each of them in full, so they can be replayed (billing stores events idempotently by
+ * `request_id`); the other calls of the window still go.
  */
 export class UsageBatcher {
   private buffer: UsageEvent[] = [];
@@ -69,7 +79,7 @@ export class UsageBatcher {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  /** Queues `event`; if no batch is open, opens one owned by this request (`waitUntil`). */
+  /** Queues `event`; if no window is open, opens one owned by this request (`waitUntil`). */
   add(queue: QueueLike, waitUntil: (p: Promise<unknown>) => void, event: UsageEvent): void {
     this.buffer.push(event);
     if (this.ownerSince !== null && this.now() - this.ownerSince < STALE_OWNER_MS) return;
@@ -84,19 +94,11 @@ export class UsageBatcher {
 
   private async flush(queue: QueueLike): Promise<void> {
     await this.sleep(this.windowMs);
-    for (;;) {
-      // Checked and released synchronously, so an event added after this point opens a new batch.
-      if (this.buffer.length === 0) {
-        this.ownerSince = null;
-        return;
-      }
-      const events = this.buffer;
-      this.buffer = [];
-      for (const group of sendGroups(packUsageEvents(events))) {
-        this.ownerSince = this.now();
-        await send(queue, group);
-      }
-    }
+    // Taken and released synchronously: an event added from here on opens a new window.
+    const events = this.buffer;
+    this.buffer = [];
+    this.ownerSince = null;
+    for (const group of sendGroups(packUsageEvents(events))) await send(queue, group);
   }
 }
 
@@ -108,6 +110,8 @@ async function send(queue: QueueLike, group: PackedUsage[]): Promise<void> {
       return;
     } catch (err) {
       if (attempt === 2) {
+        const events = group.reduce((n, { pack }) => n + pack.events.length, 0);
+        console.error(JSON.stringify({ level: "error", message: "usage events not queued", events, messages: messages.length, error: String(err) }));
         for (const { pack } of group) {
           for (const event of pack.events) {
             console.error(JSON.stringify({ level: "error", requestId: event.request_id, message: "usage event not queued", error: String(err), event }));

@@ -20,6 +20,11 @@ describe("usageEvent", () => {
     expect(e).toMatchObject({ prompt_tokens: 50, completion_tokens: 6, total_tokens: 56, aborted: true, tags: { usage: "estimated" } });
   });
 
+  it("estimates the prompt of a request the client left before any answer (499), with no completion", () => {
+    const e = usageEvent(req, { status: 499, provider: null, model: null, observation: { ...emptyObservation(), aborted: true }, endedAt: 1_100 });
+    expect(e).toMatchObject({ status: 499, prompt_tokens: 50, completion_tokens: 0, total_tokens: 50, aborted: true, ttfb_ms: null, tags: { usage: "estimated" } });
+  });
+
   it("meters an error answer with zero tokens and its status", () => {
     const e = usageEvent(req, { status: 502, provider: "acme", model: "m", observation: null, endedAt: 1_010 });
     expect(e).toMatchObject({ status: 502, prompt_tokens: 0, completion_tokens: 0, ttfb_ms: null });
