@@ -324,6 +324,66 @@ describe("audit log", () => {
   });
 });
 
+describe("audit log of changes made by other Workers", () => {
+  type Entry = { actor: string; action: string; tenant_id: string | null; target_type: string; target_id: string; request_id: string; details: Record<string, unknown> };
+  const auditLog = async (query: string) => {
+    const res = await adminFetch(stack, `/admin/audit-log?limit=100${query}`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    return { text, entries: (JSON.parse(text) as { data: Entry[] }).data };
+  };
+
+  it("records a tenant's provider, route and credential changes with its key as the actor, and never the credential", async () => {
+    const credentials = [`sk-audit-create-${crypto.randomUUID()}`, `sk-audit-moved-${crypto.randomUUID()}`, `sk-audit-rotated-${crypto.randomUUID()}`];
+    const { tenant, key, apiKey } = await tenantWithKey(stack, { scopes: ["providers:read", "providers:write"] });
+    const provider = await json<{ id: string }>(
+      await keyFetch(apiKey, "/v1/providers", { body: { name: "audited", type: "openai-compatible", base_url: "https://llm.example.com/v1?tenant=1", api_key: credentials[0] } }),
+    );
+    const moved = await keyFetch(apiKey, `/v1/providers/${provider.id}`, { method: "PATCH", body: { base_url: "https://other.example.com/v1", api_key: credentials[1] } });
+    expect(moved.status).toBe(200);
+    expect((await keyFetch(apiKey, `/v1/providers/${provider.id}/rotate`, { body: { api_key: credentials[2] } })).status).toBe(200);
+    const route = await json<{ id: string }>(await keyFetch(apiKey, "/v1/routes", { body: { name: "audited-route", targets: [{ provider: "audited", model: "m" }] } }));
+    expect((await keyFetch(apiKey, `/v1/routes/${route.id}`, { method: "PATCH", body: { retries: 1 } })).status).toBe(200);
+    expect((await keyFetch(apiKey, `/v1/routes/${route.id}`, { method: "DELETE" })).status).toBe(200);
+    expect((await keyFetch(apiKey, `/v1/providers/${provider.id}`, { method: "DELETE" })).status).toBe(200);
+    // A refused change is not a change: no row.
+    expect((await keyFetch(apiKey, `/v1/providers/${provider.id}`, { method: "DELETE" })).status).toBe(404);
+
+    const { text, entries } = await auditLog(`&tenant_id=${tenant.id}`);
+    for (const credential of credentials) expect(text).not.toContain(credential);
+    const changes = entries.filter((e) => e.actor !== "admin");
+    expect(changes.map((e) => e.action)).toEqual(["provider.delete", "route.delete", "route.update", "route.create", "provider.rotate", "provider.update", "provider.create"]);
+    for (const e of changes) expect(e).toMatchObject({ actor: `key:${key.id}`, tenant_id: tenant.id, request_id: expect.any(String) });
+    expect(changes.find((e) => e.action === "provider.update")).toMatchObject({
+      target_type: "provider",
+      target_id: provider.id,
+      request_id: moved.headers.get("x-request-id"),
+      details: { fields: ["api_key", "base_url"], upstream: "https://other.example.com", has_api_key: true },
+    });
+    expect(changes.find((e) => e.action === "provider.create")!.details).toMatchObject({ name: "audited", upstream: "https://llm.example.com" });
+    expect(changes.find((e) => e.action === "route.create")).toMatchObject({ target_type: "route", target_id: route.id, details: { targets: ["audited/m"] } });
+  });
+
+  it("records the admin's platform provider, price and master-key changes with the admin as the actor", async () => {
+    const credential = `sk-audit-platform-${crypto.randomUUID()}`;
+    const model = `audit-model-${crypto.randomUUID().slice(0, 8)}`;
+    const provider = await json<{ id: string }>(await adminFetch(stack, "/v1/providers", { body: { name: `audit-platform-${model}`, type: "groq", api_key: credential } }));
+    expect((await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 1.5, output_per_mtok: 2 } })).status).toBe(201);
+    expect((await adminFetch(stack, `/admin/prices/${model}`, { method: "DELETE" })).status).toBe(200);
+    const rewrap = await adminFetch(stack, "/admin/credentials/rewrap", { body: {} });
+    expect(rewrap.status).toBe(200);
+    expect((await adminFetch(stack, `/v1/providers/${provider.id}`, { method: "DELETE" })).status).toBe(200);
+
+    const { text, entries } = await auditLog("");
+    expect(text).not.toContain(credential);
+    const mine = entries.filter((e) => e.target_id === provider.id || e.target_id === model || e.request_id === rewrap.headers.get("x-request-id"));
+    expect(mine.map((e) => e.action)).toEqual(["provider.delete", "credentials.rewrap", "price.delete", "price.set", "provider.create"]);
+    for (const e of mine) expect(e).toMatchObject({ actor: "admin", tenant_id: null });
+    expect(mine.find((e) => e.action === "price.set")!.details).toMatchObject({ input_per_mtok_micros: 1_500_000, output_per_mtok_micros: 2_000_000, created: true });
+    expect(mine.find((e) => e.action === "credentials.rewrap")).toMatchObject({ target_type: "credentials", details: { failed: 0, done: true } });
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents every admin and key route with its errors", async () => {
     const doc = await json<{ paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>>; components: { securitySchemes: Record<string, unknown> } }>(

@@ -12,6 +12,7 @@ import {
   AuditQuerySchema,
   type ApiKey,
   type AuditEntry,
+  type AuditRecord,
   type AuthCallContext,
   type CreatedApiKey,
   type ListPage,
@@ -19,7 +20,7 @@ import {
   type Tenant,
 } from "../../shared/src/contracts/auth";
 import { requireAdmin, resolveActor, type Acting } from "./admin/actor";
-import { listAudit } from "./admin/audit";
+import { listAudit, recordAudit } from "./admin/audit";
 import { createKey, getKey, listKeys, revokeKey, rotateKey, updateKey } from "./admin/keys";
 import { createTenant, disableTenant, getTenant, listTenants, updateTenant } from "./admin/tenants";
 import { authenticate } from "./authenticate/authenticate";
@@ -88,6 +89,12 @@ export class AuthService extends WorkerEntrypoint<AuthEnv> {
       if (!parsed.success) return fail(validationError(parsed.error));
       return { ok: true, value: await listAudit(this.env.AUTH_DB, parsed.data) };
     });
+  }
+
+  /** A change another Worker made (providers, routes, prices, credentials), recorded by the gateway route that made it. */
+  recordAudit(ctx: AuthCallContext, entry: AuditRecord): Promise<Result<true>> {
+    const requestId = typeof ctx?.requestId === "string" ? ctx.requestId : undefined;
+    return this.guard("audit", requestId, () => recordAudit(this.env, ctx, entry));
   }
 
   private async acting<T>(ctx: AuthCallContext, run: (acting: Acting) => Promise<Result<T>>): Promise<Result<T>> {

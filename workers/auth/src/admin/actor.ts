@@ -72,6 +72,22 @@ export async function resolveActor(env: AuthEnv, context: unknown): Promise<Resu
   });
 }
 
+/**
+ * Who performed a change that another Worker made and authorised (providers, routes, prices,
+ * credentials), for its audit row: the admin, or the key named by a principal token auth signed,
+ * with that key's tenant. Identity only: the owner of the change already checked the permission,
+ * and the key may have been revoked since (its row still names it).
+ */
+export async function identifyActor(env: AuthEnv, context: unknown): Promise<Result<{ requestId: string; actor: { label: string }; tenantId: string | null }>> {
+  const parsed = AuthCallContextSchema.safeParse(context);
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const { requestId, actor } = parsed.data;
+  if (actor.type === "admin") return ok({ requestId, actor: { label: "admin" }, tenantId: null });
+  const claims = await verifyPrincipalToken(actor.token, verifyJwkOf(env));
+  if (!claims.ok) return claims;
+  return ok({ requestId, actor: { label: `key:${claims.value.keyId}` }, tenantId: claims.value.tenantId });
+}
+
 /** Operations on tenants themselves are the platform operator's alone. */
 export function requireAdmin(actor: Actor): Result<true> {
   if (actor.kind === "admin") return ok(true);

@@ -1,22 +1,27 @@
-import { newId } from "../../../shared/src";
-import type { AuditEntry, AuditQuery, ListPage } from "../../../shared/src/contracts/auth";
-import { parseJson } from "../db/rows";
-import type { Acting } from "./actor";
+import { fail, newId, ok, validationError, type Result } from "../../../shared/src";
+import { AuditRecordSchema, type AUDITED_TARGETS, type AuditEntry, type AuditQuery, type ListPage } from "../../../shared/src/contracts/auth";
+import { nowSeconds, parseJson } from "../db/rows";
+import { identifyActor, type Acting } from "./actor";
 
 /**
  * The audit log: who (admin or `key:<id>`), what (action, target, changed fields), when, under
- * which request id. Written in the same D1 batch as the change it records, so there is no change
- * without its row. Callers pass only non-secret details: never a key, hash or token.
+ * which request id. auth's own changes (tenants, keys) write it in the same D1 batch as the change,
+ * so there is no change without its row; other Workers' changes (providers, routes, prices,
+ * credentials) reach it through `recordAudit`, called by the gateway route after the change
+ * succeeded. Callers pass only non-secret details: never a key, hash or token.
  */
 export interface AuditFact {
   action: string;
   tenantId: string | null;
-  targetType: "tenant" | "api_key";
+  targetType: "tenant" | "api_key" | (typeof AUDITED_TARGETS)[number];
   targetId: string;
   details?: Record<string, unknown>;
 }
 
-export function auditStatement(db: D1Database, acting: Acting, fact: AuditFact, nowSec: number): D1PreparedStatement {
+/** Who wrote the row: an `Acting` (auth's own admin operations) or an identified actor (`recordAudit`). */
+type Author = { actor: Pick<Acting["actor"], "label">; requestId: string };
+
+export function auditStatement(db: D1Database, acting: Author, fact: AuditFact, nowSec: number): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO audit_log (id, at, actor, action, tenant_id, target_type, target_id, request_id, details)
@@ -33,6 +38,21 @@ export function auditStatement(db: D1Database, acting: Acting, fact: AuditFact, 
       acting.requestId,
       JSON.stringify(fact.details ?? {}),
     );
+}
+
+/**
+ * Records a change another Worker made. The actor and tenant come from the verified call context
+ * (a tenant's key can only write rows of its own tenant), never from the input.
+ */
+export async function recordAudit(env: AuthEnv, context: unknown, input: unknown): Promise<Result<true>> {
+  const author = await identifyActor(env, context);
+  if (!author.ok) return author;
+  const parsed = AuditRecordSchema.safeParse(input);
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const { action, target_type, target_id, details } = parsed.data;
+  const fact: AuditFact = { action, tenantId: author.value.tenantId, targetType: target_type, targetId: target_id, details: details ?? {} };
+  await auditStatement(env.AUTH_DB, author.value, fact, nowSeconds()).run();
+  return ok(true);
 }
 
 interface AuditRow {

@@ -2,7 +2,9 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { MICROS_PER_USD, type Price } from "../../../shared/src";
 import { refreshPrices } from "../limits/prices";
 import type { GatewayBindings } from "../types";
+import { recordAudit } from "./audit";
 import { ADMIN_SECURITY, errorResponses, jsonBody, jsonResponse, unwrap } from "./openapi";
+import { adminContext } from "./rpc";
 
 /**
  * `/admin/prices`: what each model costs, per million tokens, in USD. Stored by billing as integer
@@ -123,12 +125,20 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
       }),
     ) as { price: Price; created: boolean };
     await refreshPricesQuietly(c.env);
+    const { model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros } = res.price;
+    await recordAudit(c, adminContext(c), {
+      action: "price.set",
+      target_type: "price",
+      target_id: model,
+      details: { provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, created: res.created },
+    });
     return c.json(view(res.price), res.created ? 201 : 200);
   });
 
   app.openapi(remove, async (c) => {
     const res = unwrap(await c.env.BILLING.deletePrice(c.req.valid("param").model)) as { model: string };
     await refreshPricesQuietly(c.env);
+    await recordAudit(c, adminContext(c), { action: "price.delete", target_type: "price", target_id: res.model });
     return c.json({ object: "model_price.deleted" as const, model: res.model, deleted: true as const }, 200);
   });
 }

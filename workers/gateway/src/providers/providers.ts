@@ -4,6 +4,7 @@ import { ProviderTestSchema } from "../../../shared/src/contracts/providers";
 import { errorResponses, jsonBody, jsonResponse, unwrap } from "../admin/openapi";
 import { optionalJson } from "../keys";
 import type { GatewayBindings } from "../types";
+import { auditProviderChange, changedFields, providerDetails } from "./audit";
 import { ownerOf } from "./owner";
 import { Deleted, IdParam, Provider, ProviderCreate, ProviderList, ProviderRotate, ProviderTestReport, ProviderUpdate } from "./schemas";
 
@@ -81,19 +82,32 @@ const test = createRoute({
 export function registerProviderRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(list, async (c) => c.json(unwrap(await c.env.PROVIDERS.listProviders(ownerOf(c))), 200));
 
-  app.openapi(create, async (c) => c.json(unwrap(await c.env.PROVIDERS.createProvider(ownerOf(c), c.req.valid("json"))), 201));
+  app.openapi(create, async (c) => {
+    const provider = unwrap(await c.env.PROVIDERS.createProvider(ownerOf(c), c.req.valid("json")));
+    await auditProviderChange(c, { action: "provider.create", target_type: "provider", target_id: provider.id, details: providerDetails(provider) });
+    return c.json(provider, 201);
+  });
 
   app.openapi(get, async (c) => c.json(unwrap(await c.env.PROVIDERS.getProvider(ownerOf(c), c.req.valid("param").id)), 200));
 
-  app.openapi(patch, async (c) =>
-    c.json(unwrap(await c.env.PROVIDERS.updateProvider(ownerOf(c), c.req.valid("param").id, c.req.valid("json"))), 200),
-  );
+  app.openapi(patch, async (c) => {
+    const body = c.req.valid("json");
+    const provider = unwrap(await c.env.PROVIDERS.updateProvider(ownerOf(c), c.req.valid("param").id, body));
+    await auditProviderChange(c, { action: "provider.update", target_type: "provider", target_id: provider.id, details: { ...providerDetails(provider), fields: changedFields(body) } });
+    return c.json(provider, 200);
+  });
 
-  app.openapi(remove, async (c) => c.json(unwrap(await c.env.PROVIDERS.deleteProvider(ownerOf(c), c.req.valid("param").id)), 200));
+  app.openapi(remove, async (c) => {
+    const deleted = unwrap(await c.env.PROVIDERS.deleteProvider(ownerOf(c), c.req.valid("param").id));
+    await auditProviderChange(c, { action: "provider.delete", target_type: "provider", target_id: deleted.id });
+    return c.json(deleted, 200);
+  });
 
-  app.openapi(rotate, async (c) =>
-    c.json(unwrap(await c.env.PROVIDERS.rotateProviderKey(ownerOf(c), c.req.valid("param").id, c.req.valid("json"))), 200),
-  );
+  app.openapi(rotate, async (c) => {
+    const provider = unwrap(await c.env.PROVIDERS.rotateProviderKey(ownerOf(c), c.req.valid("param").id, c.req.valid("json")));
+    await auditProviderChange(c, { action: "provider.rotate", target_type: "provider", target_id: provider.id, details: providerDetails(provider) });
+    return c.json(provider, 200);
+  });
 
   app.openapi(test, async (c) => {
     const body = parseOrThrow(ProviderTestSchema, await optionalJson(c.req.raw));

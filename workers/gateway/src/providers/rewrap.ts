@@ -2,6 +2,8 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { parseOrThrow } from "../../../shared/src";
 import { RewrapRequestSchema } from "../../../shared/src/contracts/providers";
 import { ADMIN_SECURITY, errorResponses, jsonResponse, unwrap } from "../admin/openapi";
+import { recordAudit } from "../admin/audit";
+import { adminContext } from "../admin/rpc";
 import { optionalJson } from "../keys";
 import type { GatewayBindings } from "../types";
 import { RewrapSummary } from "./schemas";
@@ -21,6 +23,13 @@ const rewrap = createRoute({
 export function registerRewrapRoute(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(rewrap, async (c) => {
     const body = parseOrThrow(RewrapRequestSchema, await optionalJson(c.req.raw));
-    return c.json(unwrap(await c.env.PROVIDERS.rewrapCredentials({ kind: "platform" }, body)), 200);
+    const page = unwrap(await c.env.PROVIDERS.rewrapCredentials({ kind: "platform" }, body));
+    await recordAudit(c, adminContext(c), {
+      action: "credentials.rewrap",
+      target_type: "credentials",
+      target_id: "master_key",
+      details: { rewrapped: page.rewrapped, current: page.current, failed: page.failed.length, done: page.cursor === null },
+    });
+    return c.json(page, 200);
   });
 }

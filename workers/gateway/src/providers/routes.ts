@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { errorResponses, jsonBody, jsonResponse, unwrap } from "../admin/openapi";
 import type { GatewayBindings } from "../types";
+import { auditProviderChange, changedFields, routeDetails } from "./audit";
 import { ownerOf } from "./owner";
 import { Deleted, IdParam, Route, RouteCreate, RouteList, RouteUpdate } from "./schemas";
 
@@ -55,8 +56,21 @@ const remove = createRoute({
 
 export function registerRouteRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(list, async (c) => c.json(unwrap(await c.env.PROVIDERS.listRoutes(ownerOf(c))), 200));
-  app.openapi(create, async (c) => c.json(unwrap(await c.env.PROVIDERS.createRoute(ownerOf(c), c.req.valid("json"))), 201));
+  app.openapi(create, async (c) => {
+    const route = unwrap(await c.env.PROVIDERS.createRoute(ownerOf(c), c.req.valid("json")));
+    await auditProviderChange(c, { action: "route.create", target_type: "route", target_id: route.id, details: routeDetails(route) });
+    return c.json(route, 201);
+  });
   app.openapi(get, async (c) => c.json(unwrap(await c.env.PROVIDERS.getRoute(ownerOf(c), c.req.valid("param").id)), 200));
-  app.openapi(patch, async (c) => c.json(unwrap(await c.env.PROVIDERS.updateRoute(ownerOf(c), c.req.valid("param").id, c.req.valid("json"))), 200));
-  app.openapi(remove, async (c) => c.json(unwrap(await c.env.PROVIDERS.deleteRoute(ownerOf(c), c.req.valid("param").id)), 200));
+  app.openapi(patch, async (c) => {
+    const body = c.req.valid("json");
+    const route = unwrap(await c.env.PROVIDERS.updateRoute(ownerOf(c), c.req.valid("param").id, body));
+    await auditProviderChange(c, { action: "route.update", target_type: "route", target_id: route.id, details: { ...routeDetails(route), fields: changedFields(body) } });
+    return c.json(route, 200);
+  });
+  app.openapi(remove, async (c) => {
+    const deleted = unwrap(await c.env.PROVIDERS.deleteRoute(ownerOf(c), c.req.valid("param").id));
+    await auditProviderChange(c, { action: "route.delete", target_type: "route", target_id: deleted.id });
+    return c.json(deleted, 200);
+  });
 }

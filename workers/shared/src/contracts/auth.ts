@@ -82,6 +82,27 @@ export const ListQuerySchema = z
   .strict();
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 
+/**
+ * A change another Worker made (model-proxy's providers and routes, billing's prices, the secrets
+ * Worker's master-key re-wrap), recorded in auth's audit log by the gateway route that performed
+ * it. auth sets the actor, tenant and time itself; the caller names only what changed. `details`
+ * hold names, ids and numbers: never a credential (the gateway never passes an `api_key` value).
+ */
+export const AUDITED_TARGETS = ["provider", "route", "price", "credentials"] as const;
+const AuditDetailValue = z.union([z.string().max(2048), z.number(), z.boolean(), z.null(), z.array(z.string().max(512)).max(64)]);
+export const AuditRecordSchema = z
+  .object({
+    action: z.string().regex(/^[a-z_]+\.[a-z_]+$/, "must be <object>.<verb>").max(64),
+    target_type: z.enum(AUDITED_TARGETS),
+    target_id: z.string().min(1).max(256),
+    details: z
+      .record(z.string().max(64), AuditDetailValue)
+      .refine((d) => Object.keys(d).length <= 32, "at most 32 details")
+      .optional(),
+  })
+  .strict();
+export type AuditRecord = z.infer<typeof AuditRecordSchema>;
+
 export const AuditQuerySchema = ListQuerySchema.extend({
   tenant_id: z.string().min(1).max(64).optional(),
 }).strict();
