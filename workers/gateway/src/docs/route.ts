@@ -14,7 +14,7 @@ export function registerDocs(app: OpenAPIHono<GatewayBindings>): void {
       version: "0.1.0",
       description:
         "OpenAI-compatible API for every provider. Errors always have the shape " +
-        '`{"error":{"message","type","param","code"}}` and every response carries `x-request-id`.',
+        '`{"error":{"message","type","param","code"}}` and every response carries the gateway\'s own `x-request-id`; a client\'s own id (`x-client-request-id` or `x-request-id`) is echoed in `x-client-request-id`.',
     },
   });
   app.get("/docs", (c) => c.html(DOCS_HTML));
