@@ -69,6 +69,22 @@ describe("401 AuthenticationError", () => {
     await expect401(listKeys(sdk(unknown)), "invalid_api_key");
   });
 
+  it("a burst of unknown well-formed keys, with valid keys among them: every unknown one 401, every valid one served", async () => {
+    // Lookups that miss at the same time share D1 queries across requests (secret-lookup.ts): each
+    // request still gets its own answer, and a key created just before is never refused.
+    const { generateApiKey } = await import("../../workers/shared/src/api-key-format");
+    const valid = await Promise.all([1, 2, 3].map(() => tenantWithKey(stack, { scopes: ["keys:write"] })));
+    const unknown = Array.from({ length: 24 }, () => generateApiKey(valid[0]!.apiKey.split("-")[1]!));
+    const keys = [...unknown.slice(0, 8), valid[0]!.apiKey, ...unknown.slice(8, 16), valid[1]!.apiKey, ...unknown.slice(16), valid[2]!.apiKey];
+    const answers = await Promise.all(keys.map((k) => fetch(`${stack.url}/v1/keys`, { headers: { authorization: `Bearer ${k}` } })));
+    const bodies = await Promise.all(answers.map((r) => r.json() as Promise<{ error?: { code: string }; data?: { id: string }[] }>));
+    keys.forEach((k, i) => {
+      const v = valid.find((x) => x.apiKey === k);
+      if (v) expect(bodies[i]!.data?.map((d) => d.id), `valid key ${i}`).toEqual([v.key.id]);
+      else expect([answers[i]!.status, bodies[i]!.error?.code], `unknown key ${i}`).toEqual([401, "invalid_api_key"]);
+    });
+  });
+
   it("wrong checksum (a typo), named as such", async () => {
     const { apiKey } = await tenantWithKey(stack, { scopes: ["keys:write"] });
     const i = 12;
