@@ -39,6 +39,11 @@ export interface Behaviour {
    * `content-length`, otherwise it goes chunked.
    */
   hugeJson?: { bytes: number; declareLength?: boolean };
+  /**
+   * Streams: after the first event, start a content event and send `bytes` of its text in
+   * `chunkBytes` pieces as the reader takes them, never ending it (the connection stays open).
+   */
+  endlessEvent?: { bytes: number; chunkBytes: number };
 }
 
 export interface Recorded {
@@ -127,6 +132,7 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
       events = [events[0]!, ...Array.from({ length: b.repeat }, () => content).flat(), ...events.slice(-3)];
     }
     for (let i = 0; i < events.length; i++) {
+      if (b.endlessEvent && i === 1) return sendEndlessEvent(res, model, b.endlessEvent);
       if (b.intervalMs && i > 0) await sleep(b.intervalMs);
       if (i === b.holdAfter) {
         const gate = gates.get(model);
@@ -196,6 +202,14 @@ async function sendHugeJson(res: ServerResponse, model: string, huge: { bytes: n
   if (res.destroyed) return;
   await write(tail);
   res.end();
+}
+
+/** The start of a chat chunk whose content never ends, written piece by piece; then silence. */
+async function sendEndlessEvent(res: ServerResponse, model: string, endless: { bytes: number; chunkBytes: number }): Promise<void> {
+  const write = (chunk: string | Buffer) => new Promise<void>((resolve) => res.write(chunk, () => resolve()));
+  await write(`data: {"id":"chatcmpl-endless","object":"chat.completion.chunk","created":1,"model":"${model}","choices":[{"index":0,"delta":{"content":"`);
+  const piece = Buffer.alloc(endless.chunkBytes, "a");
+  for (let sent = 0; sent < endless.bytes && !res.destroyed; sent += piece.length) await write(piece);
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -167,6 +167,26 @@ describe("streams that fail", () => {
     expect(row).toMatchObject({ upstream_error: 1, aborted: 0, status: 200 });
   });
 
+  it("ends a stream whose event never ends with an error at 1 MiB, metered as an upstream error", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("stream-endless-event");
+    // 4 MiB of one event's text in 4 KiB pieces, then silence: the end never comes.
+    upstream.on(model, { endlessEvent: { bytes: 4 * 1024 * 1024, chunkBytes: 4 * 1024 } });
+    const { data: stream, response } = await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true }).withResponse();
+    const got: Chunk[] = [];
+    const err = await (async () => {
+      for await (const c of stream) got.push(c);
+    })().catch((e: unknown) => e);
+    expect(got).toHaveLength(1);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as APIError).error).toMatchObject({ code: "upstream_error" });
+    expect((err as APIError).message).toMatch(/provider 'fake' grew past 1048576 bytes without ending/);
+    // The tap's end also tells model-proxy to stop the upstream (dispatcher.test.ts; locally a
+    // Node proxy between workerd and the fake keeps reading, so the fake cannot observe it).
+    const row = await usageRow(stack, response.headers.get("x-request-id")!);
+    expect(row).toMatchObject({ upstream_error: 1, aborted: 0, stream: 1 });
+  });
+
   it("ends a stream whose upstream went silent with a timeout error", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("stream-stall");

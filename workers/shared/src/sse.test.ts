@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatSse, SseParser, sseEvents, type SseEvent } from "./sse";
+import { formatSse, SseEventTooLargeError, SseParser, sseEvents, type SseEvent } from "./sse";
 
 async function decodeAll(chunks: string[]): Promise<SseEvent[]> {
   const enc = new TextEncoder();
@@ -56,5 +56,18 @@ describe("SSE decoding", () => {
       { event: "error", data: "a\nb", id: null },
       { event: null, data: "{}", id: null },
     ]);
+  });
+
+  it("cuts an event that grows past its limit without ending, in one line or in many", () => {
+    const long = new SseParser(100);
+    long.push("data: ");
+    expect(() => long.push("x".repeat(101))).toThrow(SseEventTooLargeError);
+    const many = new SseParser(100);
+    expect(() => {
+      for (let i = 0; i < 20; i++) many.push("data: xxxxxxxxxx\n");
+    }).toThrow(SseEventTooLargeError);
+    // Events under the limit, however many, pass.
+    const fine = new SseParser(100);
+    for (let i = 0; i < 100; i++) expect(fine.push("data: xxxxxxxxxx\n\n")).toHaveLength(1);
   });
 });

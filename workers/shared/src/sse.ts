@@ -8,6 +8,8 @@
  * event are joined with "\n"; a single space after the colon is dropped; comment lines (`:`) and
  * unknown fields are ignored; an event is dispatched at a blank line.
  */
+import { MAX_SSE_EVENT_BYTES } from "./openai/sse-splitter";
+
 
 export interface SseEvent {
   /** The `event:` field, or null when the event had none (OpenAI and Gemini send none). */
@@ -16,38 +18,69 @@ export interface SseEvent {
   id: string | null;
 }
 
-/** Stateful line/event parser; feed it decoded text in any chunking and it yields whole events. */
+/** Thrown by `SseParser` when one event grows past its limit without ending (the stream is cut). */
+export class SseEventTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`An upstream stream event grew past ${limit} characters without ending.`);
+    this.name = "SseEventTooLargeError";
+  }
+}
+
+/**
+ * Stateful line/event parser; feed it decoded text in any chunking and it yields whole events.
+ * Only new text is scanned: an unfinished line is kept as the pieces it arrived in and joined once
+ * its end comes, so a long line split into many chunks costs linear time. An event whose pending
+ * line and data pass `limit` characters (default `MAX_SSE_EVENT_BYTES`) throws
+ * `SseEventTooLargeError`.
+ */
 export class SseParser {
-  private buffer = "";
+  private partial: string[] = [];
+  private partialLength = 0;
+  /** The last piece ended in CR: an LF that starts the next one belongs to it (CRLF). */
+  private skipLF = false;
   private event: string | null = null;
   private data: string[] = [];
+  private dataLength = 0;
   private id: string | null = null;
   private sawField = false;
 
+  constructor(private readonly limit = MAX_SSE_EVENT_BYTES) {}
+
   /** Feeds a piece of text; returns the events completed by it. */
   push(text: string): SseEvent[] {
-    this.buffer += text;
     const out: SseEvent[] = [];
-    let start = 0;
-    for (let i = 0; i < this.buffer.length; i++) {
-      const ch = this.buffer.charCodeAt(i);
+    if (text.length === 0) return out;
+    let start = this.skipLF && text.charCodeAt(0) === 10 ? 1 : 0;
+    this.skipLF = false;
+    for (let i = start; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
       if (ch !== 10 && ch !== 13) continue;
-      // A CR at the very end may be the first half of CRLF: wait for the next chunk to decide.
-      if (ch === 13 && i === this.buffer.length - 1) break;
-      this.line(this.buffer.slice(start, i), out);
-      if (ch === 13 && this.buffer.charCodeAt(i + 1) === 10) i++;
+      const piece = text.slice(start, i);
+      const line = this.partial.length > 0 ? this.partial.join("") + piece : piece;
+      this.partial = [];
+      this.partialLength = 0;
+      this.line(line, out);
+      if (ch === 13) {
+        if (i + 1 === text.length) this.skipLF = true;
+        else if (text.charCodeAt(i + 1) === 10) i++;
+      }
       start = i + 1;
     }
-    this.buffer = this.buffer.slice(start);
+    if (start < text.length) {
+      this.partial.push(text.slice(start));
+      this.partialLength += text.length - start;
+    }
+    if (this.partialLength + this.dataLength > this.limit) throw new SseEventTooLargeError(this.limit);
     return out;
   }
 
   /** End of input: a final event without its blank line is still dispatched. */
   end(): SseEvent[] {
     const out: SseEvent[] = [];
-    if (this.buffer.length > 0) {
-      this.line(this.buffer.replace(/\r$/, ""), out);
-      this.buffer = "";
+    if (this.partial.length > 0) {
+      this.line(this.partial.join(""), out);
+      this.partial = [];
+      this.partialLength = 0;
     }
     this.dispatch(out);
     return out;
@@ -70,6 +103,7 @@ export class SseParser {
         break;
       case "data":
         this.data.push(value);
+        this.dataLength += value.length;
         this.sawField = true;
         break;
       case "id":
@@ -88,6 +122,7 @@ export class SseParser {
     }
     this.event = null;
     this.data = [];
+    this.dataLength = 0;
     this.sawField = false;
   }
 }

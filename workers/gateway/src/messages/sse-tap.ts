@@ -1,5 +1,5 @@
 import { anthropicErrorEvent, anthropicErrorFromOpenAI, mergeAnthropicUsage, tokenUsageOfAnthropic, type AnthropicUsage } from "../../../shared/src/anthropic";
-import { concatBytes, nextEventEnd } from "../../../shared/src/openai";
+import { nextEventEnd, SseEventSplitter, sseEventTooLarge } from "../../../shared/src/openai";
 import { emptyObservation, type Observation } from "../streaming/observation";
 
 export interface AnthropicSseTapOptions {
@@ -44,7 +44,7 @@ export function tapAnthropicSse(body: ReadableStream<Uint8Array>, options: Anthr
   const reader = body.getReader();
   const seen = emptyObservation();
   let usage: AnthropicUsage = {};
-  let pending: Uint8Array = new Uint8Array(0);
+  const splitter = new SseEventSplitter();
   let sawStop = false;
   let ended = false;
 
@@ -98,7 +98,6 @@ export function tapAnthropicSse(body: ReadableStream<Uint8Array>, options: Anthr
 
   const broken = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     seen.upstreamError = true;
-    pending = new Uint8Array(0);
     controller.enqueue(
       encoder.encode(
         anthropicErrorEvent({
@@ -123,31 +122,39 @@ export function tapAnthropicSse(body: ReadableStream<Uint8Array>, options: Anthr
             return;
           }
           if (result.done) {
-            if (pending.byteLength > 0) controller.enqueue(inspect(pending));
-            pending = new Uint8Array(0);
+            const rest = splitter.rest();
+            if (rest) controller.enqueue(inspect(rest));
             if (!sawStop && !seen.upstreamError) broken(controller);
             controller.close();
             end();
             return;
           }
           seen.firstByteAt ??= Date.now();
-          const buf = pending.byteLength > 0 ? concatBytes(pending, result.value) : result.value;
-          let from = 0;
-          let keptFrom = 0;
-          for (let to = nextEventEnd(buf, 0); to !== -1; to = nextEventEnd(buf, from)) {
-            const event = buf.subarray(from, to);
-            const out = inspect(event);
-            if (out !== event) {
-              if (from > keptFrom) controller.enqueue(buf.subarray(keptFrom, from));
-              controller.enqueue(out);
-              keptFrom = to;
-            }
-            from = to;
+          const runs = splitter.push(result.value);
+          if (runs === null) {
+            seen.upstreamError = true;
+            controller.enqueue(encoder.encode(anthropicErrorEvent(sseEventTooLarge(options.provider))));
+            controller.close();
+            end();
+            reader.cancel(new DOMException("An upstream event was too large.", "AbortError")).catch(() => {});
+            return;
           }
-          if (from > keptFrom) controller.enqueue(buf.subarray(keptFrom, from));
-          const delivered = from > 0;
-          pending = from < buf.byteLength ? buf.slice(from) : new Uint8Array(0);
-          if (delivered) return;
+          for (const buf of runs) {
+            let from = 0;
+            let keptFrom = 0;
+            for (let to = nextEventEnd(buf, 0); to !== -1; to = nextEventEnd(buf, from)) {
+              const event = buf.subarray(from, to);
+              const out = inspect(event);
+              if (out !== event) {
+                if (from > keptFrom) controller.enqueue(buf.subarray(keptFrom, from));
+                controller.enqueue(out);
+                keptFrom = to;
+              }
+              from = to;
+            }
+            if (buf.byteLength > keptFrom) controller.enqueue(buf.subarray(keptFrom));
+          }
+          if (runs.length > 0) return;
         }
       },
       cancel(reason) {

@@ -1,4 +1,4 @@
-import { concatBytes, nextEventEnd, readUsage, SSE_DONE_BYTES, sseErrorEvent } from "../../../shared/src/openai";
+import { nextEventEnd, readUsage, SSE_DONE_BYTES, SseEventSplitter, sseErrorEvent, sseEventTooLarge } from "../../../shared/src/openai";
 import { emptyObservation, generatedChars, type Observation } from "./observation";
 
 export interface SseTapOptions {
@@ -83,7 +83,8 @@ function dataOf(event: string): string | null {
 /**
  * The gateway's view into an OpenAI SSE stream. Bytes pass through as the upstream sent them,
  * event by event as they arrive — only an incomplete event is held until its end comes in, so
- * nothing is buffered beyond one event. Each event is read to learn the usage, count generated
+ * nothing is buffered beyond one event, and an event that grows past `MAX_SSE_EVENT_BYTES` without
+ * ending ends the stream with an error event (and stops the upstream). Each event is read to learn the usage, count generated
  * content and notice error events. The stream always ends in a way the SDKs understand: `[DONE]`
  * after a complete answer (added if an upstream that finished its choices omitted it), or an
  * error event when the upstream broke — never a silent truncation.
@@ -91,7 +92,7 @@ function dataOf(event: string): string | null {
 export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const seen = emptyObservation();
-  let pending: Uint8Array = new Uint8Array(0);
+  const splitter = new SseEventSplitter();
   let sawDone = false;
   let sawFinish = false;
   let ended = false;
@@ -181,7 +182,6 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
 
   const broken = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     seen.upstreamError = true;
-    pending = new Uint8Array(0);
     controller.enqueue(
       sseErrorEvent({
         code: "upstream_error",
@@ -192,7 +192,6 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
 
   const timeoutEnd = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     seen.upstreamError = true;
-    pending = new Uint8Array(0);
     const who = options.provider ? `Provider '${options.provider}'` : "The provider";
     controller.enqueue(sseErrorEvent({ code: "upstream_timeout", message: `${who} stopped sending for ${idle} ms; the stream was ended.` }));
     controller.close();
@@ -237,9 +236,9 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
               end();
               return;
             }
-            const last = pending.byteLength > 0 ? inspect(pending) : null;
+            const rest = splitter.rest();
+            const last = rest ? inspect(rest) : null;
             if (last) controller.enqueue(last);
-            pending = new Uint8Array(0);
             if (!sawDone && !seen.upstreamError) {
               if (sawFinish) controller.enqueue(SSE_DONE_BYTES);
               else broken(controller);
@@ -249,27 +248,36 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
             return;
           }
           seen.firstByteAt ??= Date.now();
-          const buf = pending.byteLength > 0 ? concatBytes(pending, result.value) : result.value;
-          let from = 0;
-          let keptFrom = 0;
+          const runs = splitter.push(result.value);
+          if (runs === null) {
+            seen.upstreamError = true;
+            controller.enqueue(sseErrorEvent(sseEventTooLarge(options.provider)));
+            controller.close();
+            end();
+            reader.cancel(new DOMException("An upstream event was too large.", "AbortError")).catch(() => {});
+            return;
+          }
           let delivered = false;
-          for (let to = nextEventEnd(buf, 0); to !== -1; to = nextEventEnd(buf, from)) {
-            const event = buf.subarray(from, to);
-            const out = inspect(event);
-            if (out !== event) {
-              // Flush the untouched run before this event, then its replacement (if any).
-              if (from > keptFrom) controller.enqueue(buf.subarray(keptFrom, from));
-              if (out) controller.enqueue(out);
-              delivered ||= from > keptFrom || out !== null;
-              keptFrom = to;
+          for (const buf of runs) {
+            let from = 0;
+            let keptFrom = 0;
+            for (let to = nextEventEnd(buf, 0); to !== -1; to = nextEventEnd(buf, from)) {
+              const event = buf.subarray(from, to);
+              const out = inspect(event);
+              if (out !== event) {
+                // Flush the untouched run before this event, then its replacement (if any).
+                if (from > keptFrom) controller.enqueue(buf.subarray(keptFrom, from));
+                if (out) controller.enqueue(out);
+                delivered ||= from > keptFrom || out !== null;
+                keptFrom = to;
+              }
+              from = to;
             }
-            from = to;
+            if (buf.byteLength > keptFrom) {
+              controller.enqueue(buf.subarray(keptFrom));
+              delivered = true;
+            }
           }
-          if (from > keptFrom) {
-            controller.enqueue(buf.subarray(keptFrom, from));
-            delivered = true;
-          }
-          pending = from < buf.byteLength ? buf.slice(from) : new Uint8Array(0);
           if (delivered) return;
         }
       },

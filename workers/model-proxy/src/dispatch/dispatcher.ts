@@ -12,6 +12,7 @@ import type { Target } from "../providers/types";
 import type { ModelRegistry, Resolution } from "../registry";
 import { isolatedRouting, routeRequest, type RoutingContext } from "../routing/route-request";
 import { withinAllowList } from "./allow-list";
+import { sseEventTooLarge } from "../../../shared/src/openai";
 import { guardStream } from "./stream-guard";
 
 /** Response headers model-proxy sets; every other upstream header is dropped (no org ids, no upstream limits). */
@@ -117,6 +118,7 @@ function answer(upstream: Response, abort: AbortController, target: Target, atte
     idleTimeoutMs: provider.timeoutMs,
     timeoutError: () => ({ code: "upstream_timeout", message: `Provider '${provider.name}' stopped sending for ${provider.timeoutMs} ms; the stream was ended.` }),
     brokenError: () => ({ code: "upstream_error", message: `The stream from provider '${provider.name}' broke before it was complete.` }),
+    eventTooLargeError: () => sseEventTooLarge(provider.name),
     abortUpstream: (reason) => abort.abort(reason),
     stop: stop.signal,
   });

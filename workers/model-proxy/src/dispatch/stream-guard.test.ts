@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_SSE_EVENT_BYTES } from "../../../shared/src/openai";
 import { guardStream, type StreamGuardOptions } from "./stream-guard";
 
 const enc = new TextEncoder();
@@ -25,6 +26,7 @@ function options(over: Partial<StreamGuardOptions> = {}) {
     idleTimeoutMs: 10_000,
     timeoutError: () => ({ code: "upstream_timeout", message: "idle" }),
     brokenError: () => ({ code: "upstream_error", message: "broke" }),
+    eventTooLargeError: () => ({ code: "upstream_error", message: "too large" }),
     abortUpstream: (r) => aborted.push(r),
     ...over,
   };
@@ -75,6 +77,19 @@ describe("guardStream", () => {
     const text = (await out).join("");
     expect(text).toContain("data: 1\n\n");
     expect(text).toContain('"code":"upstream_timeout"');
+    expect(aborted).toHaveLength(1);
+    expect(up.cancelled()).toBeDefined();
+  });
+
+  it("ends a stream whose event grows past MAX_SSE_EVENT_BYTES with an error event and aborts the upstream", async () => {
+    const up = upstream();
+    const { opts, aborted } = options();
+    const out = readAll(guardStream(up.body, opts));
+    up.push("data: 1\n\ndata: ");
+    const piece = "x".repeat(64 * 1024);
+    for (let i = 0; i <= MAX_SSE_EVENT_BYTES / piece.length; i++) up.push(piece);
+    const text = (await out).join("");
+    expect(text).toBe('data: 1\n\ndata: {"error":{"message":"too large","type":"upstream_error","param":null,"code":"upstream_error"}}\n\n');
     expect(aborted).toHaveLength(1);
     expect(up.cancelled()).toBeDefined();
   });

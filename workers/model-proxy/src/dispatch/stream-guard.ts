@@ -1,4 +1,4 @@
-import { concatBytes, lastEventEnd, sseErrorEvent } from "../../../shared/src/openai";
+import { SseEventSplitter, sseErrorEvent } from "../../../shared/src/openai";
 import type { ApiErrorInit } from "../../../shared/src";
 
 export interface StreamGuardOptions {
@@ -8,6 +8,8 @@ export interface StreamGuardOptions {
   timeoutError: () => ApiErrorInit;
   /** Error to end the stream with when reading the upstream fails. */
   brokenError: (cause: unknown) => ApiErrorInit;
+  /** Error to end the stream with when an event grows past `MAX_SSE_EVENT_BYTES` without ending. */
+  eventTooLargeError: () => ApiErrorInit;
   /** Stops the upstream request (called on timeout, on failure and when the reader cancels). */
   abortUpstream: (reason: unknown) => void;
   /** Stops reading the upstream from outside (the client went away: see contracts/client-link.ts). */
@@ -21,7 +23,8 @@ export interface StreamGuardOptions {
  * silent for longer than the provider's timeout or its connection breaks, the stream ends with an
  * OpenAI error event instead of hanging or being cut. Chunks pass through as they arrive, except
  * that bytes of an incomplete event are held until the event is complete, so an error event never
- * lands inside half an event. A reader that cancels (client gone) cancels the upstream request.
+ * lands inside half an event (and an event that grows past `MAX_SSE_EVENT_BYTES` without ending
+ * ends the stream with an error). A reader that cancels (client gone) cancels the upstream request.
  *
  * The idle timeout is one watchdog timer per stream, not one per chunk: each chunk only records
  * when it arrived, and the timer, when it fires early, re-arms itself for the time that is left.
@@ -29,7 +32,7 @@ export interface StreamGuardOptions {
 export function guardStream(body: ReadableStream<Uint8Array>, options: StreamGuardOptions): ReadableStream<Uint8Array> {
   const now = options.now ?? Date.now;
   const reader = body.getReader();
-  let pending: Uint8Array = new Uint8Array(0);
+  const splitter = new SseEventSplitter();
   let lastChunkAt = now();
   let watchdog: ReturnType<typeof setTimeout> | undefined;
   let ended: "timeout" | "stopped" | null = null;
@@ -55,9 +58,9 @@ export function guardStream(body: ReadableStream<Uint8Array>, options: StreamGua
   const finish = (controller: ReadableStreamDefaultController<Uint8Array>, error: ApiErrorInit | null) => {
     clearTimeout(watchdog);
     // An incomplete event cannot be finished after an error: drop it, then end with the error.
+    const rest = splitter.rest();
     if (error) controller.enqueue(sseErrorEvent(error));
-    else if (pending.byteLength > 0) controller.enqueue(pending); // a last event without its blank line
-    pending = new Uint8Array(0);
+    else if (rest) controller.enqueue(rest); // a last event without its blank line
     controller.close();
   };
 
@@ -79,20 +82,14 @@ export function guardStream(body: ReadableStream<Uint8Array>, options: StreamGua
           if (ended === "timeout") return finish(controller, options.timeoutError());
           if (result.done) return finish(controller, null);
           lastChunkAt = now();
-          const chunk = pending.byteLength > 0 ? concatBytes(pending, result.value) : result.value;
-          const n = chunk.byteLength;
-          const end = n >= 2 && chunk[n - 1] === 10 && chunk[n - 2] === 10 ? n : lastEventEnd(chunk);
-          if (end === n) {
-            pending = new Uint8Array(0);
-            controller.enqueue(chunk);
-            return;
+          const runs = splitter.push(result.value);
+          if (runs === null) {
+            const error = options.eventTooLargeError();
+            stopReading("stopped", new DOMException(error.message, "AbortError"));
+            return finish(controller, error);
           }
-          if (end > 0) {
-            pending = chunk.slice(end);
-            controller.enqueue(chunk.subarray(0, end));
-            return;
-          }
-          pending = chunk;
+          for (const run of runs) controller.enqueue(run);
+          if (runs.length > 0) return;
         }
       },
       cancel(reason) {

@@ -6,3 +6,4 @@ export * from "./responses";
 export * from "./usage";
 export * from "./estimate";
 export * from "./sse-frames";
+export * from "./sse-splitter";
