@@ -3,14 +3,15 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANTHROPIC_FAKE_KEY } from "../fake-upstream/anthropic";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
-import { uniqueModel } from "../fake-upstream/stack";
+import { uniqueModel, usageRow } from "../fake-upstream/stack";
 import { createProvider, createRoute, providerTenant } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
 
 /**
  * Issue 16, point 10: fields that make an upstream bill more than tokens are refused with 400 on
  * the platform's providers (the platform pays the upstream and meters tokens only), and pass on a
- * tenant's own provider (the upstream bills the tenant).
+ * tenant's own provider (the upstream bills the tenant). Attempts the gateway gave up on after
+ * sending them are billed by the upstream, so they are metered too.
  */
 
 let stack: Stack;
@@ -116,3 +117,51 @@ describe("upstream-billed extras on Anthropic's wire (/v1/messages)", () => {
     expect(upstream.requests(model)[0]!.body).toMatchObject({ tools });
   });
 });
+
+describe("failed attempts the upstream bills", () => {
+  /** A route whose first target gets `behaviour` and whose second answers; 300 ms per attempt. */
+  async function twoTargets(label: string, behaviour: Parameters<FakeUpstream["on"]>[1]) {
+    const first = uniqueModel(`${label}-first`);
+    const second = uniqueModel(`${label}-second`);
+    upstream.on(first, behaviour);
+    const route = await createRoute(stack, tenant.caller, {
+      name: uniqueModel(label),
+      strategy: "fallback",
+      retries: 0,
+      timeout_ms: 300,
+      targets: [
+        { provider: "oai", model: first },
+        { provider: "oai", model: second },
+      ],
+    });
+    const { response } = await chat(route.name, {});
+    return { first, second, requestId: response.headers.get("x-request-id")!, response };
+  }
+
+  it("an attempt abandoned by the gateway's timeout after it was sent is metered on its own, against its provider and model", async () => {
+    const { first, second, requestId, response } = await twoTargets("abandoned", { hang: true });
+    expect(response.headers.get("x-gateway-attempts")).toBe("2");
+    expect(response.headers.has("x-gateway-abandoned-attempts")).toBe(false);
+    expect(upstream.requests(first)).toHaveLength(1);
+
+    const served = await usageRow(stack, requestId);
+    expect(served).toMatchObject({ provider: "oai", model: second, status: 200 });
+    const abandoned = await usageRow(stack, `${requestId}.attempt1`);
+    expect(abandoned).toMatchObject({ tenant_id: tenant.tenant.id, provider: "oai", model: first, status: 504, completion_tokens: 0, upstream_error: 1 });
+    expect(abandoned["prompt_tokens"]).toBeGreaterThan(0);
+    expect(JSON.parse(String(abandoned["tags"]))).toMatchObject({ attempt: "abandoned" });
+  });
+
+  it("an attempt the upstream answered with an error is not billed, and not metered", async () => {
+    const { requestId } = await twoTargets("refused", { error: { status: 500 } });
+    await usageRow(stack, requestId);
+    // Both events of a request leave in the same pack, so the served one's row means the other's would be there.
+    expect(await usageRows(`${requestId}.%`)).toEqual([]);
+  });
+});
+
+async function usageRows(pattern: string): Promise<unknown[]> {
+  type Db = { prepare(sql: string): { bind(...v: unknown[]): { all(): Promise<{ results: unknown[] }> } } };
+  const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: Db };
+  return (await env.BILLING_DB.prepare("SELECT request_id FROM usage_events WHERE request_id LIKE ?").bind(pattern).all()).results;
+}

@@ -1,5 +1,17 @@
 import type { Context } from "hono";
-import { ApiError, assertModelAllowed, parseOrThrow, readBoundedBytes, requireScope, upstreamTooLarge, type ProxyRequest, type Scope } from "../../../shared/src";
+import {
+  ABANDONED_ATTEMPTS_HEADER,
+  ApiError,
+  assertModelAllowed,
+  decodeAbandonedAttempts,
+  parseOrThrow,
+  readBoundedBytes,
+  requireScope,
+  upstreamTooLarge,
+  type AbandonedAttempt,
+  type ProxyRequest,
+  type Scope,
+} from "../../../shared/src";
 import { acquireLimits, limitHeaders, settleLimits, type Lease } from "../limits";
 import { readJsonRequest } from "../middleware/body";
 import { proxyHttpRequest } from "../../../shared/src/contracts/proxy-http";
@@ -8,7 +20,7 @@ import { CLIENT_LEFT, unlessClientLeaves } from "../streaming/client-gone";
 import { observeJsonBytes } from "../streaming/json-tap";
 import { emptyObservation, type Observation } from "../streaming/observation";
 import { tapSse } from "../streaming/sse-tap";
-import { usageEvent, meteredUsage, type MeteredOperation, type RequestFacts, type ResponseFacts } from "../usage/event";
+import { abandonedAttemptEvents, usageEvent, meteredUsage, type MeteredOperation, type RequestFacts, type ResponseFacts } from "../usage/event";
 import { recordUsage } from "../usage/record";
 import type { GatewayBindings } from "../types";
 import type { CompletionAsk } from "../../../shared/src/openai";
@@ -83,7 +95,8 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   // signal also cancels the HTTP call (tail and model-proxy stop with it); a stream is stopped
   // through its client link.
   const gone = c.req.raw.signal;
-  const meter = (res: Omit<ResponseFacts, "endedAt">) => c.executionCtx.waitUntil(finish(c.env, (p) => c.executionCtx.waitUntil(p), lease, facts, { ...res, endedAt: Date.now() }));
+  const meter = (res: Omit<ResponseFacts, "endedAt">, abandoned: readonly AbandonedAttempt[] = []) =>
+    c.executionCtx.waitUntil(finish(c.env, (p) => c.executionCtx.waitUntil(p), lease, facts, { ...res, endedAt: Date.now() }, abandoned));
   const left = (provider: string | null, model: string | null): Response => {
     link?.end("gone");
     meter({ status: CLIENT_CLOSED_REQUEST, provider, model, observation: { ...emptyObservation(), aborted: true } });
@@ -110,10 +123,11 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   }
   const provider = answer.headers.get("x-gateway-provider");
   const model = answer.headers.get("x-gateway-model");
+  const abandoned = decodeAbandonedAttempts(answer.headers.get(ABANDONED_ATTEMPTS_HEADER));
   const done = (observation: Observation | null, status = answer.status) => {
     // A stream the client left, or that failed or timed out here, must stop upstream too.
     link?.end(observation?.aborted || observation?.upstreamError ? "gone" : "done");
-    meter({ status, provider, model, observation });
+    meter({ status, provider, model, observation }, abandoned);
   };
   const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
 
@@ -156,14 +170,18 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
 }
 
 function copyAll(from: Headers, into: Headers): Headers {
-  for (const [k, v] of from) if (!into.has(k)) into.set(k, v);
+  for (const [k, v] of from) if (!into.has(k) && k !== ABANDONED_ATTEMPTS_HEADER) into.set(k, v);
   return into;
 }
 
-/** After the response: meter it and settle the lease with what was actually used. Never throws. */
-function finish(env: GatewayEnv, waitUntil: (p: Promise<unknown>) => void, lease: Lease | null, req: RequestFacts, res: ResponseFacts): Promise<void> {
+/**
+ * After the response: meter it (and every attempt abandoned on the way, which the upstream bills)
+ * and settle the lease with what the answer actually used. Never throws.
+ */
+function finish(env: GatewayEnv, waitUntil: (p: Promise<unknown>) => void, lease: Lease | null, req: RequestFacts, res: ResponseFacts, abandoned: readonly AbandonedAttempt[] = []): Promise<void> {
   const { usage, estimated } = meteredUsage(req, res);
   recordUsage(env, waitUntil, usageEvent(req, res, { usage, estimated }));
+  for (const event of abandonedAttemptEvents(req, abandoned, res.endedAt)) recordUsage(env, waitUntil, event);
   if (!lease) return Promise.resolve();
   return settleLimits(env, lease, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens, model: res.model, provider: res.provider }).catch(
     (err: unknown) => console.error(JSON.stringify({ level: "error", requestId: req.requestId, message: "settling the lease failed", error: String(err) })),

@@ -1,4 +1,4 @@
-import type { Principal, UsageEvent } from "../../../shared/src";
+import type { AbandonedAttempt, Principal, UsageEvent } from "../../../shared/src";
 import type { TokenUsage } from "../../../shared/src/openai";
 import type { Observation } from "../streaming/observation";
 
@@ -71,4 +71,39 @@ export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = mete
     started_at: req.startedAt,
     tags: estimated ? { usage: "estimated" } : {},
   };
+}
+
+/**
+ * Usage events for the attempts the router gave up on by its own timeout after sending them
+ * (model-proxy lists them in `x-gateway-abandoned-attempts`). The upstream received each one and
+ * bills it although nothing came back, so each is metered on its own, against the provider and
+ * model it went to: the prompt (the request's estimate — no upstream count ever arrived) and no
+ * completion tokens, since what the upstream generated is unknown. Tagged `attempt: abandoned`.
+ * Each id derives from the request's (`<request id>.attempt<n>`): server-made, one row per attempt
+ * however often the event is delivered.
+ */
+export function abandonedAttemptEvents(req: RequestFacts, attempts: readonly AbandonedAttempt[], endedAt: number): UsageEvent[] {
+  return attempts.map((a) => ({
+    request_id: `${req.requestId}.attempt${a.attempt}`,
+    client_request_id: req.clientRequestId,
+    tenant_id: req.principal.tenantId,
+    key_id: req.principal.keyId,
+    operation: req.operation,
+    requested_model: req.requestedModel,
+    provider: a.provider,
+    model: a.model,
+    prompt_tokens: req.promptEstimate,
+    completion_tokens: 0,
+    cached_tokens: 0,
+    reasoning_tokens: 0,
+    total_tokens: req.promptEstimate,
+    status: 504,
+    stream: req.stream,
+    aborted: false,
+    upstream_error: true,
+    latency_ms: Math.max(0, endedAt - req.startedAt),
+    ttfb_ms: null,
+    started_at: req.startedAt,
+    tags: { attempt: "abandoned", usage: "estimated" },
+  }));
 }

@@ -1,4 +1,6 @@
 import {
+  ABANDONED_ATTEMPTS_HEADER,
+  encodeAbandonedAttempts,
   errorResponse,
   ProxyRequestSchema,
   validationError,
@@ -10,6 +12,7 @@ import { clientLinkOf, type ClientLink } from "../../../shared/src/contracts/cli
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 import type { Target } from "../providers/types";
 import type { ModelRegistry, Resolution } from "../registry";
+import type { AttemptRecord } from "../routing/execute";
 import { isolatedRouting, routeRequest, type RoutingContext } from "../routing/route-request";
 import { withinAllowList } from "./allow-list";
 import { sseEventTooLarge } from "../../../shared/src/openai";
@@ -65,17 +68,20 @@ async function attempt(req: ProxyRequest, resolution: Resolution, routing: Routi
   // The gateway meters every stream: ask for usage even when the client did not (its tap strips it).
   const forceStreamUsage = stream && options?.include_usage !== true;
   const result = await routeRequest(req, resolution, forceStreamUsage, routing);
-  if (result.ok) return answer(result.response, result.abort, result.target.target, result.attempts.length, client, req.operation);
-  return failure(result.error, result.target?.target ?? null, result.attempts.length, req.requestId);
+  if (result.ok) return answer(result.response, result.abort, result.target.target, result.attempts, client, req.operation);
+  return failure(result.error, result.target?.target ?? null, result.attempts, req.requestId);
 }
 
-function gatewayHeaders(target: Target | null, attempts: number): Headers {
+function gatewayHeaders(target: Target | null, attempts: readonly AttemptRecord[]): Headers {
   const h = new Headers();
   if (target) {
     h.set(GATEWAY_HEADERS.provider, target.provider.name);
     h.set(GATEWAY_HEADERS.model, target.model);
   }
-  h.set(GATEWAY_HEADERS.attempts, String(attempts));
+  h.set(GATEWAY_HEADERS.attempts, String(attempts.length));
+  // Attempts our timeout gave up on after sending them: upstreams bill those, so the gateway meters them.
+  const abandoned = attempts.flatMap((a, i) => (a.abandoned ? [{ attempt: i + 1, provider: a.provider, model: a.model }] : []));
+  if (abandoned.length > 0) h.set(ABANDONED_ATTEMPTS_HEADER, encodeAbandonedAttempts(abandoned));
   return h;
 }
 
@@ -88,7 +94,7 @@ function gatewayHeaders(target: Target | null, attempts: number): Headers {
  */
 const TAPPED_BY_GATEWAY = new Set<ProxyOperation>(["chat", "completions"]);
 
-function answer(upstream: Response, abort: AbortController, target: Target, attempts: number, client: ClientLink | null, operation: ProxyOperation): Response {
+function answer(upstream: Response, abort: AbortController, target: Target, attempts: readonly AttemptRecord[], client: ClientLink | null, operation: ProxyOperation): Response {
   const headers = gatewayHeaders(target, attempts);
   const type = upstream.headers.get("content-type") ?? "application/json";
   headers.set("content-type", type);
@@ -125,7 +131,7 @@ function answer(upstream: Response, abort: AbortController, target: Target, atte
   return new Response(body, { status: upstream.status, headers });
 }
 
-function failure(error: ApiErrorInit, target: Target | null, attempts: number, requestId: string): Response {
+function failure(error: ApiErrorInit, target: Target | null, attempts: readonly AttemptRecord[], requestId: string): Response {
   const res = errorResponse(error, requestId);
   for (const [k, v] of gatewayHeaders(target, attempts)) res.headers.set(k, v);
   return res;

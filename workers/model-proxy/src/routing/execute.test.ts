@@ -102,6 +102,16 @@ describe("runRoute", () => {
     expect(result.attempts.map((a) => a.outcome)).toEqual(["upstream_timeout", "ok"]);
   });
 
+  it("marks only attempts its own timeout gave up on as abandoned (the upstream bills those), not ones the upstream answered", async () => {
+    const h = harness({ a: [hang()], b: [fail(E500)], c: [ok()] });
+    const result = await runRoute(h.plan([A, B, C], { timeoutMs: 20 }), h.deps);
+    expect(result.attempts.map((a) => [a.provider, a.abandoned === true])).toEqual([
+      ["a", true],
+      ["b", false],
+      ["c", false],
+    ]);
+  });
+
   it("returns the last error with every attempt when all targets fail", async () => {
     const h = harness({ a: [fail(E500)], b: [fail({ code: "upstream_timeout", message: "Provider 'b' timed out." })] });
     const result = await runRoute(h.plan([A, B]), h.deps);

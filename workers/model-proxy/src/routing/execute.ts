@@ -42,6 +42,8 @@ export interface AttemptRecord {
   /** `ok`, or the error code of the failure. */
   outcome: string;
   ms: number;
+  /** Our timeout gave up on it after it was sent: the upstream may bill it though nothing came back. */
+  abandoned?: boolean;
 }
 
 export type RouteResult<T> =
@@ -116,11 +118,11 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
       } catch (err) {
         const error = toErrorInit(err, target);
         const ms = now() - started;
-        attempts.push({ provider: target.providerName, model: target.model, outcome: error.code, ms });
+        const timedOut = isTimeout(controller.signal);
+        attempts.push({ provider: target.providerName, model: target.model, outcome: error.code, ms, ...(timedOut ? { abandoned: true } : {}) });
         lastError = error;
         lastTarget = target;
         const policy = failurePolicy(error);
-        const timedOut = isTimeout(controller.signal);
         const circuit = timedOut ? timeoutKey : target.key;
         // Only what the upstream caused counts; an error while preparing the request never does.
         if (policy.tripsCircuit && (timedOut || err instanceof UpstreamFailure)) {

@@ -49,3 +49,34 @@ export interface RouteTarget {
   /** The upstream model name, as `x-gateway-model` reports it. */
   model: string;
 }
+
+/**
+ * Internal answer header (model-proxy → gateway; the gateway never passes it on): the attempts the
+ * router gave up on by its own timeout after sending them. An upstream that received a request
+ * has begun inference and bills it even though nothing came back (OpenAI and Anthropic bill a
+ * cancelled request for what it processed; a non-streamed one runs to completion), so the gateway
+ * meters each as its own usage event. Failures the upstream answered (4xx/5xx/429) or could not
+ * be reached for are not billed and not listed.
+ */
+export const ABANDONED_ATTEMPTS_HEADER = "x-gateway-abandoned-attempts";
+
+/** One abandoned attempt: its 1-based position among the request's attempts, provider and model. */
+export const AbandonedAttemptSchema = z.object({ attempt: z.number().int().min(1).max(16), provider: z.string().max(256), model: z.string().max(256) });
+export type AbandonedAttempt = z.infer<typeof AbandonedAttemptSchema>;
+const AbandonedAttemptsSchema = z.array(AbandonedAttemptSchema).max(16);
+
+/** URI-encoded JSON: model names may hold characters a header value cannot. */
+export function encodeAbandonedAttempts(attempts: readonly AbandonedAttempt[]): string {
+  return encodeURIComponent(JSON.stringify(attempts));
+}
+
+/** The header's attempts; none for a missing or malformed header (it is internal, never the client's). */
+export function decodeAbandonedAttempts(value: string | null): AbandonedAttempt[] {
+  if (!value) return [];
+  try {
+    const parsed = AbandonedAttemptsSchema.safeParse(JSON.parse(decodeURIComponent(value)));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}

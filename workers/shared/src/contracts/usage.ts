@@ -4,7 +4,9 @@ import { z } from "zod";
  * One usage event per request, sent by the gateway (and tail, for batch/agentic) to the
  * `usage-events` Queue after the response completes — also when the client went away mid-stream.
  * billing consumes them idempotently by `request_id` (the gateway's id, never the client's) into D1
- * and prices them.
+ * and prices them. A request also yields one event per attempt the gateway abandoned after sending
+ * it (the upstream bills those), with `request_id` `<request id>.attempt<n>` and tag
+ * `attempt: abandoned`.
  */
 export const UsageEventSchema = z.object({
   /** The gateway's own id of the request: the event's idempotency key, unique across tenants. */
