@@ -4,6 +4,7 @@ import textStream from "../../../../test/fixtures/anthropic/stream-text.sse?raw"
 import toolStream from "../../../../test/fixtures/anthropic/stream-tool-use.sse?raw";
 import truncated from "../../../../test/fixtures/anthropic/stream-truncated.sse?raw";
 import type { Observation } from "../streaming/observation";
+import { MAX_SSE_EVENT_BYTES } from "../../../shared/src/openai";
 import { tapAnthropicSse } from "./sse-tap";
 
 function body(text: string, pieceSize = 29, fail = false): ReadableStream<Uint8Array> {
@@ -71,5 +72,15 @@ describe("Anthropic SSE tap", () => {
     const { observation } = await run(zero);
     expect(observation!.usage).toBeNull();
     expect(observation!.completionChars).toBeGreaterThan(0);
+  });
+
+  it("ends a stream whose event grows past MAX_SSE_EVENT_BYTES with Anthropic's error event, after the events before it", async () => {
+    const start = textStream.slice(0, textStream.indexOf("\n\n") + 2);
+    const endless = `${start}event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"${"a".repeat(MAX_SSE_EVENT_BYTES)}`;
+    let observation: Observation | null = null;
+    const out = await new Response(tapAnthropicSse(body(endless, 64 * 1024), { provider: "claude", onEnd: (o) => (observation = o) })).text();
+    expect(out.startsWith(start)).toBe(true);
+    expect(out.slice(start.length)).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"An event in the stream from provider 'claude' grew past 1048576 bytes without ending/);
+    expect(observation!.upstreamError).toBe(true);
   });
 });
