@@ -1,8 +1,6 @@
 import type { D1Database } from "@cloudflare/workers-types";
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { estimateChatPromptTokens } from "../../workers/shared/src/openai/estimate";
-import { costMicros, worstCaseCostMicros, type Price } from "../../workers/shared/src/pricing";
 import { clientFor, eventually, startCoreStack, uniqueModel } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
@@ -23,8 +21,17 @@ afterAll(() => close?.());
 
 const MESSAGES = [{ role: "user" as const, content: "What is the capital of France?" }];
 const MAX_TOKENS = 50;
-/** The fake upstream's fixture always reports 24 prompt + 7 completion tokens. */
-const USAGE = { promptTokens: 24, completionTokens: 7, cachedTokens: 0 };
+/**
+ * Costs at $100 per 1M tokens in and out (100 µ$ a token), worked out from the documented rules,
+ * not by calling the production estimator or pricing code (they have their own unit tests):
+ * - worst case reserved = (prompt estimate + max_tokens) × 100 µ$, the prompt estimate of the one
+ *   30-ASCII-character message being 4 framing + ceil(30 / 4) = 12 tokens (estimate.ts):
+ *   (12 + 50) × 100 = 6 200 µ$;
+ * - actual = the fixture's usage (test/fixtures/openai/chat-text.json: 24 prompt + 7 completion
+ *   tokens) × 100 µ$ = 3 100 µ$.
+ */
+const WORST_CASE_MICROS = (12 + MAX_TOKENS) * 100;
+const ACTUAL_MICROS = (24 + 7) * 100;
 
 interface LimiterStub {
   snapshot(subject: string): Promise<{ requests: number; inFlight: number; spentMicros: number; reservedMicros: number }>;
@@ -45,8 +52,7 @@ const settled = (keyId: string, object?: string) =>
 async function pricedModel(label: string) {
   const model = uniqueModel(label);
   await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
-  const price: Price = { model, provider: null, input_per_mtok_micros: 100_000_000, output_per_mtok_micros: 100_000_000, cached_input_per_mtok_micros: null };
-  return { model, worstCase: worstCaseCostMicros(price, estimateChatPromptTokens({ messages: MESSAGES }), MAX_TOKENS), actual: costMicros(price, USAGE) };
+  return { model, worstCase: WORST_CASE_MICROS, actual: ACTUAL_MICROS };
 }
 
 async function budgetRefusal(promise: Promise<unknown>): Promise<RateLimitError> {
@@ -72,10 +78,8 @@ describe("monthly budget", () => {
     // $100 per 1M tokens in and out: 100 µ$ per token.
     const put = await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
     expect(put.status).toBe(201);
-    const price: Price = { model, provider: null, input_per_mtok_micros: 100_000_000, output_per_mtok_micros: 100_000_000, cached_input_per_mtok_micros: null };
-    const worstCase = worstCaseCostMicros(price, estimateChatPromptTokens({ messages: MESSAGES }), MAX_TOKENS);
-    const actual = costMicros(price, USAGE);
-    expect(actual).toBeLessThan(worstCase);
+    const worstCase = WORST_CASE_MICROS;
+    const actual = ACTUAL_MICROS;
     const budgetMicros = 10 * worstCase + Math.floor(worstCase / 2);
 
     const { client, key } = await clientFor(stack, { budget: { monthly_usd: budgetMicros / 1_000_000 } });
@@ -133,9 +137,8 @@ describe("monthly budget", () => {
   it("a budget set mid-month counts what the key already spent this month", async () => {
     const model = uniqueModel("budget-late");
     await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
-    const price: Price = { model, provider: null, input_per_mtok_micros: 100_000_000, output_per_mtok_micros: 100_000_000, cached_input_per_mtok_micros: null };
-    const worstCase = worstCaseCostMicros(price, estimateChatPromptTokens({ messages: MESSAGES }), MAX_TOKENS);
-    const actual = costMicros(price, USAGE);
+    const worstCase = WORST_CASE_MICROS;
+    const actual = ACTUAL_MICROS;
 
     // No limits yet: the key skips the limiter entirely; billing records what it spends.
     const { client, key } = await clientFor(stack);
@@ -248,9 +251,8 @@ describe("billing identity", () => {
   it("bills every request under the gateway's own id: a client's x-request-id neither merges requests nor touches another tenant's rows", async () => {
     const model = uniqueModel("client-request-id");
     await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
-    const price: Price = { model, provider: null, input_per_mtok_micros: 100_000_000, output_per_mtok_micros: 100_000_000, cached_input_per_mtok_micros: null };
-    const worstCase = worstCaseCostMicros(price, estimateChatPromptTokens({ messages: MESSAGES }), MAX_TOKENS);
-    const actual = costMicros(price, USAGE);
+    const worstCase = WORST_CASE_MICROS;
+    const actual = ACTUAL_MICROS;
     // Two tenants whose clients send the same x-request-id on every request (a retry library, a fixed value, or on purpose).
     const clientId = `shared-${model}`;
     const mine = await clientFor(stack);

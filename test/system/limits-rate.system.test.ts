@@ -1,6 +1,5 @@
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { estimateChatPromptTokens } from "../../workers/shared/src/openai/estimate";
 import { clientFor, eventually, startCoreStack, uniqueModel } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
@@ -20,8 +19,13 @@ beforeAll(async () => {
 afterAll(() => close?.());
 
 const MESSAGES = [{ role: "user" as const, content: "What is the capital of France?" }];
-/** The fixture's usage: every answer reports 24 prompt + 7 completion tokens. */
-const ACTUAL_TOKENS = 31;
+/** The fixture's usage (test/fixtures/openai/chat-text.json): every answer reports 24 prompt + 7 completion tokens. */
+const ACTUAL_TOKENS = 24 + 7;
+/**
+ * The prompt estimate of MESSAGES by the documented rule (workers/shared/src/openai/estimate.ts),
+ * not by calling the estimator: 4 framing tokens per message + 30 ASCII characters at 4 a token.
+ */
+const PROMPT_ESTIMATE = 4 + Math.ceil(30 / 4);
 
 type Outcome = { ok: true; headers: Headers } | { ok: false; error: RateLimitError };
 
@@ -101,7 +105,7 @@ describe("tokens per minute", () => {
   it("refuses up front a request whose reservation exceeds the TPM, then settles admitted ones by actual usage", async () => {
     const { client } = await clientFor(stack, { limits: { tpm: 1000 } });
     const model = uniqueModel("tpm");
-    const estimate = estimateChatPromptTokens({ messages: MESSAGES });
+    const estimate = PROMPT_ESTIMATE;
 
     // Reservation = prompt estimate + max_tokens: larger than the whole limit → never admitted.
     const tooBig = refused(await chat(client, model, { max_tokens: 1000 }));
