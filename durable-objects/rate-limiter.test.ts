@@ -31,6 +31,15 @@ describe("RateLimiter Durable Object", () => {
     expect(await rowCount(stub)).toBe(0);
   });
 
+  it("refuses to move its clock outside the test stack (the deployed config's vars)", async () => {
+    const stub = stubFor("key:clock");
+    const l = [limits("key:clock", { rpm: 1 })];
+    leaseId(await stub.acquire(req(l)));
+    expect(await stub.advanceClock(60_000)).toEqual({ ok: false, message: expect.stringContaining("only be moved in the test stack") });
+    // The window did not slide: the one slot is still taken.
+    expect(await stub.acquire(req(l))).toMatchObject({ ok: false, refusal: { kind: "requests", used: 1 } });
+  });
+
   it("admits exactly rpm of 200 concurrent acquires; refusals write nothing", async () => {
     const stub = stubFor("key:burst");
     const l = [limits("key:burst", { rpm: 50 })];

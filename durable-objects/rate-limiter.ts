@@ -14,6 +14,10 @@ import {
 import { Ledger } from "../workers/rate-limiter/src/ledger";
 import { GroupCommitStore } from "../workers/rate-limiter/src/group-commit";
 import { SqlLedgerStore } from "../workers/rate-limiter/src/sql-store";
+import { TestClock, testClockAllowed, type AdvanceClockResult, type ClockState } from "../workers/shared/src/test-clock";
+
+/** Where a moved test clock is kept, so an evicted object does not step back in time. */
+const CLOCK_KEY = "test-clock";
 
 /**
  * Exact limits and budgets for the subjects of one object: `key:<id>` (a key whose tenant has no
@@ -32,9 +36,13 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   private readonly ledger: Ledger;
   private readonly store: GroupCommitStore;
   private readonly seeding = new Map<string, Promise<void>>();
+  /** `Date.now` outside the test stack; there, `advanceClock` moves it (test/system/limits-window). */
+  private readonly clock: TestClock;
 
   constructor(ctx: DurableObjectState, env: RateLimiterEnv) {
     super(ctx, env);
+    const testClock = testClockAllowed(env);
+    this.clock = new TestClock(testClock, testClock ? (ctx.storage.kv.get<ClockState>(CLOCK_KEY) ?? null) : null);
     const sql = new SqlLedgerStore(ctx.storage.sql);
     this.store = new GroupCommitStore(
       sql,
@@ -45,7 +53,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
       },
     );
     this.ledger = new Ledger(this.store);
-    this.ledger.restore(sql.loadLeases(), sql.loadSpend(), Date.now());
+    this.ledger.restore(sql.loadLeases(), sql.loadSpend(), this.clock.now());
   }
 
   /** Liveness probe for /health: answers from inside the object without touching its counters. */
@@ -57,7 +65,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async acquire(input: unknown): Promise<AcquireResult> {
     const parsed = AcquireRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, invalid: describe(parsed.error) };
-    const missing = this.ledger.unseeded(parsed.data, Date.now());
+    const missing = this.ledger.unseeded(parsed.data, this.clock.now());
     if (missing.length > 0) {
       try {
         await Promise.all(missing.map((m) => this.seed(m.subject, m.month, parsed.data.peer)));
@@ -66,7 +74,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
       }
     }
     // From here to the decision nothing is awaited: reading the counters and reserving is atomic.
-    const decision = this.ledger.acquire(parsed.data, Date.now());
+    const decision = this.ledger.acquire(parsed.data, this.clock.now());
     await this.store.flushed();
     return decision;
   }
@@ -108,7 +116,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async settle(input: unknown): Promise<SettleResult> {
     const parsed = SettleRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
-    const known = this.ledger.settle(parsed.data, Date.now());
+    const known = this.ledger.settle(parsed.data, this.clock.now());
     await this.store.flushed();
     return { ok: true, known };
   }
@@ -117,7 +125,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async release(input: unknown): Promise<ReleaseResult> {
     const parsed = ReleaseRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
-    const micros = this.ledger.release(parsed.data.subject, parsed.data.month, Date.now());
+    const micros = this.ledger.release(parsed.data.subject, parsed.data.month, this.clock.now());
     await this.store.flushed();
     return { ok: true, micros };
   }
@@ -126,14 +134,24 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async renew(input: unknown): Promise<RenewResult> {
     const parsed = RenewRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
-    const renewed = this.ledger.renew(parsed.data.leaseId, Date.now());
+    const renewed = this.ledger.renew(parsed.data.leaseId, this.clock.now());
     await this.store.flushed();
     return { ok: true, renewed };
   }
 
+  /**
+   * Test stack only (refused elsewhere, see workers/shared/src/test-clock.ts): stops this object's
+   * clock and moves it forward, so a test sees a window slide or a lease expire without waiting.
+   */
+  async advanceClock(ms: unknown): Promise<AdvanceClockResult> {
+    const result = this.clock.advance(ms);
+    if (result.ok) this.ctx.storage.kv.put(CLOCK_KEY, result.state);
+    return result;
+  }
+
   /** A subject's current counters (requests/tokens in the window, in flight, month spend). */
   async snapshot(subject: string) {
-    return this.ledger.snapshot(SubjectIdSchema.parse(subject), Date.now());
+    return this.ledger.snapshot(SubjectIdSchema.parse(subject), this.clock.now());
   }
 }
 

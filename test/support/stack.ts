@@ -19,6 +19,13 @@ const D1_BINDINGS: Record<string, { binding: string; dir: string }> = {
 };
 const hasMigrations = (dir: string) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith(".sql"));
 
+/**
+ * The Workers whose clock (and, in model-proxy, random choices) the system tests may move:
+ * honoured only with both vars (workers/shared/src/test-clock.ts), which no wrangler config sets.
+ */
+const TEST_CLOCK_VARS = { ENVIRONMENT: "test", TEST_CLOCK: "true" };
+const TEST_CLOCK_WORKERS = new Set(["rate-limiter"]);
+
 export interface StackOptions {
   /** Extra vars per Worker name, e.g. `{ "model-proxy": { PLATFORM_PROVIDERS: "…" } }`. */
   vars?: Record<string, Record<string, string>>;
@@ -38,6 +45,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       secrets: secretsFor(w.name, secrets),
       vars: {
         ...(w.name === "model-proxy" ? { ALLOW_PRIVATE_UPSTREAMS: "true" } : {}),
+        ...(TEST_CLOCK_WORKERS.has(w.name) ? TEST_CLOCK_VARS : {}),
         ...(options.vars?.[w.name] ?? {}),
       },
     })),

@@ -1,0 +1,65 @@
+import { z } from "zod";
+
+/**
+ * A clock the system tests can move forward, so behaviour that depends on time (the limiter's
+ * 60-second window and lease expiry, circuit cool-downs) is tested without waiting for it.
+ *
+ * It can only move in the test stack: a Worker honours it when its vars say both
+ * `ENVIRONMENT = "test"` and `TEST_CLOCK = "true"`. No wrangler config declares either value (they
+ * deploy `ENVIRONMENT = "development"` and no `TEST_CLOCK`); only `startStack` in
+ * test/support/stack.ts sets them. Everywhere else `advance` refuses and the clock is `Date.now`.
+ *
+ * The offset lives in the object whose clock it is (a Durable Object instance), so every isolate
+ * that calls that object sees the same time; reading it is an addition, never a storage read.
+ */
+export interface TestClockVars {
+  ENVIRONMENT?: string;
+  TEST_CLOCK?: string;
+}
+
+/** Whether this Worker's vars allow a test clock (see above). */
+export function testClockAllowed(env: object): boolean {
+  const vars: TestClockVars = env;
+  return vars.ENVIRONMENT === "test" && vars.TEST_CLOCK === "true";
+}
+
+/** How far one call may move a clock: a day, more than any window or cool-down in the system. */
+export const MAX_CLOCK_STEP_MS = 86_400_000;
+const ClockStepSchema = z.number().int().nonnegative().max(MAX_CLOCK_STEP_MS);
+
+/** A moved clock's state, to be kept by its owner so an evicted object does not step back in time. */
+export interface ClockState {
+  stoppedAt: number;
+  offsetMs: number;
+}
+
+export type AdvanceClockResult = { ok: true; state: ClockState } | { ok: false; message: string };
+
+/**
+ * `Date.now()` until a test moves it. The first move also stops it: from then on its time passes
+ * only when moved, so a test can expect exact times (`retry-after-ms: 57000`, not "about 57 s").
+ * `advance(0)` just stops it. Where `testClockAllowed` is false, `advance` refuses and `now` is
+ * `Date.now`.
+ */
+export class TestClock {
+  #state: ClockState | null;
+
+  constructor(
+    private readonly allowed: boolean,
+    state: ClockState | null = null,
+  ) {
+    this.#state = allowed ? state : null;
+  }
+
+  readonly now = (): number => (this.#state ? this.#state.stoppedAt + this.#state.offsetMs : Date.now());
+
+  /** Moves the clock forward by `ms` (validated here: the caller passes what it was sent). */
+  advance(ms: unknown): AdvanceClockResult {
+    if (!this.allowed) return { ok: false, message: "the clock can only be moved in the test stack (ENVIRONMENT=test, TEST_CLOCK=true)" };
+    const step = ClockStepSchema.safeParse(ms);
+    if (!step.success) return { ok: false, message: `ms must be an integer from 0 to ${MAX_CLOCK_STEP_MS}` };
+    const state = this.#state ?? { stoppedAt: Date.now(), offsetMs: 0 };
+    this.#state = { stoppedAt: state.stoppedAt, offsetMs: state.offsetMs + step.data };
+    return { ok: true, state: this.#state };
+  }
+}
