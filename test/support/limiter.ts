@@ -11,8 +11,7 @@ interface LimiterObject {
  * `object` is the object's name: `key:<key id>` for a key whose tenant has no limits, else `tenant:<id>`.
  */
 export async function advanceLimiterClock(stack: Stack, object: string, ms: number): Promise<void> {
-  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): unknown } };
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object)) as LimiterObject;
-  const result = await stub.advanceClock(ms);
+  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): LimiterObject } };
+  const result = await env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object)).advanceClock(ms);
   if (!result.ok) throw new Error(`the limiter's clock did not move: ${result.message}`);
 }
