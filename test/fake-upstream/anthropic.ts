@@ -1,11 +1,14 @@
 import { recordings } from "./recordings";
+import { requestFields } from "./schemas";
 
 /**
  * The fake upstream's Anthropic Messages API (`POST /v1/messages`), answering with the recorded
  * wire formats in test/fixtures/anthropic (JSON and SSE, byte for byte). Like the real API it
- * checks what it receives — `x-api-key`, `anthropic-version`, `model`, `max_tokens`, alternating
- * `messages` — and answers Anthropic's own error bodies when something is wrong, so a translation
- * bug shows up as the error a real upstream would send.
+ * checks what it receives — `x-api-key`, a known `anthropic-version`, no top-level field the API
+ * does not define ("<field>: Extra inputs are not permitted", the fields read from the installed
+ * `@anthropic-ai/sdk`'s `MessageCreateParamsBase`, its beta one when `anthropic-beta` is sent),
+ * `model`, `max_tokens`, alternating `messages` — and answers Anthropic's own error bodies when
+ * something is wrong, so a translation bug shows up as the error a real upstream would send.
  *
  * Scenarios are chosen by the model name (the gateway passes the upstream model through):
  *   …-error-400 | …-error-401 | …-error-429 | …-error-529   → that recorded HTTP error
@@ -36,10 +39,34 @@ interface MessagesBody {
   tool_choice?: { type?: string };
 }
 
+/**
+ * The API versions Anthropic serves. The SDK types the newest; 2026-10-21 removed the sampling
+ * fields `temperature`, `top_p` and `top_k` (400 on that version), which 2023-06-01 still takes
+ * (Anthropic's versioning notes / SDK 1.0.0 migration guide).
+ */
+const VERSION_EXTRA_FIELDS: Record<string, readonly string[]> = {
+  "2023-06-01": ["temperature", "top_p", "top_k"],
+  "2026-10-21": [],
+};
+
+/** Anthropic's error for a status (its recorded body where the fixtures have one). */
+export function anthropicStatusError(status: number): Response {
+  const name = { 400: "error-400-invalid-request.json", 401: "error-401-authentication.json", 429: "error-429-rate-limit.json", 529: "error-529-overloaded.json" }[status];
+  if (name) return recorded(name);
+  const type = { 403: "permission_error", 404: "not_found_error", 413: "request_too_large", 500: "api_error" }[status] ?? "api_error";
+  return anthropicError(status, type, type === "api_error" ? "Internal server error" : type.replace(/_/g, " "));
+}
+
 /** Validates like Anthropic does before generating; returns the error response or null. */
 function validate(headers: Headers, body: MessagesBody): Response | null {
   if (headers.get("x-api-key") !== ANTHROPIC_FAKE_KEY) return recorded("error-401-authentication.json");
-  if (!headers.get("anthropic-version")) return anthropicError(400, "invalid_request_error", "anthropic-version: header is required");
+  const version = headers.get("anthropic-version");
+  if (!version) return anthropicError(400, "invalid_request_error", "anthropic-version: header is required");
+  const versionFields = VERSION_EXTRA_FIELDS[version];
+  if (!versionFields) return anthropicError(400, "invalid_request_error", `anthropic-version: "${version}" is not a valid version`);
+  const fields = requestFields(headers.has("anthropic-beta") ? "anthropicBetaMessages" : "anthropicMessages");
+  const extra = Object.keys(body).find((k) => !fields.has(k) && !versionFields.includes(k));
+  if (extra) return anthropicError(400, "invalid_request_error", `${extra}: Extra inputs are not permitted`);
   if (typeof body.model !== "string") return anthropicError(400, "invalid_request_error", "model: Field required");
   if (typeof body.max_tokens !== "number") return anthropicError(400, "invalid_request_error", "max_tokens: Field required");
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
@@ -71,11 +98,8 @@ export async function handleAnthropic(request: Request): Promise<Response | null
   if (invalid) return invalid;
 
   const model = String(body.model);
-  for (const status of ["400", "401", "429", "529"]) {
-    if (model.endsWith(`-error-${status}`)) {
-      const name = { "400": "error-400-invalid-request.json", "401": "error-401-authentication.json", "429": "error-429-rate-limit.json", "529": "error-529-overloaded.json" }[status]!;
-      return recorded(name);
-    }
+  for (const status of [400, 401, 429, 529]) {
+    if (model.endsWith(`-error-${status}`)) return anthropicStatusError(status);
   }
   const stream = body.stream === true;
   if (model.endsWith("-midstream-error")) return sse("stream-error-overloaded.sse");

@@ -2,11 +2,20 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { ERRORS, defaultFixture, renderEmbeddings, renderEvents, renderJson, type FixtureName } from "./wire.mjs";
 import { answerNative, geminiModelOf } from "./anthropic-and-google";
+import { writeAnswer, type FaultKnobs } from "./faults";
+import { loadSchemas, requestFields, type SchemaName } from "./schemas";
 
 /**
  * A fake OpenAI for system tests: a Node HTTP server speaking OpenAI's chat, completions and
  * embeddings wire formats (wire.mjs, from recorded fixtures), which records every request and
- * misbehaves on demand. Knobs and recordings are keyed by the upstream model name a test uses,
+ * misbehaves on demand. It also speaks Anthropic's and Gemini's APIs (anthropic.ts, google.ts),
+ * with the same knobs (faults.ts).
+ *
+ * It is strict like the real APIs: under `url` (api.openai.com's `/v1`) a request with a top-level
+ * field OpenAI's API does not define (read from the installed `openai` SDK, schemas.ts) gets
+ * OpenAI's 400 "Unrecognized request argument supplied: …", and `stream_options` without
+ * `stream: true` its 400 too. Under `compatUrl` it is an OpenAI-compatible server (vLLM, Ollama,
+ * OpenRouter) that takes vendor extensions such as `top_k`. Knobs and recordings are keyed by the upstream model name a test uses,
  * so tests never race on shared state: give each test its own model name.
  *
  *   const up = await startFakeUpstream();
@@ -14,23 +23,11 @@ import { answerNative, geminiModelOf } from "./anthropic-and-google";
  *   const gate = up.hold("m-stream", 2);   // send 2 events, then wait for gate.release()
  *   up.requests("m-stream")[0].headers.authorization
  */
-export interface Behaviour {
+export interface Behaviour extends FaultKnobs {
   /** Which canned answer (default: by request — tools → chat-tools, JSON mode → chat-json, else chat-text). */
   fixture?: FixtureName;
-  /** Wait this long before sending response headers. */
-  delayMs?: number;
-  /** Answer with this error (body defaults to OpenAI's recorded error for the status). */
+  /** Answer with this error (body defaults to the vendor's recorded error for the status: OpenAI's, Anthropic's or Gemini's by the request's API). */
   error?: { status: number; body?: unknown; headers?: Record<string, string> };
-  /** Never answer (the gateway's timeout must fire). */
-  hang?: boolean;
-  /** Streams: after this many events, stop until the test calls `release()` on the gate. */
-  holdAfter?: number;
-  /** Streams: after this many events, destroy the connection (a broken stream). */
-  breakAfter?: number;
-  /** Streams: after this many events, keep the connection open and send nothing more. */
-  stallAfter?: number;
-  /** Streams: wait this long between events (a model generating tokens). */
-  intervalMs?: number;
   /** Streams: repeat the content chunks this many times (a long answer). */
   repeat?: number;
   /**
@@ -62,8 +59,10 @@ export interface Gate {
 }
 
 export interface FakeUpstream {
-  /** Base URL to configure as a provider's `base_url` (`http://127.0.0.1:<port>/v1`). */
+  /** Base URL to configure as a provider's `base_url` (`http://127.0.0.1:<port>/v1`): strict like api.openai.com. */
   url: string;
+  /** The same fake as an OpenAI-compatible server that accepts vendor extension fields (`…/compat/v1`). */
+  compatUrl: string;
   /** The only key the fake accepts (`Authorization: Bearer <key>`); others get OpenAI's 401. */
   apiKey: string;
   on(model: string, behaviour: Behaviour): void;
@@ -74,8 +73,31 @@ export interface FakeUpstream {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const OPERATIONS: Record<string, { operation: "chat" | "completions" | "embeddings"; schema: SchemaName }> = {
+  "/v1/chat/completions": { operation: "chat", schema: "openaiChat" },
+  "/v1/completions": { operation: "completions", schema: "openaiCompletions" },
+  "/v1/embeddings": { operation: "embeddings", schema: "openaiEmbeddings" },
+};
+const COMPAT_PREFIX = "/compat";
+
+/** OpenAI's 400 for what its API refuses before generating (its own wording), or null. */
+function openaiRefusal(schema: SchemaName, body: Record<string, unknown>): unknown {
+  const fields = requestFields(schema);
+  const unknown = Object.keys(body).filter((k) => !fields.has(k));
+  if (unknown.length > 0) {
+    const message = `Unrecognized request argument${unknown.length > 1 ? "s" : ""} supplied: ${unknown.join(", ")}`;
+    return { error: { message, type: "invalid_request_error", param: null, code: null } };
+  }
+  const options = body["stream_options"];
+  if (options !== undefined && options !== null && body["stream"] !== true) {
+    return { error: { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", type: "invalid_request_error", param: "stream_options", code: null } };
+  }
+  return null;
+}
+
 export async function startFakeUpstream(options: { apiKey?: string } = {}): Promise<FakeUpstream> {
   const apiKey = options.apiKey ?? "sk-fake-upstream-provider-key-0123456789";
+  loadSchemas();
   const behaviours = new Map<string, Behaviour>();
   const gates = new Map<string, { reached: () => void; released: Promise<void> }>();
   const recorded = new Map<string, Recorded[]>();
@@ -101,54 +123,52 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
     list.push({ method: req.method ?? "", path: req.url ?? "", headers, body, outcome });
     recorded.set(model, list);
 
+    const b = behaviours.get(model) ?? {};
+    const hold = async () => {
+      const gate = gates.get(model);
+      gate?.reached();
+      await gate?.released;
+    };
     // Anthropic's and Gemini's wire formats (anthropic.ts, google.ts).
-    if (await answerNative(req, res, text, behaviours.get(model))) return;
+    if (await answerNative(req, res, text, b, hold)) return;
 
-    const path = (req.url ?? "").split("?")[0]!;
-    const operation = path === "/v1/chat/completions" ? "chat" : path === "/v1/completions" ? "completions" : path === "/v1/embeddings" ? "embeddings" : null;
-    if (req.method !== "POST" || !operation) {
+    let path = (req.url ?? "").split("?")[0]!;
+    const strict = !path.startsWith(`${COMPAT_PREFIX}/`);
+    if (!strict) path = path.slice(COMPAT_PREFIX.length);
+    const route = OPERATIONS[path];
+    if (req.method !== "POST" || !route) {
       return send(res, 404, { error: { message: `Invalid URL (${req.method} ${path})`, type: "invalid_request_error", param: null, code: null } });
     }
+    const { operation } = route;
     if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, ERRORS["401"]);
+    const refusal = strict ? openaiRefusal(route.schema, body) : null;
+    if (refusal) return send(res, 400, refusal);
 
-    const b = behaviours.get(model) ?? {};
     if (b.hang) return; // never answer; the socket is destroyed when the client gives up
     if (b.delayMs) await sleep(b.delayMs);
     if (b.error) {
       const fallback = (ERRORS as Record<string, unknown>)[String(b.error.status)] ?? ERRORS["500"];
       return send(res, b.error.status, b.error.body ?? fallback, b.error.headers);
     }
-    if (operation === "embeddings") return sendText(res, 200, renderEmbeddings(body), "application/json");
+    const json = (text: string) => writeAnswer(res, 200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) }, [text], b, hold);
+    if (operation === "embeddings") return json(renderEmbeddings(body));
     const fixture = b.fixture ?? defaultFixture(operation, body);
     if (body["stream"] !== true && b.hugeJson) return sendHugeJson(res, model, b.hugeJson);
-    if (body["stream"] !== true) return sendText(res, 200, renderJson(fixture), "application/json");
+    if (body["stream"] !== true) return json(renderJson(fixture));
 
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-request-id": `req_up_${recorded.size}` });
-    res.flushHeaders();
     let events = renderEvents(fixture, body);
     if (b.repeat && b.repeat > 1) {
       // First chunk (role), then the content chunks `repeat` times, then the rest (finish, usage, [DONE]).
       const content = events.slice(1, -3);
       events = [events[0]!, ...Array.from({ length: b.repeat }, () => content).flat(), ...events.slice(-3)];
     }
-    for (let i = 0; i < events.length; i++) {
-      if (b.endlessEvent && i === 1) return sendEndlessEvent(res, model, b.endlessEvent);
-      if (b.intervalMs && i > 0) await sleep(b.intervalMs);
-      if (i === b.holdAfter) {
-        const gate = gates.get(model);
-        gate?.reached();
-        await gate?.released;
-      }
-      if (i === b.breakAfter) {
-        res.socket?.destroy();
-        return;
-      }
-      if (i === b.stallAfter) return; // silent until the client leaves
-      if (res.destroyed) return;
-      // Wait until each event is handed to the socket, so "after N events" is exact.
-      await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
+    const sseHeaders = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-request-id": `req_up_${recorded.size}` };
+    if (b.endlessEvent) {
+      // The first event, then one that never ends.
+      const endless = b.endlessEvent;
+      return writeAnswer(res, 200, sseHeaders, events.slice(0, 2), { stallAfter: 1 }, hold).then(() => sendEndlessEvent(res, model, endless));
     }
-    res.end();
+    await writeAnswer(res, 200, sseHeaders, events, b, hold);
   }
 
   const server = createServer((req, res) => {
@@ -167,6 +187,7 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
 
   return {
     url: `http://127.0.0.1:${port}/v1`,
+    compatUrl: `http://127.0.0.1:${port}${COMPAT_PREFIX}/v1`,
     apiKey,
     on: (model, behaviour) => void behaviours.set(model, behaviour),
     hold(model, afterEvents) {
@@ -213,10 +234,7 @@ async function sendEndlessEvent(res: ServerResponse, model: string, endless: { b
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  sendText(res, status, JSON.stringify(body, null, 2), "application/json", headers);
-}
-
-function sendText(res: ServerResponse, status: number, text: string, type: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text), ...headers });
+  const text = JSON.stringify(body, null, 2);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
 }
