@@ -12,6 +12,7 @@ export const WRONG_PROVIDER_KEY = "sk-wrong-provider-key-do-not-leak-42";
  *   quick/<any>           same upstream, 600 ms timeout (for timeout tests)
  *   badkey/<any>          a provider whose key the upstream refuses (401)
  *   catalog/<listed>      only `catalog-chat-1` and `catalog-embed-1` (also addressable bare)
+ *   compat/<any>          a vLLM server (the fake's lenient `compatUrl`: vendor extension fields accepted)
  */
 export async function startCoreStack(): Promise<{ stack: Stack; upstream: FakeUpstream; close(): Promise<void> }> {
   const upstream = await startFakeUpstream();
@@ -20,8 +21,9 @@ export async function startCoreStack(): Promise<{ stack: Stack; upstream: FakeUp
     { name: "quick", type: "openai", base_url: upstream.url, timeout_ms: 600 },
     { name: "badkey", type: "openai", base_url: upstream.url },
     { name: "catalog", type: "openai", base_url: upstream.url, models: ["catalog-chat-1", "catalog-embed-1"] },
+    { name: "compat", type: "vllm", base_url: upstream.compatUrl, timeout_ms: 20_000 },
   ];
-  const keys = { fake: upstream.apiKey, quick: upstream.apiKey, badkey: WRONG_PROVIDER_KEY, catalog: upstream.apiKey };
+  const keys = { fake: upstream.apiKey, quick: upstream.apiKey, badkey: WRONG_PROVIDER_KEY, catalog: upstream.apiKey, compat: upstream.apiKey };
   const stack = await startStack({
     vars: { "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify(keys) } },
   });

@@ -68,7 +68,19 @@ async function collect(stream: AsyncIterable<OpenAI.Chat.Completions.ChatComplet
   return { content, finish, usage, tools, chunks };
 }
 
+/** OpenAI-only and vendor fields a client may send: the translations must not carry them upstream. */
+const FOREIGN_FIELDS = { top_k: 40, repetition_penalty: 1.1, min_p: 0.05, seed: 7, store: false, prompt_cache_key: "k", unknown_vendor_knob: true };
+
 describe("openai SDK → anthropic provider", () => {
+  it("a client's vendor and OpenAI-only fields never reach Anthropic, which refuses extra inputs", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("claude-foreign");
+    const completion = await client.chat.completions.create({ model: `claude/${model}`, messages: [{ role: "user", content: "Hi" }], ...FOREIGN_FIELDS } as never);
+    expect(completion).toMatchObject({ object: "chat.completion" });
+    const sent = upstream.requests(model)[0]!.body;
+    for (const field of Object.keys(FOREIGN_FIELDS)) expect(sent).not.toHaveProperty(field);
+  });
+
   it("chat: translated request upstream (x-api-key, system, default max_tokens), OpenAI completion back", async () => {
     const { client, apiKey } = await clientFor(stack);
     const model = uniqueModel("claude-text");
@@ -218,6 +230,15 @@ describe("openai SDK → anthropic provider", () => {
 });
 
 describe("openai SDK → google provider", () => {
+  it("a client's vendor and OpenAI-only fields never reach Gemini, which refuses unknown names", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("gemini-foreign");
+    const completion = await client.chat.completions.create({ model: `gemini/${model}`, messages: [{ role: "user", content: "Hi" }], ...FOREIGN_FIELDS } as never);
+    expect(completion).toMatchObject({ object: "chat.completion" });
+    const sent = upstream.requests(model)[0]!.body;
+    for (const field of Object.keys(FOREIGN_FIELDS)) expect(sent).not.toHaveProperty(field);
+  });
+
   it("chat: contents/systemInstruction upstream with the key in x-goog-api-key, OpenAI completion back", async () => {
     const { client, apiKey } = await clientFor(stack);
     const model = uniqueModel("gemini-text");

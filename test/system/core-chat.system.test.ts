@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import OpenAI from "openai";
 import ALL_FIELDS from "../fixtures/openai/chat-request-all-fields.json";
 import { base64Of, FIXTURES, vectorFor } from "../fake-upstream/wire.mjs";
 import { clientFor, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
@@ -91,11 +92,22 @@ describe("chat completions (non-streamed)", () => {
     expect(upstream.requests(model)[0]!.body).toEqual({ ...request, model });
   });
 
-  it("passes vendor extension parameters through (vLLM/OpenRouter style)", async () => {
+  it("passes vendor extension parameters through to an OpenAI-compatible server (vLLM/OpenRouter style)", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("chat-extensions");
-    await client.chat.completions.create({ model: `fake/${model}`, messages: [{ role: "user", content: "x" }], top_k: 40, repetition_penalty: 1.1 } as never);
+    await client.chat.completions.create({ model: `compat/${model}`, messages: [{ role: "user", content: "x" }], top_k: 40, repetition_penalty: 1.1 } as never);
     expect(upstream.requests(model)[0]!.body).toMatchObject({ top_k: 40, repetition_penalty: 1.1 });
+  });
+
+  it("passes them to OpenAI itself too, whose own 400 reaches the client (the gateway keeps no list of OpenAI's fields)", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("chat-extensions-openai");
+    const err = await client.chat.completions
+      .create({ model: `fake/${model}`, messages: [{ role: "user", content: "x" }], top_k: 40 } as never)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ message: "Unrecognized request argument supplied: top_k", type: "invalid_request_error" });
+    expect(upstream.requests(model)[0]!.body).toMatchObject({ top_k: 40 });
   });
 
   it("resolves a bare model name through the registry", async () => {

@@ -24,9 +24,10 @@ beforeAll(async () => {
   const providers = [
     { name: "claude", type: "anthropic", base_url: upstream.url, timeout_ms: 20_000 },
     { name: "oai", type: "openai", base_url: upstream.url, timeout_ms: 20_000 },
+    { name: "vllm", type: "vllm", base_url: upstream.compatUrl, timeout_ms: 20_000 },
     { name: "gemini", type: "google", base_url: upstream.url.replace(/\/v1$/, "/v1beta"), timeout_ms: 20_000 },
   ];
-  const keys = { claude: ANTHROPIC_FAKE_KEY, oai: upstream.apiKey, gemini: GOOGLE_FAKE_KEY };
+  const keys = { claude: ANTHROPIC_FAKE_KEY, oai: upstream.apiKey, vllm: upstream.apiKey, gemini: GOOGLE_FAKE_KEY };
   stack = await startStack({
     vars: { "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify(keys) } },
   });
@@ -57,7 +58,6 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
       max_tokens: 1024,
       system: "Answer briefly.",
       messages: [{ role: "user" as const, content: "What is the capital of France?" }],
-      temperature: 0.2,
       metadata: { user_id: "end-user-9" },
     };
     const { data, response } = await client.messages.create(request, { headers: { "anthropic-beta": "context-1m-2025-08-07" } }).withResponse();
@@ -73,6 +73,17 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
     // The client's API version and betas reach Anthropic as the SDK sent them.
     expect(sent!.headers["anthropic-beta"]).toBe("context-1m-2025-08-07");
     expect(sent!.headers["anthropic-version"]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it("forwards what Anthropic does not define too (the gateway keeps no list of its fields): Anthropic's own 400 reaches the SDK", async () => {
+    const { client } = await anthropicClient();
+    const model = uniqueModel("claude-native-extra");
+    // The SDK (API version 2026-10-21) no longer types the sampling fields; that version refuses them.
+    const request = { model: `claude/${model}`, max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }], temperature: 0.2 };
+    const err = await client.messages.create(request).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: "temperature: Extra inputs are not permitted" } });
+    expect(upstream.requests(model)[0]!.body).toMatchObject({ temperature: 0.2 });
   });
 
   it("messages.stream accumulates the same message, usage included, and meters it", async () => {
@@ -163,6 +174,19 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
       ],
       stop: ["END"],
     });
+  });
+
+  it("top_k reaches an OpenAI-compatible server as its vendor extension, never OpenAI itself (which refuses it)", async () => {
+    const { client } = await anthropicClient();
+    const openaiModel = uniqueModel("oai-messages-top-k");
+    const request = { max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }], top_k: 5 } as const;
+    const message = await client.messages.create({ ...request, model: `oai/${openaiModel}` } as never);
+    expect(message).toMatchObject({ type: "message", stop_reason: "end_turn" });
+    expect(upstream.requests(openaiModel)[0]!.body).not.toHaveProperty("top_k");
+
+    const vllmModel = uniqueModel("vllm-messages-top-k");
+    await client.messages.create({ ...request, model: `vllm/${vllmModel}` } as never);
+    expect(upstream.requests(vllmModel)[0]!.body).toMatchObject({ top_k: 5 });
   });
 
   it("messages.stream: Anthropic events from OpenAI chunks, with the same usage as non-streamed", async () => {

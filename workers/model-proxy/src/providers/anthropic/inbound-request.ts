@@ -16,7 +16,8 @@ import { unsupportedParam } from "../chat-translation";
  * - `max_tokens` → `max_tokens` (`max_completion_tokens` for OpenAI itself, see messages-bridge.ts);
  *   `stop_sequences` → `stop`; `temperature`, `top_p` as they are;
  *   `top_k` is passed on as the vendor extension it is for OpenAI-compatible servers (an upstream
- *   that does not know it answers its own 400 naming it); `metadata.user_id` → `user`.
+ *   that does not know it answers its own 400 naming it), dropped for OpenAI itself, which refuses
+ *   it (messages-bridge.ts); `metadata.user_id` → `user`.
  * - Tools → function tools; `tool_choice` auto/any/tool/none → auto/required/named/none;
  *   `disable_parallel_tool_use` → `parallel_tool_calls: false`.
  * - `thinking: enabled` → `reasoning_effort` by budget (≤ 4096 low, ≤ 16384 medium, else high);

@@ -28,11 +28,16 @@ const OPENAI_NATIVE = new Set(["openai", "azure-openai"]);
 
 async function messagesThroughChat(inner: ProviderAdapter, body: Record<string, unknown>, target: Target, ctx: AdapterContext): Promise<Response> {
   const chat = toOpenAIChatRequest(body as MessagesRequest);
-  // OpenAI's own API refuses `max_tokens` for its reasoning models; every model there takes
-  // `max_completion_tokens`. Compatible servers know `max_tokens` best.
-  if (OPENAI_NATIVE.has(target.provider.type) && chat.max_tokens !== undefined) {
-    chat.max_completion_tokens = chat.max_tokens;
-    delete chat.max_tokens;
+  if (OPENAI_NATIVE.has(target.provider.type)) {
+    // OpenAI's own API refuses `max_tokens` for its reasoning models; every model there takes
+    // `max_completion_tokens`. Compatible servers know `max_tokens` best.
+    if (chat.max_tokens !== undefined) {
+      chat.max_completion_tokens = chat.max_tokens;
+      delete chat.max_tokens;
+    }
+    // `top_k` is a vendor extension OpenAI's API refuses ("Unrecognized request argument"): a
+    // sampling hint with no OpenAI equivalent, dropped like the other hints it cannot honour.
+    delete chat["top_k"];
   }
   const stream = chat.stream === true;
   const answer = await inner.call("chat", chat, target, { ...ctx, forceStreamUsage: stream });
