@@ -3,6 +3,9 @@ import { fail, ok, privateWorkerFetch, runChecks, validationError, type Result, 
 import { PriceSchema, type Price } from "../../shared/src/pricing";
 import { PriceStore } from "./prices/store";
 import { consumeUsageBatch } from "./usage/consumer";
+import { RequestIdSchema, type RequestUsage } from "../../shared/src/contracts/usage-api";
+import { usageScope } from "./usage/reader";
+import { requestUsage } from "./usage/request";
 import { MonthSpendQuerySchema, monthSpendMicros, UsageQuerySchema, usageSummary, type UsageSummary } from "./usage/query";
 
 const ModelNameSchema = PriceSchema.shape.model;
@@ -62,6 +65,23 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     const parsed = UsageQuerySchema.safeParse(query);
     if (!parsed.success) return fail(validationError(parsed.error));
     return ok(await usageSummary(this.env.BILLING_DB, parsed.data));
+  }
+
+  /**
+   * One request's metered record (`GET /v1/usage/requests/{id}`): `actor` is a tenant key's
+   * principal token with `usage:read`. 404 until the queue consumer stored it, and for another
+   * tenant's request.
+   */
+  async requestUsage(actor: unknown, requestId: unknown): Promise<Result<RequestUsage>> {
+    const scope = await usageScope(actor, this.#keys());
+    if (!scope.ok) return scope;
+    const id = RequestIdSchema.safeParse(requestId);
+    const found = id.success && scope.value.tenantId !== null ? await requestUsage(this.env.BILLING_DB, scope.value.tenantId, id.data) : null;
+    return found ? ok(found) : fail({ code: "not_found", message: "No usage is recorded for this request id (yet): usage is stored within seconds of the answer.", param: "request_id" });
+  }
+
+  #keys(): { principal: string } {
+    return { principal: this.env.PRINCIPAL_VERIFY_JWK };
   }
 }
 

@@ -10,6 +10,7 @@ import { registerOpenAI } from "./openai";
 import { registerMessages } from "./messages";
 import { registerProviders } from "./providers";
 import type { GatewayBindings } from "./types";
+import { registerUsageApi } from "./usage-api";
 
 /** Builds the public API. Routes register themselves per concept folder. */
 export function createApp(): OpenAPIHono<GatewayBindings> {
@@ -29,6 +30,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerOpenAI(app);
   registerMessages(app);
   registerProviders(app);
+  registerUsageApi(app);
 
   app.notFound(notFound(app));
   return app;

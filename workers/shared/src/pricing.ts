@@ -62,6 +62,16 @@ export function worstCaseCostMicros(price: Price, promptTokens: number, maxCompl
 export const usdToMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD);
 export const microsToUsd = (micros: number): number => micros / MICROS_PER_USD;
 
+/**
+ * Integer micro-dollars as an exact decimal string with six places (`123` → `"0.000123"`), by
+ * integer arithmetic: the `x-gateway-cost-usd` header and the usage API print the very integer
+ * billing stores, never a float that could round it.
+ */
+export function microsToUsdString(micros: number): string {
+  const m = Math.max(0, Math.trunc(micros));
+  return `${Math.floor(m / MICROS_PER_USD)}.${String(m % MICROS_PER_USD).padStart(6, "0")}`;
+}
+
 /** 'YYYY-MM' (UTC) of an epoch-ms instant: the budget and invoice period. */
 export function monthOf(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 7);

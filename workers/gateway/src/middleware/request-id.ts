@@ -16,6 +16,8 @@ export function requestId(): MiddlewareHandler<GatewayBindings> {
     c.set("clientRequestId", clientId);
     await next();
     c.res.headers.set("x-request-id", id);
+    // The same id under the gateway's own prefix: what `GET /v1/usage/requests/{id}` takes.
+    c.res.headers.set("x-gateway-request-id", id);
     if (clientId !== null) c.res.headers.set("x-client-request-id", clientId);
   };
 }

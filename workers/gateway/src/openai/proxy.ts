@@ -21,6 +21,7 @@ import { observeJsonBytes } from "../streaming/json-tap";
 import { emptyObservation, type Observation } from "../streaming/observation";
 import { tapSse } from "../streaming/sse-tap";
 import { abandonedAttemptEvents, usageEvent, meteredUsage, type MeteredOperation, type RequestFacts, type ResponseFacts } from "../usage/event";
+import { answerCostUsd } from "../usage/cost";
 import { recordUsage } from "../usage/record";
 import type { GatewayBindings } from "../types";
 import type { CompletionAsk } from "../../../shared/src/openai";
@@ -154,7 +155,11 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
       done({ ...emptyObservation(), upstreamError: true }, error.status);
       throw error;
     }
-    done(spec.taps ? spec.taps.json(bytes) : observeJsonBytes(bytes));
+    const observation = spec.taps ? spec.taps.json(bytes) : observeJsonBytes(bytes);
+    done(observation);
+    // What this answer costs, from the usage it reported, priced as billing will price its event.
+    const cost = await answerCostUsd(c.env, facts, { status: answer.status, provider, model, observation, endedAt: Date.now() });
+    if (cost !== null) headers.set("x-gateway-cost-usd", cost);
     return new Response(bytes, { status: answer.status, headers });
   }
   const tapped = spec.taps

@@ -1,0 +1,22 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { requireScope } from "../../../shared/src";
+import { apiKeyAuth } from "../middleware/api-key";
+import type { GatewayBindings } from "../types";
+import { registerRequestUsage } from "./request";
+
+/**
+ * The usage API: one request's record (`/v1/usage/requests/{id}`) and OpenAI's organization Usage
+ * and Costs API over the tenant's own usage, for keys with `usage:read`. Billing answers from its
+ * rollups and checks the principal token again (the callee decides whose usage is shown).
+ */
+export function registerUsageApi(app: OpenAPIHono<GatewayBindings>): void {
+  for (const path of ["/v1/usage/*", "/v1/organization/*"]) {
+    app.use(path, apiKeyAuth());
+    // Scope before query validation, so a key without `usage:read` learns nothing more.
+    app.use(path, async (c, next) => {
+      requireScope(c.get("principal"), "usage:read");
+      await next();
+    });
+  }
+  registerRequestUsage(app);
+}
