@@ -98,9 +98,9 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const gone = c.req.raw.signal;
   const meter = (res: Omit<ResponseFacts, "endedAt">, abandoned: readonly AbandonedAttempt[] = []) =>
     c.executionCtx.waitUntil(finish(c.env, (p) => c.executionCtx.waitUntil(p), lease, facts, { ...res, endedAt: Date.now() }, abandoned));
-  const left = (provider: string | null, model: string | null): Response => {
+  const left = (provider: string | null, model: string | null, abandoned: readonly AbandonedAttempt[] = []): Response => {
     link?.end("gone");
-    meter({ status: CLIENT_CLOSED_REQUEST, provider, model, observation: { ...emptyObservation(), aborted: true } });
+    meter({ status: CLIENT_CLOSED_REQUEST, provider, model, observation: { ...emptyObservation(), aborted: true } }, abandoned);
     return new Response(null, { status: CLIENT_CLOSED_REQUEST });
   };
   let answer: Response;
@@ -147,7 +147,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
       gone,
       () => {},
     );
-    if (read === CLIENT_LEFT) return left(provider, model);
+    if (read === CLIENT_LEFT) return left(provider, model, abandoned);
     const bytes = read;
     if (!bytes) {
       const broke = { code: "upstream_error", message: `The answer from provider '${provider ?? "unknown"}' broke before it was complete.` } as const;

@@ -79,6 +79,22 @@ describe("StoredRegistry", () => {
     expect(await targetsOf(w, "bare-model", w.b)).toContain(`${pp.name}:prv_:bare-model`);
   });
 
+  it("says whose configuration each target is: a tenant's own provider and route name the tenant, the platform's none (circuits are scoped by it)", async () => {
+    const w = await world();
+    const shared = await w.mk(PLATFORM, { name: `plat${w.tag}` });
+    const own = await w.mk(w.a, { name: `own${w.tag}` });
+    const targets = [
+      { provider: shared.name, model: "m" },
+      { provider: own.name, model: "m" },
+    ];
+    await w.route(w.a, { name: `tr${w.tag}`, targets });
+    await w.route(PLATFORM, { name: `pr${w.tag}`, targets: [targets[0]] });
+    const tenantRoute = await w.registry.resolve(`tr${w.tag}`, "chat", w.claims(w.a));
+    expect(tenantRoute.ok && { route: tenantRoute.value.routeTenant, targets: tenantRoute.value.targets.map((t) => t.tenant ?? null) }).toEqual({ route: w.a, targets: [null, w.a] });
+    const platformRoute = await w.registry.resolve(`pr${w.tag}`, "chat", w.claims(w.a));
+    expect(platformRoute.ok && { route: platformRoute.value.routeTenant ?? null, targets: platformRoute.value.targets.map((t) => t.tenant ?? null) }).toEqual({ route: null, targets: [null] });
+  });
+
   it("carries a route's strategy, retries, timeout and weights, and skips disabled or missing targets", async () => {
     const w = await world();
     const x = await w.mk(w.a, { name: `x${w.tag}` });
