@@ -17,7 +17,8 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${join(root
 
 // 1. Local secrets, stable across runs.
 const store = join(root, ".dev.secrets.json");
-let secrets = existsSync(store) ? JSON.parse(readFileSync(store, "utf8")) : await generateLocalSecrets();
+// A secret added since the store was written (a new key pair) is generated; existing ones are kept.
+let secrets = { ...(await generateLocalSecrets()), ...(existsSync(store) ? JSON.parse(readFileSync(store, "utf8")) : {}) };
 if (process.env.ADMIN_TOKEN) secrets.ADMIN_TOKEN = process.env.ADMIN_TOKEN;
 writeFileSync(store, JSON.stringify(secrets, null, 2), { mode: 0o600 });
 

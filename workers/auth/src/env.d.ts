@@ -5,5 +5,6 @@ interface __BaseEnv_AuthEnv {
 	ENVIRONMENT: string;
 	KEY_ENV: string;
 	PRINCIPAL_SIGNING_JWK: string;
+	GATEWAY_VERIFY_JWK: string;
 }
 interface AuthEnv extends __BaseEnv_AuthEnv {}

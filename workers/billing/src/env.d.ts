@@ -3,5 +3,6 @@ interface __BaseEnv_BillingEnv {
 	BILLING_DB: D1Database;
 	ENVIRONMENT: string;
 	PRINCIPAL_VERIFY_JWK: string;
+	GATEWAY_VERIFY_JWK: string;
 }
 interface BillingEnv extends __BaseEnv_BillingEnv {}

@@ -5,6 +5,7 @@ interface __BaseEnv_GatewayEnv {
 	ENVIRONMENT: string;
 	MAX_BODY_BYTES: string;
 	ADMIN_TOKEN: string;
+	GATEWAY_SIGNING_JWK: string;
 	RATE_LIMITER: DurableObjectNamespace<import("../../rate-limiter/src/index").RateLimiter>;
 	AUTH: Service<typeof import("../../auth/src/index").AuthService>;
 	TAIL: Service<typeof import("../../tail/src/index").TailService>;

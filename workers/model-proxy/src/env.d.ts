@@ -8,6 +8,7 @@ interface __BaseEnv_ModelProxyEnv {
 	CIRCUIT_WINDOW_MS: string;
 	CIRCUIT_COOLDOWN_MS: string;
 	PRINCIPAL_VERIFY_JWK: string;
+	GATEWAY_VERIFY_JWK: string;
 	PLATFORM_PROVIDER_KEYS: string;
 	CIRCUIT_BREAKER: DurableObjectNamespace<import("./index").CircuitBreaker>;
 	SECRETS: Service<typeof import("../../secrets/src/index").SecretsService>;
