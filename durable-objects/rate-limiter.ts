@@ -68,7 +68,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
     const missing = this.ledger.unseeded(parsed.data, this.clock.now());
     if (missing.length > 0) {
       try {
-        await Promise.all(missing.map((m) => this.seed(m.subject, m.month, parsed.data.peer)));
+        await Promise.all(missing.map((m) => this.seed(m.subject, m.month, parsed.data.peer, parsed.data.principalToken)));
       } catch (err) {
         return { ok: false, unavailable: `month-to-date spend unavailable: ${err instanceof Error ? err.message : String(err)}` };
       }
@@ -88,7 +88,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
    * Only a subject no object held asks billing, whose recorded total misses usage still in the
    * usage-events queue at that moment (seconds). Concurrent requests share one call.
    */
-  private seed(subject: string, month: string, peer: string): Promise<void> {
+  private seed(subject: string, month: string, peer: string, principalToken: string | undefined): Promise<void> {
     const key = `${subject}|${month}`;
     let pending = this.seeding.get(key);
     if (!pending) {
@@ -100,7 +100,8 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
           micros = res.micros;
         }
         if (micros === null) {
-          const res = await this.env.BILLING.monthSpend({ subject, month });
+          // Billing answers only on the request's signed principal token (of this key or tenant).
+          const res = await this.env.BILLING.monthSpend({ type: "key", token: principalToken ?? "" }, { subject, month });
           if (!res.ok) throw new Error(res.error.message);
           micros = res.value.micros;
         }

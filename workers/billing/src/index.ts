@@ -1,7 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { fail, ok, privateWorkerFetch, runChecks, validationError, type Result, type ServiceHealth } from "../../shared/src";
+import { fail, ok, privateWorkerFetch, runChecks, validationError, verifyActor, type Result, type ServiceHealth } from "../../shared/src";
 import { PriceSchema, type Price } from "../../shared/src/pricing";
 import { PriceStore } from "./prices/store";
+import { requireAdmin, requireUsageReader, type VerifyKeys } from "./usage/access";
 import { consumeUsageBatch } from "./usage/consumer";
 import { RequestIdSchema, type RequestUsage } from "../../shared/src/contracts/usage-api";
 import { usageScope } from "./usage/reader";
@@ -31,16 +32,20 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     return price ? ok(price) : fail({ code: "not_found", message: `No price is set for model '${name.data}'.`, param: "model" });
   }
 
-  /** Creates or replaces a model's price (admin API). `created` tells 201 from 200. */
-  async putPrice(input: unknown): Promise<Result<{ price: Price; created: boolean }>> {
+  /** Creates or replaces a model's price (admin API; `actor`: the gateway's admin context). `created` tells 201 from 200. */
+  async putPrice(actor: unknown, input: unknown): Promise<Result<{ price: Price; created: boolean }>> {
+    const admin = await requireAdmin(actor, this.#keys());
+    if (!admin.ok) return admin;
     const parsed = PriceSchema.safeParse(input);
     if (!parsed.success) return fail(validationError(parsed.error));
     const created = await new PriceStore(this.env.BILLING_DB).put(parsed.data);
     return ok({ price: parsed.data, created });
   }
 
-  /** Deletes a model's price (admin API); its future usage is recorded unpriced (cost 0). */
-  async deletePrice(model: unknown): Promise<Result<{ model: string; deleted: true }>> {
+  /** Deletes a model's price (admin API; `actor`: the gateway's admin context); its future usage is recorded unpriced (cost 0). */
+  async deletePrice(actor: unknown, model: unknown): Promise<Result<{ model: string; deleted: true }>> {
+    const admin = await requireAdmin(actor, this.#keys());
+    if (!admin.ok) return admin;
     const name = ModelNameSchema.safeParse(model);
     if (!name.success) return fail(validationError(name.error));
     const deleted = await new PriceStore(this.env.BILLING_DB).delete(name.data);
@@ -53,17 +58,26 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
    * Recorded spend of a limiter subject (`key:<id>` or `tenant:<id>`) in a month, in µ$. A
    * RateLimiter object asks when a budget applies to a subject whose month no object holds (a
    * budget set mid-month, or given again after being removed), so it counts what was already spent.
+   * `actor`: the request's principal token (the subject must be its key or its tenant) or the
+   * admin context.
    */
-  async monthSpend(query: unknown): Promise<Result<{ micros: number }>> {
+  async monthSpend(actor: unknown, query: unknown): Promise<Result<{ micros: number }>> {
     const parsed = MonthSpendQuerySchema.safeParse(query);
     if (!parsed.success) return fail(validationError(parsed.error));
+    const allowed = await this.#maySeeSpendOf(actor, parsed.data.subject);
+    if (!allowed.ok) return allowed;
     return ok({ micros: await monthSpendMicros(this.env.BILLING_DB, parsed.data) });
   }
 
-  /** Month-to-date usage and spend of a tenant or one of its keys, from the monthly rollups. */
-  async usage(query: unknown): Promise<Result<UsageSummary>> {
+  /**
+   * Month-to-date usage and spend of a tenant or one of its keys, from the monthly rollups.
+   * `actor`: a principal token of that tenant (`usage:read`, or the key itself) or the admin context.
+   */
+  async usage(actor: unknown, query: unknown): Promise<Result<UsageSummary>> {
     const parsed = UsageQuerySchema.safeParse(query);
     if (!parsed.success) return fail(validationError(parsed.error));
+    const allowed = await requireUsageReader(actor, this.#keys(), parsed.data.tenant_id, parsed.data.key_id ?? null);
+    if (!allowed.ok) return allowed;
     return ok(await usageSummary(this.env.BILLING_DB, parsed.data));
   }
 
@@ -80,8 +94,22 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     return found ? ok(found) : fail({ code: "not_found", message: "No usage is recorded for this request id (yet): usage is stored within seconds of the answer.", param: "request_id" });
   }
 
-  #keys(): { principal: string } {
-    return { principal: this.env.PRINCIPAL_VERIFY_JWK };
+  /**
+   * A limiter subject's spend goes to the limiter acting for one of the subject's requests: the
+   * principal token must be that key's, or a key of that tenant (any key: the tenant's budget
+   * limits all of them, and the figure is never shown to the client).
+   */
+  async #maySeeSpendOf(actor: unknown, subject: string): Promise<Result<true>> {
+    const verified = await verifyActor(actor, this.#keys());
+    if (!verified.ok) return verified;
+    if (verified.value.kind === "admin") return ok(true);
+    const { tenantId, keyId } = verified.value.claims;
+    if (subject === `tenant:${tenantId}` || subject === `key:${keyId}`) return ok(true);
+    return fail({ code: "not_found", message: "No usage was found for this subject." });
+  }
+
+  #keys(): VerifyKeys {
+    return { principal: this.env.PRINCIPAL_VERIFY_JWK, gateway: this.env.GATEWAY_VERIFY_JWK };
   }
 }
 

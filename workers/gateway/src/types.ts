@@ -13,5 +13,7 @@ export interface GatewayBindings {
     principal: Principal;
     /** Set on /v1/providers and /v1/routes: the platform (admin token) or the caller's tenant. */
     providerOwner: OwnerRef;
+    /** Set once the admin token is checked: the signed admin context internal Workers verify. */
+    adminContext: string;
   };
 }

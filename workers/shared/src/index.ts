@@ -15,3 +15,6 @@ export * from "./pricing";
 export * from "./contracts/limiter";
 export * from "./model-output";
 export * from "./bounded-body";
+export * from "./admin-context";
+export * from "./actor";
+export * from "./contracts/actor";

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { importJWK, jwtVerify, SignJWT, type CryptoKey as JoseKey, type JWK } from "jose";
+import { jwtVerify, SignJWT, type JWK } from "jose";
+import { importKey, kidOf } from "./jws-keys";
 import { MAX_PRINCIPAL_TOKEN_CHARS, ScopeSchema, type PrincipalClaims } from "./contracts/principal";
 import { fail, ok, type Result } from "./result";
 
@@ -17,31 +18,6 @@ import { fail, ok, type Result } from "./result";
 export const PRINCIPAL_TOKEN_TTL_SECONDS = 300;
 export const PRINCIPAL_TOKEN_ISSUER = "edge-llm-gateway/auth";
 export const PRINCIPAL_TOKEN_AUDIENCE = "edge-llm-gateway/internal";
-
-const keyCache = new Map<string, Promise<JoseKey | Uint8Array>>();
-
-function importKey(jwkJson: string): Promise<JoseKey | Uint8Array> {
-  let key = keyCache.get(jwkJson);
-  if (!key) {
-    key = (async () => {
-      const jwk = JSON.parse(jwkJson) as JWK;
-      return importJWK(jwk, "EdDSA");
-    })();
-    keyCache.set(jwkJson, key);
-    // A bad secret must not poison the cache forever (a fixed secret is re-read after deploy anyway).
-    key.catch(() => keyCache.delete(jwkJson));
-  }
-  return key;
-}
-
-function kidOf(jwkJson: string): string | undefined {
-  try {
-    const kid = (JSON.parse(jwkJson) as JWK).kid;
-    return typeof kid === "string" ? kid : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The public half of a private Ed25519 JWK (drops `d`): lets auth verify tokens it signed itself. */
 export function publicJwkOf(privateJwkJson: string): string {

@@ -1,11 +1,11 @@
-import { fail, ok, validationError, type Budget, type Limits, type Result, type Scope } from "../../../shared/src";
+import { fail, ok, validationError, verifyAdminContext, type Budget, type Limits, type Result, type Scope } from "../../../shared/src";
 import { AuthCallContextSchema } from "../../../shared/src/contracts/auth";
 import { publicJwkOf, verifyPrincipalToken } from "../../../shared/src/principal-token";
 import { keyStatus, nowSeconds, parseJson, type ApiKeyRow } from "../db/rows";
 
 /**
- * Who is acting on an admin operation. `admin` is the platform operator (the gateway checked the
- * admin token). `key` is a tenant managing its own keys with a `keys:write` key: established from
+ * Who is acting on an admin operation. `admin` is the platform operator: the gateway checked the
+ * admin token and says so with its signed admin context, verified here. `key` is a tenant managing its own keys with a `keys:write` key: established from
  * its principal token (signed by auth, verified here) and re-checked against D1, so a key revoked
  * a moment ago cannot act even while its token is still unexpired.
  */
@@ -40,7 +40,10 @@ export async function resolveActor(env: AuthEnv, context: unknown): Promise<Resu
   const parsed = AuthCallContextSchema.safeParse(context);
   if (!parsed.success) return fail(validationError(parsed.error));
   const { requestId, actor } = parsed.data;
-  if (actor.type === "admin") return ok({ requestId, actor: { kind: "admin", label: "admin" } });
+  if (actor.type === "admin") {
+    const admin = await verifyAdminContext(actor.token, env.GATEWAY_VERIFY_JWK);
+    return admin.ok ? ok({ requestId, actor: { kind: "admin", label: "admin" } }) : admin;
+  }
 
   const claims = await verifyPrincipalToken(actor.token, verifyJwkOf(env));
   if (!claims.ok) return claims;

@@ -4,7 +4,7 @@ import { refreshPrices } from "../limits/prices";
 import type { GatewayBindings } from "../types";
 import { recordAudit } from "./audit";
 import { ADMIN_SECURITY, errorResponses, jsonBody, jsonResponse, unwrap } from "./openapi";
-import { adminContext } from "./rpc";
+import { adminActor, adminContext } from "./rpc";
 
 /**
  * `/admin/prices`: what each model costs, per million tokens, in USD. Stored by billing as integer
@@ -116,7 +116,7 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(put, async (c) => {
     const body = c.req.valid("json");
     const res = unwrap(
-      await c.env.BILLING.putPrice({
+      await c.env.BILLING.putPrice(adminActor(c), {
         model: c.req.valid("param").model,
         provider: body.provider ?? null,
         input_per_mtok_micros: micros(body.input_per_mtok),
@@ -136,7 +136,7 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
   });
 
   app.openapi(remove, async (c) => {
-    const res = unwrap(await c.env.BILLING.deletePrice(c.req.valid("param").model)) as { model: string };
+    const res = unwrap(await c.env.BILLING.deletePrice(adminActor(c), c.req.valid("param").model)) as { model: string };
     await refreshPricesQuietly(c.env);
     await recordAudit(c, adminContext(c), { action: "price.delete", target_type: "price", target_id: res.model });
     return c.json({ object: "model_price.deleted" as const, model: res.model, deleted: true as const }, 200);

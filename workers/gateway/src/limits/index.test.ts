@@ -113,6 +113,8 @@ describe("acquireLimits", () => {
           costMicros: 0,
           // Where the key's counters were before its tenant lost its limits (hands their spend over).
           peer: "tenant:ten_1",
+          // Shown to billing if the object must read a month's spend.
+          principalToken: "t",
         },
       },
     ]);

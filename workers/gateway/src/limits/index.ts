@@ -140,7 +140,7 @@ export async function acquireLimits(
   const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
   let result;
   try {
-    result = await stub.acquire({ subjects, tokens, costMicros: reservedCostMicros, peer: peerOf(object, principal) });
+    result = await stub.acquire({ subjects, tokens, costMicros: reservedCostMicros, peer: peerOf(object, principal), principalToken: principal.token });
   } catch (err) {
     console.error(JSON.stringify({ level: "error", message: "rate limiter unreachable", object, error: err instanceof Error ? err.message : String(err) }));
     throw new ApiError({

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError, timingSafeEqualStrings } from "../../../shared/src";
+import { ApiError, signAdminContext, timingSafeEqualStrings } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
 
 /** The bearer token of a request, if it sends one. */
@@ -13,6 +13,20 @@ export async function presentsAdminToken(c: Context<GatewayBindings>): Promise<b
   const presented = bearerOf(c.req.header("authorization"));
   const expected = c.env.ADMIN_TOKEN;
   return presented !== null && !!expected && (await timingSafeEqualStrings(presented, expected));
+}
+
+let minted: { jwk: string; token: string; expiresAt: number } | undefined;
+
+/**
+ * The signed admin context this isolate presents to auth, billing and model-proxy once the admin
+ * token has been checked: reused while it has more than a minute to live.
+ */
+export async function adminContextToken(env: GatewayEnv, now: number = Date.now()): Promise<string> {
+  if (!minted || minted.jwk !== env.GATEWAY_SIGNING_JWK || minted.expiresAt - now < 60_000) {
+    const signed = await signAdminContext(env.GATEWAY_SIGNING_JWK, now);
+    minted = { jwk: env.GATEWAY_SIGNING_JWK, ...signed };
+  }
+  return minted.token;
 }
 
 /**
@@ -42,6 +56,7 @@ export function adminTokenAuth(): MiddlewareHandler<GatewayBindings> {
           : "Invalid admin token.",
       });
     }
+    c.set("adminContext", await adminContextToken(c.env));
     await next();
   };
 }

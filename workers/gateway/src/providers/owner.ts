@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, hasScope, timingSafeEqualStrings } from "../../../shared/src";
 import type { OwnerRef } from "../../../shared/src/contracts/providers";
+import { adminContextToken } from "../middleware/admin-token";
 import { principalFor, readApiKey } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
 
@@ -20,7 +21,7 @@ export function providerOwnerAuth(): MiddlewareHandler<GatewayBindings> {
       });
     }
     if (!presented.startsWith("sk-") && c.env.ADMIN_TOKEN && (await timingSafeEqualStrings(presented, c.env.ADMIN_TOKEN))) {
-      c.set("providerOwner", { kind: "platform" });
+      c.set("providerOwner", { kind: "platform", adminToken: await adminContextToken(c.env) });
       return next();
     }
     const principal = await principalFor(c, presented);

@@ -23,7 +23,7 @@ const rewrap = createRoute({
 export function registerRewrapRoute(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(rewrap, async (c) => {
     const body = parseOrThrow(RewrapRequestSchema, await optionalJson(c.req.raw));
-    const page = unwrap(await c.env.PROVIDERS.rewrapCredentials({ kind: "platform" }, body));
+    const page = unwrap(await c.env.PROVIDERS.rewrapCredentials({ kind: "platform", adminToken: c.get("adminContext") }, body));
     await recordAudit(c, adminContext(c), {
       action: "credentials.rewrap",
       target_type: "credentials",

@@ -13,8 +13,9 @@ import { RouteAdmin } from "./routes-admin";
 /**
  * The providers API's back end, an RPC entrypoint of model-proxy (which owns the `proxy` D1
  * database and is the only Worker bound to the secrets Worker). The gateway is its only caller:
- * it passes `{kind:"platform"}` after checking the admin token, or the tenant's signed principal
- * token, which is verified here (with its scopes) before anything is read or written.
+ * it passes its signed admin context (`{kind:"platform", adminToken}`) after checking the admin
+ * token, or the tenant's signed principal token; either is verified here (a tenant's with its
+ * scopes) before anything is read or written.
  *
  * Every method returns a `Result`; nothing throws across RPC and no response holds a credential.
  */
@@ -86,7 +87,7 @@ export class ProvidersService extends WorkerEntrypoint<ModelProxyEnv> {
 
   private async as<T>(owner: unknown, access: Access, run: (owner: string) => Promise<Result<T>>): Promise<Result<T>> {
     try {
-      const resolved = await resolveOwner(owner, access, this.env.PRINCIPAL_VERIFY_JWK);
+      const resolved = await resolveOwner(owner, access, { principal: this.env.PRINCIPAL_VERIFY_JWK, gateway: this.env.GATEWAY_VERIFY_JWK });
       if (!resolved.ok) return resolved;
       return await run(resolved.value);
     } catch (err) {

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { BudgetSchema, LimitsSchema, PrincipalTokenSchema, ScopeSchema, SCOPES, type Scope } from "./principal";
+import { ActorSchema, type Actor } from "./actor";
+import { BudgetSchema, LimitsSchema, ScopeSchema, SCOPES, type Scope } from "./principal";
 
 /**
  * The auth Worker's admin contract: input schemas (validated by the gateway's routes and again by
@@ -198,11 +199,11 @@ export function listSchema<T extends z.ZodType>(item: T) {
 // ---- RPC call context ----
 
 /**
- * Who asks auth to change something. The gateway checks the admin token itself (auth cannot see
- * it) and says `admin`; for a tenant's self-service it passes the caller's principal token, which
- * auth verifies, so a tenant actor is never an unsigned claim.
+ * Who asks auth to change something: the gateway's signed admin context (it checked the admin
+ * token, which auth cannot see) or, for a tenant's self-service, the caller's principal token.
+ * Auth verifies either, so no actor is an unsigned claim.
  */
-export type AuthActor = { type: "admin" } | { type: "key"; token: string };
+export type AuthActor = Actor;
 
 export interface AuthCallContext {
   requestId: string;
@@ -211,8 +212,5 @@ export interface AuthCallContext {
 
 export const AuthCallContextSchema = z.object({
   requestId: z.string().min(1).max(128),
-  actor: z.discriminatedUnion("type", [
-    z.object({ type: z.literal("admin") }),
-    z.object({ type: z.literal("key"), token: PrincipalTokenSchema }),
-  ]),
+  actor: ActorSchema,
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PrincipalTokenSchema } from "./principal";
 
 /**
  * The gateway ↔ RateLimiter Durable Object contract (one RPC per request to acquire, one after the
@@ -48,6 +49,11 @@ export const AcquireRequestSchema = z
      * month spend is handed over from there when it moves (see `ReleaseRequest`).
      */
     peer: SubjectIdSchema,
+    /**
+     * The request's principal token: the object shows it to billing when it must read a subject's
+     * month spend (billing returns a tenant's spend only on a signed token of that tenant).
+     */
+    principalToken: PrincipalTokenSchema.optional(),
   })
   .strict();
 export type AcquireRequest = z.infer<typeof AcquireRequestSchema>;

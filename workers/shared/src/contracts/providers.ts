@@ -273,10 +273,11 @@ export interface ListView<T> {
 }
 
 /**
- * Who a management call acts for. The gateway decides (admin token → platform; a tenant key →
- * tenant) and model-proxy verifies the tenant's signed principal token itself before acting.
+ * Who a management call acts for. The gateway decides (admin token → platform, proven by its signed
+ * admin context; a tenant key → tenant, by its principal token) and model-proxy verifies either
+ * token itself before acting.
  */
-export type OwnerRef = { kind: "platform" } | { kind: "tenant"; principalToken: string };
+export type OwnerRef = { kind: "platform"; adminToken: string } | { kind: "tenant"; principalToken: string };
 
 /** What the secrets Worker tells about a stored credential (never the plaintext). */
 export interface CredentialInfo {
