@@ -37,7 +37,7 @@ function harness(answer: (key: string) => Result<Principal>) {
   app.get("/v1/whoami", (c) => c.json({ keyId: c.get("principal").keyId }));
   app.use("/admin/*", adminTokenAuth());
   app.get("/admin/ping", (c) => c.text("pong"));
-  const env = { AUTH: { authenticate }, ADMIN_TOKEN: "adm_secret_token", GATEWAY_SIGNING_JWK: workerEnv.GATEWAY_SIGNING_JWK } as unknown as GatewayEnv;
+  const env = { AUTH: { authenticate }, ADMIN_TOKEN: "adm_secret_token", GATEWAY_SIGNING_JWK: (workerEnv as unknown as GatewayEnv).GATEWAY_SIGNING_JWK } as unknown as GatewayEnv;
   const call = (path: string, headers: Record<string, string> = {}) => app.request(path, { headers }, env);
   return { authenticate, call };
 }
