@@ -85,7 +85,10 @@ export async function identifyActor(env: AuthEnv, context: unknown): Promise<Res
   const parsed = AuthCallContextSchema.safeParse(context);
   if (!parsed.success) return fail(validationError(parsed.error));
   const { requestId, actor } = parsed.data;
-  if (actor.type === "admin") return ok({ requestId, actor: { label: "admin" }, tenantId: null });
+  if (actor.type === "admin") {
+    const admin = await verifyAdminContext(actor.token, env.GATEWAY_VERIFY_JWK);
+    return admin.ok ? ok({ requestId, actor: { label: "admin" }, tenantId: null }) : admin;
+  }
   const claims = await verifyPrincipalToken(actor.token, verifyJwkOf(env));
   if (!claims.ok) return claims;
   return ok({ requestId, actor: { label: `key:${claims.value.keyId}` }, tenantId: claims.value.tenantId });

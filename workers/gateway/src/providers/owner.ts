@@ -21,7 +21,9 @@ export function providerOwnerAuth(): MiddlewareHandler<GatewayBindings> {
       });
     }
     if (!presented.startsWith("sk-") && c.env.ADMIN_TOKEN && (await timingSafeEqualStrings(presented, c.env.ADMIN_TOKEN))) {
-      c.set("providerOwner", { kind: "platform", adminToken: await adminContextToken(c.env) });
+      const adminToken = await adminContextToken(c.env);
+      c.set("adminContext", adminToken);
+      c.set("providerOwner", { kind: "platform", adminToken });
       return next();
     }
     const principal = await principalFor(c, presented);
