@@ -14,6 +14,7 @@ import { startStack, type Stack } from "../support/stack";
 interface Bindings {
   AUTH: {
     createTenant(ctx: unknown, input: unknown): Promise<Result<{ id: string }>>;
+    recordAudit(ctx: unknown, entry: unknown): Promise<Result<true>>;
     authenticate(apiKey: string): Promise<Result<{ token: string }>>;
   };
   PROVIDERS: { createProvider(owner: unknown, input: unknown): Promise<Result<{ id: string }>> };
@@ -50,6 +51,8 @@ describe("admin and platform contexts", () => {
     for (const actor of [{ type: "admin" }, { type: "admin", token: forged }, { type: "admin", token: tenantToken }]) {
       const res = await bindings.AUTH.createTenant({ requestId: "req_forged_admin", actor }, { name: "forged-admin" });
       expect(res).toMatchObject({ ok: false, error: { code: expect.stringMatching(/^(invalid_api_key|invalid_request)$/) } });
+      const audit = await bindings.AUTH.recordAudit({ requestId: "req_forged_admin", actor }, { action: "forged.action", target_type: "tenant", target_id: "x" });
+      expect(audit).toMatchObject({ ok: false });
     }
     const tenants = (await (await adminFetch(stack, "/admin/tenants?limit=100")).json()) as { data: { name: string }[] };
     expect(tenants.data.map((t) => t.name)).not.toContain("forged-admin");
