@@ -20,11 +20,14 @@ const D1_BINDINGS: Record<string, { binding: string; dir: string }> = {
 const hasMigrations = (dir: string) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith(".sql"));
 
 /**
- * The Workers whose clock (and, in model-proxy, random choices) the system tests may move:
- * honoured only with both vars (workers/shared/src/test-clock.ts), which no wrangler config sets.
+ * The test stack's determinism (workers/shared/src/test-clock.ts), honoured only with
+ * ENVIRONMENT=test and TEST_CLOCK=true, which no wrangler config sets: the limiter's clock can be
+ * moved (test/support/limiter.ts), model-proxy's random choices (weighted routing) are seeded.
  */
-const TEST_CLOCK_VARS = { ENVIRONMENT: "test", TEST_CLOCK: "true" };
-const TEST_CLOCK_WORKERS = new Set(["rate-limiter"]);
+const TEST_VARS: Record<string, Record<string, string>> = {
+  "rate-limiter": { ENVIRONMENT: "test", TEST_CLOCK: "true" },
+  "model-proxy": { ENVIRONMENT: "test", TEST_CLOCK: "true", ROUTING_SEED: "20" },
+};
 
 export interface StackOptions {
   /** Extra vars per Worker name, e.g. `{ "model-proxy": { PLATFORM_PROVIDERS: "…" } }`. */
@@ -45,7 +48,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       secrets: secretsFor(w.name, secrets),
       vars: {
         ...(w.name === "model-proxy" ? { ALLOW_PRIVATE_UPSTREAMS: "true" } : {}),
-        ...(TEST_CLOCK_WORKERS.has(w.name) ? TEST_CLOCK_VARS : {}),
+        ...(TEST_VARS[w.name] ?? {}),
         ...(options.vars?.[w.name] ?? {}),
       },
     })),

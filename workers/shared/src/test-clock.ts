@@ -15,6 +15,7 @@ import { z } from "zod";
 export interface TestClockVars {
   ENVIRONMENT?: string;
   TEST_CLOCK?: string;
+  ROUTING_SEED?: string;
 }
 
 /** Whether this Worker's vars allow a test clock (see above). */
@@ -62,4 +63,24 @@ export class TestClock {
     this.#state = { stoppedAt: state.stoppedAt, offsetMs: state.offsetMs + step.data };
     return { ok: true, state: this.#state };
   }
+}
+
+/**
+ * The random source of choices the tests must be able to repeat (weighted routing): `Math.random`,
+ * except in the test stack (`testClockAllowed`) with a `ROUTING_SEED` var, where it is a seeded
+ * PRNG (mulberry32), so a test's split is the same on every run. Each isolate draws its own
+ * sequence from the seed.
+ */
+export function seededRandom(env: object): () => number {
+  const vars: TestClockVars = env;
+  const seed = Number(vars.ROUTING_SEED);
+  if (!testClockAllowed(env) || vars.ROUTING_SEED === undefined || !Number.isInteger(seed)) return Math.random;
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }

@@ -1,4 +1,5 @@
 import { ApiError, type ApiErrorInit, type ProxyRequest } from "../../../shared/src";
+import { seededRandom } from "../../../shared/src/test-clock";
 import { credentialCache, type CredentialCache, type CredentialSource } from "../providers-store/credentials";
 import { adapterFor } from "../providers";
 import { billedExtra } from "../providers/billed-extras";
@@ -22,9 +23,11 @@ export interface RoutingContext {
   credentials: CredentialCache;
   /** The secrets Worker; absent where no stored credentials exist (static configuration, tests). */
   secrets?: CredentialSource;
+  /** Weighted choices and jitter: `Math.random`, seeded only in the test stack (shared/src/test-clock.ts). */
+  random?: () => number;
 }
 
-let shared: { config: string; breakers: Breakers; latency: LatencyTracker } | undefined;
+let shared: { config: string; breakers: Breakers; latency: LatencyTracker; random: () => number } | undefined;
 
 /**
  * The routing context of a request in this isolate: breakers and latencies live as long as the
@@ -35,9 +38,21 @@ export function routingFor(env: ModelProxyEnv, ctx: ExecutionContext): RoutingCo
   const cfg = circuitConfigFrom(env);
   const key = JSON.stringify(cfg);
   if (shared?.config !== key) {
-    shared = { config: key, breakers: new Breakers(durableCircuitStore(env.CIRCUIT_BREAKER), cfg), latency: shared?.latency ?? new LatencyTracker() };
+    shared = {
+      config: key,
+      breakers: new Breakers(durableCircuitStore(env.CIRCUIT_BREAKER), cfg),
+      latency: shared?.latency ?? new LatencyTracker(),
+      random: shared?.random ?? seededRandom(env),
+    };
   }
-  return { breakers: shared.breakers, latency: shared.latency, background: (p) => ctx.waitUntil(p.catch(() => {})), credentials: credentialCache, secrets: env.SECRETS };
+  return {
+    breakers: shared.breakers,
+    latency: shared.latency,
+    random: shared.random,
+    background: (p) => ctx.waitUntil(p.catch(() => {})),
+    credentials: credentialCache,
+    secrets: env.SECRETS,
+  };
 }
 
 /** A routing context with private, in-memory circuits: for callers without the Durable Object (unit tests). */
@@ -90,6 +105,7 @@ export async function routeRequest(req: ProxyRequest, resolution: Resolution, fo
       breakers: routing.breakers,
       latency: routing.latency,
       background: routing.background,
+      ...(routing.random ? { random: routing.random } : {}),
       attempt: async ({ target }, signal, timeoutMs) => {
         const adapter = adapterFor(target.provider.type);
         if (!adapter?.supports(req.operation)) {
