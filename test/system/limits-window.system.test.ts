@@ -3,13 +3,15 @@ import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientFor, startCoreStack, uniqueModel } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
-import { advanceLimiterClock } from "../support/limiter";
+import { LEASE_TTL_MS } from "../../workers/shared/src/contracts/limiter";
+import { acquireLease, advanceLimiterClock } from "../support/limiter";
 import type { Stack } from "../support/stack";
 
 /**
- * The documented window behaviour, end to end: a sliding 60-second window, each slot returning
+ * The limiter's time-based behaviour, end to end. The documented window: a sliding 60-second window, each slot returning
  * exactly 60 s after the request that used it (not all at once at a fixed minute boundary, and not
- * refilled continuously during a burst). `retry-after-ms` says when, to the millisecond.
+ * refilled continuously during a burst). `retry-after-ms` says when, to the millisecond. And a lease
+ * nobody settles (a gateway that died mid-request) frees its slot after LEASE_TTL_MS.
  *
  * Time is the limiter object's test clock (workers/shared/src/test-clock.ts): stopped, then moved
  * forward instead of waited for, so the expected times are exact. The same behaviour is covered
@@ -66,5 +68,32 @@ describe("sliding window", () => {
     expect(await chat(client, model)).toBe("ok");
     expect(retryAfterMs(await chat(client, model))).toBe(57_000); // the t0+60s request leaves first
     expect(upstream.requests(model)).toHaveLength(6);
+  });
+});
+
+describe("lease expiry", () => {
+  it("a slot held by a request that never settled (its gateway died) comes back after the lease TTL, not before", async () => {
+    const { client, key, tenant } = await clientFor(stack, { limits: { max_concurrency: 1 } });
+    const object = `key:${key.id}`;
+    const advance = (ms: number) => advanceLimiterClock(stack, object, ms);
+    const model = uniqueModel("lease");
+    await advance(0);
+    // What a gateway sends before calling the upstream; it dies before settling, so nobody ever will.
+    const crashed = await acquireLease(stack, object, {
+      subjects: [{ id: object, rpm: null, tpm: null, maxConcurrency: 1, monthlyBudgetMicros: null }],
+      tokens: 0,
+      costMicros: 0,
+      peer: `tenant:${tenant.id}`,
+    });
+    expect(crashed.ok).toBe(true);
+
+    const held = await chat(client, model);
+    if (held === "ok") throw new Error("expected the dead request's lease to hold the only slot");
+    expect(held.message).toContain(`concurrent requests on API key ${key.id}: Limit 1, Used 1`);
+    await advance(LEASE_TTL_MS - 1);
+    expect(await chat(client, model)).toBeInstanceOf(RateLimitError);
+    await advance(1);
+    expect(await chat(client, model)).toBe("ok");
+    expect(upstream.requests(model)).toHaveLength(1);
   });
 });
