@@ -4,7 +4,8 @@ import { PriceSchema, type Price } from "../../shared/src/pricing";
 import { PriceStore } from "./prices/store";
 import { requireAdmin, requireUsageReader, type VerifyKeys } from "./usage/access";
 import { consumeUsageBatch } from "./usage/consumer";
-import { RequestIdSchema, type RequestUsage } from "../../shared/src/contracts/usage-api";
+import { RequestIdSchema, type CostResult, type Page, type RequestUsage, type UsageKind, type UsageResult } from "../../shared/src/contracts/usage-api";
+import { costBuckets, usageBuckets } from "./usage/organization";
 import { usageScope } from "./usage/reader";
 import { requestUsage } from "./usage/request";
 import { MonthSpendQuerySchema, monthSpendMicros, UsageQuerySchema, usageSummary, type UsageSummary } from "./usage/query";
@@ -92,6 +93,24 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     const id = RequestIdSchema.safeParse(requestId);
     const found = id.success && scope.value.tenantId !== null ? await requestUsage(this.env.BILLING_DB, scope.value.tenantId, id.data) : null;
     return found ? ok(found) : fail({ code: "not_found", message: "No usage is recorded for this request id (yet): usage is stored within seconds of the answer.", param: "request_id" });
+  }
+
+  /**
+   * OpenAI's organization usage (`kind`: completions or embeddings) in time buckets, from the
+   * rollups: a tenant key with `usage:read` sees its own tenant; the admin context every tenant.
+   */
+  async usageBuckets(actor: unknown, kind: UsageKind, query: unknown): Promise<Result<Page<UsageResult>>> {
+    const scope = await usageScope(actor, this.#keys());
+    if (!scope.ok) return scope;
+    if (kind !== "completions" && kind !== "embeddings") return fail({ code: "not_found", message: "No such usage kind." });
+    return usageBuckets(this.env.BILLING_DB, scope.value, kind, query, Math.floor(Date.now() / 1000));
+  }
+
+  /** OpenAI's organization costs in 1d buckets (integer micro-dollars beside the USD value), same callers. */
+  async costBuckets(actor: unknown, query: unknown): Promise<Result<Page<CostResult>>> {
+    const scope = await usageScope(actor, this.#keys());
+    if (!scope.ok) return scope;
+    return costBuckets(this.env.BILLING_DB, scope.value, query, Math.floor(Date.now() / 1000));
   }
 
   /**

@@ -2,7 +2,23 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../../shared/src";
 import { apiKeyAuth } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
+import { API_KEY_SECURITY } from "../admin/openapi";
+import { keyActor } from "./actor";
+import { registerCompletionsUsage } from "./completions";
+import { registerCosts } from "./costs";
+import { registerEmbeddingsUsage } from "./embeddings";
 import { registerRequestUsage } from "./request";
+import type { UsageSurface } from "./surface";
+
+const TENANT: UsageSurface = {
+  usagePath: "/v1/organization/usage",
+  costsPath: "/v1/organization/costs",
+  tags: ["usage"],
+  security: API_KEY_SECURITY,
+  credentialErrors: [401, 403],
+  actor: keyActor,
+  note: "Needs the `usage:read` scope; shows the key's own tenant only.",
+};
 
 /**
  * The usage API: one request's record (`/v1/usage/requests/{id}`) and OpenAI's organization Usage
@@ -19,4 +35,5 @@ export function registerUsageApi(app: OpenAPIHono<GatewayBindings>): void {
     });
   }
   registerRequestUsage(app);
+  for (const register of [registerCompletionsUsage, registerEmbeddingsUsage, registerCosts]) register(app, TENANT);
 }
