@@ -245,6 +245,35 @@ describe("usage and costs in OpenAI's organization API shape", () => {
     }
   });
 
+  it("the admin sees every tenant at /admin/usage/* and /admin/costs, grouped by tenant_id; a tenant key cannot", async () => {
+    const b = await clientFor(stack, { scopes: ["chat", "usage:read"] });
+    const { response } = await b.client.chat.completions.create({ model: `fake/${chatModel}`, messages: [{ role: "user", content: "What is the capital of France?" }] }).withResponse();
+    await requestRecord(b.apiKey, response.headers.get("x-request-id")!);
+
+    const admin = async <R>(path: string): Promise<R[]> => {
+      const res = await adminFetch(stack, path);
+      expect(res.status, path).toBe(200);
+      return ((await res.json()) as PageBody<R>).data.flatMap((bucket) => bucket.results);
+    };
+    type Admin<R> = R & { tenant_id: string | null };
+    const usage = await admin<Admin<UsageResultBody>>(`/admin/usage/completions?start_time=${since}&group_by=tenant_id,model&limit=31`);
+    const of = <R extends { tenant_id: string | null }>(rows: R[], tenant: string) => rows.filter((r) => r.tenant_id === tenant);
+    expect(sumOf(of(usage, a.tenant.id), (r) => r.num_model_requests)).toBe(NON_STREAMED + STREAMED);
+    expect(of(usage, a.tenant.id).every((r) => r.model === chatModel)).toBe(true);
+    expect(sumOf(of(usage, b.tenant.id), (r) => r.num_model_requests)).toBe(1);
+    expect(sumOf(of(usage, b.tenant.id), (r) => r.output_tokens!)).toBe(CHAT.completion);
+
+    const embedMicros = sumOf(EMBED_INPUTS, (t) => Math.ceil((embedTokens(t) * EMBED_RATE) / 1_000_000));
+    const costs = await admin<Admin<CostResultBody>>(`/admin/costs?start_time=${since}&group_by=tenant_id`);
+    expect(sumOf(of(costs, a.tenant.id), (r) => r.cost_usd_micros)).toBe((NON_STREAMED + STREAMED) * chatMicros + embedMicros);
+    expect(sumOf(of(costs, b.tenant.id), (r) => r.cost_usd_micros)).toBe(chatMicros);
+    const embeds = await admin<Admin<UsageResultBody>>(`/admin/usage/embeddings?start_time=${since}&group_by=tenant_id`);
+    expect(sumOf(of(embeds, a.tenant.id), (r) => r.num_model_requests)).toBe(EMBED_INPUTS.length);
+
+    expect((await usageFetch(a.apiKey, `/admin/costs?start_time=${since}`)).status).toBe(401);
+    expect((await adminFetch(stack, `/admin/usage/completions?start_time=${since}&group_by=team`)).status).toBe(400);
+  });
+
   it("bad input is a 400 naming the param", async () => {
     // A bad group_by value is named by its position, as the gateway names array items everywhere.
     const cases: [string, string][] = [
