@@ -1,12 +1,13 @@
 /**
- * `local/no-unchecked-rpc-result`: an RPC result is data from another Worker, so its type is a
- * promise we wrote, not a fact the runtime checked. A cast (`as T`) or a non-null assertion (`!`)
+ * `local/no-unchecked-rpc-result`: an RPC result is data from another Worker (and a D1 row or a KV
+ * value is data from storage), so its type is a promise we wrote, not a fact the runtime checked. A cast (`as T`) or a non-null assertion (`!`)
  * on it turns a contract mismatch between two deployed Workers into a crash far from its cause.
  * Narrow it instead (`if (!res.ok) …`, a zod parse, a typed `Result`).
  *
  * "RPC result": anything derived (through `await`, property access, helper calls such as
  * `unwrap(…)`, or a `const` holding it) from a call on a binding, i.e. a member chain that passes
- * through `env.<UPPER_CASE>` (`env.BILLING.prices()`, `c.env.AUTH.x()`, `this.env.RATE_LIMITER.get(id).acquire()`).
+ * through `env.<UPPER_CASE>` (`env.BILLING.prices()`, `c.env.AUTH.x()`, `this.env.RATE_LIMITER.get(id).acquire()`,
+ * `env.AUTH_DB.prepare(…).first()`): every binding's answer crosses a boundary.
  */
 const isBinding = (node) =>
   node?.type === "MemberExpression" &&

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack";
 import { adminFetch, createKey, createTenant, tenantWithKey, type ApiKey, type Tenant } from "../support/tenants";
+import { expectError } from "../support/errors";
 
 /** The admin API (tenants, keys, audit log) and tenant self-service under /v1/keys, over HTTP. */
 let stack: Stack;
@@ -131,10 +132,10 @@ describe("keys", () => {
   });
 
   it("keys of an unknown tenant, and unknown keys, are 404", async () => {
-    expect((await adminFetch(stack, "/admin/tenants/ten_nope/keys")).status).toBe(404);
-    expect((await adminFetch(stack, "/admin/tenants/ten_nope/keys", { body: {} })).status).toBe(404);
-    expect((await adminFetch(stack, "/admin/keys/key_nope", { method: "DELETE" })).status).toBe(404);
-    expect((await adminFetch(stack, "/admin/keys/key_nope/rotate", { body: {} })).status).toBe(404);
+    await expectError(await adminFetch(stack, "/admin/tenants/ten_nope/keys"), 404, "not_found");
+    await expectError(await adminFetch(stack, "/admin/tenants/ten_nope/keys", { body: {} }), 404, "not_found");
+    await expectError(await adminFetch(stack, "/admin/keys/key_nope", { method: "DELETE" }), 404, "not_found");
+    await expectError(await adminFetch(stack, "/admin/keys/key_nope/rotate", { body: {} }), 404, "not_found");
   });
 });
 

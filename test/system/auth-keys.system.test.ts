@@ -67,6 +67,7 @@ describe("a valid key", () => {
     const { apiKey } = await tenantWithKey(stack, { scopes: ["keys:write"] });
     const res = await fetch(`${stack.url}/v1/keys`, { headers: { "x-api-key": apiKey } });
     expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ object: "list", data: [expect.objectContaining({ object: "api_key" })] });
   });
 });
 
@@ -129,6 +130,7 @@ describe("401 AuthenticationError", () => {
     await listKeys(sdk(apiKey));
     const res = await adminFetch(stack, `/admin/tenants/${tenant.id}`, { method: "DELETE" });
     expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: tenant.id, status: "disabled" });
     await expect401(firstFailure(() => listKeys(sdk(apiKey))), "invalid_api_key");
   });
 

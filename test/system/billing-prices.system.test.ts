@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageEvent } from "../../workers/shared/src/contracts/usage";
 import { startStack, type Stack } from "../support/stack";
 import { adminFetch } from "../support/tenants";
+import { expectError } from "../support/errors";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -69,9 +70,9 @@ describe("admin prices", () => {
   });
 
   it("requires the admin token", async () => {
-    expect((await fetch(`${stack.url}/admin/prices`)).status).toBe(401);
+    await expectError(await fetch(`${stack.url}/admin/prices`), 401, "missing_api_key");
     const res = await fetch(`${stack.url}/admin/prices/gpt-4o`, { method: "PUT", headers: { authorization: "Bearer nope", "content-type": "application/json" }, body: "{}" });
-    expect(res.status).toBe(401);
+    await expectError(res, 401, "invalid_api_key");
   });
 });
 

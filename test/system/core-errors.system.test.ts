@@ -5,6 +5,7 @@ import { clientFor, startCoreStack, uniqueModel, usageRow, WRONG_PROVIDER_KEY } 
 import type { FakeUpstream } from "../fake-upstream/server";
 import { gatewayClient, sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
+import { expectError } from "../support/errors";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -58,7 +59,7 @@ describe("bad input", () => {
   it("answers a body that is not a JSON object with 400", async () => {
     const { apiKey } = await clientFor(stack);
     const res = await post(apiKey, "/v1/chat/completions", "[1,2]");
-    expect(res.status).toBe(400);
+    await expectError(res, 400, "invalid_request");
   });
 
   it("answers a non-JSON content type with 415", async () => {

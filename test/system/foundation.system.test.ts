@@ -102,5 +102,6 @@ describe("private workers", () => {
   it("answers 404 if a request reaches an internal Worker's fetch handler anyway", async () => {
     const res = await stack.harness.getWorker("auth").fetch("http://auth.internal/health");
     expect(res.status).toBe(404);
+    expect(await res.text()).not.toMatch(/auth|d1|kv/i);
   });
 });

@@ -76,8 +76,17 @@ describe("SSRF guard (production mode)", () => {
   });
 
   it("accepts a public https upstream and a cloud preset's default", async () => {
-    expect((await api(stack, admin, "POST", "/v1/providers", { name: "groq-default", type: "groq", api_key: "gsk_0000000000000000" })).status).toBe(201);
-    expect((await api(stack, admin, "POST", "/v1/providers", { name: "azure", type: "azure-openai", base_url: "https://my-resource.openai.azure.com", api_key: "azure-key-0000000000000" })).status).toBe(201);
-    expect((await api(stack, admin, "POST", "/v1/providers", { name: "alt-port", type: "openai-compatible", base_url: "https://llm.example.com:8443/v1", api_key: "sk-alt-port-000000000" })).status).toBe(201);
+    const created = [
+      await api(stack, admin, "POST", "/v1/providers", { name: "groq-default", type: "groq", api_key: "gsk_0000000000000000" }),
+      await api(stack, admin, "POST", "/v1/providers", { name: "azure", type: "azure-openai", base_url: "https://my-resource.openai.azure.com", api_key: "azure-key-0000000000000" }),
+      await api(stack, admin, "POST", "/v1/providers", { name: "alt-port", type: "openai-compatible", base_url: "https://llm.example.com:8443/v1", api_key: "sk-alt-port-000000000" }),
+    ];
+    expect(created.map((r) => r.status)).toEqual([201, 201, 201]);
+    const bodies = (await Promise.all(created.map((r) => r.json()))) as { name: string; base_url: string }[];
+    expect(bodies.map((b) => [b.name, new URL(b.base_url).host])).toEqual([
+      ["groq-default", "api.groq.com"],
+      ["azure", "my-resource.openai.azure.com"],
+      ["alt-port", "llm.example.com:8443"],
+    ]);
   });
 });

@@ -74,7 +74,8 @@ describe("Vault", () => {
     const vault = await vaultV1();
     const info = await vault.store("openai", KEY);
     const stored = await env.SECRETS.getWithMetadata<CredentialMetadata>(info.ref);
-    const record = JSON.parse(stored.value!) as { ct: string };
+    expect(stored.value).not.toBeNull();
+    const record = JSON.parse(stored.value ?? "") as { ct: string };
     record.ct = record.ct.slice(0, -6) + (record.ct.slice(-6, -5) === "A" ? "B" : "A") + record.ct.slice(-5);
     await env.SECRETS.put(info.ref, JSON.stringify(record), { metadata: stored.metadata });
     const error = await vault.reveal(info.ref).catch((e: unknown) => e);

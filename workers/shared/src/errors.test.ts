@@ -13,9 +13,11 @@ describe("errorResponse", () => {
     });
   });
 
-  it("lets an explicit status override the code's (an upstream 400 stays 400)", () => {
+  it("lets an explicit status override the code's (an upstream 400 stays 400)", async () => {
     expect(new ApiError({ code: "upstream_error", message: "bad", status: 400 }).status).toBe(400);
-    expect(errorResponse({ code: "insufficient_quota", message: "q" }).status).toBe(429);
+    const res = errorResponse({ code: "insufficient_quota", message: "q" });
+    expect(res.status).toBe(429);
+    expect(await res.json()).toEqual({ error: { message: "q", type: "insufficient_quota", param: null, code: "insufficient_quota" } });
   });
 });
 

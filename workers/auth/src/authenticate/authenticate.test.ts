@@ -77,7 +77,7 @@ describe("authenticate", () => {
     const { key } = await newKey();
     const hash = await hashApiKey(key.key);
     const row = await env.AUTH_DB.prepare("SELECT * FROM api_keys WHERE id = ?").bind(key.id).first<Record<string, unknown>>();
-    expect(row!["hash"]).toBe(hash);
+    expect(row?.["hash"]).toBe(hash);
     expect(JSON.stringify(row)).not.toContain(key.key);
     const secret = await env.AUTH_DB.prepare("SELECT * FROM api_key_secrets WHERE key_id = ?").bind(key.id).first();
     expect(secret).toMatchObject({ hash, key_id: key.id });

@@ -20,7 +20,7 @@ const list = createRoute({
 
 export function registerAuditRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(list, async (c) => {
-    const page = unwrap(await c.env.AUTH.listAuditLog(adminContext(c), c.req.valid("query"))) as ListPage<AuditEntryT>;
+    const page = unwrap(await c.env.AUTH.listAuditLog(adminContext(c), c.req.valid("query")));
     return c.json(page, 200);
   });
 }

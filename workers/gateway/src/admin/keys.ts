@@ -31,13 +31,13 @@ const list = createRoute({
 
 export function registerKeyRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(create, async (c) => {
-    const key = unwrap(await c.env.AUTH.createKey(adminContext(c), c.req.valid("param").id, c.req.valid("json"))) as CreatedT;
+    const key = unwrap(await c.env.AUTH.createKey(adminContext(c), c.req.valid("param").id, c.req.valid("json")));
     c.header("cache-control", "no-store");
     return c.json(key, 201);
   });
 
   app.openapi(list, async (c) => {
-    const page = unwrap(await c.env.AUTH.listKeys(adminContext(c), c.req.valid("param").id, c.req.valid("query"))) as ListPage<ApiKeyT>;
+    const page = unwrap(await c.env.AUTH.listKeys(adminContext(c), c.req.valid("param").id, c.req.valid("query")));
     return c.json(page, 200);
   });
 

@@ -40,8 +40,12 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   return { body: { required: true, description, content: { "application/json": { schema } } } };
 }
 
-/** An RPC `Result` from auth: its value, or its error thrown for the gateway's error handler. */
-export function unwrap<T>(result: Result<T>): T {
+/**
+ * An RPC `Result` from another Worker: its value, or its error thrown for the gateway's error
+ * handler. Generic over the result as RPC delivers it (each branch intersected with `Disposable`),
+ * so the value keeps its type without a cast at the call site.
+ */
+export function unwrap<R extends Result<unknown>>(result: R): Extract<R, { ok: true }>["value"] {
   if (!result.ok) throw ApiError.from(result.error);
   return result.value;
 }

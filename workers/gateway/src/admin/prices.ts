@@ -109,7 +109,7 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
   });
 
   app.openapi(get, async (c) => {
-    const price = unwrap(await c.env.BILLING.price(c.req.valid("param").model)) as Price;
+    const price = unwrap(await c.env.BILLING.price(c.req.valid("param").model));
     return c.json(view(price), 200);
   });
 

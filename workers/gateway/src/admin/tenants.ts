@@ -58,24 +58,24 @@ const remove = createRoute({
 
 export function registerTenantRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(create, async (c) => {
-    const tenant = unwrap(await c.env.AUTH.createTenant(adminContext(c), c.req.valid("json"))) as TenantT;
+    const tenant = unwrap(await c.env.AUTH.createTenant(adminContext(c), c.req.valid("json")));
     return c.json(tenant, 201);
   });
 
   app.openapi(list, async (c) => {
-    const page = unwrap(await c.env.AUTH.listTenants(adminContext(c), c.req.valid("query"))) as ListPage<TenantT>;
+    const page = unwrap(await c.env.AUTH.listTenants(adminContext(c), c.req.valid("query")));
     return c.json(page, 200);
   });
 
   app.openapi(get, async (c) => {
-    const tenant = unwrap(await c.env.AUTH.getTenant(adminContext(c), c.req.valid("param").id)) as TenantT;
+    const tenant = unwrap(await c.env.AUTH.getTenant(adminContext(c), c.req.valid("param").id));
     return c.json(tenant, 200);
   });
 
   app.openapi(patch, async (c) => {
     const id = c.req.valid("param").id;
     const update = c.req.valid("json");
-    const tenant = unwrap(await c.env.AUTH.updateTenant(adminContext(c), id, update)) as TenantT;
+    const tenant = unwrap(await c.env.AUTH.updateTenant(adminContext(c), id, update));
     evictCachedPrincipals({ tenantId: id });
     await releaseRemovedBudget(c.env, update.budget, { tenantId: id });
     return c.json(tenant, 200);
@@ -83,7 +83,7 @@ export function registerTenantRoutes(app: OpenAPIHono<GatewayBindings>): void {
 
   app.openapi(remove, async (c) => {
     const id = c.req.valid("param").id;
-    const tenant = unwrap(await c.env.AUTH.disableTenant(adminContext(c), id)) as TenantT;
+    const tenant = unwrap(await c.env.AUTH.disableTenant(adminContext(c), id));
     evictCachedPrincipals({ tenantId: id });
     return c.json(tenant, 200);
   });

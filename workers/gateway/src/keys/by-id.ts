@@ -73,14 +73,14 @@ export function registerKeyByIdRoutes(app: OpenAPIHono<GatewayBindings>, o: KeyB
   });
 
   app.openapi(get, async (c) => {
-    const key = unwrap(await c.env.AUTH.getKey(o.context(c), c.req.valid("param").id)) as ApiKeyT;
+    const key = unwrap(await c.env.AUTH.getKey(o.context(c), c.req.valid("param").id));
     return c.json(key, 200);
   });
 
   app.openapi(patch, async (c) => {
     const id = c.req.valid("param").id;
     const update = c.req.valid("json");
-    const key = unwrap(await c.env.AUTH.updateKey(o.context(c), id, update)) as ApiKeyT;
+    const key = unwrap(await c.env.AUTH.updateKey(o.context(c), id, update));
     evictCachedPrincipals({ keyId: id });
     await releaseRemovedBudget(c.env, update.budget, { keyId: id, tenantId: key.tenant_id });
     return c.json(key, 200);
@@ -88,7 +88,7 @@ export function registerKeyByIdRoutes(app: OpenAPIHono<GatewayBindings>, o: KeyB
 
   app.openapi(revoke, async (c) => {
     const id = c.req.valid("param").id;
-    const key = unwrap(await c.env.AUTH.revokeKey(o.context(c), id)) as ApiKeyT;
+    const key = unwrap(await c.env.AUTH.revokeKey(o.context(c), id));
     evictCachedPrincipals({ keyId: id });
     return c.json(key, 200);
   });
@@ -96,7 +96,7 @@ export function registerKeyByIdRoutes(app: OpenAPIHono<GatewayBindings>, o: KeyB
   app.openapi(rotate, async (c) => {
     const id = c.req.valid("param").id;
     const body = parseOrThrow(KeyRotateSchema, await optionalJson(c.req.raw));
-    const key = unwrap(await c.env.AUTH.rotateKey(o.context(c), id, body)) as RotatedT;
+    const key = unwrap(await c.env.AUTH.rotateKey(o.context(c), id, body));
     evictCachedPrincipals({ keyId: id });
     c.header("cache-control", "no-store");
     return c.json(key, 200);

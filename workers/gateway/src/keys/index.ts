@@ -59,13 +59,13 @@ export function registerKeys(app: OpenAPIHono<GatewayBindings>): void {
 
   app.openapi(list, async (c) => {
     const p = c.get("principal");
-    const page = unwrap(await c.env.AUTH.listKeys(keyContext(c), p.tenantId, c.req.valid("query"))) as ListPage<ApiKeyT>;
+    const page = unwrap(await c.env.AUTH.listKeys(keyContext(c), p.tenantId, c.req.valid("query")));
     return c.json(page, 200);
   });
 
   app.openapi(create, async (c) => {
     const p = c.get("principal");
-    const key = unwrap(await c.env.AUTH.createKey(keyContext(c), p.tenantId, c.req.valid("json"))) as CreatedT;
+    const key = unwrap(await c.env.AUTH.createKey(keyContext(c), p.tenantId, c.req.valid("json")));
     c.header("cache-control", "no-store");
     return c.json(key, 201);
   });

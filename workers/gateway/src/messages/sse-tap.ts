@@ -28,6 +28,15 @@ function parseEvent(text: string): { name: string | null; data: string | null } 
 
 const chars = (v: unknown) => (typeof v === "string" ? v.length : 0);
 
+/** The fields of an Anthropic stream event this tap reads (the upstream's numbers, trusted as usage). */
+interface TappedEvent {
+  type?: unknown;
+  error?: unknown;
+  message?: { usage?: AnthropicUsage | null };
+  usage?: AnthropicUsage | null;
+  delta?: { text?: unknown; partial_json?: unknown; thinking?: unknown };
+}
+
 /**
  * The gateway's view into an Anthropic Messages stream (`/v1/messages`). Bytes pass through as
  * they arrive, event by event (an incomplete event is held until its end comes in). Each event is
@@ -59,9 +68,9 @@ export function tapAnthropicSse(body: ReadableStream<Uint8Array>, options: Anthr
   const inspect = (bytes: Uint8Array): Uint8Array => {
     const { name, data } = parseEvent(decoder.decode(bytes));
     if (data === null) return bytes;
-    let event: Record<string, any>;
+    let event: TappedEvent | null;
     try {
-      event = JSON.parse(data) as Record<string, any>;
+      event = JSON.parse(data) as TappedEvent | null;
     } catch {
       return bytes;
     }
@@ -72,14 +81,14 @@ export function tapAnthropicSse(body: ReadableStream<Uint8Array>, options: Anthr
     }
     switch (event?.["type"]) {
       case "message_start":
-        usage = mergeAnthropicUsage(usage, event["message"]?.["usage"]);
+        usage = mergeAnthropicUsage(usage, event.message?.usage);
         break;
       case "message_delta":
-        usage = mergeAnthropicUsage(usage, event["usage"]);
+        usage = mergeAnthropicUsage(usage, event.usage);
         break;
       case "content_block_delta": {
-        const d = event["delta"] ?? {};
-        const n = chars(d["text"]) + chars(d["partial_json"]) + chars(d["thinking"]);
+        const d = event.delta ?? {};
+        const n = chars(d.text) + chars(d.partial_json) + chars(d.thinking);
         if (n > 0) {
           seen.completionChars += n;
           seen.contentEvents++;

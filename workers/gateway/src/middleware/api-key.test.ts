@@ -80,7 +80,9 @@ describe("apiKeyAuth", () => {
     expect((await h.call("/v1/whoami", { authorization: `Bearer ${key}` })).status).toBe(200);
     vi.advanceTimersByTime(1001);
     expired = true;
-    expect((await h.call("/v1/whoami", { authorization: `Bearer ${key}` })).status).toBe(401);
+    const refused = await h.call("/v1/whoami", { authorization: `Bearer ${key}` });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: { code: "invalid_api_key", message: expect.stringContaining("expired") } });
   });
 
   it("evicting a key or a tenant makes the next request ask auth again", async () => {

@@ -109,7 +109,7 @@ export async function principalFor(c: Context<GatewayBindings>, apiKey: string):
 
   let result: Result<Principal>;
   try {
-    result = (await c.env.AUTH.authenticate(apiKey)) as Result<Principal>;
+    result = await c.env.AUTH.authenticate(apiKey);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "auth unavailable", error: err instanceof Error ? err.message : String(err) }));
     throw new ApiError({ code: "service_unavailable", message: "Authentication is temporarily unavailable. Retry the request." });

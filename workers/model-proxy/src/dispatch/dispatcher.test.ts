@@ -64,6 +64,8 @@ describe("dispatch", () => {
     const other = await testPrincipal();
     const res = await dispatch({ ...request({ model: "acme/x" }), principalToken: other.token }, env(), registryOf(provider("acme")));
     expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: { type: "authentication_error" } });
+    expect(seen).toHaveLength(0);
   });
 
   it("answers 404 model_not_found for an unknown model", async () => {
@@ -75,6 +77,7 @@ describe("dispatch", () => {
   it("rejects a malformed proxy request with 400", async () => {
     const res = await dispatch({ requestId: "r", operation: "chat", body: {} }, env(), registryOf());
     expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error" } });
   });
 
   it("forces stream usage only when the client did not ask for it", async () => {

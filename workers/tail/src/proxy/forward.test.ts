@@ -37,8 +37,13 @@ describe("forward", () => {
   it("rejects a request for another operation or without a model", async () => {
     const { token, verifyJwk } = await keys();
     const env = { PRINCIPAL_VERIFY_JWK: verifyJwk, MODEL_PROXY: { dispatch: async () => new Response() } };
-    expect((await forward(env, "embeddings", { principalToken: token, requestId: "r1", operation: "chat", body: { model: "m" } })).status).toBe(400);
-    expect((await forward(env, "chat", { principalToken: token, requestId: "r1", operation: "chat", body: {} })).status).toBe(400);
+    for (const res of [
+      await forward(env, "embeddings", { principalToken: token, requestId: "r1", operation: "chat", body: { model: "m" } }),
+      await forward(env, "chat", { principalToken: token, requestId: "r1", operation: "chat", body: {} }),
+    ]) {
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error" } });
+    }
   });
 
   it("answers 503 when model-proxy cannot be reached", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Message, RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages";
 import chatText from "../../../../../test/fixtures/openai/chat-text.json";
 import chatTools from "../../../../../test/fixtures/openai/chat-tools.json";
 import { SseParser } from "../../../../shared/src";
@@ -25,21 +26,25 @@ async function events(sse: string) {
 }
 
 /** Folds Anthropic events into a Message the way @anthropic-ai/sdk's MessageStream does. */
-function accumulate(list: { event: string | null; data: Record<string, any> }[]) {
-  let message: Record<string, any> | null = null;
+function accumulate(list: { event: string | null; data: Record<string, unknown> }[]): Message | null {
+  let message: Message | null = null;
   const json: Record<number, string> = {};
-  for (const { data } of list) {
+  for (const { data: raw } of list) {
+    const data = raw as unknown as RawMessageStreamEvent;
     if (data.type === "message_start") message = structuredClone(data.message);
-    else if (data.type === "content_block_start") message!.content[data.index] = structuredClone(data.content_block);
+    if (!message) continue;
+    if (data.type === "content_block_start") message.content[data.index] = structuredClone(data.content_block);
     else if (data.type === "content_block_delta") {
-      const block = message!.content[data.index];
-      if (data.delta.type === "text_delta") block.text += data.delta.text;
-      if (data.delta.type === "thinking_delta") block.thinking += data.delta.thinking;
+      const block = message.content[data.index];
+      if (data.delta.type === "text_delta" && block?.type === "text") block.text += data.delta.text;
+      if (data.delta.type === "thinking_delta" && block?.type === "thinking") block.thinking += data.delta.thinking;
       if (data.delta.type === "input_json_delta") json[data.index] = (json[data.index] ?? "") + data.delta.partial_json;
-    } else if (data.type === "content_block_stop" && json[data.index] !== undefined) message!.content[data.index].input = JSON.parse(json[data.index]!);
-    else if (data.type === "message_delta") {
-      message!.stop_reason = data.delta.stop_reason;
-      for (const [k, v] of Object.entries(data.usage)) if (v !== null && v !== undefined) message!.usage[k] = v;
+    } else if (data.type === "content_block_stop" && json[data.index] !== undefined) {
+      const block = message.content[data.index];
+      if (block?.type === "tool_use") block.input = JSON.parse(json[data.index] ?? "");
+    } else if (data.type === "message_delta") {
+      message.stop_reason = data.delta.stop_reason;
+      for (const [k, v] of Object.entries(data.usage)) if (v !== null && v !== undefined) (message.usage as unknown as Record<string, unknown>)[k] = v;
     }
   }
   return message;
