@@ -39,8 +39,8 @@ interface LimiterStub {
 
 /** The key's counters in the object that holds them: its own, or its tenant's when the tenant has limits. */
 async function limiterSnapshot(keyId: string, object = `key:${keyId}`) {
-  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): unknown } };
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object)) as LimiterStub;
+  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): LimiterStub } };
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
   return stub.snapshot(`key:${keyId}`);
 }
 

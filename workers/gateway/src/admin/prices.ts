@@ -104,7 +104,7 @@ const remove = createRoute({
 
 export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(list, async (c) => {
-    const prices = unwrap(await c.env.BILLING.prices()) as Price[];
+    const prices = unwrap(await c.env.BILLING.prices());
     return c.json({ object: "list" as const, data: prices.map(view) }, 200);
   });
 
@@ -123,7 +123,7 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
         output_per_mtok_micros: micros(body.output_per_mtok),
         cached_input_per_mtok_micros: body.cached_input_per_mtok === null || body.cached_input_per_mtok === undefined ? null : micros(body.cached_input_per_mtok),
       }),
-    ) as { price: Price; created: boolean };
+    );
     await refreshPricesQuietly(c.env);
     const { model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros } = res.price;
     await recordAudit(c, adminContext(c), {
@@ -136,7 +136,7 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
   });
 
   app.openapi(remove, async (c) => {
-    const res = unwrap(await c.env.BILLING.deletePrice(adminActor(c), c.req.valid("param").model)) as { model: string };
+    const res = unwrap(await c.env.BILLING.deletePrice(adminActor(c), c.req.valid("param").model));
     await refreshPricesQuietly(c.env);
     await recordAudit(c, adminContext(c), { action: "price.delete", target_type: "price", target_id: res.model });
     return c.json({ object: "model_price.deleted" as const, model: res.model, deleted: true as const }, 200);
