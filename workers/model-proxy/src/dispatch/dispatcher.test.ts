@@ -61,6 +61,7 @@ describe("dispatch", () => {
   });
 
   it("refuses a request whose principal token does not verify", async () => {
+    stubFetch(() => Response.json({ id: "chatcmpl-1" }));
     const other = await testPrincipal();
     const res = await dispatch({ ...request({ model: "acme/x" }), principalToken: other.token }, env(), registryOf(provider("acme")));
     expect(res.status).toBe(401);
