@@ -298,3 +298,20 @@ describe("usage and costs in OpenAI's organization API shape", () => {
     }
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents every usage route in /openapi.json", async () => {
+    const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { paths: Record<string, { get?: unknown }> };
+    for (const path of [
+      "/v1/usage/requests/{request_id}",
+      "/v1/organization/usage/completions",
+      "/v1/organization/usage/embeddings",
+      "/v1/organization/costs",
+      "/admin/usage/completions",
+      "/admin/usage/embeddings",
+      "/admin/costs",
+    ]) {
+      expect(doc.paths[path]?.get, path).toBeDefined();
+    }
+  });
+});
