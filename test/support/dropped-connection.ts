@@ -30,6 +30,16 @@ export interface DroppableClient {
  * The connection is found through undici's diagnostics channel, by a header unique to this client.
  */
 export function droppableGatewayClient(stack: Stack, apiKey: string): DroppableClient {
+  const { fetch, headers, dropConnection } = droppableGatewayFetch(stack);
+  const client = new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, defaultHeaders: headers, fetch: fetch as never });
+  return { client, dropConnection };
+}
+
+/**
+ * The same for any client: a `fetch` into the gateway, the header that tags its requests, and
+ * `dropConnection` (resets the connection of the latest tagged request).
+ */
+export function droppableGatewayFetch(stack: Stack): { fetch: typeof globalThis.fetch; headers: Record<string, string>; dropConnection(): void } {
   const gateway = stack.harness.getWorker("gateway");
   const tag = randomUUID();
   let connection: Socket | null = null;
@@ -38,15 +48,9 @@ export function droppableGatewayClient(stack: Stack, apiKey: string): DroppableC
     if (headers.includes(tag)) connection = socket;
   };
   dc.subscribe(SEND_HEADERS, onSendHeaders);
-  const client = new OpenAI({
-    apiKey,
-    baseURL: `${stack.url}/v1`,
-    maxRetries: 0,
-    defaultHeaders: { [TAG_HEADER]: tag },
-    fetch: ((url: string, init: RequestInit) => gateway.fetch(url, init as never)) as never,
-  });
   return {
-    client,
+    fetch: ((url: string, init: RequestInit) => gateway.fetch(url, init as never)) as never,
+    headers: { [TAG_HEADER]: tag },
     dropConnection() {
       dc.unsubscribe(SEND_HEADERS, onSendHeaders);
       if (!connection) throw new Error("the client has not sent a request yet");
