@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { costMicros, monthOf, nextMonthStart, PriceBook, usdToMicros, worstCaseCostMicros, type Price } from "./pricing";
+import { costMicros, microsToUsdString, monthOf, nextMonthStart, PriceBook, usdToMicros, worstCaseCostMicros, type Price } from "./pricing";
 
 const price = (model: string, input: number, output: number, cached: number | null = null, provider: string | null = null): Price => ({
   model,
@@ -106,6 +106,15 @@ describe("money and months", () => {
   it("converts dollars to integer micro-dollars", () => {
     expect(usdToMicros(5)).toBe(5_000_000);
     expect(usdToMicros(0.1 + 0.2)).toBe(300_000);
+  });
+
+  it("prints integer micro-dollars as an exact six-place decimal (x-gateway-cost-usd, cost_usd)", () => {
+    expect(microsToUsdString(0)).toBe("0.000000");
+    expect(microsToUsdString(8)).toBe("0.000008");
+    expect(microsToUsdString(123)).toBe("0.000123");
+    expect(microsToUsdString(1_000_000)).toBe("1.000000");
+    // Past float's exact range for micros / 1e6 printing: integer arithmetic keeps every digit.
+    expect(microsToUsdString(9_007_199_254_740_991)).toBe("9007199254.740991");
   });
 
   it("uses UTC calendar months", () => {
