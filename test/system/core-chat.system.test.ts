@@ -4,6 +4,7 @@ import ALL_FIELDS from "../fixtures/openai/chat-request-all-fields.json";
 import { base64Of, FIXTURES, vectorFor } from "../fake-upstream/wire.mjs";
 import { clientFor, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
+import { createProvider, providerTenant } from "../support/providers";
 import type { Stack } from "../support/stack";
 
 let stack: Stack;
@@ -83,10 +84,13 @@ describe("chat completions (non-streamed)", () => {
     expect(upstream.requests(schemaModel)[0]!.body["response_format"]).toEqual(format);
   });
 
-  it("passes every field of OpenAI's chat request through to the upstream", async () => {
-    const { client } = await clientFor(stack);
+  // On the tenant's own provider (BYOK): the fixture carries fields the upstream bills beyond
+  // tokens (`web_search_options`), which platform providers refuse (billing-upstream-extras tests).
+  it("passes every field of OpenAI's chat request through to the upstream (the tenant's own provider)", async () => {
+    const { caller, client } = await providerTenant(stack);
+    await createProvider(stack, caller, { name: "own-all-fields", type: "openai-compatible", base_url: upstream.url, api_key: upstream.apiKey });
     const model = uniqueModel("chat-all-fields");
-    const request = { ...ALL_FIELDS, model: `fake/${model}`, stream: false, stream_options: undefined };
+    const request = { ...ALL_FIELDS, model: `own-all-fields/${model}`, stream: false, stream_options: undefined };
     delete (request as { stream_options?: unknown }).stream_options;
     await client.chat.completions.create(request as never);
     expect(upstream.requests(model)[0]!.body).toEqual({ ...request, model });
