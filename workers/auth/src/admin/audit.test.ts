@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Result } from "../../../shared/src";
 import { authenticate } from "../authenticate/authenticate";
-import { ADMIN, background, testEnv } from "../test-support";
+import { ADMIN, background, signedAdminContext, testEnv } from "../test-support";
 import { listAudit, recordAudit } from "./audit";
 import { createKey } from "./keys";
 import { createTenant } from "./tenants";
@@ -38,11 +38,12 @@ describe("recordAudit (changes made by other Workers)", () => {
     }
   });
 
-  it("refuses an unsigned key actor and an unknown target type", async () => {
+  it("refuses unsigned key and admin actors, and an unknown target type", async () => {
     const entry = { action: "provider.create", target_type: "provider", target_id: "prv_audit_2" };
     expect(await recordAudit(env, { requestId: "req_audit_unit_3", actor: { type: "key", token: "not-a-token" } }, entry)).toMatchObject({ ok: false, error: { code: "invalid_api_key" } });
-    expect(await recordAudit(env, { requestId: "req_audit_unit_4", actor: { type: "admin" } }, { ...entry, target_type: "api_key" })).toMatchObject({ ok: false, error: { param: "target_type" } });
-    value(await recordAudit(env, { requestId: "req_audit_unit_5", actor: { type: "admin" } }, entry));
+    expect(await recordAudit(env, { requestId: "req_audit_unit_4", actor: { type: "admin" } }, entry)).toMatchObject({ ok: false, error: { code: "invalid_request", param: "actor.token" } });
+    expect(await recordAudit(env, await signedAdminContext("req_audit_unit_4"), { ...entry, target_type: "api_key" })).toMatchObject({ ok: false, error: { param: "target_type" } });
+    value(await recordAudit(env, await signedAdminContext("req_audit_unit_5"), entry));
     const page = await listAudit(env.AUTH_DB, { limit: 1 });
     expect(page.data[0]).toMatchObject({ actor: "admin", tenant_id: null, request_id: "req_audit_unit_5" });
   });
