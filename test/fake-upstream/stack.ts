@@ -3,6 +3,11 @@ import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
 import { startFakeUpstream, type FakeUpstream } from "./server";
 
+/**
+ * The stack (`startStack`) wired to the fake upstream as platform providers, and the client helper
+ * the core tests use on it. General helpers live in test/support/.
+ */
+
 /** The provider key the misconfigured provider sends (the fake refuses it with OpenAI's 401). */
 export const WRONG_PROVIDER_KEY = "sk-wrong-provider-key-do-not-leak-42";
 
@@ -41,28 +46,4 @@ export async function startCoreStack(): Promise<{ stack: Stack; upstream: FakeUp
 export async function clientFor(stack: Stack, keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
   const { apiKey, tenant, key } = await tenantWithKey(stack, keyBody);
   return { apiKey, tenant, key, client: new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0 }) };
-}
-
-let n = 0;
-/** A model name no other test uses (knobs and recordings are keyed by it). */
-export function uniqueModel(label: string): string {
-  return `${label}-${process.pid}-${++n}`;
-}
-
-/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | null | undefined>, timeoutMs = 15_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== null && v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The billing D1 row of a request's usage event, once the queue consumer stored it. */
-export async function usageRow(stack: Stack, requestId: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-  type Db = { prepare(sql: string): { bind(...v: unknown[]): { first<T>(): Promise<T | null> } } };
-  const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: Db };
-  return eventually(() => env.BILLING_DB.prepare("SELECT * FROM usage_events WHERE request_id = ?").bind(requestId).first<Record<string, unknown>>(), timeoutMs, `usage row ${requestId}`);
 }

@@ -1,4 +1,3 @@
-import type { D1Database, KVNamespace } from "@cloudflare/workers-types";
 import OpenAI from "openai";
 import type { ProviderView, RouteView } from "../../workers/shared/src/contracts/providers";
 import type { Stack } from "./stack";
@@ -41,40 +40,4 @@ export async function createRoute(stack: Pick<Stack, "url">, caller: Caller, bod
 export async function providerTenant(stack: Stack) {
   const { apiKey, tenant } = await tenantWithKey(stack, { scopes: ["chat", "embeddings", "providers:read", "providers:write"] });
   return { tenant, caller: { token: apiKey }, client: new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0 }) };
-}
-
-/** Every value in every KV namespace and every row of every D1 database of the stack, as text. */
-export async function dumpAllStores(stack: Stack): Promise<string> {
-  const parts: string[] = [];
-  const kv: [string, string][] = [
-    ["secrets", "SECRETS"],
-    ["auth", "AUTH_CACHE"],
-  ];
-  for (const [worker, binding] of kv) {
-    const ns = ((await stack.harness.getWorker(worker).getEnv()) as Record<string, KVNamespace>)[binding]!;
-    let cursor: string | undefined;
-    do {
-      const page = await ns.list({ cursor });
-      for (const key of page.keys) {
-        const { value, metadata } = await ns.getWithMetadata(key.name);
-        parts.push(key.name, value ?? "", JSON.stringify(metadata));
-      }
-      cursor = page.list_complete ? undefined : page.cursor;
-    } while (cursor);
-  }
-  const d1: [string, string][] = [
-    ["model-proxy", "PROXY_DB"],
-    ["auth", "AUTH_DB"],
-    ["billing", "BILLING_DB"],
-    ["tail", "TAIL_DB"],
-  ];
-  for (const [worker, binding] of d1) {
-    const db = ((await stack.harness.getWorker(worker).getEnv()) as Record<string, D1Database>)[binding]!;
-    const tables = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
-    for (const { name } of tables.results) {
-      const rows = await db.prepare(`SELECT * FROM "${name}"`).all();
-      parts.push(name, JSON.stringify(rows.results));
-    }
-  }
-  return parts.join("\n");
 }

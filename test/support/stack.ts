@@ -3,6 +3,11 @@ import { createTestHarness, type TestHarness } from "wrangler";
 import { generateLocalSecrets, secretsFor } from "../../scripts/local-secrets.mjs";
 import { WORKERS } from "../../scripts/workers.mjs";
 
+/**
+ * The one way to start the whole stack in a system test (one per test file); fake-upstream
+ * providers on top of it: `startCoreStack` in test/fake-upstream/stack.ts.
+ */
+
 export interface Stack {
   url: string;
   adminToken: string;
@@ -11,12 +16,12 @@ export interface Stack {
 }
 
 /** Per-Worker D1 bindings whose migrations must be applied before the stack serves requests. */
-const D1_BINDINGS: Record<string, { binding: string; dir: string }> = {
+export const D1_BINDINGS = {
   auth: { binding: "AUTH_DB", dir: "migrations/auth" },
   billing: { binding: "BILLING_DB", dir: "migrations/billing" },
   "model-proxy": { binding: "PROXY_DB", dir: "migrations/proxy" },
   tail: { binding: "TAIL_DB", dir: "migrations/tail" },
-};
+} as const satisfies Record<string, { binding: string; dir: string }>;
 const hasMigrations = (dir: string) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith(".sql"));
 
 /**

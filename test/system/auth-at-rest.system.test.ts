@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { D1Database, KVNamespace, KVNamespaceListResult, R2Bucket } from "@cloudflare/workers-types";
 import { unstable_readConfig } from "wrangler";
 import { WORKERS } from "../../scripts/workers.mjs";
-import { startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
+import { uniqueModel } from "../support/names";
+import { usageRow } from "../support/stores";
 import type { Stack } from "../support/stack";
 import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
 

@@ -1,10 +1,10 @@
-import type { D1Database } from "@cloudflare/workers-types";
 import OpenAI, { AuthenticationError, PermissionDeniedError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "../fake-upstream/stack";
+import { eventually } from "../support/wait";
 import { gatewayClient, sdkFailure } from "../support/openai-sdk";
 import { startStack, type Stack } from "../support/stack";
 import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
+import { d1 } from "../support/stores";
 
 /**
  * API keys on the wire, through the official `openai` SDK: valid keys pass, every kind of bad key
@@ -138,8 +138,7 @@ describe("401 AuthenticationError", () => {
     const { tenant } = await tenantWithKey(stack);
     const key = await createKey(stack, tenant.id, { scopes: ["keys:write"], expires_at: Math.floor(Date.now() / 1000) + 3600 });
     // Time passes: the key's expiry moves into the past in the auth database (never used, so never cached).
-    const env = await stack.harness.getWorker("auth").getEnv();
-    await (env["AUTH_DB"] as D1Database).prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2").bind(Math.floor(Date.now() / 1000) - 1, key.id).run();
+    await (await d1(stack, "auth")).prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2").bind(Math.floor(Date.now() / 1000) - 1, key.id).run();
     const err = await sdkFailure(listKeys(sdk(key.key)));
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.message).toContain("expired");

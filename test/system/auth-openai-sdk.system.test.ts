@@ -1,11 +1,12 @@
 import OpenAI, { AuthenticationError, PermissionDeniedError } from "openai";
-import type { D1Database } from "@cloudflare/workers-types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCoreStack, uniqueModel } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
+import { uniqueModel } from "../support/names";
 import { gatewayClient, sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
 import { createKey, revokeKey, tenantWithKey, updateKey } from "../support/tenants";
 import { generateApiKey } from "../../workers/shared/src/api-key-format";
+import { d1 } from "../support/stores";
 
 /**
  * Issue 3's "Must show" through the official `openai` SDK on the inference API: 200 with a valid
@@ -73,8 +74,7 @@ describe("GET /v1/models", () => {
   it("401 for an expired key", async () => {
     const { tenant } = await tenantWithKey(stack);
     const key = await createKey(stack, tenant.id, { expires_at: Math.floor(Date.now() / 1000) + 3600 });
-    const env = (await stack.harness.getWorker("auth").getEnv()) as { AUTH_DB: D1Database };
-    await env.AUTH_DB.prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2").bind(Math.floor(Date.now() / 1000) - 1, key.id).run();
+    await (await d1(stack, "auth")).prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2").bind(Math.floor(Date.now() / 1000) - 1, key.id).run();
     await expectAuthenticationError(sdk(key.key).models.list(), "invalid_api_key", "expired");
   });
 });

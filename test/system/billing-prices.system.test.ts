@@ -1,9 +1,10 @@
-import type { D1Database, Queue } from "@cloudflare/workers-types";
+import type { Queue } from "@cloudflare/workers-types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageEvent } from "../../workers/shared/src/contracts/usage";
 import { startStack, type Stack } from "../support/stack";
 import { adminFetch } from "../support/tenants";
 import { expectError } from "../support/errors";
+import { d1 } from "../support/stores";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -101,7 +102,7 @@ describe("usage-events consumer (real Queue → billing → D1)", () => {
   }
 
   async function waitForRows(sql: string, bind: unknown[], count: number): Promise<Record<string, unknown>[]> {
-    const db = (await stack.harness.getWorker("billing").getEnv()).BILLING_DB as D1Database;
+    const db = await d1(stack, "billing");
     const deadline = Date.now() + 20_000;
     for (;;) {
       const { results } = await db.prepare(sql).bind(...bind).all<Record<string, unknown>>();
@@ -121,8 +122,7 @@ describe("usage-events consumer (real Queue → billing → D1)", () => {
       { request_id: a.request_id, key_id: "key_sys", cost_usd_micros: 900, priced: 1, month: new Date().toISOString().slice(0, 7) },
       { request_id: b.request_id, key_id: "key_sys_2", cost_usd_micros: 825, priced: 1, month: new Date().toISOString().slice(0, 7) },
     ]);
-    const usage = await stack.harness.getWorker("billing").getEnv();
-    const rollup = await (usage.BILLING_DB as D1Database)
+    const rollup = await (await d1(stack, "billing"))
       .prepare("SELECT key_id, requests, cost_usd_micros FROM usage_monthly WHERE tenant_id = ? ORDER BY key_id")
       .bind("ten_sys")
       .all();

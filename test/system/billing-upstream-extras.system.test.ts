@@ -3,7 +3,8 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANTHROPIC_FAKE_KEY } from "../fake-upstream/anthropic";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
-import { uniqueModel, usageRow } from "../fake-upstream/stack";
+import { uniqueModel } from "../support/names";
+import { d1, usageRow } from "../support/stores";
 import { createProvider, createRoute, providerTenant } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
 
@@ -161,7 +162,5 @@ describe("failed attempts the upstream bills", () => {
 });
 
 async function usageRows(pattern: string): Promise<unknown[]> {
-  type Db = { prepare(sql: string): { bind(...v: unknown[]): { all(): Promise<{ results: unknown[] }> } } };
-  const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: Db };
-  return (await env.BILLING_DB.prepare("SELECT request_id FROM usage_events WHERE request_id LIKE ?").bind(pattern).all()).results;
+  return (await (await d1(stack, "billing")).prepare("SELECT request_id FROM usage_events WHERE request_id LIKE ?").bind(pattern).all()).results;
 }

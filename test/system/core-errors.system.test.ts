@@ -1,7 +1,9 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERRORS } from "../fake-upstream/wire.mjs";
-import { clientFor, startCoreStack, uniqueModel, usageRow, WRONG_PROVIDER_KEY } from "../fake-upstream/stack";
+import { clientFor, startCoreStack, WRONG_PROVIDER_KEY } from "../fake-upstream/stack";
+import { uniqueModel } from "../support/names";
+import { usageRow } from "../support/stores";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { gatewayClient, sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";

@@ -1,7 +1,10 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../fake-upstream/wire.mjs";
-import { clientFor, eventually, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
+import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { eventually } from "../support/wait";
+import { uniqueModel } from "../support/names";
+import { d1, usageRow } from "../support/stores";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { droppableGatewayClient } from "../support/dropped-connection";
 import type { Stack } from "../support/stack";
@@ -205,10 +208,9 @@ describe("streams that fail", () => {
 describe("clients that leave before the answer", () => {
   /** The usage row of the request the client sent with `x-client-request-id: clientId` (it never saw the gateway's id). */
   async function rowOfClientId(keyId: string, clientId: string): Promise<Record<string, unknown>> {
-    type Db = { prepare(sql: string): { bind(...v: unknown[]): { first<T>(): Promise<T | null> } } };
-    const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: Db };
+    const db = await d1(stack, "billing");
     return eventually(
-      () => env.BILLING_DB.prepare("SELECT * FROM usage_events WHERE key_id = ? AND client_request_id = ?").bind(keyId, clientId).first<Record<string, unknown>>(),
+      () => db.prepare("SELECT * FROM usage_events WHERE key_id = ? AND client_request_id = ?").bind(keyId, clientId).first<Record<string, unknown>>(),
       20_000,
       `usage row of ${clientId}`,
     );

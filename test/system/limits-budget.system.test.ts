@@ -1,10 +1,12 @@
-import type { D1Database } from "@cloudflare/workers-types";
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientFor, eventually, startCoreStack, uniqueModel } from "../fake-upstream/stack";
+import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { eventually } from "../support/wait";
+import { uniqueModel } from "../support/names";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
 import { adminFetch, updateKey, updateTenant } from "../support/tenants";
+import { d1 } from "../support/stores";
 
 /**
  * Monthly budgets through the whole stack: the worst-case cost is reserved before the upstream is
@@ -65,8 +67,7 @@ async function budgetRefusal(promise: Promise<unknown>): Promise<RateLimitError>
 const usd = (micros: number) => micros / 1_000_000;
 
 async function billedRows(keyId: string): Promise<{ request_id: string; status: number; cost_usd_micros: number }[]> {
-  const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: D1Database };
-  const { results } = await env.BILLING_DB.prepare("SELECT request_id, status, cost_usd_micros FROM usage_events WHERE key_id = ?")
+  const { results } = await (await d1(stack, "billing")).prepare("SELECT request_id, status, cost_usd_micros FROM usage_events WHERE key_id = ?")
     .bind(keyId)
     .all<{ request_id: string; status: number; cost_usd_micros: number }>();
   return results;
@@ -271,9 +272,9 @@ describe("billing identity", () => {
 
     // Ten billed rows, each under the id the gateway answered with, the client's value beside it.
     type Row = { request_id: string; client_request_id: string | null; tenant_id: string; cost_usd_micros: number };
-    const env = (await stack.harness.getWorker("billing").getEnv()) as { BILLING_DB: D1Database };
+    const db = await d1(stack, "billing");
     const rowsOf = async (keyId: string) =>
-      (await env.BILLING_DB.prepare("SELECT request_id, client_request_id, tenant_id, cost_usd_micros FROM usage_events WHERE key_id = ?").bind(keyId).all<Row>()).results;
+      (await db.prepare("SELECT request_id, client_request_id, tenant_id, cost_usd_micros FROM usage_events WHERE key_id = ?").bind(keyId).all<Row>()).results;
     const rows = await eventually(async () => {
       const r = await rowsOf(mine.key.id);
       return r.length >= 10 ? r : null;

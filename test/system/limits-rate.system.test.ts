@@ -1,6 +1,8 @@
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientFor, eventually, startCoreStack, uniqueModel } from "../fake-upstream/stack";
+import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { eventually } from "../support/wait";
+import { uniqueModel } from "../support/names";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
 import { createKey, createTenant, updateTenant } from "../support/tenants";

@@ -1,7 +1,9 @@
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeUpstream } from "../fake-upstream/server";
-import { clientFor, startCoreStack, uniqueModel, usageRow } from "../fake-upstream/stack";
+import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { uniqueModel } from "../support/names";
+import { usageRow } from "../support/stores";
 import { sdkFailure } from "../support/openai-sdk";
 import { createRoute } from "../support/providers";
 import type { Stack } from "../support/stack";

@@ -1,7 +1,8 @@
 import { RateLimitError } from "openai";
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientFor, startCoreStack, uniqueModel } from "../fake-upstream/stack";
+import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { uniqueModel } from "../support/names";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { LEASE_TTL_MS } from "../../workers/shared/src/contracts/limiter";
 import { acquireLease, advanceLimiterClock } from "../support/limiter";

@@ -7,7 +7,8 @@ import chatTools from "../fixtures/openai/chat-tools.json";
 import { ANTHROPIC_FAKE_KEY } from "../fake-upstream/anthropic";
 import { GOOGLE_FAKE_KEY } from "../fake-upstream/google";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
-import { uniqueModel, usageRow } from "../fake-upstream/stack";
+import { uniqueModel } from "../support/names";
+import { usageRow } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
 

@@ -1,8 +1,9 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
-import { uniqueModel } from "../fake-upstream/stack";
-import { api, createProvider, createRoute, dumpAllStores, providerTenant, type Caller, type ProviderView } from "../support/providers";
+import { uniqueModel } from "../support/names";
+import { api, createProvider, createRoute, providerTenant, type Caller, type ProviderView } from "../support/providers";
+import { dumpAllStores } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
 

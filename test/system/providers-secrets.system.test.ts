@@ -1,11 +1,12 @@
-import type { D1Database, KVNamespace } from "@cloudflare/workers-types";
+import type { KVNamespace } from "@cloudflare/workers-types";
 import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
-import { uniqueModel } from "../fake-upstream/stack";
+import { uniqueModel } from "../support/names";
 import { api, createProvider, providerTenant, type Caller, type ProviderView } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
+import { d1 } from "../support/stores";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -27,7 +28,7 @@ interface SecretsEnv {
   MASTER_KEYS: string;
 }
 const secretsEnv = async () => (await stack.harness.getWorker("secrets").getEnv()) as unknown as SecretsEnv;
-const PROXY_DB = async () => ((await stack.harness.getWorker("model-proxy").getEnv()) as { PROXY_DB: D1Database }).PROXY_DB;
+const PROXY_DB = () => d1(stack, "model-proxy");
 
 /** The credential reference model-proxy keeps for a provider (never the credential itself). */
 async function credentialRef(provider: ProviderView): Promise<string> {

@@ -1,7 +1,8 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
-import { eventually, uniqueModel } from "../fake-upstream/stack";
+import { eventually } from "../support/wait";
+import { uniqueModel } from "../support/names";
 import { createProvider, createRoute, providerTenant, type Caller } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
 

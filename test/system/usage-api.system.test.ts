@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import CHAT_TEXT from "../fixtures/openai/chat-text.json";
-import { clientFor, eventually, startCoreStack, uniqueModel } from "../fake-upstream/stack";
+import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { eventually } from "../support/wait";
+import { uniqueModel } from "../support/names";
 import type { Stack } from "../support/stack";
 import { adminFetch } from "../support/tenants";
 
