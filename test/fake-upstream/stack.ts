@@ -1,7 +1,7 @@
-import OpenAI from "openai";
 import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
 import { startFakeUpstream, type FakeUpstream } from "./server";
+import { openaiClient } from "../support/clients";
 
 /**
  * The stack (`startStack`) wired to the fake upstream as platform providers, and the client helper
@@ -45,5 +45,5 @@ export async function startCoreStack(): Promise<{ stack: Stack; upstream: FakeUp
 /** A new tenant's key and an OpenAI client on the gateway (no SDK retries, so each call is one request). */
 export async function clientFor(stack: Stack, keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
   const { apiKey, tenant, key } = await tenantWithKey(stack, keyBody);
-  return { apiKey, tenant, key, client: new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0 }) };
+  return { apiKey, tenant, key, client: openaiClient(stack, apiKey) };
 }

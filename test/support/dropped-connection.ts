@@ -3,6 +3,7 @@ import dc from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import OpenAI from "openai";
 import type { Stack } from "./stack";
+import { openaiClient } from "./clients";
 
 /** undici's message on this channel when it writes a request's headers to a connection. */
 const SEND_HEADERS = "undici:client:sendHeaders";
@@ -31,7 +32,7 @@ export interface DroppableClient {
  */
 export function droppableGatewayClient(stack: Stack, apiKey: string): DroppableClient {
   const { fetch, headers, dropConnection } = droppableGatewayFetch(stack);
-  const client = new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, defaultHeaders: headers, fetch: fetch as never });
+  const client = openaiClient(stack, apiKey, { defaultHeaders: headers, fetch: fetch as never });
   return { client, dropConnection };
 }
 

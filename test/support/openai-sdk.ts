@@ -1,11 +1,7 @@
-import OpenAI, { type APIError, type ClientOptions } from "openai";
+import OpenAI, { type APIError } from "openai";
 import { expect } from "vitest";
-import type { Stack } from "./stack";
 
-/** An OpenAI SDK client on the gateway's `/v1` that never retries, so each call is exactly one request. */
-export function gatewayClient(stack: Stack, apiKey: string, extra: Partial<ClientOptions> = {}): OpenAI {
-  return new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, ...extra });
-}
+/** OpenAI SDK failures in system tests (the client itself: `openaiClient` in ./clients.ts). */
 
 /** The SDK error a call rejects with; the test fails if the call succeeds or rejects with anything else. */
 export async function sdkFailure(call: Promise<unknown>): Promise<APIError> {

@@ -1,7 +1,7 @@
-import OpenAI from "openai";
 import type { ProviderView, RouteView } from "../../workers/shared/src/contracts/providers";
 import type { Stack } from "./stack";
 import { tenantWithKey } from "./tenants";
+import { openaiClient } from "./clients";
 
 /**
  * Helpers for the providers API in system tests: every call goes over HTTP through the gateway,
@@ -39,5 +39,5 @@ export async function createRoute(stack: Pick<Stack, "url">, caller: Caller, bod
 /** A tenant whose key may chat and manage its own providers, with an OpenAI client (no SDK retries). */
 export async function providerTenant(stack: Stack) {
   const { apiKey, tenant } = await tenantWithKey(stack, { scopes: ["chat", "embeddings", "providers:read", "providers:write"] });
-  return { tenant, caller: { token: apiKey }, client: new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0 }) };
+  return { tenant, caller: { token: apiKey }, client: openaiClient(stack, apiKey) };
 }

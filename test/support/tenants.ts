@@ -7,7 +7,7 @@ import type { Stack } from "./stack";
  *
  *   const { tenant, key, apiKey } = await tenantWithKey(stack);                 // default scopes
  *   const { apiKey } = await tenantWithKey(stack, { scopes: ["chat"], models: ["gpt-4o*"] });
- *   const client = new OpenAI({ apiKey, baseURL: `${stack.url}/v1` });
+ *   const client = openaiClient(stack, apiKey);                               // ./clients.ts
  */
 export type { ApiKey, CreatedApiKey, KeyCreate, Tenant, TenantCreate };
 

@@ -1,10 +1,11 @@
 import OpenAI, { AuthenticationError, PermissionDeniedError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/wait";
-import { gatewayClient, sdkFailure } from "../support/openai-sdk";
+import { sdkFailure } from "../support/openai-sdk";
 import { startStack, type Stack } from "../support/stack";
 import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
 import { d1 } from "../support/stores";
+import { openaiClient } from "../support/clients";
 
 /**
  * API keys on the wire, through the official `openai` SDK: valid keys pass, every kind of bad key
@@ -18,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-const sdk = (apiKey: string, extra?: Parameters<typeof gatewayClient>[2]) => gatewayClient(stack, apiKey, extra);
+const sdk = (apiKey: string, extra?: Parameters<typeof openaiClient>[2]) => openaiClient(stack, apiKey, extra);
 
 async function expect401(call: Promise<unknown>, code: string): Promise<void> {
   const err = await sdkFailure(call);

@@ -2,11 +2,12 @@ import OpenAI, { AuthenticationError, PermissionDeniedError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCoreStack } from "../fake-upstream/stack";
 import { uniqueModel } from "../support/names";
-import { gatewayClient, sdkFailure } from "../support/openai-sdk";
+import { sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
 import { createKey, revokeKey, tenantWithKey, updateKey } from "../support/tenants";
 import { generateApiKey } from "../../workers/shared/src/api-key-format";
 import { d1 } from "../support/stores";
+import { openaiClient } from "../support/clients";
 
 /**
  * Issue 3's "Must show" through the official `openai` SDK on the inference API: 200 with a valid
@@ -21,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => close?.());
 
-const sdk = (apiKey: string, extra?: Parameters<typeof gatewayClient>[2]) => gatewayClient(stack, apiKey, extra);
+const sdk = (apiKey: string, extra?: Parameters<typeof openaiClient>[2]) => openaiClient(stack, apiKey, extra);
 
 async function expectAuthenticationError(call: Promise<unknown>, code: string, message?: string): Promise<void> {
   const err = await sdkFailure(call);
@@ -126,7 +127,7 @@ describe("POST /v1/chat/completions and /v1/embeddings", () => {
 
   it("an inference key cannot call /admin", async () => {
     const { apiKey } = await tenantWithKey(stack);
-    const admin = new OpenAI({ apiKey, baseURL: stack.url, maxRetries: 0 });
+    const admin = openaiClient(stack, apiKey, { baseURL: stack.url });
     const err = await sdkFailure(admin.get("/admin/tenants"));
     expect(err).toBeInstanceOf(AuthenticationError);
   });

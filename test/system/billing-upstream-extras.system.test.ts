@@ -7,6 +7,7 @@ import { uniqueModel } from "../support/names";
 import { d1, usageRow } from "../support/stores";
 import { createProvider, createRoute, providerTenant } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
+import { anthropicClient } from "../support/clients";
 
 /**
  * Issue 16, point 10: fields that make an upstream bill more than tokens are refused with 400 on
@@ -89,7 +90,7 @@ describe("upstream-billed extras on OpenAI's wire", () => {
 });
 
 describe("upstream-billed extras on Anthropic's wire (/v1/messages)", () => {
-  const anthropic = () => new Anthropic({ apiKey: tenant.caller.token, baseURL: stack.url, maxRetries: 0 });
+  const anthropic = () => anthropicClient(stack, tenant.caller.token);
 
   it.each([
     ["tools[1].type", { tools: [{ name: "lookup", input_schema: { type: "object" } }, { type: "web_search_20250305", name: "web_search", max_uses: 3 }] }],

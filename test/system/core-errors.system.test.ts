@@ -5,9 +5,10 @@ import { clientFor, startCoreStack, WRONG_PROVIDER_KEY } from "../fake-upstream/
 import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import type { FakeUpstream } from "../fake-upstream/server";
-import { gatewayClient, sdkFailure } from "../support/openai-sdk";
+import { sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
 import { expectError } from "../support/errors";
+import { openaiClient } from "../support/clients";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -126,7 +127,7 @@ describe("bad input", () => {
   });
 
   it("answers a missing or wrong API key with 401 AuthenticationError", async () => {
-    const bad = gatewayClient(stack, "sk-not-a-real-key");
+    const bad = openaiClient(stack, "sk-not-a-real-key");
     expect(await sdkFailure(bad.chat.completions.create({ model: "fake/x", messages: hi }))).toBeInstanceOf(OpenAI.AuthenticationError);
     const res = await fetch(`${stack.url}/v1/models`);
     expect(res.status).toBe(401);

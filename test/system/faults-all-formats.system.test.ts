@@ -9,6 +9,7 @@ import { uniqueModel } from "../support/names";
 import { droppableGatewayFetch } from "../support/dropped-connection";
 import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
+import { anthropicClient, openaiClient } from "../support/clients";
 
 /**
  * The same upstream faults for every wire format the gateway speaks upstream (OpenAI, Anthropic,
@@ -65,13 +66,13 @@ async function callerFor(api: Api, keyBody: Parameters<typeof tenantWithKey>[1] 
   const { apiKey } = await tenantWithKey(stack, keyBody);
   const extra = fetch ? { fetch: fetch.fetch as never, defaultHeaders: fetch.headers } : {};
   if (api === "chat") {
-    const client = new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, ...extra });
+    const client = openaiClient(stack, apiKey, extra);
     return {
       send: (model, stream) => client.chat.completions.create({ model, messages: [{ role: "user", content: "Capital of France?" }], stream }),
       APIError: OpenAI.APIError,
     };
   }
-  const client = new Anthropic({ apiKey, baseURL: stack.url, maxRetries: 0, ...extra });
+  const client = anthropicClient(stack, apiKey, extra);
   return {
     send: (model, stream) => client.messages.create({ model, max_tokens: 64, messages: [{ role: "user", content: "Capital of France?" }], stream }),
     APIError: Anthropic.APIError,

@@ -7,6 +7,7 @@ import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
 import { adminFetch, updateKey, updateTenant } from "../support/tenants";
 import { d1 } from "../support/stores";
+import { openaiClient } from "../support/clients";
 
 /**
  * Monthly budgets through the whole stack: the worst-case cost is reserved before the upstream is
@@ -230,9 +231,7 @@ describe("monthly budget", () => {
     await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
     const { apiKey, key } = await clientFor(stack, { budget: { monthly_usd: 0 } });
     let calls = 0;
-    const client = new OpenAI({
-      apiKey,
-      baseURL: `${stack.url}/v1`,
+    const client = openaiClient(stack, apiKey, {
       maxRetries: 3,
       fetch: (input, init) => {
         calls++;

@@ -6,6 +6,7 @@ import { uniqueModel } from "../support/names";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
 import { createKey, createTenant, updateTenant } from "../support/tenants";
+import { openaiClient } from "../support/clients";
 
 /**
  * Exact per-minute, token and concurrency limits through the whole stack (gateway → RateLimiter
@@ -87,8 +88,8 @@ describe("requests per minute", () => {
     await updateTenant(stack, tenant.id, { limits: { rpm: 3 } });
     const a = await createKey(stack, tenant.id, { limits: { rpm: 5 } });
     const b = await createKey(stack, tenant.id, {});
-    const clientA = new OpenAI({ apiKey: a.key, baseURL: `${stack.url}/v1`, maxRetries: 0 });
-    const clientB = new OpenAI({ apiKey: b.key, baseURL: `${stack.url}/v1`, maxRetries: 0 });
+    const clientA = openaiClient(stack, a.key);
+    const clientB = openaiClient(stack, b.key);
     const model = uniqueModel("rpm-tenant");
 
     const first = await chat(clientA, model);

@@ -8,6 +8,7 @@ import { sdkFailure } from "../support/openai-sdk";
 import { createRoute } from "../support/providers";
 import type { Stack } from "../support/stack";
 import { adminFetch, createKey } from "../support/tenants";
+import { openaiClient } from "../support/clients";
 
 /**
  * A reservation is an upper bound (issue #16, point 4): whatever a limited key sends — no
@@ -143,7 +144,7 @@ describe("prices", () => {
     await createRoute(stack, { token: apiKey }, { name: alias, strategy: "fallback", targets: [{ provider: "fake", model: dear }, { provider: "fake", model: cheap }] });
     // The key may not use the dear target, so it can only be served by the cheap one: (12 + 100) × 1 µ$.
     const key = await createKey(stack, tenant.id, { scopes: ["chat"], models: [alias, `fake/${cheap}`], budget: { monthly_usd: 0.005 } });
-    const client = new OpenAI({ apiKey: key.key, baseURL: `${stack.url}/v1`, maxRetries: 0 });
+    const client = openaiClient(stack, key.key);
 
     const { response } = await client.chat.completions.create({ model: alias, messages: [{ role: "user", content: QUESTION }], max_tokens: 100 }).withResponse();
     expect(response.headers.get("x-gateway-model")).toBe(cheap);

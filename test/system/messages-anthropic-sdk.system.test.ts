@@ -11,6 +11,7 @@ import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
+import { anthropicClient } from "../support/clients";
 
 /**
  * Issue 6, "must show": the official `@anthropic-ai/sdk` against the gateway's `/v1/messages` —
@@ -38,10 +39,10 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-/** An Anthropic client on the gateway: the gateway key is its `x-api-key`. */
-async function anthropicClient(keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
+/** A new tenant's key and an Anthropic client on the gateway: the gateway key is its `x-api-key`. */
+async function anthropicTenant(keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
   const { apiKey, tenant, key } = await tenantWithKey(stack, keyBody);
-  return { apiKey, tenant, key, client: new Anthropic({ apiKey, baseURL: stack.url, maxRetries: 0 }) };
+  return { apiKey, tenant, key, client: anthropicClient(stack, apiKey) };
 }
 
 const weatherTool = {
@@ -52,7 +53,7 @@ const weatherTool = {
 
 describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () => {
   it("messages.create returns Anthropic's message as sent; the upstream gets the request with only the model replaced", async () => {
-    const { client, apiKey } = await anthropicClient();
+    const { client, apiKey } = await anthropicTenant();
     const model = uniqueModel("claude-native");
     const request = {
       model: `claude/${model}`,
@@ -77,7 +78,7 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
   });
 
   it("forwards what Anthropic does not define too (the gateway keeps no list of its fields): Anthropic's own 400 reaches the SDK", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const model = uniqueModel("claude-native-extra");
     // The SDK (API version 2026-10-21) no longer types the sampling fields; that version refuses them.
     const request = { model: `claude/${model}`, max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }], temperature: 0.2 };
@@ -88,7 +89,7 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
   });
 
   it("messages.stream accumulates the same message, usage included, and meters it", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const model = uniqueModel("claude-native-stream");
     const stream = client.messages.stream({ model: `claude/${model}`, max_tokens: 1024, messages: [{ role: "user", content: "Capital of France?" }] });
     let text = "";
@@ -104,7 +105,7 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
   });
 
   it("tool use, non-streamed and streamed", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const model = uniqueModel("claude-native-tools");
     const request = { model: `claude/${model}`, max_tokens: 1024, tools: [weatherTool], messages: [{ role: "user" as const, content: "Weather in Paris?" }] };
     const created = await client.messages.create(request);
@@ -116,7 +117,7 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
   });
 
   it("upstream errors reach the SDK as its typed errors, mid-stream errors too", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const limited = await client.messages
       .create({ model: `claude/${uniqueModel("c")}-error-429`, max_tokens: 10, messages: [{ role: "user", content: "x" }] })
       .catch((e: unknown) => e);
@@ -140,7 +141,7 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
 
 describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => {
   it("messages.create: the upstream gets an OpenAI chat request, the SDK an Anthropic message", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const model = uniqueModel("oai-messages");
     const message = await client.messages.create({
       model: `oai/${model}`,
@@ -178,7 +179,7 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
   });
 
   it("top_k reaches an OpenAI-compatible server as its vendor extension, never OpenAI itself (which refuses it)", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const openaiModel = uniqueModel("oai-messages-top-k");
     const request = { max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }], top_k: 5 } as const;
     const message = await client.messages.create({ ...request, model: `oai/${openaiModel}` } as never);
@@ -191,7 +192,7 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
   });
 
   it("messages.stream: Anthropic events from OpenAI chunks, with the same usage as non-streamed", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const model = uniqueModel("oai-messages-stream");
     const request = { model: `oai/${model}`, max_tokens: 300, messages: [{ role: "user" as const, content: "Capital of France?" }] };
     const created = await client.messages.create(request);
@@ -209,7 +210,7 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
   });
 
   it("tool use translated both ways, streamed and not; tool results go back as tool messages", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const model = uniqueModel("oai-messages-tools");
     const request = { model: `oai/${model}`, max_tokens: 300, tools: [weatherTool], tool_choice: { type: "any" as const }, messages: [{ role: "user" as const, content: "Weather and time in Paris?" }] };
     const created = await client.messages.create(request);
@@ -243,7 +244,7 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
   });
 
   it("an upstream error is an Anthropic-shaped error; a broken stream ends in the SDK's error", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const model = uniqueModel("oai-messages-429");
     upstream.on(model, { error: { status: 429, headers: { "retry-after": "3" } } });
     const limited = await client.messages.create({ model: `oai/${model}`, max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
@@ -257,7 +258,7 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
   });
 
   it("also through a Gemini upstream (Anthropic → OpenAI → Gemini and back)", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const message = await client.messages.create({ model: `gemini/${uniqueModel("gemini-messages")}`, max_tokens: 100, messages: [{ role: "user", content: "Capital of France?" }] });
     expect(message.content).toEqual([{ type: "text", text: "The capital of France is Paris." }]);
     expect(message.usage).toMatchObject({ input_tokens: 5, cache_read_input_tokens: 4, output_tokens: 37 });
@@ -266,14 +267,14 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
 
 describe("/v1/messages errors in Anthropic's shape", () => {
   it("a bad gateway key is the SDK's AuthenticationError", async () => {
-    const client = new Anthropic({ apiKey: "sk-test-not-a-real-key", baseURL: stack.url, maxRetries: 0 });
+    const client = anthropicClient(stack, "sk-test-not-a-real-key");
     const err = await client.messages.create({ model: "claude/x", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
     expect((err as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: "error", error: { type: "authentication_error" } });
   });
 
   it("an invalid request is a BadRequestError naming the field; the upstream is never called", async () => {
-    const { client } = await anthropicClient();
+    const { client } = await anthropicTenant();
     const model = uniqueModel("invalid");
     const err = await client.messages
       // temperature is deprecated in this SDK's types but still sent by many clients; Anthropic's range is 0–1.
@@ -285,10 +286,10 @@ describe("/v1/messages errors in Anthropic's shape", () => {
   });
 
   it("a model the key may not use is a PermissionDeniedError; an unknown one a NotFoundError", async () => {
-    const { client } = await anthropicClient({ models: ["oai/*"] });
+    const { client } = await anthropicTenant({ models: ["oai/*"] });
     const denied = await client.messages.create({ model: "claude/anything", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    const { client: other } = await anthropicClient();
+    const { client: other } = await anthropicTenant();
     const unknown = await other.messages.create({ model: "nobody/model", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
     expect((unknown as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ error: { type: "not_found_error" } });

@@ -6,6 +6,7 @@ import { api, createProvider, createRoute, providerTenant, type Caller, type Pro
 import { dumpAllStores } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
+import { openaiClient } from "../support/clients";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -257,7 +258,7 @@ describe("a key's model allow-list", () => {
     // The key may use route names `alias-*` and one pinned cheap model; it manages its tenant's routes itself.
     const { apiKey } = await tenantWithKey(stack, { scopes: ["chat", "providers:read", "providers:write"], models: ["alias-*", `${providerName}/${cheap}`] });
     const caller = { token: apiKey };
-    const client = new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0 });
+    const client = openaiClient(stack, apiKey);
     await createProvider(stack, caller, { name: providerName, type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: [cheap, pricey] });
     const toPricey = await createRoute(stack, caller, { name: name("alias-pricey"), targets: [{ provider: providerName, model: pricey }] });
     const mixed = await createRoute(stack, caller, { name: name("alias-mixed"), targets: [{ provider: providerName, model: pricey }, { provider: providerName, model: cheap }] });

@@ -1,0 +1,19 @@
+import Anthropic, { type ClientOptions as AnthropicOptions } from "@anthropic-ai/sdk";
+import OpenAI, { type ClientOptions as OpenAIOptions } from "openai";
+import type { Stack } from "./stack";
+
+/**
+ * The one client factory per SDK for system tests: each builds the real SDK client a user would use,
+ * pointed at the gateway, with SDK retries off (so each call is exactly one request) unless a test
+ * asks for them. `opts` override anything (e.g. `fetch`, `defaultHeaders`, `maxRetries`, `baseURL`).
+ */
+
+/** An OpenAI SDK client on the gateway's `/v1`. */
+export function openaiClient(stack: Pick<Stack, "url">, apiKey: string, opts: Partial<OpenAIOptions> = {}): OpenAI {
+  return new OpenAI({ apiKey, baseURL: `${stack.url}/v1`, maxRetries: 0, ...opts });
+}
+
+/** An Anthropic SDK client on the gateway (the SDK adds `/v1/messages` itself). */
+export function anthropicClient(stack: Pick<Stack, "url">, apiKey: string, opts: Partial<AnthropicOptions> = {}): Anthropic {
+  return new Anthropic({ apiKey, baseURL: stack.url, maxRetries: 0, ...opts });
+}
