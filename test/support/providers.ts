@@ -2,10 +2,12 @@ import type { ProviderView, RouteView } from "../../workers/shared/src/contracts
 import type { Stack } from "./stack";
 import { tenantWithKey } from "./tenants";
 import { openaiClient } from "./clients";
+import { gatewayFetch } from "./fetch";
 
 /**
  * Helpers for the providers API in system tests: every call goes over HTTP through the gateway,
- * with the admin token (platform) or a tenant key, exactly as a user would make it.
+ * with the admin token (platform) or a tenant key, exactly as a user would make it (requests go
+ * through `gatewayFetch` in ./fetch.ts).
  */
 export type { ProviderView, RouteView };
 
@@ -15,11 +17,7 @@ export interface Caller {
 }
 
 export async function api(stack: Pick<Stack, "url">, caller: Caller, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${caller.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  return gatewayFetch(stack, path, { key: caller.token, method, body });
 }
 
 async function expectStatus<T>(res: Response, status: number, what: string): Promise<T> {

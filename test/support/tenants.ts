@@ -1,9 +1,11 @@
 import type { ApiKey, CreatedApiKey, KeyCreate, Tenant, TenantCreate } from "../../workers/shared/src/contracts/auth";
 import type { Stack } from "./stack";
+import { gatewayFetch, type GatewayFetchInit } from "./fetch";
 
 /**
  * Tenants and keys for system tests, created over HTTP through the admin API exactly as an
- * operator would. Every helper throws with the gateway's answer if it is not the expected status.
+ * operator would (requests go through `gatewayFetch` in ./fetch.ts). Every helper throws with the
+ * gateway's answer if it is not the expected status.
  *
  *   const { tenant, key, apiKey } = await tenantWithKey(stack);                 // default scopes
  *   const { apiKey } = await tenantWithKey(stack, { scopes: ["chat"], models: ["gpt-4o*"] });
@@ -11,17 +13,9 @@ import type { Stack } from "./stack";
  */
 export type { ApiKey, CreatedApiKey, KeyCreate, Tenant, TenantCreate };
 
-/** `fetch` against the gateway with the admin token and a JSON body. */
-export async function adminFetch(stack: Pick<Stack, "url" | "adminToken">, path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
-  return fetch(`${stack.url}${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers: {
-      authorization: `Bearer ${stack.adminToken}`,
-      ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-      ...init.headers,
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
+/** `gatewayFetch` with the admin token. */
+export async function adminFetch(stack: Pick<Stack, "url" | "adminToken">, path: string, init: Pick<GatewayFetchInit, "method" | "body" | "headers"> = {}): Promise<Response> {
+  return gatewayFetch(stack, path, { ...init, admin: true });
 }
 
 async function expectJson<T>(res: Response, status: number, what: string): Promise<T> {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack";
 import { adminFetch, createKey, createTenant, tenantWithKey, type ApiKey, type Tenant } from "../support/tenants";
 import { expectError } from "../support/errors";
+import { gatewayFetch } from "../support/fetch";
 
 /** The admin API (tenants, keys, audit log) and tenant self-service under /v1/keys, over HTTP. */
 let stack: Stack;
@@ -17,11 +18,7 @@ async function json<T>(res: Response): Promise<T> {
 }
 
 const keyFetch = (apiKey: string, path: string, init: { method?: string; body?: unknown } = {}) =>
-  fetch(`${stack.url}${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers: { authorization: `Bearer ${apiKey}`, ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
+  gatewayFetch(stack, path, { key: apiKey, ...init });
 
 describe("tenants", () => {
   it("create → 201 with id, name, created_at; get, list, patch limits/budget, delete disables", async () => {

@@ -8,6 +8,7 @@ import { usageRow } from "../support/stores";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { createProvider, providerTenant } from "../support/providers";
 import type { Stack } from "../support/stack";
+import { gatewayFetch } from "../support/fetch";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -44,11 +45,7 @@ describe("chat completions (non-streamed)", () => {
   it("passes the upstream's bytes through unchanged (no re-serialisation)", async () => {
     const { apiKey } = await clientFor(stack);
     const model = uniqueModel("chat-bytes");
-    const res = await fetch(`${stack.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: `fake/${model}`, messages: [{ role: "user", content: "hi" }] }),
-    });
+    const res = await gatewayFetch(stack, "/v1/chat/completions", { key: apiKey, body: { model: `fake/${model}`, messages: [{ role: "user", content: "hi" }] } });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(await res.text()).toBe(JSON.stringify(FIXTURES["chat-text"].completion, null, 2));
@@ -197,11 +194,7 @@ describe("embeddings", () => {
   it("returns base64 embeddings untouched (raw) and the SDK decodes them to the same floats", async () => {
     const { client, apiKey } = await clientFor(stack);
     const model = uniqueModel("embed-b64");
-    const res = await fetch(`${stack.url}/v1/embeddings`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: `fake/${model}`, input: "hello", encoding_format: "base64" }),
-    });
+    const res = await gatewayFetch(stack, "/v1/embeddings", { key: apiKey, body: { model: `fake/${model}`, input: "hello", encoding_format: "base64" } });
     const raw = (await res.json()) as { data: { embedding: string }[]; usage: { prompt_tokens: number } };
     expect(raw.data[0]!.embedding).toBe(base64Of(vectorFor("hello", 8)));
     // The SDK asks for base64 by default and decodes it.

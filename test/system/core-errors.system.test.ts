@@ -9,6 +9,7 @@ import { sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
 import { expectError } from "../support/errors";
 import { openaiClient } from "../support/clients";
+import { gatewayFetch } from "../support/fetch";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -22,7 +23,7 @@ const hi = [{ role: "user" as const, content: "hi" }];
 
 /** A raw POST to the gateway with a valid key. */
 async function post(apiKey: string, path: string, body: string, headers: Record<string, string> = { "content-type": "application/json" }) {
-  return fetch(`${stack.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${apiKey}`, ...headers }, body });
+  return gatewayFetch(stack, path, { key: apiKey, method: "POST", rawBody: body, headers });
 }
 
 describe("bad input", () => {

@@ -9,6 +9,7 @@ import { createRoute } from "../support/providers";
 import type { Stack } from "../support/stack";
 import { adminFetch, createKey } from "../support/tenants";
 import { openaiClient } from "../support/clients";
+import { gatewayFetch } from "../support/fetch";
 
 /**
  * A reservation is an upper bound (issue #16, point 4): whatever a limited key sends — no
@@ -187,11 +188,7 @@ describe("max_tokens", () => {
     const model = uniqueModel("huge");
     await price(model, 1);
     const { apiKey } = await clientFor(stack, { budget: { monthly_usd: 10 } });
-    const res = await fetch(`${stack.url}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: `fake/${model}`, ...body }),
-    });
+    const res = await gatewayFetch(stack, path, { key: apiKey, body: { model: `fake/${model}`, ...body } });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: unknown }).error).toMatchObject({ type: "invalid_request_error", param });
     expect(upstream.requests(model)).toHaveLength(0);

@@ -5,6 +5,7 @@ import { eventually } from "../support/wait";
 import { uniqueModel } from "../support/names";
 import type { Stack } from "../support/stack";
 import { adminFetch } from "../support/tenants";
+import { gatewayFetch } from "../support/fetch";
 
 let stack: Stack;
 let close: () => Promise<void>;
@@ -29,7 +30,7 @@ async function pricedModel(label: string): Promise<string> {
 }
 
 function usageFetch(apiKey: string, path: string): Promise<Response> {
-  return fetch(`${stack.url}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  return gatewayFetch(stack, path, { key: apiKey });
 }
 
 /** GET /v1/usage/requests/{id} once billing has stored the request. */
