@@ -187,11 +187,7 @@ describe("bad admin input → 400 naming the param", () => {
   });
 
   it("a body that is not JSON is a 400 invalid_json", async () => {
-    const res = await fetch(`${stack.url}/admin/tenants`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
-      body: "{not json",
-    });
+    const res = await gatewayFetch(stack, "/admin/tenants", { admin: true, rawBody: "{not json", headers: { "content-type": "application/json" } });
     expect(res.status).toBe(400);
     expect((await json<ErrorBody>(res)).error.code).toBe("invalid_json");
   });
@@ -202,11 +198,11 @@ describe("admin token", () => {
     const none = await fetch(`${stack.url}/admin/tenants`);
     expect(none.status).toBe(401);
     expect(await json<ErrorBody>(none)).toMatchObject({ error: { type: "authentication_error", code: "missing_api_key" } });
-    const wrong = await fetch(`${stack.url}/admin/tenants`, { headers: { authorization: `Bearer ${stack.adminToken}x` } });
+    const wrong = await gatewayFetch(stack, "/admin/tenants", { key: `${stack.adminToken}x` });
     expect(wrong.status).toBe(401);
     const { apiKey } = await tenantWithKey(stack, { scopes: ["chat", "keys:write"] });
     for (const [method, path] of [["GET", "/admin/tenants"], ["POST", "/admin/tenants"], ["GET", "/admin/audit-log"]] as const) {
-      const res = await fetch(`${stack.url}${path}`, { method, headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+      const res = await gatewayFetch(stack, path, { key: apiKey, method, rawBody: method === "POST" ? "{}" : undefined, headers: { "content-type": "application/json" } });
       expect(res.status).toBe(401);
       const body = await res.text();
       expect(body).not.toContain(apiKey);

@@ -6,6 +6,7 @@ import { startStack, type Stack } from "../support/stack";
 import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
 import { d1 } from "../support/stores";
 import { openaiClient } from "../support/clients";
+import { gatewayFetch } from "../support/fetch";
 
 /**
  * API keys on the wire, through the official `openai` SDK: valid keys pass, every kind of bad key
@@ -97,7 +98,7 @@ describe("401 AuthenticationError", () => {
     const valid = await Promise.all([1, 2, 3].map(() => tenantWithKey(stack, { scopes: ["keys:write"] })));
     const unknown = Array.from({ length: 24 }, () => generateApiKey(valid[0]!.apiKey.split("-")[1]!));
     const keys = [...unknown.slice(0, 8), valid[0]!.apiKey, ...unknown.slice(8, 16), valid[1]!.apiKey, ...unknown.slice(16), valid[2]!.apiKey];
-    const answers = await Promise.all(keys.map((k) => fetch(`${stack.url}/v1/keys`, { headers: { authorization: `Bearer ${k}` } })));
+    const answers = await Promise.all(keys.map((k) => gatewayFetch(stack, "/v1/keys", { key: k })));
     const bodies = await Promise.all(answers.map((r) => r.json() as Promise<{ error?: { code: string }; data?: { id: string }[] }>));
     keys.forEach((k, i) => {
       const v = valid.find((x) => x.apiKey === k);

@@ -5,6 +5,7 @@ import { startStack, type Stack } from "../support/stack";
 import { adminFetch } from "../support/tenants";
 import { expectError } from "../support/errors";
 import { d1 } from "../support/stores";
+import { gatewayFetch } from "../support/fetch";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -72,7 +73,7 @@ describe("admin prices", () => {
 
   it("requires the admin token", async () => {
     await expectError(await fetch(`${stack.url}/admin/prices`), 401, "missing_api_key");
-    const res = await fetch(`${stack.url}/admin/prices/gpt-4o`, { method: "PUT", headers: { authorization: "Bearer nope", "content-type": "application/json" }, body: "{}" });
+    const res = await gatewayFetch(stack, "/admin/prices/gpt-4o", { key: "nope", method: "PUT", rawBody: "{}", headers: { "content-type": "application/json" } });
     await expectError(res, 401, "invalid_api_key");
   });
 });

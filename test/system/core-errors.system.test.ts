@@ -102,11 +102,7 @@ describe("bad input", () => {
     expect(big.status).toBe(413);
     expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
 
-    const deep = await fetch(`${stack.url}/admin/tenants`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
-      body: `{"name":"deep","x":${"[".repeat(100)}${"]".repeat(100)}}`,
-    });
+    const deep = await gatewayFetch(stack, "/admin/tenants", { admin: true, rawBody: `{"name":"deep","x":${"[".repeat(100)}${"]".repeat(100)}}`, headers: { "content-type": "application/json" } });
     expect(deep.status).toBe(400);
     expect(((await deep.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "invalid_request", message: expect.stringMatching(/deeper than 64 levels/) });
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack";
+import { gatewayFetch } from "../support/fetch";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -9,7 +10,7 @@ afterAll(() => stack?.close());
 
 describe("health", () => {
   it("the admin token gets all seven services and their stores, checked now", async () => {
-    const res = await fetch(`${stack.url}/health`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+    const res = await gatewayFetch(stack, "/health", { admin: true });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-request-id")).toMatch(/^req_/);
@@ -32,7 +33,7 @@ describe("health", () => {
     // Anything but the admin token is the public: no per-store detail. The check is reused per
     // gateway isolate (one check per window: route.test.ts); whichever isolate answers, what it
     // reports is a check no older than the documented 15 s.
-    const again = await fetch(`${stack.url}/health`, { headers: { authorization: "Bearer sk-not-the-admin" } });
+    const again = await gatewayFetch(stack, "/health", { key: "sk-not-the-admin" });
     const reused = (await again.json()) as { status: string; checked_at: number };
     expect(reused).toEqual({ status: "ok", checked_at: expect.any(Number) });
     expect(reused.checked_at).toBeGreaterThanOrEqual(started - 15_000);
