@@ -8,6 +8,7 @@ import type { Stack } from "../support/stack";
 import { adminFetch, updateKey, updateTenant } from "../support/tenants";
 import { d1 } from "../support/stores";
 import { openaiClient } from "../support/clients";
+import { limiterSnapshot } from "../support/limiter";
 
 /**
  * Monthly budgets through the whole stack: the worst-case cost is reserved before the upstream is
@@ -36,20 +37,12 @@ const MAX_TOKENS = 50;
 const WORST_CASE_MICROS = (12 + MAX_TOKENS) * 100;
 const ACTUAL_MICROS = (24 + 7) * 100;
 
-interface LimiterStub {
-  snapshot(subject: string): Promise<{ requests: number; inFlight: number; spentMicros: number; reservedMicros: number }>;
-}
-
 /** The key's counters in the object that holds them: its own, or its tenant's when the tenant has limits. */
-async function limiterSnapshot(keyId: string, object = `key:${keyId}`) {
-  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): LimiterStub } };
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
-  return stub.snapshot(`key:${keyId}`);
-}
+const keySnapshot = (keyId: string, object = `key:${keyId}`) => limiterSnapshot(stack, object, `key:${keyId}`);
 
 /** Waits until every admitted request of the key has settled in `object` (settle runs after the response). */
 const settled = (keyId: string, object?: string) =>
-  eventually(async () => ((await limiterSnapshot(keyId, object)).reservedMicros === 0 ? true : null), 15_000, "settlement");
+  eventually(async () => ((await keySnapshot(keyId, object)).reservedMicros === 0 ? true : null), 15_000, "settlement");
 
 /** A model priced at $100 per 1M tokens in and out, with the fixture's worst-case and actual cost. */
 async function pricedModel(label: string) {
@@ -104,7 +97,7 @@ describe("monthly budget", () => {
       admitted += ok;
       refusals.push(...outcomes.filter((o): o is RateLimitError => o !== "ok"));
       // Every admitted request settles after its response; wait until nothing is reserved any more.
-      await eventually(async () => ((await limiterSnapshot(key.id)).reservedMicros === 0 ? true : null), 15_000, "settlement");
+      await eventually(async () => ((await keySnapshot(key.id)).reservedMicros === 0 ? true : null), 15_000, "settlement");
       if (ok === 0) break;
     }
 
@@ -123,7 +116,7 @@ describe("monthly budget", () => {
     expect(admitted).toBe(Math.floor((budgetMicros - worstCase) / actual) + 1);
 
     // The limiter's view of the month agrees with billing to the micro-dollar.
-    expect(await limiterSnapshot(key.id)).toMatchObject({ inFlight: 0, reservedMicros: 0, spentMicros: spent });
+    expect(await keySnapshot(key.id)).toMatchObject({ inFlight: 0, reservedMicros: 0, spentMicros: spent });
 
     // Refusals: OpenAI's insufficient_quota, marked as not worth retrying.
     expect(refusals.length).toBeGreaterThan(0);
@@ -158,8 +151,8 @@ describe("monthly budget", () => {
     // Exactly enough: admitted.
     await updateKey(stack, key.id, { budget: { monthly_usd: (3 * actual + worstCase) / 1_000_000 } });
     await call();
-    await eventually(async () => ((await limiterSnapshot(key.id)).reservedMicros === 0 ? true : null), 15_000, "settlement");
-    expect((await limiterSnapshot(key.id)).spentMicros).toBe(4 * actual);
+    await eventually(async () => ((await keySnapshot(key.id)).reservedMicros === 0 ? true : null), 15_000, "settlement");
+    expect((await keySnapshot(key.id)).spentMicros).toBe(4 * actual);
   });
 
   it("a budget given mid-month to a key that spent under its tenant's budget counts that spend once", async () => {
@@ -178,7 +171,7 @@ describe("monthly budget", () => {
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
     await call();
     await settled(key.id, `tenant:${tenant.id}`);
-    expect((await limiterSnapshot(key.id, `tenant:${tenant.id}`)).spentMicros).toBe(4 * actual);
+    expect((await keySnapshot(key.id, `tenant:${tenant.id}`)).spentMicros).toBe(4 * actual);
   });
 
   it("toggling the tenant's limits moves the key's month spend between objects: none is lost, none counted twice", async () => {
@@ -198,7 +191,7 @@ describe("monthly budget", () => {
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
     await call();
     await settled(key.id);
-    expect((await limiterSnapshot(key.id)).spentMicros).toBe(4 * actual);
+    expect((await keySnapshot(key.id)).spentMicros).toBe(4 * actual);
     // Billing agrees to the micro-dollar.
     const rows = await eventually(async () => {
       const r = await billedRows(key.id);
@@ -223,7 +216,7 @@ describe("monthly budget", () => {
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
     await call();
     await settled(key.id);
-    expect((await limiterSnapshot(key.id)).spentMicros).toBe(4 * actual);
+    expect((await keySnapshot(key.id)).spentMicros).toBe(4 * actual);
   });
 
   it("the official SDK does not retry an exhausted budget, even with retries enabled", async () => {
