@@ -195,7 +195,7 @@ describe("bad admin input → 400 naming the param", () => {
 
 describe("admin token", () => {
   it("missing or wrong token → 401; an inference key cannot call /admin", async () => {
-    const none = await fetch(`${stack.url}/admin/tenants`);
+    const none = await gatewayFetch(stack, "/admin/tenants");
     expect(none.status).toBe(401);
     expect(await json<ErrorBody>(none)).toMatchObject({ error: { type: "authentication_error", code: "missing_api_key" } });
     const wrong = await gatewayFetch(stack, "/admin/tenants", { key: `${stack.adminToken}x` });
@@ -381,7 +381,7 @@ describe("audit log of changes made by other Workers", () => {
 describe("OpenAPI", () => {
   it("documents every admin and key route with its errors", async () => {
     const doc = await json<{ paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>>; components: { securitySchemes: Record<string, unknown> } }>(
-      await fetch(`${stack.url}/openapi.json`),
+      await gatewayFetch(stack, "/openapi.json"),
     );
     const expected: [string, string, string[]][] = [
       ["/admin/tenants", "post", ["201", "400", "401"]],

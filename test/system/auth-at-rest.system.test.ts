@@ -7,6 +7,7 @@ import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import type { Stack } from "../support/stack";
 import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
+import { gatewayFetch } from "../support/fetch";
 
 /**
  * "No plaintext key anywhere at rest": issue keys, use them (good and bad), rotate and revoke, then
@@ -72,12 +73,12 @@ describe("no plaintext key at rest", () => {
     const second = await createKey(stack, tenant.id, { scopes: ["chat"], name: "second" });
     const secrets: string[] = [apiKey, second.key];
 
-    const use = (k: string, path = "/v1/keys", init: RequestInit = {}) =>
-      fetch(`${stack.url}${path}`, { ...init, headers: { authorization: `Bearer ${k}`, "content-type": "application/json", ...(init.headers ?? {}) } });
+    const use = (k: string, path = "/v1/keys", init: { method?: string; body?: string } = {}) =>
+      gatewayFetch(stack, path, { key: k, method: init.method, rawBody: init.body, headers: { "content-type": "application/json" } });
 
     // Good requests (authenticated: cached in KV, last_used recorded), through both headers.
     expect((await use(apiKey)).status).toBe(200);
-    expect((await fetch(`${stack.url}/v1/keys`, { headers: { "x-api-key": apiKey } })).status).toBe(200);
+    expect((await gatewayFetch(stack, "/v1/keys", { headers: { "x-api-key": apiKey } })).status).toBe(200);
     // A 403 (scope) and requests that fail in different ways, all carrying real key material.
     expect((await use(second.key)).status).toBe(403);
     const typo = apiKey.slice(0, -1) + (apiKey.endsWith("a") ? "b" : "a");

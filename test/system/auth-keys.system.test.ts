@@ -67,7 +67,7 @@ describe("a valid key", () => {
 
   it("is accepted as x-api-key (what Anthropic's SDK sends)", async () => {
     const { apiKey } = await tenantWithKey(stack, { scopes: ["keys:write"] });
-    const res = await fetch(`${stack.url}/v1/keys`, { headers: { "x-api-key": apiKey } });
+    const res = await gatewayFetch(stack, "/v1/keys", { headers: { "x-api-key": apiKey } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ object: "list", data: [expect.objectContaining({ object: "api_key" })] });
   });

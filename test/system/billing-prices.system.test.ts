@@ -72,7 +72,7 @@ describe("admin prices", () => {
   });
 
   it("requires the admin token", async () => {
-    await expectError(await fetch(`${stack.url}/admin/prices`), 401, "missing_api_key");
+    await expectError(await gatewayFetch(stack, "/admin/prices"), 401, "missing_api_key");
     const res = await gatewayFetch(stack, "/admin/prices/gpt-4o", { key: "nope", method: "PUT", rawBody: "{}", headers: { "content-type": "application/json" } });
     await expectError(res, 401, "invalid_api_key");
   });

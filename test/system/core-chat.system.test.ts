@@ -246,7 +246,7 @@ describe("models", () => {
 
 describe("OpenAPI document", () => {
   it("documents the core routes with the schemas that validate them", async () => {
-    const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as {
+    const doc = (await (await gatewayFetch(stack, "/openapi.json")).json()) as {
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, unknown> }>>;
       components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     };

@@ -126,7 +126,7 @@ describe("bad input", () => {
   it("answers a missing or wrong API key with 401 AuthenticationError", async () => {
     const bad = openaiClient(stack, "sk-not-a-real-key");
     expect(await sdkFailure(bad.chat.completions.create({ model: "fake/x", messages: hi }))).toBeInstanceOf(OpenAI.AuthenticationError);
-    const res = await fetch(`${stack.url}/v1/models`);
+    const res = await gatewayFetch(stack, "/v1/models");
     expect(res.status).toBe(401);
   });
 });

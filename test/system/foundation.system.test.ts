@@ -26,7 +26,7 @@ describe("health", () => {
 
   it("the public gets a cached summary: the status only, from a check at most 15 s old", async () => {
     const started = Date.now();
-    const first = await fetch(`${stack.url}/health`);
+    const first = await gatewayFetch(stack, "/health");
     expect(first.status).toBe(200);
     const body = (await first.json()) as { status: string; checked_at: number };
     expect(body).toEqual({ status: "ok", checked_at: expect.any(Number) });
@@ -43,7 +43,7 @@ describe("health", () => {
 
 describe("error shape", () => {
   it("answers an unknown route with 404 in OpenAI's error shape", async () => {
-    const res = await fetch(`${stack.url}/v1/does-not-exist`);
+    const res = await gatewayFetch(stack, "/v1/does-not-exist");
     expect(res.status).toBe(404);
     expect(res.headers.get("x-request-id")).toBeTruthy();
     expect(await res.json()).toEqual({
@@ -52,7 +52,7 @@ describe("error shape", () => {
   });
 
   it("answers a wrong method with 405 and an allow header", async () => {
-    const res = await fetch(`${stack.url}/health`, { method: "DELETE" });
+    const res = await gatewayFetch(stack, "/health", { method: "DELETE" });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("GET");
     expect(res.headers.get("x-request-id")).toBeTruthy();
@@ -61,20 +61,20 @@ describe("error shape", () => {
   });
 
   it("answers with its own request id and echoes the client's in x-client-request-id", async () => {
-    const res = await fetch(`${stack.url}/nope`, { headers: { "x-request-id": "client-req-12345" } });
+    const res = await gatewayFetch(stack, "/nope", { headers: { "x-request-id": "client-req-12345" } });
     expect(res.headers.get("x-request-id")).toMatch(/^req_/);
     expect(res.headers.get("x-client-request-id")).toBe("client-req-12345");
     // OpenAI's own header for a client's id wins over x-request-id; a malformed one is not echoed.
-    const both = await fetch(`${stack.url}/nope`, { headers: { "x-client-request-id": "mine-1", "x-request-id": "other-2" } });
+    const both = await gatewayFetch(stack, "/nope", { headers: { "x-client-request-id": "mine-1", "x-request-id": "other-2" } });
     expect(both.headers.get("x-client-request-id")).toBe("mine-1");
-    const bad = await fetch(`${stack.url}/nope`, { headers: { "x-request-id": "has spaces and ünïcode" } });
+    const bad = await gatewayFetch(stack, "/nope", { headers: { "x-request-id": "has spaces and ünïcode" } });
     expect(bad.headers.get("x-client-request-id")).toBeNull();
   });
 });
 
 describe("docs", () => {
   it("serves an OpenAPI 3.1 document that includes /health and its 503", async () => {
-    const res = await fetch(`${stack.url}/openapi.json`);
+    const res = await gatewayFetch(stack, "/openapi.json");
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     expect(doc.openapi).toBe("3.1.0");
@@ -82,7 +82,7 @@ describe("docs", () => {
   });
 
   it("renders /docs as HTML", async () => {
-    const res = await fetch(`${stack.url}/docs`);
+    const res = await gatewayFetch(stack, "/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
     expect(await res.text()).toContain("/openapi.json");

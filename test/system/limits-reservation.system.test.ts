@@ -198,10 +198,9 @@ describe("max_tokens", () => {
     const model = uniqueModel("huge-messages");
     await price(model, 1);
     const { apiKey } = await clientFor(stack, { budget: { monthly_usd: 10 } });
-    const res = await fetch(`${stack.url}/v1/messages`, {
-      method: "POST",
-      headers: { "x-api-key": apiKey, "content-type": "application/json", "anthropic-version": "2023-06-01" },
-      body: JSON.stringify({ model: `fake/${model}`, messages: [{ role: "user", content: "hi" }], max_tokens: Number.MAX_SAFE_INTEGER }),
+    const res = await gatewayFetch(stack, "/v1/messages", {
+      headers: { "x-api-key": apiKey, "anthropic-version": "2023-06-01" },
+      body: { model: `fake/${model}`, messages: [{ role: "user", content: "hi" }], max_tokens: Number.MAX_SAFE_INTEGER },
     });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { type: string; error: { type: string; message: string } };

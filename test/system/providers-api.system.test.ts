@@ -7,6 +7,7 @@ import { dumpAllStores } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
 import { openaiClient } from "../support/clients";
+import { gatewayFetch } from "../support/fetch";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -181,7 +182,7 @@ describe("a provider created through the API", () => {
     const { apiKey: readOnly } = await tenantWithKey(stack, { scopes: ["chat", "providers:read"] });
     expect((await api(stack, { token: readOnly }, "GET", "/v1/providers")).status).toBe(200);
     expect((await api(stack, { token: readOnly }, "POST", "/v1/providers", body)).status).toBe(403);
-    expect((await fetch(`${stack.url}/v1/providers`)).status).toBe(401);
+    expect((await gatewayFetch(stack, "/v1/providers")).status).toBe(401);
     expect((await api(stack, { token: "adm_wrong" }, "GET", "/v1/providers")).status).toBe(401);
   });
 });

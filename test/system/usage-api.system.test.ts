@@ -97,7 +97,7 @@ describe("cost of every answer and the request's record", () => {
     expect(await denied.json()).toMatchObject({ error: { code: "permission_denied" } });
 
     expect((await usageFetch(a.apiKey, "/v1/usage/requests/req_doesnotexist")).status).toBe(404);
-    expect((await fetch(`${stack.url}/v1/usage/requests/${requestId}`)).status).toBe(401);
+    expect((await gatewayFetch(stack, `/v1/usage/requests/${requestId}`)).status).toBe(401);
   });
 });
 
@@ -304,7 +304,7 @@ describe("usage and costs in OpenAI's organization API shape", () => {
 
 describe("OpenAPI", () => {
   it("documents every usage route in /openapi.json", async () => {
-    const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { paths: Record<string, { get?: unknown }> };
+    const doc = (await (await gatewayFetch(stack, "/openapi.json")).json()) as { paths: Record<string, { get?: unknown }> };
     for (const path of [
       "/v1/usage/requests/{request_id}",
       "/v1/organization/usage/completions",
