@@ -1,11 +1,9 @@
 import { startStack, type Stack } from "../support/stack";
-import { tenantWithKey } from "../support/tenants";
 import { startFakeUpstream, type FakeUpstream } from "./server";
-import { openaiClient } from "../support/clients";
 
 /**
- * The stack (`startStack`) wired to the fake upstream as platform providers, and the client helper
- * the core tests use on it. General helpers live in test/support/.
+ * The stack (`startStack`) wired to the fake upstream as platform providers. Everything general
+ * (clients, requests, stores, waiting, names) lives in test/support/.
  */
 
 /** The provider key the misconfigured provider sends (the fake refuses it with OpenAI's 401). */
@@ -40,10 +38,4 @@ export async function startCoreStack(): Promise<{ stack: Stack; upstream: FakeUp
       await upstream.close();
     },
   };
-}
-
-/** A new tenant's key and an OpenAI client on the gateway (no SDK retries, so each call is one request). */
-export async function clientFor(stack: Stack, keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
-  const { apiKey, tenant, key } = await tenantWithKey(stack, keyBody);
-  return { apiKey, tenant, key, client: openaiClient(stack, apiKey) };
 }

@@ -1,6 +1,7 @@
 import Anthropic, { type ClientOptions as AnthropicOptions } from "@anthropic-ai/sdk";
 import OpenAI, { type ClientOptions as OpenAIOptions } from "openai";
 import type { Stack } from "./stack";
+import { tenantWithKey } from "./tenants";
 
 /**
  * The one client factory per SDK for system tests: each builds the real SDK client a user would use,
@@ -16,4 +17,16 @@ export function openaiClient(stack: Pick<Stack, "url">, apiKey: string, opts: Pa
 /** An Anthropic SDK client on the gateway (the SDK adds `/v1/messages` itself). */
 export function anthropicClient(stack: Pick<Stack, "url">, apiKey: string, opts: Partial<AnthropicOptions> = {}): Anthropic {
   return new Anthropic({ apiKey, baseURL: stack.url, maxRetries: 0, ...opts });
+}
+
+/** A new tenant's key and an OpenAI client on the gateway for it. */
+export async function clientFor(stack: Pick<Stack, "url" | "adminToken">, keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
+  const { apiKey, tenant, key } = await tenantWithKey(stack, keyBody);
+  return { apiKey, tenant, key, client: openaiClient(stack, apiKey) };
+}
+
+/** A new tenant's key and an Anthropic client on the gateway for it (the key is its `x-api-key`). */
+export async function anthropicClientFor(stack: Pick<Stack, "url" | "adminToken">, keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
+  const { apiKey, tenant, key } = await tenantWithKey(stack, keyBody);
+  return { apiKey, tenant, key, client: anthropicClient(stack, apiKey) };
 }

@@ -6,10 +6,10 @@ import geminiText from "../fixtures/google/generate-text.json";
 import { ANTHROPIC_FAKE_KEY } from "../fake-upstream/anthropic";
 import { GOOGLE_FAKE_KEY } from "../fake-upstream/google";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
-import { clientFor } from "../fake-upstream/stack";
 import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
+import { clientFor } from "../support/clients";
 
 /**
  * Issue 6, "must show": the official `openai` SDK reaches Claude and Gemini through providers of

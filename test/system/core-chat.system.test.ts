@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import ALL_FIELDS from "../fixtures/openai/chat-request-all-fields.json";
 import { base64Of, FIXTURES, vectorFor } from "../fake-upstream/wire.mjs";
-import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
 import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { createProvider, providerTenant } from "../support/providers";
 import type { Stack } from "../support/stack";
 import { gatewayFetch } from "../support/fetch";
+import { clientFor } from "../support/clients";
 
 let stack: Stack;
 let upstream: FakeUpstream;

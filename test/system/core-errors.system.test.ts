@@ -1,14 +1,14 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERRORS } from "../fake-upstream/wire.mjs";
-import { clientFor, startCoreStack, WRONG_PROVIDER_KEY } from "../fake-upstream/stack";
+import { startCoreStack, WRONG_PROVIDER_KEY } from "../fake-upstream/stack";
 import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
 import { expectError } from "../support/errors";
-import { openaiClient } from "../support/clients";
+import { clientFor, openaiClient } from "../support/clients";
 import { gatewayFetch } from "../support/fetch";
 
 let stack: Stack;

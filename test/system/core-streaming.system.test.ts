@@ -1,13 +1,14 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../fake-upstream/wire.mjs";
-import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
 import { eventually } from "../support/wait";
 import { uniqueModel } from "../support/names";
 import { d1, usageRow } from "../support/stores";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { droppableGatewayClient } from "../support/dropped-connection";
 import type { Stack } from "../support/stack";
+import { clientFor } from "../support/clients";
 
 let stack: Stack;
 let upstream: FakeUpstream;

@@ -1,13 +1,13 @@
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
 import { eventually } from "../support/wait";
 import { uniqueModel } from "../support/names";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
 import { adminFetch, updateKey, updateTenant } from "../support/tenants";
 import { d1 } from "../support/stores";
-import { openaiClient } from "../support/clients";
+import { clientFor, openaiClient } from "../support/clients";
 import { limiterSnapshot } from "../support/limiter";
 
 /**

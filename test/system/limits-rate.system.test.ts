@@ -1,12 +1,12 @@
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
 import { eventually } from "../support/wait";
 import { uniqueModel } from "../support/names";
 import type { FakeUpstream } from "../fake-upstream/server";
 import type { Stack } from "../support/stack";
 import { createKey, createTenant, updateTenant } from "../support/tenants";
-import { openaiClient } from "../support/clients";
+import { clientFor, openaiClient } from "../support/clients";
 
 /**
  * Exact per-minute, token and concurrency limits through the whole stack (gateway → RateLimiter

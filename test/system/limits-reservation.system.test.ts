@@ -1,14 +1,14 @@
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeUpstream } from "../fake-upstream/server";
-import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
 import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import { sdkFailure } from "../support/openai-sdk";
 import { createRoute } from "../support/providers";
 import type { Stack } from "../support/stack";
 import { adminFetch, createKey } from "../support/tenants";
-import { openaiClient } from "../support/clients";
+import { clientFor, openaiClient } from "../support/clients";
 import { gatewayFetch } from "../support/fetch";
 
 /**

@@ -1,12 +1,13 @@
 import { RateLimitError } from "openai";
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
 import { uniqueModel } from "../support/names";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { LEASE_TTL_MS } from "../../workers/shared/src/contracts/limiter";
 import { acquireLease, advanceLimiterClock } from "../support/limiter";
 import type { Stack } from "../support/stack";
+import { clientFor } from "../support/clients";
 
 /**
  * The limiter's time-based behaviour, end to end. The documented window: a sliding 60-second window, each slot returning

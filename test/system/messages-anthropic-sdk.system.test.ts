@@ -11,7 +11,7 @@ import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
 import { tenantWithKey } from "../support/tenants";
-import { anthropicClient } from "../support/clients";
+import { anthropicClient, anthropicClientFor } from "../support/clients";
 
 /**
  * Issue 6, "must show": the official `@anthropic-ai/sdk` against the gateway's `/v1/messages` —
@@ -40,10 +40,7 @@ afterAll(async () => {
 });
 
 /** A new tenant's key and an Anthropic client on the gateway: the gateway key is its `x-api-key`. */
-async function anthropicTenant(keyBody: Parameters<typeof tenantWithKey>[1] = {}) {
-  const { apiKey, tenant, key } = await tenantWithKey(stack, keyBody);
-  return { apiKey, tenant, key, client: anthropicClient(stack, apiKey) };
-}
+const anthropicTenant = (keyBody: Parameters<typeof anthropicClientFor>[1] = {}) => anthropicClientFor(stack, keyBody);
 
 const weatherTool = {
   name: "get_weather",

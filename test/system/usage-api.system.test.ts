@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import CHAT_TEXT from "../fixtures/openai/chat-text.json";
-import { clientFor, startCoreStack } from "../fake-upstream/stack";
+import { startCoreStack } from "../fake-upstream/stack";
 import { eventually } from "../support/wait";
 import { uniqueModel } from "../support/names";
 import type { Stack } from "../support/stack";
 import { adminFetch } from "../support/tenants";
 import { gatewayFetch } from "../support/fetch";
+import { clientFor } from "../support/clients";
 
 let stack: Stack;
 let close: () => Promise<void>;
