@@ -10,7 +10,6 @@ import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
 import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
-import { tenantWithKey } from "../support/tenants";
 import { anthropicClient, anthropicClientFor } from "../support/clients";
 
 /**
