@@ -5,6 +5,8 @@ import OpenAI from "openai";
 import type { Stack } from "./stack";
 import { openaiClient } from "./clients";
 
+/** Clients (and a bare `fetch`) whose connection to the gateway a test can reset mid-answer. */
+
 /** undici's message on this channel when it writes a request's headers to a connection. */
 const SEND_HEADERS = "undici:client:sendHeaders";
 const TAG_HEADER = "x-test-connection";

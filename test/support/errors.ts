@@ -1,5 +1,7 @@
 import { expect } from "vitest";
 
+/** The one assertion that a raw HTTP answer is the gateway's OpenAI-style error (SDK failures: ./openai-sdk.ts). */
+
 /**
  * Asserts an answer is the gateway's error: this status, OpenAI's error body
  * (`{"error":{"message","type","param","code"}}`) with this code, and an `x-request-id`.

@@ -1,4 +1,3 @@
-import type { KVNamespace } from "@cloudflare/workers-types";
 import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,7 +5,7 @@ import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
 import { uniqueModel } from "../support/names";
 import { api, createProvider, providerTenant, type Caller, type ProviderView } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
-import { d1 } from "../support/stores";
+import { d1, kv } from "../support/stores";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -24,10 +23,11 @@ afterAll(async () => {
 });
 
 interface SecretsEnv {
-  SECRETS: KVNamespace;
   MASTER_KEYS: string;
 }
+/** The secrets Worker's master-key var (a var, not a store: read from its env). */
 const secretsEnv = async () => (await stack.harness.getWorker("secrets").getEnv()) as unknown as SecretsEnv;
+const SECRETS = () => kv(stack, "secrets", "SECRETS");
 const PROXY_DB = () => d1(stack, "model-proxy");
 
 /** The credential reference model-proxy keeps for a provider (never the credential itself). */
@@ -37,7 +37,7 @@ async function credentialRef(provider: ProviderView): Promise<string> {
 }
 
 async function metadataVersion(ref: string): Promise<string | undefined> {
-  const { metadata } = await (await secretsEnv()).SECRETS.getWithMetadata<{ version: string }>(ref);
+  const { metadata } = await (await SECRETS()).getWithMetadata<{ version: string }>(ref);
   return metadata?.version;
 }
 
@@ -109,12 +109,12 @@ describe("tampered ciphertext", () => {
   it("fails to decrypt with a clear error, and the upstream is never called", async () => {
     const provider = await createProvider(stack, tenant.caller, { name: "tampered", type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: ["tamper-model"] });
     const ref = await credentialRef(provider);
-    const { SECRETS } = await secretsEnv();
-    const stored = await SECRETS.getWithMetadata(ref);
+    const secrets = await SECRETS();
+    const stored = await secrets.getWithMetadata(ref);
     const record = JSON.parse(stored.value!) as { ct: string };
     const bytes = Buffer.from(record.ct, "base64");
     bytes[0]! ^= 0x01;
-    await SECRETS.put(ref, JSON.stringify({ ...record, ct: bytes.toString("base64") }), { metadata: stored.metadata });
+    await secrets.put(ref, JSON.stringify({ ...record, ct: bytes.toString("base64") }), { metadata: stored.metadata });
 
     const err = (await ask("tampered/tamper-model").catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err).toBeInstanceOf(OpenAI.APIError);
