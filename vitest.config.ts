@@ -24,11 +24,9 @@ const STUBS = {
   billing: stub("billing", "export class BillingService extends WorkerEntrypoint { monthSpend() { return { ok: true, value: { micros: 0 } }; } }"),
   secrets: stub("secrets", "export class SecretsService extends WorkerEntrypoint {}"),
   "model-proxy": stub("model-proxy", "export class ModelProxyService extends WorkerEntrypoint {}\nexport class ProvidersService extends WorkerEntrypoint {}"),
-  "rate-limiter": stub(
-    "rate-limiter",
-    "export class RateLimiterService extends WorkerEntrypoint {}\nexport class RateLimiter extends DurableObject {}",
-    { durableObjects: { RATE_LIMITER: "RateLimiter" } },
-  ),
+  "rate-limiter": stub("rate-limiter", "export class RateLimiterService extends WorkerEntrypoint {}\nexport class RateLimiter extends DurableObject {}", {
+    durableObjects: { RATE_LIMITER: "RateLimiter" },
+  }),
 };
 
 /** Each Worker's unit tests run inside workerd with that Worker's own bindings. */
@@ -38,8 +36,18 @@ const UNIT = [
   { name: "tail", config: "./workers/tail/wrangler.toml", include: ["workers/tail/**/*.test.ts"], bound: ["model-proxy"] },
   { name: "billing", config: "./workers/billing/wrangler.toml", include: ["workers/billing/**/*.test.ts"], bound: [] },
   { name: "secrets", config: "./workers/secrets/wrangler.toml", include: ["workers/secrets/**/*.test.ts"], bound: [] },
-  { name: "model-proxy", config: "./workers/model-proxy/wrangler.toml", include: ["workers/model-proxy/**/*.test.ts", "durable-objects/circuit-breaker.test.ts"], bound: ["secrets"] },
-  { name: "rate-limiter", config: "./workers/rate-limiter/wrangler.toml", include: ["workers/rate-limiter/**/*.test.ts", "durable-objects/rate-limiter*.test.ts"], bound: ["billing"] },
+  {
+    name: "model-proxy",
+    config: "./workers/model-proxy/wrangler.toml",
+    include: ["workers/model-proxy/**/*.test.ts", "durable-objects/circuit-breaker.test.ts"],
+    bound: ["secrets"],
+  },
+  {
+    name: "rate-limiter",
+    config: "./workers/rate-limiter/wrangler.toml",
+    include: ["workers/rate-limiter/**/*.test.ts", "durable-objects/rate-limiter*.test.ts"],
+    bound: ["billing"],
+  },
   // Library code: no bindings at all.
   { name: "shared", config: null, include: ["workers/shared/**/*.test.ts"], bound: [] },
 ] as const;
@@ -48,7 +56,12 @@ const UNIT = [
  * D1 migrations per Worker, handed to its unit tests as the `TEST_MIGRATIONS` binding so a test can
  * `applyD1Migrations(env.<DB>, env.TEST_MIGRATIONS)` and run against the real schema.
  */
-const MIGRATIONS: Record<string, string> = { auth: "migrations/auth", billing: "migrations/billing", "model-proxy": "migrations/proxy", tail: "migrations/tail" };
+const MIGRATIONS: Record<string, string> = {
+  auth: "migrations/auth",
+  billing: "migrations/billing",
+  "model-proxy": "migrations/proxy",
+  tail: "migrations/tail",
+};
 // A database without migrations yet (tail's) has no folder in a fresh clone: git keeps no empty dirs.
 const testMigrations = async (worker: string) =>
   MIGRATIONS[worker] && existsSync(MIGRATIONS[worker]!) ? { TEST_MIGRATIONS: await readD1Migrations(MIGRATIONS[worker]!) } : {};
@@ -65,23 +78,25 @@ const hasTests = (include: readonly string[]) => include.some((p) => globSync(p,
 export default defineConfig({
   test: {
     projects: [
-      ...(await Promise.all(UNIT.filter((u) => hasTests(u.include)).map(async (u) => ({
-        plugins: [
-          cloudflareTest(
-            u.config
-              ? {
-                  wrangler: { configPath: u.config },
-                  miniflare: { workers: u.bound.map((b) => STUBS[b]), bindings: { ...testSecrets(u.name), ...(await testMigrations(u.name)) } },
-                }
-              : { miniflare: { compatibilityDate: COMPAT } },
-          ),
-        ],
-        test: {
-          name: `unit:${u.name}`,
-          include: [...u.include],
-          exclude: ["**/*.system.test.ts", "**/node_modules/**"],
-        },
-      })))),
+      ...(await Promise.all(
+        UNIT.filter((u) => hasTests(u.include)).map(async (u) => ({
+          plugins: [
+            cloudflareTest(
+              u.config
+                ? {
+                    wrangler: { configPath: u.config },
+                    miniflare: { workers: u.bound.map((b) => STUBS[b]), bindings: { ...testSecrets(u.name), ...(await testMigrations(u.name)) } },
+                  }
+                : { miniflare: { compatibilityDate: COMPAT } },
+            ),
+          ],
+          test: {
+            name: `unit:${u.name}`,
+            include: [...u.include],
+            exclude: ["**/*.system.test.ts", "**/node_modules/**"],
+          },
+        })),
+      )),
       {
         test: {
           name: "system",

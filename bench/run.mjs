@@ -239,9 +239,15 @@ async function sameAnswer(target, direct, stream) {
 
 /** @param {string} text an SSE body */
 function streamedContent(text) {
-  const data = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+  const data = text
+    .split("\n")
+    .filter((l) => l.startsWith("data: "))
+    .map((l) => l.slice(6));
   if (data.at(-1) !== "[DONE]") throw new Error("stream did not end with [DONE]");
-  return data.slice(0, -1).map((d) => JSON.parse(d).choices?.[0]?.delta?.content ?? "").join("");
+  return data
+    .slice(0, -1)
+    .map((d) => JSON.parse(d).choices?.[0]?.delta?.content ?? "")
+    .join("");
 }
 
 /** @param {Target} t */
@@ -273,7 +279,11 @@ function sleep(ms) {
 
 /** @param {Record<string, number>} before @param {Record<string, number>} after */
 function diffCounts(before, after) {
-  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => Number(v) > 0));
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => Number(v) > 0),
+  );
 }
 
 function machineInfo() {

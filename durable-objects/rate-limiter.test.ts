@@ -102,7 +102,9 @@ describe("RateLimiter Durable Object", () => {
     const running = leaseId(await keyObject.acquire(own(100)));
     // The tenant gains limits: the key's counters move into the tenant's object with its spend.
     expect(await tenantObject.acquire(underTenant(601))).toMatchObject({ ok: false, refusal: { kind: "budget", used: 400 } });
-    expect(await tenantObject.settle({ leaseId: leaseId(await tenantObject.acquire(underTenant(200))), tokens: 1, costMicros: 200 })).toMatchObject({ known: true });
+    expect(await tenantObject.settle({ leaseId: leaseId(await tenantObject.acquire(underTenant(200))), tokens: 1, costMicros: 200 })).toMatchObject({
+      known: true,
+    });
     // The running request finishes in the key's object; the tenant's object already charged it.
     expect(await keyObject.settle({ leaseId: running, tokens: 1, costMicros: 50 })).toMatchObject({ known: true });
     // The tenant loses its limits: back in the key's object, the spend of both periods counts.
@@ -114,7 +116,8 @@ describe("RateLimiter Durable Object", () => {
   it("stores a renewal, so a restarted object keeps a long stream's slot until a TTL after its last renewal", async () => {
     const stub = stubFor("key:renew");
     const id = leaseId(await stub.acquire(req([limits("key:renew", { maxConcurrency: 1 })])));
-    const expiresAt = () => runInDurableObject(stub, (_obj, state) => state.storage.sql.exec<{ e: number }>("SELECT expires_at AS e FROM leases WHERE id = ?", id).one().e);
+    const expiresAt = () =>
+      runInDurableObject(stub, (_obj, state) => state.storage.sql.exec<{ e: number }>("SELECT expires_at AS e FROM leases WHERE id = ?", id).one().e);
     const before = await expiresAt();
     const renewedAt = Date.now();
     expect(await stub.renew({ leaseId: id })).toEqual({ ok: true, renewed: true });

@@ -21,7 +21,11 @@ for (const w of WORKERS) {
   execFileSync(
     join(root, "node_modules/.bin/wrangler"),
     ["types", ...configs, "--include-runtime=false", "--strict-vars=false", `--env-interface=${w.envInterface}`, raw],
-    { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` } },
+    {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
+    },
   );
   let text = readFileSync(raw, "utf8");
   const base = text.match(/interface __BaseEnv_\w+ \{[\s\S]*?\n\}/)[0];

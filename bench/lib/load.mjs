@@ -46,10 +46,13 @@ export async function runLoad(target, { connections, amount, seconds }) {
     ...(amount ? { amount } : { duration: seconds ?? 5 }),
     timeout: 10,
   });
-  instance.on("response", (/** @type {unknown} */ _client, /** @type {number} */ statusCode, /** @type {number} */ _bytes, /** @type {number} */ responseTime) => {
-    if (statusCode >= 200 && statusCode < 300) samples.push(responseTime);
-    else bad.set(statusCode, (bad.get(statusCode) ?? 0) + 1);
-  });
+  instance.on(
+    "response",
+    (/** @type {unknown} */ _client, /** @type {number} */ statusCode, /** @type {number} */ _bytes, /** @type {number} */ responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) samples.push(responseTime);
+      else bad.set(statusCode, (bad.get(statusCode) ?? 0) + 1);
+    },
+  );
   /** @type {any} */
   const result = await instance;
   const wall = Number(process.hrtime.bigint() - started) / 1e9;

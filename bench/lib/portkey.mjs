@@ -25,13 +25,13 @@ export function ensurePortkey() {
   const entry = join(dir, "node_modules/@portkey-ai/gateway/build/start-server.js");
   if (existsSync(entry)) return { ok: true, entry };
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ private: true, description: "npm run bench: Node gateway for comparison"}));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ private: true, description: "npm run bench: Node gateway for comparison" }));
   // --ignore-scripts: its postinstall only applies patches to its own dev tooling.
-  const npm = spawnSync(
-    "npm",
-    ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=dev", `@portkey-ai/gateway@${PORTKEY_VERSION}`],
-    { cwd: dir, encoding: "utf8", timeout: 180_000 },
-  );
+  const npm = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=dev", `@portkey-ai/gateway@${PORTKEY_VERSION}`], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 180_000,
+  });
   if (npm.status !== 0 || !existsSync(entry)) {
     const why = (npm.error?.message ?? npm.stderr ?? "").trim().split("\n").slice(-3).join(" ");
     return { ok: false, reason: `npm install @portkey-ai/gateway@${PORTKEY_VERSION} failed: ${why || `exit ${npm.status}`}` };

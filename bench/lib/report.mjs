@@ -103,18 +103,27 @@ export function renderTables(modes, { concurrency }) {
 /** @param {ReturnType<typeof deriveMode>} mode */
 function headlines(mode) {
   const facts = [];
-  if (mode.chain_over_floor_p50_ms !== null) facts.push(`chain − floor: ${signed(mode.chain_over_floor_p50_ms)} ms p50, ${signed(/** @type {number} */ (mode.chain_over_floor_p99_ms))} ms p99 (target: p50 < 1 ms)`);
+  if (mode.chain_over_floor_p50_ms !== null)
+    facts.push(
+      `chain − floor: ${signed(mode.chain_over_floor_p50_ms)} ms p50, ${signed(/** @type {number} */ (mode.chain_over_floor_p99_ms))} ms p99 (target: p50 < 1 ms)`,
+    );
   if (mode.relay_over_floor_p50_ms !== null) {
-    facts.push(`the three-Worker design alone (relay − floor): ${signed(mode.relay_over_floor_p50_ms)} ms p50; our code on top of it (chain − relay): ${signed(/** @type {number} */ (mode.chain_over_relay_p50_ms))} ms p50`);
+    facts.push(
+      `the three-Worker design alone (relay − floor): ${signed(mode.relay_over_floor_p50_ms)} ms p50; our code on top of it (chain − relay): ${signed(/** @type {number} */ (mode.chain_over_relay_p50_ms))} ms p50`,
+    );
   }
   if (mode.chain_vs_floor_rps !== null) facts.push(`throughput chain/floor: ${mode.chain_vs_floor_rps.toFixed(2)}`);
-  if (mode.limiter_p50_ms !== null) facts.push(`limiter adds per request: ${signed(mode.limiter_p50_ms)} ms p50, ${signed(/** @type {number} */ (mode.limiter_p99_ms))} ms p99`);
+  if (mode.limiter_p50_ms !== null)
+    facts.push(`limiter adds per request: ${signed(mode.limiter_p50_ms)} ms p50, ${signed(/** @type {number} */ (mode.limiter_p99_ms))} ms p99`);
   if (mode.chain_vs_portkey_rps !== null) facts.push(`throughput chain/Portkey: ${mode.chain_vs_portkey_rps.toFixed(2)}× (target: ≥ 3×)`);
-  if (mode.relay_vs_portkey_rps !== null) facts.push(`throughput relay/Portkey: ${mode.relay_vs_portkey_rps.toFixed(2)}× (the three bare Workers, no code of ours)`);
+  if (mode.relay_vs_portkey_rps !== null)
+    facts.push(`throughput relay/Portkey: ${mode.relay_vs_portkey_rps.toFixed(2)}× (the three bare Workers, no code of ours)`);
   const floor = mode.targets["floor"];
   const mf = mode.targets["floor-miniflare"];
   if (isMeasured(floor) && isMeasured(mf)) {
-    facts.push(`the floor under Miniflare's config adds ${signed(mf.added_p50)} ms p50 at ${Math.round(mf.rps)} req/s; under the bench's ${signed(floor.added_p50)} ms at ${Math.round(floor.rps)} req/s`);
+    facts.push(
+      `the floor under Miniflare's config adds ${signed(mf.added_p50)} ms p50 at ${Math.round(mf.rps)} req/s; under the bench's ${signed(floor.added_p50)} ms at ${Math.round(floor.rps)} req/s`,
+    );
   }
   return facts;
 }
@@ -142,7 +151,10 @@ export function renderMarkdown(modes, { concurrency }) {
       const m = mode.targets[name];
       if (!m) continue;
       if ("skipped" in m) out.push(`| ${name} | — | — | — | — | — (${m.skipped}) |`);
-      else out.push(`| ${name} | ${m.p50.toFixed(3)} | ${m.p99.toFixed(3)} | ${name === "direct" ? "—" : signed(m.added_p50)} | ${name === "direct" ? "—" : signed(m.added_p99)} | ${Math.round(m.rps)} |`);
+      else
+        out.push(
+          `| ${name} | ${m.p50.toFixed(3)} | ${m.p99.toFixed(3)} | ${name === "direct" ? "—" : signed(m.added_p50)} | ${name === "direct" ? "—" : signed(m.added_p99)} | ${Math.round(m.rps)} |`,
+        );
     }
     out.push("", ...headlines(mode).map((f) => `- ${f}`), "");
   }

@@ -136,7 +136,9 @@ export function freePort() {
 export async function startMiniflareFloor({ root, compatibilityDate, upstream }) {
   const harness = createTestHarness({
     root,
-    workers: [{ config: { name: "bench-floor", main: join(root, "bench/workers/floor.mjs"), compatibility_date: compatibilityDate, vars: { UPSTREAM_URL: upstream } } }],
+    workers: [
+      { config: { name: "bench-floor", main: join(root, "bench/workers/floor.mjs"), compatibility_date: compatibilityDate, vars: { UPSTREAM_URL: upstream } } },
+    ],
   });
   const { url } = await quietly(() => harness.listen());
   return { url: url.toString().replace(/\/$/, ""), close: () => harness.close() };

@@ -97,7 +97,10 @@ export function toDirectConfig(config, options) {
     need(USER_PREFIX + worker);
     return { name: `bench-${worker}`, address: `127.0.0.1:${port}`, http: {}, service: { name: USER_PREFIX + worker } };
   });
-  const reachable = reachableServices(services, sockets.map((s) => s.service.name));
+  const reachable = reachableServices(
+    services,
+    sockets.map((s) => s.service.name),
+  );
   return {
     ...config,
     services: services.filter((s) => reachable.has(s.name)),
@@ -132,7 +135,10 @@ export function splitOffWorker(config, worker) {
   if (own.length === 0) throw new Error(`no socket serves "${name}"`);
   const others = sockets.filter((s) => s.service?.name !== name);
 
-  const restNames = reachableServices(config.services, others.map((s) => s.service.name));
+  const restNames = reachableServices(
+    config.services,
+    others.map((s) => s.service.name),
+  );
   const standIn = { name, external: { address: own[0].address, http: {} } };
 
   /** @type {any[]} */
@@ -145,7 +151,9 @@ export function splitOffWorker(config, worker) {
   return {
     rest: {
       ...config,
-      services: deepClone(config.services.filter((/** @type {any} */ s) => restNames.has(s.name))).map((/** @type {any} */ s) => (s.name === name ? standIn : s)),
+      services: deepClone(config.services.filter((/** @type {any} */ s) => restNames.has(s.name))).map((/** @type {any} */ s) =>
+        s.name === name ? standIn : s,
+      ),
       sockets: deepClone(others),
     },
     alone: { ...config, services: services.filter((s) => aloneNames.has(s.name)), sockets: deepClone(own) },

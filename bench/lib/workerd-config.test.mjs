@@ -24,21 +24,42 @@ function miniflareLike() {
         { name: "LIMITER", durableObjectNamespace: { className: "RateLimiter", serviceName: "core:user:auth" } },
         { name: "NOT_A_REF", text: "core:entry" },
       ]),
-      { ...user("auth", 1, [{ name: "DB", wrapped: { moduleName: "cloudflare-internal:d1-api", innerBindings: [{ name: "fetcher", service: { name: "d1:db:entry" } }] } }]) },
+      {
+        ...user("auth", 1, [
+          { name: "DB", wrapped: { moduleName: "cloudflare-internal:d1-api", innerBindings: [{ name: "fetcher", service: { name: "d1:db:entry" } }] } },
+        ]),
+      },
       user("sink", 2),
-      { name: "outbound:0", worker: { bindings: [{ name: "MINIFLARE_LOOPBACK", service: { name: "loopback" } }], globalOutbound: { name: "core:custom-fetch:0:$outbound" } } },
+      {
+        name: "outbound:0",
+        worker: { bindings: [{ name: "MINIFLARE_LOOPBACK", service: { name: "loopback" } }], globalOutbound: { name: "core:custom-fetch:0:$outbound" } },
+      },
       { name: "outbound:1", worker: { bindings: [], globalOutbound: { name: "core:custom-fetch:1:$outbound" } } },
       { name: "outbound:2", worker: { bindings: [], globalOutbound: { name: "core:custom-fetch:2:$outbound" } } },
       { name: "core:custom-fetch:0:$outbound", worker: { bindings: [{ name: "MINIFLARE_LOOPBACK", service: { name: "loopback" } }] } },
       { name: "cache:0", worker: { bindings: [] } },
       { name: "cache:1", worker: { bindings: [] } },
       { name: "cache:2", worker: { bindings: [] } },
-      { name: "d1:db:entry", worker: { bindings: [{ name: "MINIFLARE_OBJECT", durableObjectNamespace: { className: "D1DatabaseObject", serviceName: "d1:db" } }] } },
-      { name: "d1:db", worker: { bindings: [{ name: "MINIFLARE_LOOPBACK", service: { name: "loopback" } }], durableObjectStorage: { localDisk: "d1:storage" } } },
+      {
+        name: "d1:db:entry",
+        worker: { bindings: [{ name: "MINIFLARE_OBJECT", durableObjectNamespace: { className: "D1DatabaseObject", serviceName: "d1:db" } }] },
+      },
+      {
+        name: "d1:db",
+        worker: { bindings: [{ name: "MINIFLARE_LOOPBACK", service: { name: "loopback" } }], durableObjectStorage: { localDisk: "d1:storage" } },
+      },
       { name: "d1:storage", disk: { path: "/tmp/miniflare-abc/d1", writable: true } },
       { name: "loopback", external: { http: { cfBlobHeader: "MF-CF-Blob" } } },
       { name: "internet", network: { allow: ["public", "private"] } },
-      { name: "core:entry", worker: { bindings: [{ name: "USER", service: { name: "core:user:gateway" } }, { name: "LOOPBACK", service: { name: "loopback" } }] } },
+      {
+        name: "core:entry",
+        worker: {
+          bindings: [
+            { name: "USER", service: { name: "core:user:gateway" } },
+            { name: "LOOPBACK", service: { name: "loopback" } },
+          ],
+        },
+      },
       { name: "core:user:miniflare-observability-collector", worker: { bindings: [] } },
     ],
     sockets: [{ name: "entry", service: { name: "core:entry" }, http: {} }],
@@ -123,18 +144,27 @@ describe("splitOffWorker", () => {
         },
       },
       { name: "outbound:3", worker: { bindings: [], globalOutbound: { name: "core:custom-fetch:3:$outbound" } } },
-      { name: "cache:3", worker: { bindings: [{ name: "MINIFLARE_OBJECT", durableObjectNamespace: { className: "CacheObject", serviceName: "cache:cache" } }] } },
-      { name: "cache:cache", worker: { bindings: [{ name: "MINIFLARE_LOOPBACK", service: { name: "loopback" } }], durableObjectStorage: { localDisk: "cache:storage" } } },
+      {
+        name: "cache:3",
+        worker: { bindings: [{ name: "MINIFLARE_OBJECT", durableObjectNamespace: { className: "CacheObject", serviceName: "cache:cache" } }] },
+      },
+      {
+        name: "cache:cache",
+        worker: { bindings: [{ name: "MINIFLARE_LOOPBACK", service: { name: "loopback" } }], durableObjectStorage: { localDisk: "cache:storage" } },
+      },
       { name: "cache:storage", disk: { path: "/tmp/miniflare-abc/cache", writable: true } },
     );
     // Every user Worker's Cache API outbound leads to the same cache object, as in Miniflare's config.
     const cache0 = /** @type {any} */ (base.services.find((s) => s.name === "cache:0"));
     cache0.worker.bindings = [{ name: "MINIFLARE_OBJECT", durableObjectNamespace: { className: "CacheObject", serviceName: "cache:cache" } }];
-    return toDirectConfig({ ...base, extensions: [{ modules: [] }], v8Flags: ["--x"] }, {
-      listen: { gateway: 4100, sink: 4101, upstream: 4102 },
-      sinkWorker: "sink",
-      mapDisk: (p) => p.replace("/tmp/miniflare-abc", "/state"),
-    });
+    return toDirectConfig(
+      { ...base, extensions: [{ modules: [] }], v8Flags: ["--x"] },
+      {
+        listen: { gateway: 4100, sink: 4101, upstream: 4102 },
+        sinkWorker: "sink",
+        mapDisk: (p) => p.replace("/tmp/miniflare-abc", "/state"),
+      },
+    );
   }
   const names = (/** @type {any} */ config) => config.services.map((/** @type {any} */ s) => s.name).sort();
 
@@ -177,7 +207,14 @@ describe("splitOffWorker", () => {
   it("keeps a binding to the split-off Worker (Miniflare's Queue broker binds every user Worker), now reaching it over TCP", () => {
     const base = withUpstream();
     const broker = { name: "queues:queue", worker: { bindings: [{ name: "MINIFLARE_WORKER_upstream", service: { name: "core:user:upstream" } }] } };
-    const { rest, alone } = splitOffWorker({ ...base, services: [...base.services, broker], sockets: [...base.sockets, { name: "q", address: "127.0.0.1:4104", http: {}, service: { name: "queues:queue" } }] }, "upstream");
+    const { rest, alone } = splitOffWorker(
+      {
+        ...base,
+        services: [...base.services, broker],
+        sockets: [...base.sockets, { name: "q", address: "127.0.0.1:4104", http: {}, service: { name: "queues:queue" } }],
+      },
+      "upstream",
+    );
     expect(service(rest, "queues:queue").worker.bindings).toEqual(broker.worker.bindings);
     expect(service(rest, "core:user:upstream")).toEqual({ name: "core:user:upstream", external: { address: "127.0.0.1:4102", http: {} } });
     expect(service(alone, "core:user:upstream").worker).toBeDefined();
@@ -202,7 +239,15 @@ describe("reviveConfig", () => {
       JSON.stringify({
         services: [
           { name: "a", worker: { bindings: [{ name: "SECRET", data: new Uint8Array([1, 2, 255]) }], durableObjectStorage: { inMemory: kVoid } } },
-          { name: "b", worker: { durableObjectNamespaces: [{ className: "X", ephemeralLocal: kVoid }, { className: "Y", uniqueKey: "y" }] } },
+          {
+            name: "b",
+            worker: {
+              durableObjectNamespaces: [
+                { className: "X", ephemeralLocal: kVoid },
+                { className: "Y", uniqueKey: "y" },
+              ],
+            },
+          },
         ],
       }),
     );

@@ -37,7 +37,9 @@ export default {
     const body = await request.text();
     const contentType = request.headers.get("content-type") ?? "application/json";
     if (isStream(body)) return next.forward({ path: url.pathname + url.search, contentType, body });
-    return next.fetch(new Request(url, { method: request.method, headers: { "content-type": contentType }, body: request.method === "GET" ? undefined : body }));
+    return next.fetch(
+      new Request(url, { method: request.method, headers: { "content-type": contentType }, body: request.method === "GET" ? undefined : body }),
+    );
   },
 };
 

@@ -30,9 +30,16 @@ export default {
     /** @type {Record<string, any>} */
     const body = await request.json();
     const fixture = defaultFixture("chat", body);
-    if (body.stream !== true) return new Response(once(fixture, () => renderJson(fixture)), { headers: JSON_HEADERS });
+    if (body.stream !== true)
+      return new Response(
+        once(fixture, () => renderJson(fixture)),
+        { headers: JSON_HEADERS },
+      );
     const options = body.stream_options ?? {};
     const key = `${fixture}:stream:${options.include_usage === true}:${options.include_obfuscation !== false}`;
-    return new Response(once(key, () => renderEvents(fixture, body).join("")), { headers: SSE_HEADERS });
+    return new Response(
+      once(key, () => renderEvents(fixture, body).join("")),
+      { headers: SSE_HEADERS },
+    );
   },
 };

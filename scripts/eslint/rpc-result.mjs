@@ -18,7 +18,7 @@ const isBinding = (node) =>
 
 /** True if a member/call chain passes through a binding (`env.X`). */
 function chainHasBinding(node) {
-  for (let n = node; n; ) {
+  for (let n = node; n;) {
     if (isBinding(n)) return true;
     if (n.type === "MemberExpression") n = n.object;
     else if (n.type === "CallExpression") n = n.callee;

@@ -7,8 +7,7 @@
  * A test about a bodiless answer (204, HEAD) says so with an eslint-disable comment and a reason.
  */
 const TEST_NAMES = new Set(["it", "test"]);
-const isStatus = (node) =>
-  node?.type === "MemberExpression" && !node.computed && ["status", "statusCode"].includes(node.property.name);
+const isStatus = (node) => node?.type === "MemberExpression" && !node.computed && ["status", "statusCode"].includes(node.property.name);
 
 /** The argument of `expect(...)` at the root of an `expect(x).toBe(…)` chain, or null. */
 function expectArgument(call) {

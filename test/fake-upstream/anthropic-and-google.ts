@@ -33,7 +33,13 @@ const VENDORS = [
 ];
 
 /** Answers an Anthropic or Gemini request; false when the request is neither (OpenAI's, then). */
-export async function answerNative(req: IncomingMessage, res: ServerResponse, bodyText: string, knobs: NativeKnobs, hold: () => Promise<void>): Promise<boolean> {
+export async function answerNative(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bodyText: string,
+  knobs: NativeKnobs,
+  hold: () => Promise<void>,
+): Promise<boolean> {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
   const request = new Request(`http://fake-upstream${req.url ?? "/"}`, { method: req.method, headers, body: req.method === "POST" ? bodyText : undefined });

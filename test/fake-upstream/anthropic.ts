@@ -51,7 +51,12 @@ const VERSION_EXTRA_FIELDS: Record<string, readonly string[]> = {
 
 /** Anthropic's error for a status (its recorded body where the fixtures have one). */
 export function anthropicStatusError(status: number): Response {
-  const name = { 400: "error-400-invalid-request.json", 401: "error-401-authentication.json", 429: "error-429-rate-limit.json", 529: "error-529-overloaded.json" }[status];
+  const name = {
+    400: "error-400-invalid-request.json",
+    401: "error-401-authentication.json",
+    429: "error-429-rate-limit.json",
+    529: "error-529-overloaded.json",
+  }[status];
   if (name) return recorded(name);
   const type = { 403: "permission_error", 404: "not_found_error", 413: "request_too_large", 500: "api_error" }[status] ?? "api_error";
   return anthropicError(status, type, type === "api_error" ? "Internal server error" : type.replace(/_/g, " "));

@@ -38,10 +38,16 @@ const ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateConten
 
 /** Google's error body for a status (its recorded body where the fixtures have one). */
 export function googleStatusError(status: number): Response {
-  const name = { 400: "error-400-invalid-argument.json", 404: "error-404-model-not-found.json", 429: "error-429-resource-exhausted.json", 503: "error-503-unavailable.json" }[status];
+  const name = {
+    400: "error-400-invalid-argument.json",
+    404: "error-404-model-not-found.json",
+    429: "error-429-resource-exhausted.json",
+    503: "error-503-unavailable.json",
+  }[status];
   if (name) return recorded(name);
   const code = { 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 500: "INTERNAL", 504: "DEADLINE_EXCEEDED" }[status] ?? "INTERNAL";
-  const message = code === "INTERNAL" ? "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting" : code;
+  const message =
+    code === "INTERNAL" ? "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting" : code;
   return Response.json({ error: { code: status, message, status: code } }, { status });
 }
 
@@ -59,7 +65,10 @@ function unknownField(body: Record<string, unknown>, method: string): Response |
     return Response.json({ error: { code: 400, message, status: "INVALID_ARGUMENT", details } }, { status: 400 });
   };
   if (method === "batchEmbedContents") return check(body, requestFields("geminiBatchEmbed"), null);
-  return check(body, requestFields("geminiGenerate"), null) ?? check(body["generationConfig"] ?? body["generation_config"], requestFields("geminiGenerationConfig"), "generation_config");
+  return (
+    check(body, requestFields("geminiGenerate"), null) ??
+    check(body["generationConfig"] ?? body["generation_config"], requestFields("geminiGenerationConfig"), "generation_config")
+  );
 }
 
 /** Answers Gemini API calls; null for any other request. */
@@ -104,7 +113,10 @@ export async function handleGoogle(request: Request): Promise<Response | null> {
 function embed(body: BatchEmbedBody): Response {
   const requests = body.requests ?? [];
   if (requests.length === 0) {
-    return Response.json({ error: { code: 400, message: "* BatchEmbedContentsRequest.requests: requests is required", status: "INVALID_ARGUMENT" } }, { status: 400 });
+    return Response.json(
+      { error: { code: 400, message: "* BatchEmbedContentsRequest.requests: requests is required", status: "INVALID_ARGUMENT" } },
+      { status: 400 },
+    );
   }
   const recordedVectors = (json("batch-embed.json") as { embeddings: { values: number[] }[] }).embeddings;
   const embeddings = requests.map((r, i) => {

@@ -90,7 +90,14 @@ function openaiRefusal(schema: SchemaName, body: Record<string, unknown>): unkno
   }
   const options = body["stream_options"];
   if (options !== undefined && options !== null && body["stream"] !== true) {
-    return { error: { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", type: "invalid_request_error", param: "stream_options", code: null } };
+    return {
+      error: {
+        message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        type: "invalid_request_error",
+        param: "stream_options",
+        code: null,
+      },
+    };
   }
   return null;
 }
@@ -111,7 +118,9 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
-      return send(res, 400, { error: { message: "We could not parse the JSON body of your request.", type: "invalid_request_error", param: null, code: null } });
+      return send(res, 400, {
+        error: { message: "We could not parse the JSON body of your request.", type: "invalid_request_error", param: null, code: null },
+      });
     }
     const model = typeof body["model"] === "string" ? (body["model"] as string) : (geminiModelOf(req.url) ?? "");
     let settle!: (o: "completed" | "aborted") => void;

@@ -6,7 +6,10 @@ export interface Fixture {
   usage: Record<string, unknown>;
 }
 export const FIXTURES: Record<FixtureName, Fixture>;
-export const ERRORS: Record<"400" | "401" | "404" | "429" | "500" | "503", { error: { message: string; type: string; param: string | null; code: string | null } }>;
+export const ERRORS: Record<
+  "400" | "401" | "404" | "429" | "500" | "503",
+  { error: { message: string; type: string; param: string | null; code: string | null } }
+>;
 export function defaultFixture(operation: "chat" | "completions", body: Record<string, unknown>): FixtureName;
 export function renderJson(fixture: FixtureName): string;
 export function renderEvents(fixture: FixtureName, body: Record<string, unknown>): string[];

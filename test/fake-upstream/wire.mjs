@@ -15,7 +15,13 @@ import completionText from "../fixtures/openai/completion-text.json" with { type
 import embeddingsShape from "../fixtures/openai/embeddings.json" with { type: "json" };
 import errors from "../fixtures/openai/errors.json" with { type: "json" };
 
-export const FIXTURES = { "chat-text": chatText, "chat-tools": chatTools, "chat-json": chatJson, "chat-reasoning": chatReasoning, "completion-text": completionText };
+export const FIXTURES = {
+  "chat-text": chatText,
+  "chat-tools": chatTools,
+  "chat-json": chatJson,
+  "chat-reasoning": chatReasoning,
+  "completion-text": completionText,
+};
 export const ERRORS = errors;
 
 /** The fixture a request gets unless a test picks one: tools → tool calls, JSON mode → JSON, else text. */

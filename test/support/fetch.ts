@@ -21,7 +21,11 @@ export interface GatewayFetchInit {
   headers?: Record<string, string>;
 }
 
-export async function gatewayFetch(stack: Pick<Stack, "url"> & Partial<Pick<Stack, "adminToken">>, path: string, init: GatewayFetchInit = {}): Promise<Response> {
+export async function gatewayFetch(
+  stack: Pick<Stack, "url"> & Partial<Pick<Stack, "adminToken">>,
+  path: string,
+  init: GatewayFetchInit = {},
+): Promise<Response> {
   if (init.admin && !stack.adminToken) throw new Error("gatewayFetch: admin needs the stack's adminToken");
   const token = init.admin ? stack.adminToken : init.key;
   const hasBody = init.body !== undefined || init.rawBody !== undefined;

@@ -22,7 +22,9 @@ interface LimiterObject {
 }
 
 async function limiterObject(stack: Pick<Stack, "harness">, object: string): Promise<LimiterObject> {
-  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as { RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): LimiterObject } };
+  const env = (await stack.harness.getWorker("rate-limiter").getEnv()) as {
+    RATE_LIMITER: { idFromName(name: string): unknown; get(id: unknown): LimiterObject };
+  };
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
 }
 

@@ -28,7 +28,11 @@ function binding_(env: Record<string, unknown>, worker: string, binding: string)
 /** The billing D1 row of a request's usage event, once the queue consumer stored it. */
 export async function usageRow(stack: Pick<Stack, "harness">, requestId: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
   const db = await d1(stack, "billing");
-  return eventually(() => db.prepare("SELECT * FROM usage_events WHERE request_id = ?").bind(requestId).first<Record<string, unknown>>(), timeoutMs, `usage row ${requestId}`);
+  return eventually(
+    () => db.prepare("SELECT * FROM usage_events WHERE request_id = ?").bind(requestId).first<Record<string, unknown>>(),
+    timeoutMs,
+    `usage row ${requestId}`,
+  );
 }
 
 /** Every value in every KV namespace and every row of every D1 database of the stack, as text. */
@@ -52,7 +56,9 @@ export async function dumpAllStores(stack: Stack): Promise<string> {
   }
   for (const worker of ["model-proxy", "auth", "billing", "tail"] as const) {
     const db = await d1(stack, worker);
-    const tables = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
+    const tables = await db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+      .all<{ name: string }>();
     for (const { name } of tables.results) {
       const rows = await db.prepare(`SELECT * FROM "${name}"`).all();
       parts.push(name, JSON.stringify(rows.results));

@@ -14,7 +14,11 @@ import { gatewayFetch, type GatewayFetchInit } from "./fetch";
 export type { ApiKey, CreatedApiKey, KeyCreate, Tenant, TenantCreate };
 
 /** `gatewayFetch` with the admin token. */
-export async function adminFetch(stack: Pick<Stack, "url" | "adminToken">, path: string, init: Pick<GatewayFetchInit, "method" | "body" | "headers"> = {}): Promise<Response> {
+export async function adminFetch(
+  stack: Pick<Stack, "url" | "adminToken">,
+  path: string,
+  init: Pick<GatewayFetchInit, "method" | "body" | "headers"> = {},
+): Promise<Response> {
   return gatewayFetch(stack, path, { ...init, admin: true });
 }
 

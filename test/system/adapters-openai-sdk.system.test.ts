@@ -77,7 +77,11 @@ describe("openai SDK → anthropic provider", () => {
   it("a client's vendor and OpenAI-only fields never reach Anthropic, which refuses extra inputs", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("claude-foreign");
-    const completion = await client.chat.completions.create({ model: `claude/${model}`, messages: [{ role: "user", content: "Hi" }], ...FOREIGN_FIELDS } as never);
+    const completion = await client.chat.completions.create({
+      model: `claude/${model}`,
+      messages: [{ role: "user", content: "Hi" }],
+      ...FOREIGN_FIELDS,
+    } as never);
     expect(completion).toMatchObject({ object: "chat.completion" });
     const sent = upstream.requests(model)[0]!.body;
     for (const field of Object.keys(FOREIGN_FIELDS)) expect(sent).not.toHaveProperty(field);
@@ -150,7 +154,11 @@ describe("openai SDK → anthropic provider", () => {
     const plain = await client.chat.completions.create(request);
     const call = plain.choices[0]!.message.tool_calls![0]!;
     expect(plain.choices[0]!.finish_reason).toBe("tool_calls");
-    expect(call).toEqual({ id: anthropicTools.content[1]!.id, type: "function", function: { name: "get_weather", arguments: JSON.stringify(anthropicTools.content[1]!.input) } });
+    expect(call).toEqual({
+      id: anthropicTools.content[1]!.id,
+      type: "function",
+      function: { name: "get_weather", arguments: JSON.stringify(anthropicTools.content[1]!.input) },
+    });
 
     const streamed = await collect(await client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } }));
     expect(streamed.finish).toBe("tool_calls");
@@ -174,7 +182,11 @@ describe("openai SDK → anthropic provider", () => {
       model: `claude/${model}`,
       messages: [
         { role: "user", content: "Weather in Paris?" },
-        { role: "assistant", content: null, tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"location":"Paris"}' } }] },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"location":"Paris"}' } }],
+        },
         { role: "tool", tool_call_id: "toolu_1", content: "18C and sunny" },
       ],
       tools: [weatherTool],
@@ -202,14 +214,24 @@ describe("openai SDK → anthropic provider", () => {
     const { client } = await clientFor(stack);
     const refusal = await client.chat.completions.create({ model: `claude/${uniqueModel("c")}-refusal`, messages: [{ role: "user", content: "x" }] });
     expect(refusal.choices[0]!.finish_reason).toBe("content_filter");
-    const cut = await client.chat.completions.create({ model: `claude/${uniqueModel("c")}-max-tokens`, messages: [{ role: "user", content: "x" }], max_tokens: 10 });
+    const cut = await client.chat.completions.create({
+      model: `claude/${uniqueModel("c")}-max-tokens`,
+      messages: [{ role: "user", content: "x" }],
+      max_tokens: 10,
+    });
     expect(cut.choices[0]!.finish_reason).toBe("length");
 
-    const limited = await client.chat.completions.create({ model: `claude/${uniqueModel("c")}-error-429`, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    const limited = await client.chat.completions
+      .create({ model: `claude/${uniqueModel("c")}-error-429`, messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect((limited as InstanceType<typeof OpenAI.RateLimitError>).headers?.get("retry-after")).toBe("7");
 
-    const broken = await client.chat.completions.create({ model: `claude/${uniqueModel("c")}-midstream-error`, messages: [{ role: "user", content: "x" }], stream: true });
+    const broken = await client.chat.completions.create({
+      model: `claude/${uniqueModel("c")}-midstream-error`,
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    });
     let text = "";
     const failure = await (async () => {
       for await (const chunk of broken) text += chunk.choices[0]?.delta.content ?? "";
@@ -218,13 +240,17 @@ describe("openai SDK → anthropic provider", () => {
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect((failure as Error).message).toContain("Overloaded");
 
-    const badKey = await client.chat.completions.create({ model: `claude-badkey/${uniqueModel("c")}`, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    const badKey = await client.chat.completions
+      .create({ model: `claude-badkey/${uniqueModel("c")}`, messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(badKey).toBeInstanceOf(OpenAI.APIError);
     expect((badKey as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
     expect(JSON.stringify(badKey)).not.toContain("sk-ant-wrong-key-never-shown");
 
     const model = uniqueModel("claude-n");
-    const refused = await client.chat.completions.create({ model: `claude/${model}`, messages: [{ role: "user", content: "x" }], n: 2 }).catch((e: unknown) => e);
+    const refused = await client.chat.completions
+      .create({ model: `claude/${model}`, messages: [{ role: "user", content: "x" }], n: 2 })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect((refused as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("n");
     expect(upstream.requests(model)).toHaveLength(0);
@@ -235,7 +261,11 @@ describe("openai SDK → google provider", () => {
   it("a client's vendor and OpenAI-only fields never reach Gemini, which refuses unknown names", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("gemini-foreign");
-    const completion = await client.chat.completions.create({ model: `gemini/${model}`, messages: [{ role: "user", content: "Hi" }], ...FOREIGN_FIELDS } as never);
+    const completion = await client.chat.completions.create({
+      model: `gemini/${model}`,
+      messages: [{ role: "user", content: "Hi" }],
+      ...FOREIGN_FIELDS,
+    } as never);
     expect(completion).toMatchObject({ object: "chat.completion" });
     const sent = upstream.requests(model)[0]!.body;
     for (const field of Object.keys(FOREIGN_FIELDS)) expect(sent).not.toHaveProperty(field);
@@ -272,7 +302,12 @@ describe("openai SDK → google provider", () => {
     const model = uniqueModel("gemini-stream");
     const plain = await client.chat.completions.create({ model: `gemini/${model}`, messages: [{ role: "user", content: "Capital?" }] });
     const streamed = await collect(
-      await client.chat.completions.create({ model: `gemini/${model}`, messages: [{ role: "user", content: "Capital?" }], stream: true, stream_options: { include_usage: true } }),
+      await client.chat.completions.create({
+        model: `gemini/${model}`,
+        messages: [{ role: "user", content: "Capital?" }],
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     );
     expect(streamed.content).toBe(plain.choices[0]!.message.content);
     expect(streamed.finish).toBe("stop");
@@ -283,7 +318,12 @@ describe("openai SDK → google provider", () => {
   it("tool calls, non-streamed and streamed, with equal usage; the thought signature round-trips", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("gemini-tools");
-    const request = { model: `gemini/${model}`, messages: [{ role: "user" as const, content: "Weather in Paris?" }], tools: [weatherTool], tool_choice: "required" as const };
+    const request = {
+      model: `gemini/${model}`,
+      messages: [{ role: "user" as const, content: "Weather in Paris?" }],
+      tools: [weatherTool],
+      tool_choice: "required" as const,
+    };
     const plain = await client.chat.completions.create(request);
     const message = plain.choices[0]!.message;
     expect(plain.choices[0]!.finish_reason).toBe("tool_calls");
@@ -306,12 +346,25 @@ describe("openai SDK → google provider", () => {
     const next = uniqueModel("gemini-tools-next");
     await client.chat.completions.create({
       model: `gemini/${next}`,
-      messages: [{ role: "user", content: "Weather in Paris?" }, message as OpenAI.Chat.Completions.ChatCompletionMessageParam, { role: "tool", tool_call_id: call.id, content: '{"temperature":18}' }],
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        message as OpenAI.Chat.Completions.ChatCompletionMessageParam,
+        { role: "tool", tool_call_id: call.id, content: '{"temperature":18}' },
+      ],
       tools: [weatherTool],
     });
     expect(upstream.requests(next)[0]!.body["contents"]).toEqual([
       { role: "user", parts: [{ text: "Weather in Paris?" }] },
-      { role: "model", parts: [{ text: "Let me look that up." }, { functionCall: { name: "get_weather", args: { location: "Paris, France", unit: "celsius" } }, thoughtSignature: "CiQB0e2Kb7sE2vL5q0bYQy0n4lV7pQ5mFq6p0dSxYbQ0Q1Jk9CA=" }] },
+      {
+        role: "model",
+        parts: [
+          { text: "Let me look that up." },
+          {
+            functionCall: { name: "get_weather", args: { location: "Paris, France", unit: "celsius" } },
+            thoughtSignature: "CiQB0e2Kb7sE2vL5q0bYQy0n4lV7pQ5mFq6p0dSxYbQ0Q1Jk9CA=",
+          },
+        ],
+      },
       { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { temperature: 18 } } }] },
     ]);
   });
@@ -320,18 +373,26 @@ describe("openai SDK → google provider", () => {
     const { client } = await clientFor(stack);
     const safety = await client.chat.completions.create({ model: `gemini/${uniqueModel("g")}-safety`, messages: [{ role: "user", content: "x" }] });
     expect(safety.choices[0]!.finish_reason).toBe("content_filter");
-    const safetyStream = await collect(await client.chat.completions.create({ model: `gemini/${uniqueModel("g")}-safety`, messages: [{ role: "user", content: "x" }], stream: true }));
+    const safetyStream = await collect(
+      await client.chat.completions.create({ model: `gemini/${uniqueModel("g")}-safety`, messages: [{ role: "user", content: "x" }], stream: true }),
+    );
     expect(safetyStream.finish).toBe("content_filter");
     const blocked = await client.chat.completions.create({ model: `gemini/${uniqueModel("g")}-prompt-blocked`, messages: [{ role: "user", content: "x" }] });
     expect(blocked.choices[0]).toMatchObject({ finish_reason: "content_filter", message: { content: null } });
     const cut = await client.chat.completions.create({ model: `gemini/${uniqueModel("g")}-max-tokens`, messages: [{ role: "user", content: "x" }] });
     expect(cut.choices[0]!.finish_reason).toBe("length");
 
-    const limited = await client.chat.completions.create({ model: `gemini/${uniqueModel("g")}-error-429`, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    const limited = await client.chat.completions
+      .create({ model: `gemini/${uniqueModel("g")}-error-429`, messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect((limited as InstanceType<typeof OpenAI.RateLimitError>).headers?.get("retry-after")).toBe("25");
 
-    const broken = await client.chat.completions.create({ model: `gemini/${uniqueModel("g")}-midstream-error`, messages: [{ role: "user", content: "x" }], stream: true });
+    const broken = await client.chat.completions.create({
+      model: `gemini/${uniqueModel("g")}-midstream-error`,
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    });
     const failure = await (async () => {
       for await (const _ of broken) void _;
     })().catch((e: unknown) => e);

@@ -17,8 +17,7 @@ async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-const keyFetch = (apiKey: string, path: string, init: { method?: string; body?: unknown } = {}) =>
-  gatewayFetch(stack, path, { key: apiKey, ...init });
+const keyFetch = (apiKey: string, path: string, init: { method?: string; body?: unknown } = {}) => gatewayFetch(stack, path, { key: apiKey, ...init });
 
 describe("tenants", () => {
   it("create → 201 with id, name, created_at; get, list, patch limits/budget, delete disables", async () => {
@@ -51,7 +50,12 @@ describe("tenants", () => {
     expect(del.status).toBe(200);
     expect(await json(del)).toMatchObject({ id: tenant.id, status: "disabled", disabled_at: expect.any(Number) });
     const keys = await json<{ data: ApiKey[] }>(await adminFetch(stack, `/admin/tenants/${tenant.id}/keys`));
-    expect(keys.data.map((k) => [k.id, k.status]).sort()).toEqual([[k1.id, "revoked"], [k2.id, "revoked"]].sort());
+    expect(keys.data.map((k) => [k.id, k.status]).sort()).toEqual(
+      [
+        [k1.id, "revoked"],
+        [k2.id, "revoked"],
+      ].sort(),
+    );
     // A disabled tenant gets no new keys.
     expect((await adminFetch(stack, `/admin/tenants/${tenant.id}/keys`, { body: {} })).status).toBe(409);
   });
@@ -113,14 +117,19 @@ describe("keys", () => {
     expect(key.expires_at).toBeNull();
     // A default key can see the tenant's providers but not add one (nor point its traffic elsewhere).
     expect((await keyFetch(apiKey, "/v1/providers")).status).toBe(200);
-    const add = await keyFetch(apiKey, "/v1/providers", { body: { name: "mine", type: "openai-compatible", base_url: "https://api.example.com/v1", api_key: "sk-not-real-0000000000" } });
+    const add = await keyFetch(apiKey, "/v1/providers", {
+      body: { name: "mine", type: "openai-compatible", base_url: "https://api.example.com/v1", api_key: "sk-not-real-0000000000" },
+    });
     expect(add.status).toBe(403);
     expect((await json<ErrorBody>(add)).error).toMatchObject({ code: "permission_denied", message: expect.stringContaining("providers:write") });
   });
 
   it("PATCH changes scopes, models and limits; DELETE revokes", async () => {
     const { key } = await tenantWithKey(stack, { scopes: ["chat"] });
-    const res = await adminFetch(stack, `/admin/keys/${key.id}`, { method: "PATCH", body: { scopes: ["chat", "batch"], models: ["openai/*"], limits: { tpm: 500 } } });
+    const res = await adminFetch(stack, `/admin/keys/${key.id}`, {
+      method: "PATCH",
+      body: { scopes: ["chat", "batch"], models: ["openai/*"], limits: { tpm: 500 } },
+    });
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({ scopes: ["chat", "batch"], models: ["openai/*"], limits: { tpm: 500 } });
     const del = await adminFetch(stack, `/admin/keys/${key.id}`, { method: "DELETE" });
@@ -201,8 +210,17 @@ describe("admin token", () => {
     const wrong = await gatewayFetch(stack, "/admin/tenants", { key: `${stack.adminToken}x` });
     expect(wrong.status).toBe(401);
     const { apiKey } = await tenantWithKey(stack, { scopes: ["chat", "keys:write"] });
-    for (const [method, path] of [["GET", "/admin/tenants"], ["POST", "/admin/tenants"], ["GET", "/admin/audit-log"]] as const) {
-      const res = await gatewayFetch(stack, path, { key: apiKey, method, rawBody: method === "POST" ? "{}" : undefined, headers: { "content-type": "application/json" } });
+    for (const [method, path] of [
+      ["GET", "/admin/tenants"],
+      ["POST", "/admin/tenants"],
+      ["GET", "/admin/audit-log"],
+    ] as const) {
+      const res = await gatewayFetch(stack, path, {
+        key: apiKey,
+        method,
+        rawBody: method === "POST" ? "{}" : undefined,
+        headers: { "content-type": "application/json" },
+      });
       expect(res.status).toBe(401);
       const body = await res.text();
       expect(body).not.toContain(apiKey);
@@ -251,7 +269,11 @@ describe("tenant self-service (/v1/keys with keys:write)", () => {
       expect((await json<ErrorBody>(res)).error).toMatchObject({ code: "permission_denied", param: "budget.monthly_usd" });
     }
     // The stronger key is untouched and still works.
-    expect(await json(await adminFetch(stack, `/admin/keys/${stronger.id}`))).toMatchObject({ status: "active", budget: { monthly_usd: 100 }, prefix: stronger.prefix });
+    expect(await json(await adminFetch(stack, `/admin/keys/${stronger.id}`))).toMatchObject({
+      status: "active",
+      budget: { monthly_usd: 100 },
+      prefix: stronger.prefix,
+    });
     expect((await keyFetch(stronger.key, "/v1/models")).status).toBe(200);
   });
 
@@ -295,7 +317,11 @@ describe("audit log", () => {
   it("records every admin action with who, what, when and the request id, and no key", async () => {
     const tenant = await createTenant(stack, "audited");
     const key = await createKey(stack, tenant.id, { scopes: ["keys:write"] });
-    const patch = await adminFetch(stack, `/admin/tenants/${tenant.id}`, { method: "PATCH", body: { budget: { monthly_usd: 9 } }, headers: { "x-request-id": "req-audit-patch-1" } });
+    const patch = await adminFetch(stack, `/admin/tenants/${tenant.id}`, {
+      method: "PATCH",
+      body: { budget: { monthly_usd: 9 } },
+      headers: { "x-request-id": "req-audit-patch-1" },
+    });
     await adminFetch(stack, `/admin/keys/${key.id}/rotate`, { body: {} });
     await keyFetch(key.key, "/v1/keys", { body: { name: "self-made" } });
     await adminFetch(stack, `/admin/keys/${key.id}`, { method: "DELETE" });
@@ -319,7 +345,15 @@ describe("audit log", () => {
 });
 
 describe("audit log of changes made by other Workers", () => {
-  type Entry = { actor: string; action: string; tenant_id: string | null; target_type: string; target_id: string; request_id: string; details: Record<string, unknown> };
+  type Entry = {
+    actor: string;
+    action: string;
+    tenant_id: string | null;
+    target_type: string;
+    target_id: string;
+    request_id: string;
+    details: Record<string, unknown>;
+  };
   const auditLog = async (query: string) => {
     const res = await adminFetch(stack, `/admin/audit-log?limit=100${query}`);
     expect(res.status).toBe(200);
@@ -331,12 +365,19 @@ describe("audit log of changes made by other Workers", () => {
     const credentials = [`sk-audit-create-${crypto.randomUUID()}`, `sk-audit-moved-${crypto.randomUUID()}`, `sk-audit-rotated-${crypto.randomUUID()}`];
     const { tenant, key, apiKey } = await tenantWithKey(stack, { scopes: ["providers:read", "providers:write"] });
     const provider = await json<{ id: string }>(
-      await keyFetch(apiKey, "/v1/providers", { body: { name: "audited", type: "openai-compatible", base_url: "https://llm.example.com/v1?tenant=1", api_key: credentials[0] } }),
+      await keyFetch(apiKey, "/v1/providers", {
+        body: { name: "audited", type: "openai-compatible", base_url: "https://llm.example.com/v1?tenant=1", api_key: credentials[0] },
+      }),
     );
-    const moved = await keyFetch(apiKey, `/v1/providers/${provider.id}`, { method: "PATCH", body: { base_url: "https://other.example.com/v1", api_key: credentials[1] } });
+    const moved = await keyFetch(apiKey, `/v1/providers/${provider.id}`, {
+      method: "PATCH",
+      body: { base_url: "https://other.example.com/v1", api_key: credentials[1] },
+    });
     expect(moved.status).toBe(200);
     expect((await keyFetch(apiKey, `/v1/providers/${provider.id}/rotate`, { body: { api_key: credentials[2] } })).status).toBe(200);
-    const route = await json<{ id: string }>(await keyFetch(apiKey, "/v1/routes", { body: { name: "audited-route", targets: [{ provider: "audited", model: "m" }] } }));
+    const route = await json<{ id: string }>(
+      await keyFetch(apiKey, "/v1/routes", { body: { name: "audited-route", targets: [{ provider: "audited", model: "m" }] } }),
+    );
     expect((await keyFetch(apiKey, `/v1/routes/${route.id}`, { method: "PATCH", body: { retries: 1 } })).status).toBe(200);
     expect((await keyFetch(apiKey, `/v1/routes/${route.id}`, { method: "DELETE" })).status).toBe(200);
     expect((await keyFetch(apiKey, `/v1/providers/${provider.id}`, { method: "DELETE" })).status).toBe(200);
@@ -346,7 +387,15 @@ describe("audit log of changes made by other Workers", () => {
     const { text, entries } = await auditLog(`&tenant_id=${tenant.id}`);
     for (const credential of credentials) expect(text).not.toContain(credential);
     const changes = entries.filter((e) => e.actor !== "admin");
-    expect(changes.map((e) => e.action)).toEqual(["provider.delete", "route.delete", "route.update", "route.create", "provider.rotate", "provider.update", "provider.create"]);
+    expect(changes.map((e) => e.action)).toEqual([
+      "provider.delete",
+      "route.delete",
+      "route.update",
+      "route.create",
+      "provider.rotate",
+      "provider.update",
+      "provider.create",
+    ]);
     for (const e of changes) expect(e).toMatchObject({ actor: `key:${key.id}`, tenant_id: tenant.id, request_id: expect.any(String) });
     expect(changes.find((e) => e.action === "provider.update")).toMatchObject({
       target_type: "provider",
@@ -361,7 +410,9 @@ describe("audit log of changes made by other Workers", () => {
   it("records the admin's platform provider, price and master-key changes with the admin as the actor", async () => {
     const credential = `sk-audit-platform-${crypto.randomUUID()}`;
     const model = `audit-model-${crypto.randomUUID().slice(0, 8)}`;
-    const provider = await json<{ id: string }>(await adminFetch(stack, "/v1/providers", { body: { name: `audit-platform-${model}`, type: "groq", api_key: credential } }));
+    const provider = await json<{ id: string }>(
+      await adminFetch(stack, "/v1/providers", { body: { name: `audit-platform-${model}`, type: "groq", api_key: credential } }),
+    );
     expect((await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 1.5, output_per_mtok: 2 } })).status).toBe(201);
     expect((await adminFetch(stack, `/admin/prices/${model}`, { method: "DELETE" })).status).toBe(200);
     const rewrap = await adminFetch(stack, "/admin/credentials/rewrap", { body: {} });
@@ -373,16 +424,21 @@ describe("audit log of changes made by other Workers", () => {
     const mine = entries.filter((e) => e.target_id === provider.id || e.target_id === model || e.request_id === rewrap.headers.get("x-request-id"));
     expect(mine.map((e) => e.action)).toEqual(["provider.delete", "credentials.rewrap", "price.delete", "price.set", "provider.create"]);
     for (const e of mine) expect(e).toMatchObject({ actor: "admin", tenant_id: null });
-    expect(mine.find((e) => e.action === "price.set")!.details).toMatchObject({ input_per_mtok_micros: 1_500_000, output_per_mtok_micros: 2_000_000, created: true });
+    expect(mine.find((e) => e.action === "price.set")!.details).toMatchObject({
+      input_per_mtok_micros: 1_500_000,
+      output_per_mtok_micros: 2_000_000,
+      created: true,
+    });
     expect(mine.find((e) => e.action === "credentials.rewrap")).toMatchObject({ target_type: "credentials", details: { failed: 0, done: true } });
   });
 });
 
 describe("OpenAPI", () => {
   it("documents every admin and key route with its errors", async () => {
-    const doc = await json<{ paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>>; components: { securitySchemes: Record<string, unknown> } }>(
-      await gatewayFetch(stack, "/openapi.json"),
-    );
+    const doc = await json<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    }>(await gatewayFetch(stack, "/openapi.json"));
     const expected: [string, string, string[]][] = [
       ["/admin/tenants", "post", ["201", "400", "401"]],
       ["/admin/tenants", "get", ["200", "401"]],

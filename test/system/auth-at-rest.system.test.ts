@@ -38,7 +38,9 @@ async function everythingAtRest(): Promise<{ where: string; text: string }[]> {
       const value = env[binding];
       if (kind === "d1" && value) {
         const db = value as D1Database;
-        const { results: tables } = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
+        const { results: tables } = await db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+          .all<{ name: string }>();
         for (const { name } of tables) {
           const { results } = await db.prepare(`SELECT * FROM "${name}"`).all();
           out.push({ where: `${w.name}.${binding}.${name}`, text: JSON.stringify(results) });
@@ -89,10 +91,16 @@ describe("no plaintext key at rest", () => {
 
     // Inference through the whole stack (tail, model-proxy, the upstream, billing's usage rows).
     const model = uniqueModel("at-rest");
-    const chat = await use(apiKey, "/v1/chat/completions", { method: "POST", body: JSON.stringify({ model: `fake/${model}`, messages: [{ role: "user", content: "hi" }] }) });
+    const chat = await use(apiKey, "/v1/chat/completions", {
+      method: "POST",
+      body: JSON.stringify({ model: `fake/${model}`, messages: [{ role: "user", content: "hi" }] }),
+    });
     expect(chat.status).toBe(200);
     await chat.text();
-    const stream = await use(apiKey, "/v1/chat/completions", { method: "POST", body: JSON.stringify({ model: `fake/${model}`, stream: true, messages: [{ role: "user", content: "hi" }] }) });
+    const stream = await use(apiKey, "/v1/chat/completions", {
+      method: "POST",
+      body: JSON.stringify({ model: `fake/${model}`, stream: true, messages: [{ role: "user", content: "hi" }] }),
+    });
     await stream.text();
     expect((await use(apiKey, "/v1/models")).status).toBe(200);
     expect((await use(typo, "/v1/models")).status).toBe(401);

@@ -43,7 +43,11 @@ const PRINCIPAL_CACHE_TTL_MS = 2_000;
  */
 async function firstFailure(call: () => Promise<unknown>): Promise<never> {
   throw await eventually(
-    () => call().then(() => null, (e: unknown) => e),
+    () =>
+      call().then(
+        () => null,
+        (e: unknown) => e,
+      ),
     PRINCIPAL_CACHE_TTL_MS + 3_000,
     "the key change to reach the gateway isolate serving the request",
   );
@@ -102,7 +106,11 @@ describe("401 AuthenticationError", () => {
     const bodies = await Promise.all(answers.map((r) => r.json() as Promise<{ error?: { code: string }; data?: { id: string }[] }>));
     keys.forEach((k, i) => {
       const v = valid.find((x) => x.apiKey === k);
-      if (v) expect(bodies[i]!.data?.map((d) => d.id), `valid key ${i}`).toEqual([v.key.id]);
+      if (v)
+        expect(
+          bodies[i]!.data?.map((d) => d.id),
+          `valid key ${i}`,
+        ).toEqual([v.key.id]);
       else expect([answers[i]!.status, bodies[i]!.error?.code], `unknown key ${i}`).toEqual([401, "invalid_api_key"]);
     });
   });
@@ -133,14 +141,22 @@ describe("401 AuthenticationError", () => {
     const res = await adminFetch(stack, `/admin/tenants/${tenant.id}`, { method: "DELETE" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: tenant.id, status: "disabled" });
-    await expect401(firstFailure(() => listKeys(sdk(apiKey))), "invalid_api_key");
+    await expect401(
+      firstFailure(() => listKeys(sdk(apiKey))),
+      "invalid_api_key",
+    );
   });
 
   it("expired key", async () => {
     const { tenant } = await tenantWithKey(stack);
     const key = await createKey(stack, tenant.id, { scopes: ["keys:write"], expires_at: Math.floor(Date.now() / 1000) + 3600 });
     // Time passes: the key's expiry moves into the past in the auth database (never used, so never cached).
-    await (await d1(stack, "auth")).prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2").bind(Math.floor(Date.now() / 1000) - 1, key.id).run();
+    await (
+      await d1(stack, "auth")
+    )
+      .prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2")
+      .bind(Math.floor(Date.now() / 1000) - 1, key.id)
+      .run();
     const err = await sdkFailure(listKeys(sdk(key.key)));
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.message).toContain("expired");

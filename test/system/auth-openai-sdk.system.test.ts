@@ -75,7 +75,12 @@ describe("GET /v1/models", () => {
   it("401 for an expired key", async () => {
     const { tenant } = await tenantWithKey(stack);
     const key = await createKey(stack, tenant.id, { expires_at: Math.floor(Date.now() / 1000) + 3600 });
-    await (await d1(stack, "auth")).prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2").bind(Math.floor(Date.now() / 1000) - 1, key.id).run();
+    await (
+      await d1(stack, "auth")
+    )
+      .prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2")
+      .bind(Math.floor(Date.now() / 1000) - 1, key.id)
+      .run();
     await expectAuthenticationError(sdk(key.key).models.list(), "invalid_api_key", "expired");
   });
 });

@@ -73,7 +73,12 @@ describe("admin prices", () => {
 
   it("requires the admin token", async () => {
     await expectError(await gatewayFetch(stack, "/admin/prices"), 401, "missing_api_key");
-    const res = await gatewayFetch(stack, "/admin/prices/gpt-4o", { key: "nope", method: "PUT", rawBody: "{}", headers: { "content-type": "application/json" } });
+    const res = await gatewayFetch(stack, "/admin/prices/gpt-4o", {
+      key: "nope",
+      method: "PUT",
+      rawBody: "{}",
+      headers: { "content-type": "application/json" },
+    });
     await expectError(res, 401, "invalid_api_key");
   });
 });
@@ -106,7 +111,10 @@ describe("usage-events consumer (real Queue → billing → D1)", () => {
     const db = await d1(stack, "billing");
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const { results } = await db.prepare(sql).bind(...bind).all<Record<string, unknown>>();
+      const { results } = await db
+        .prepare(sql)
+        .bind(...bind)
+        .all<Record<string, unknown>>();
       if (results.length >= count || Date.now() > deadline) return results;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -117,13 +125,19 @@ describe("usage-events consumer (real Queue → billing → D1)", () => {
     const a = event();
     const b = event({ key_id: "key_sys_2", cached_tokens: 1000 });
     await queue.sendBatch([{ body: a }, { body: b }, { body: a }, { body: { request_id: "req_broken" } }]);
-    const rows = await waitForRows("SELECT request_id, key_id, cost_usd_micros, priced, month FROM usage_events WHERE tenant_id = ? ORDER BY key_id", ["ten_sys"], 2);
+    const rows = await waitForRows(
+      "SELECT request_id, key_id, cost_usd_micros, priced, month FROM usage_events WHERE tenant_id = ? ORDER BY key_id",
+      ["ten_sys"],
+      2,
+    );
     // a: 2000 × 0.15 + 1000 × 0.60 = 900 µ$; b: 1000 × 0.15 + 1000 × 0.075 + 600 = 825 µ$.
     expect(rows).toEqual([
       { request_id: a.request_id, key_id: "key_sys", cost_usd_micros: 900, priced: 1, month: new Date().toISOString().slice(0, 7) },
       { request_id: b.request_id, key_id: "key_sys_2", cost_usd_micros: 825, priced: 1, month: new Date().toISOString().slice(0, 7) },
     ]);
-    const rollup = await (await d1(stack, "billing"))
+    const rollup = await (
+      await d1(stack, "billing")
+    )
       .prepare("SELECT key_id, requests, cost_usd_micros FROM usage_monthly WHERE tenant_id = ? ORDER BY key_id")
       .bind("ten_sys")
       .all();

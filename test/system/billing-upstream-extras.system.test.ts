@@ -38,7 +38,9 @@ afterAll(async () => {
 });
 
 const chat = (model: string, extra: Record<string, unknown>) =>
-  tenant.client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }], ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
+  tenant.client.chat.completions
+    .create({ model, messages: [{ role: "user", content: "hi" }], ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+    .withResponse();
 
 describe("upstream-billed extras on OpenAI's wire", () => {
   it.each([
@@ -50,7 +52,12 @@ describe("upstream-billed extras on OpenAI's wire", () => {
     const model = uniqueModel("platform-extra");
     const err = (await chat(`oai/${model}`, extra).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(err.error).toMatchObject({ type: "invalid_request_error", param, code: "invalid_request", message: expect.stringContaining("platform's providers") });
+    expect(err.error).toMatchObject({
+      type: "invalid_request_error",
+      param,
+      code: "invalid_request",
+      message: expect.stringContaining("platform's providers"),
+    });
     expect(upstream.requests(model)).toHaveLength(0);
   });
 
@@ -93,7 +100,15 @@ describe("upstream-billed extras on Anthropic's wire (/v1/messages)", () => {
   const anthropic = () => anthropicClient(stack, tenant.caller.token);
 
   it.each([
-    ["tools[1].type", { tools: [{ name: "lookup", input_schema: { type: "object" } }, { type: "web_search_20250305", name: "web_search", max_uses: 3 }] }],
+    [
+      "tools[1].type",
+      {
+        tools: [
+          { name: "lookup", input_schema: { type: "object" } },
+          { type: "web_search_20250305", name: "web_search", max_uses: 3 },
+        ],
+      },
+    ],
     ["tools[0].type", { tools: [{ type: "code_execution_20250825", name: "code_execution" }] }],
     ["tools[0].type", { tools: [{ type: "web_fetch_20250910", name: "web_fetch" }] }],
     ["speed", { speed: "fast" }],
@@ -101,7 +116,12 @@ describe("upstream-billed extras on Anthropic's wire (/v1/messages)", () => {
   ])("a platform Anthropic provider refuses %s with a BadRequestError naming it", async (param, extra) => {
     const model = uniqueModel("claude-extra");
     const err = (await anthropic()
-      .messages.create({ model: `claude/${model}`, max_tokens: 64, messages: [{ role: "user", content: "hi" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming)
+      .messages.create({
+        model: `claude/${model}`,
+        max_tokens: 64,
+        messages: [{ role: "user", content: "hi" }],
+        ...extra,
+      } as Anthropic.MessageCreateParamsNonStreaming)
       .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.BadRequestError>;
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining(`'${param}'`) } });
@@ -113,7 +133,12 @@ describe("upstream-billed extras on Anthropic's wire (/v1/messages)", () => {
     const model = uniqueModel("byok-claude");
     const tools = [{ type: "web_search_20250305", name: "web_search", max_uses: 3 }];
     const { response } = await anthropic()
-      .messages.create({ model: `my-claude/${model}`, max_tokens: 64, messages: [{ role: "user", content: "hi" }], tools } as Anthropic.MessageCreateParamsNonStreaming)
+      .messages.create({
+        model: `my-claude/${model}`,
+        max_tokens: 64,
+        messages: [{ role: "user", content: "hi" }],
+        tools,
+      } as Anthropic.MessageCreateParamsNonStreaming)
       .withResponse();
     expect(response.headers.get("x-gateway-provider")).toBe("my-claude");
     expect(upstream.requests(model)[0]!.body).toMatchObject({ tools });

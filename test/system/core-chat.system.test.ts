@@ -21,7 +21,11 @@ afterAll(() => close?.());
 
 const weatherTool = {
   type: "function" as const,
-  function: { name: "get_weather", description: "Current weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+  function: {
+    name: "get_weather",
+    description: "Current weather",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
 };
 
 describe("chat completions (non-streamed)", () => {
@@ -46,7 +50,10 @@ describe("chat completions (non-streamed)", () => {
   it("passes the upstream's bytes through unchanged (no re-serialisation)", async () => {
     const { apiKey } = await clientFor(stack);
     const model = uniqueModel("chat-bytes");
-    const res = await gatewayFetch(stack, "/v1/chat/completions", { key: apiKey, body: { model: `fake/${model}`, messages: [{ role: "user", content: "hi" }] } });
+    const res = await gatewayFetch(stack, "/v1/chat/completions", {
+      key: apiKey,
+      body: { model: `fake/${model}`, messages: [{ role: "user", content: "hi" }] },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(await res.text()).toBe(JSON.stringify(FIXTURES["chat-text"].completion, null, 2));
@@ -79,7 +86,14 @@ describe("chat completions (non-streamed)", () => {
     expect(JSON.parse(data.choices[0]!.message.content!)).toEqual({ city: "Paris", country: "France", population: 2102650 });
 
     const schemaModel = uniqueModel("chat-json-schema");
-    const format = { type: "json_schema" as const, json_schema: { name: "city", strict: true, schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false } } };
+    const format = {
+      type: "json_schema" as const,
+      json_schema: {
+        name: "city",
+        strict: true,
+        schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false },
+      },
+    };
     await client.chat.completions.create({ model: `fake/${schemaModel}`, messages: [{ role: "user", content: "x" }], response_format: format });
     expect(upstream.requests(schemaModel)[0]!.body["response_format"]).toEqual(format);
   });
@@ -110,7 +124,10 @@ describe("chat completions (non-streamed)", () => {
       .create({ model: `fake/${model}`, messages: [{ role: "user", content: "x" }], top_k: 40 } as never)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ message: "Unrecognized request argument supplied: top_k", type: "invalid_request_error" });
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({
+      message: "Unrecognized request argument supplied: top_k",
+      type: "invalid_request_error",
+    });
     expect(upstream.requests(model)[0]!.body).toMatchObject({ top_k: 40 });
   });
 
@@ -149,16 +166,26 @@ describe("usage details", () => {
   it("records cached and reasoning tokens, from a JSON answer and from a stream's usage chunk", async () => {
     const { client } = await clientFor(stack);
     const usage = FIXTURES["chat-reasoning"].usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-    const expected = { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.total_tokens, cached_tokens: 1152, reasoning_tokens: 192 };
+    const expected = {
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      total_tokens: usage.total_tokens,
+      cached_tokens: 1152,
+      reasoning_tokens: 192,
+    };
 
     const model = uniqueModel("reasoning");
     upstream.on(model, { fixture: "chat-reasoning" });
-    const { response } = await client.chat.completions.create({ model: `fake/${model}`, messages: [{ role: "user", content: "How many r's in strawberry?" }], reasoning_effort: "low" }).withResponse();
+    const { response } = await client.chat.completions
+      .create({ model: `fake/${model}`, messages: [{ role: "user", content: "How many r's in strawberry?" }], reasoning_effort: "low" })
+      .withResponse();
     expect(await usageRow(stack, response.headers.get("x-request-id")!)).toMatchObject({ ...expected, stream: 0 });
 
     const streamed = uniqueModel("reasoning-stream");
     upstream.on(streamed, { fixture: "chat-reasoning" });
-    const { data: stream, response: streamResponse } = await client.chat.completions.create({ model: `fake/${streamed}`, messages: [{ role: "user", content: "x" }], stream: true }).withResponse();
+    const { data: stream, response: streamResponse } = await client.chat.completions
+      .create({ model: `fake/${streamed}`, messages: [{ role: "user", content: "x" }], stream: true })
+      .withResponse();
     for await (const chunk of stream) expect(chunk.usage).toBeUndefined();
     expect(await usageRow(stack, streamResponse.headers.get("x-request-id")!)).toMatchObject({ ...expected, stream: 1 });
   });
@@ -168,9 +195,19 @@ describe("completions (legacy)", () => {
   it("returns the upstream's completion", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("completion");
-    const data = await client.completions.create({ model: `fake/${model}`, prompt: "Say this is a test", max_tokens: 7, temperature: 0, echo: false, suffix: "!" });
+    const data = await client.completions.create({
+      model: `fake/${model}`,
+      prompt: "Say this is a test",
+      max_tokens: 7,
+      temperature: 0,
+      echo: false,
+      suffix: "!",
+    });
     expect(data).toEqual(FIXTURES["completion-text"].completion);
-    expect(upstream.requests(model)[0]!).toMatchObject({ path: "/v1/completions", body: { model, prompt: "Say this is a test", max_tokens: 7, temperature: 0, echo: false, suffix: "!" } });
+    expect(upstream.requests(model)[0]!).toMatchObject({
+      path: "/v1/completions",
+      body: { model, prompt: "Say this is a test", max_tokens: 7, temperature: 0, echo: false, suffix: "!" },
+    });
   });
 
   it("streams a completion chunk by chunk", async () => {
@@ -207,10 +244,24 @@ describe("embeddings", () => {
   it("accepts token-array input and meters the embedding's usage", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("embed-tokens");
-    const { data, response } = await client.embeddings.create({ model: `fake/${model}`, input: [[1, 2, 3], [4, 5]], encoding_format: "float" }).withResponse();
+    const { data, response } = await client.embeddings
+      .create({
+        model: `fake/${model}`,
+        input: [
+          [1, 2, 3],
+          [4, 5],
+        ],
+        encoding_format: "float",
+      })
+      .withResponse();
     expect(data.data).toHaveLength(2);
     const row = await usageRow(stack, response.headers.get("x-request-id")!);
-    expect(row).toMatchObject({ operation: "embeddings", prompt_tokens: data.usage.prompt_tokens, completion_tokens: 0, total_tokens: data.usage.total_tokens });
+    expect(row).toMatchObject({
+      operation: "embeddings",
+      prompt_tokens: data.usage.prompt_tokens,
+      completion_tokens: 0,
+      total_tokens: data.usage.total_tokens,
+    });
   });
 });
 
@@ -230,14 +281,24 @@ describe("models", () => {
 
   it("retrieves one model by an id containing a slash, and 404s an unknown one", async () => {
     const { client } = await clientFor(stack);
-    expect(await client.models.retrieve("catalog/catalog-embed-1")).toEqual({ id: "catalog/catalog-embed-1", object: "model", created: expect.any(Number), owned_by: "catalog" });
+    expect(await client.models.retrieve("catalog/catalog-embed-1")).toEqual({
+      id: "catalog/catalog-embed-1",
+      object: "model",
+      created: expect.any(Number),
+      owned_by: "catalog",
+    });
     const err = await client.models.retrieve("catalog/nope").catch((e: unknown) => e);
     expect(err).toBeInstanceOf((await import("openai")).NotFoundError);
   });
 
   it("retrieves a pinned model of a provider that serves any model (usable, so not a 404), within the key's globs", async () => {
     const { client } = await clientFor(stack);
-    expect(await client.models.retrieve("fake/any-model-7")).toEqual({ id: "fake/any-model-7", object: "model", created: expect.any(Number), owned_by: "fake" });
+    expect(await client.models.retrieve("fake/any-model-7")).toEqual({
+      id: "fake/any-model-7",
+      object: "model",
+      created: expect.any(Number),
+      owned_by: "fake",
+    });
     const { NotFoundError } = await import("openai");
     expect(await client.models.retrieve("nobody/any-model-7").catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);
     const { client: narrow } = await clientFor(stack, { models: ["catalog/*"] });
@@ -255,7 +316,18 @@ describe("OpenAPI document", () => {
     expect(chat.requestBody!.content["application/json"]!.schema.$ref).toBe("#/components/schemas/CreateChatCompletionRequest");
     expect(Object.keys(chat.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "404", "413", "415", "429", "502", "504"]));
     expect(Object.keys(doc.components.schemas["CreateChatCompletionRequest"]!.properties!)).toEqual(
-      expect.arrayContaining(["model", "messages", "tools", "tool_choice", "response_format", "stream_options", "n", "logprobs", "top_logprobs", "max_completion_tokens"]),
+      expect.arrayContaining([
+        "model",
+        "messages",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "stream_options",
+        "n",
+        "logprobs",
+        "top_logprobs",
+        "max_completion_tokens",
+      ]),
     );
     for (const path of ["/v1/completions", "/v1/embeddings"]) expect(doc.paths[path]!["post"]).toBeDefined();
     expect(doc.paths["/v1/models"]!["get"]).toBeDefined();

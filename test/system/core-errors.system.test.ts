@@ -33,7 +33,12 @@ describe("bad input", () => {
     ["messages of the wrong type", { model: "fake/x", messages: "hi" }, "messages", /Invalid type/],
     ["n out of range", { model: "fake/x", messages: hi, n: 200 }, "n", /Invalid value for 'n'/],
     ["temperature out of range", { model: "fake/x", messages: hi, temperature: 3 }, "temperature", /'temperature'/],
-    ["an unknown content part type", { model: "fake/x", messages: [{ role: "user", content: [{ type: "video_url", video_url: {} }] }] }, "messages[0].content[0].type", /'messages\[0\]\.content\[0\]\.type'/],
+    [
+      "an unknown content part type",
+      { model: "fake/x", messages: [{ role: "user", content: [{ type: "video_url", video_url: {} }] }] },
+      "messages[0].content[0].type",
+      /'messages\[0\]\.content\[0\]\.type'/,
+    ],
     ["an unknown role", { model: "fake/x", messages: [{ role: "robot", content: "x" }] }, "messages[0].role", /'messages\[0\]\.role'/],
     ["an unknown response_format", { model: "fake/x", messages: hi, response_format: { type: "yaml" } }, "response_format.type", /response_format/],
   ])("rejects %s with 400 BadRequestError naming the param", async (_what, body, param, message) => {
@@ -102,9 +107,16 @@ describe("bad input", () => {
     expect(big.status).toBe(413);
     expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
 
-    const deep = await gatewayFetch(stack, "/admin/tenants", { admin: true, rawBody: `{"name":"deep","x":${"[".repeat(100)}${"]".repeat(100)}}`, headers: { "content-type": "application/json" } });
+    const deep = await gatewayFetch(stack, "/admin/tenants", {
+      admin: true,
+      rawBody: `{"name":"deep","x":${"[".repeat(100)}${"]".repeat(100)}}`,
+      headers: { "content-type": "application/json" },
+    });
     expect(deep.status).toBe(400);
-    expect(((await deep.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "invalid_request", message: expect.stringMatching(/deeper than 64 levels/) });
+    expect(((await deep.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "invalid_request",
+      message: expect.stringMatching(/deeper than 64 levels/),
+    });
   });
 
   it("answers an unknown model with 404 NotFoundError (param model)", async () => {
@@ -145,7 +157,9 @@ describe("upstream failures", () => {
   it("keeps an upstream 422 a 422 (UnprocessableEntityError)", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("up-422");
-    upstream.on(model, { error: { status: 422, body: { object: "error", message: "max_tokens must be at least 1, got 0.", type: "BadRequestError", param: null, code: 422 } } });
+    upstream.on(model, {
+      error: { status: 422, body: { object: "error", message: "max_tokens must be at least 1, got 0.", type: "BadRequestError", param: null, code: 422 } },
+    });
     const err = await sdkFailure(client.chat.completions.create({ model: `fake/${model}`, messages: hi }));
     expect(err).toBeInstanceOf(OpenAI.UnprocessableEntityError);
     expect(err.message).toContain("max_tokens must be at least 1");

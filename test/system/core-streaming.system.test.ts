@@ -33,7 +33,16 @@ const withUsage = (name: keyof typeof FIXTURES) => {
   const first = f.chunks[0] as Record<string, unknown>;
   return [
     ...f.chunks.map((c) => ({ ...c, usage: null })),
-    { id: first["id"], object: first["object"], created: first["created"], model: first["model"], service_tier: first["service_tier"], system_fingerprint: first["system_fingerprint"], choices: [], usage: f.usage },
+    {
+      id: first["id"],
+      object: first["object"],
+      created: first["created"],
+      model: first["model"],
+      service_tier: first["service_tier"],
+      system_fingerprint: first["system_fingerprint"],
+      choices: [],
+      usage: f.usage,
+    },
   ];
 };
 
@@ -51,14 +60,24 @@ describe("streamed chat", () => {
     // …and the event carries the upstream's exact counts.
     const row = await usageRow(stack, response.headers.get("x-request-id")!);
     const usage = FIXTURES["chat-text"].usage as { prompt_tokens: number; completion_tokens: number };
-    expect(row).toMatchObject({ stream: 1, aborted: 0, upstream_error: 0, status: 200, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, tags: "{}" });
+    expect(row).toMatchObject({
+      stream: 1,
+      aborted: 0,
+      upstream_error: 0,
+      status: 200,
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      tags: "{}",
+    });
     expect(row["ttfb_ms"]).not.toBeNull();
   });
 
   it("delivers the usage chunk when the client asked for it", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("stream-usage");
-    const chunks = await collect(await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true, stream_options: { include_usage: true } }));
+    const chunks = await collect(
+      await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true, stream_options: { include_usage: true } }),
+    );
     expect(chunks).toEqual(withUsage("chat-text"));
     expect(chunks.at(-1)!.usage).toEqual(FIXTURES["chat-text"].usage);
   });
@@ -66,7 +85,9 @@ describe("streamed chat", () => {
   it("keeps the client's other stream options", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("stream-obfuscation");
-    const chunks = await collect(await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true, stream_options: { include_obfuscation: false } }));
+    const chunks = await collect(
+      await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true, stream_options: { include_obfuscation: false } }),
+    );
     expect(upstream.requests(model)[0]!.body["stream_options"]).toEqual({ include_obfuscation: false, include_usage: true });
     expect(chunks.some((c) => "obfuscation" in c)).toBe(false);
   });
@@ -88,7 +109,9 @@ describe("streamed chat", () => {
   it("streams JSON mode", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("stream-json");
-    const chunks = await collect(await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true, response_format: { type: "json_object" } }));
+    const chunks = await collect(
+      await client.chat.completions.create({ model: `fake/${model}`, messages: ask, stream: true, response_format: { type: "json_object" } }),
+    );
     expect(JSON.parse(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""))).toEqual({ city: "Paris", country: "France", population: 2102650 });
   });
 

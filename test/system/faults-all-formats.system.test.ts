@@ -131,14 +131,19 @@ describe.each(CASES)("$name", ({ provider, api }) => {
     await gate.reached;
     fetch.dropConnection();
     // What had already arrived may still be read; then the stream fails (the upstream is still held).
-    await expect((async () => { for (;;) if ((await iterator.next()).done) return; })()).rejects.toThrow();
+    await expect(
+      (async () => {
+        for (;;) if ((await iterator.next()).done) return;
+      })(),
+    ).rejects.toThrow();
     // The slot of the abandoned request is free: the next request of this one-at-a-time key is admitted.
     const again = uniqueModel(`leave-again-${provider}-${api}`);
     const answer = await eventually(
-      () => call.send(`${provider}/${again}`, false).catch((e: unknown) => {
-        if ((e as { status?: number }).status === 429) return null;
-        throw e;
-      }),
+      () =>
+        call.send(`${provider}/${again}`, false).catch((e: unknown) => {
+          if ((e as { status?: number }).status === 429) return null;
+          throw e;
+        }),
       15_000,
       "the freed concurrency slot",
     );

@@ -51,7 +51,10 @@ describe("admin and platform contexts", () => {
     for (const actor of [{ type: "admin" }, { type: "admin", token: forged }, { type: "admin", token: tenantToken }]) {
       const res = await bindings.AUTH.createTenant({ requestId: "req_forged_admin", actor }, { name: "forged-admin" });
       expect(res).toMatchObject({ ok: false, error: { code: expect.stringMatching(/^(invalid_api_key|invalid_request)$/) } });
-      const audit = await bindings.AUTH.recordAudit({ requestId: "req_forged_admin", actor }, { action: "forged.action", target_type: "tenant", target_id: "x" });
+      const audit = await bindings.AUTH.recordAudit(
+        { requestId: "req_forged_admin", actor },
+        { action: "forged.action", target_type: "tenant", target_id: "x" },
+      );
       expect(audit).toMatchObject({ ok: false });
     }
     const tenants = (await (await adminFetch(stack, "/admin/tenants?limit=100")).json()) as { data: { name: string }[] };
@@ -86,13 +89,24 @@ describe("billing: a tenant's usage only on a valid signed token", () => {
 
     for (const actor of [undefined, { type: "admin" }, { type: "admin", token: forged }, { type: "key", token: forged }]) {
       expect(await bindings.BILLING.usage(actor, query)).toMatchObject({ ok: false, error: { code: "invalid_api_key" } });
-      expect(await bindings.BILLING.monthSpend(actor, { subject: `tenant:${mine.tenant.id}`, month })).toMatchObject({ ok: false, error: { code: "invalid_api_key" } });
+      expect(await bindings.BILLING.monthSpend(actor, { subject: `tenant:${mine.tenant.id}`, month })).toMatchObject({
+        ok: false,
+        error: { code: "invalid_api_key" },
+      });
     }
     expect(await bindings.BILLING.usage({ type: "key", token: otherToken }, query)).toMatchObject({ ok: false, error: { code: "not_found" } });
-    expect(await bindings.BILLING.monthSpend({ type: "key", token: otherToken }, { subject: `key:${mine.key.id}`, month })).toMatchObject({ ok: false, error: { code: "not_found" } });
-    expect(await bindings.BILLING.putPrice({ type: "admin", token: forged }, { model: "forged", input_per_mtok_micros: 0, output_per_mtok_micros: 0 })).toMatchObject({ ok: false });
+    expect(await bindings.BILLING.monthSpend({ type: "key", token: otherToken }, { subject: `key:${mine.key.id}`, month })).toMatchObject({
+      ok: false,
+      error: { code: "not_found" },
+    });
+    expect(
+      await bindings.BILLING.putPrice({ type: "admin", token: forged }, { model: "forged", input_per_mtok_micros: 0, output_per_mtok_micros: 0 }),
+    ).toMatchObject({ ok: false });
 
     expect(await bindings.BILLING.usage({ type: "key", token: myToken }, query)).toMatchObject({ ok: true, value: { tenant_id: mine.tenant.id, requests: 0 } });
-    expect(await bindings.BILLING.monthSpend({ type: "key", token: myToken }, { subject: `tenant:${mine.tenant.id}`, month })).toEqual({ ok: true, value: { micros: 0 } });
+    expect(await bindings.BILLING.monthSpend({ type: "key", token: myToken }, { subject: `tenant:${mine.tenant.id}`, month })).toEqual({
+      ok: true,
+      value: { micros: 0 },
+    });
   });
 });

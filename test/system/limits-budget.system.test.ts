@@ -61,7 +61,10 @@ async function budgetRefusal(promise: Promise<unknown>): Promise<RateLimitError>
 const usd = (micros: number) => micros / 1_000_000;
 
 async function billedRows(keyId: string): Promise<{ request_id: string; status: number; cost_usd_micros: number }[]> {
-  const { results } = await (await d1(stack, "billing")).prepare("SELECT request_id, status, cost_usd_micros FROM usage_events WHERE key_id = ?")
+  const { results } = await (
+    await d1(stack, "billing")
+  )
+    .prepare("SELECT request_id, status, cost_usd_micros FROM usage_events WHERE key_id = ?")
     .bind(keyId)
     .all<{ request_id: string; status: number; cost_usd_micros: number }>();
   return results;
@@ -103,10 +106,14 @@ describe("monthly budget", () => {
 
     // Recorded spend: exactly the admitted requests at their actual cost, within the budget, and
     // close to it (the budget is not wasted by over-reservation once requests settle).
-    const rows = await eventually(async () => {
-      const r = await billedRows(key.id);
-      return r.length >= admitted ? r : null;
-    }, 20_000, "usage rows");
+    const rows = await eventually(
+      async () => {
+        const r = await billedRows(key.id);
+        return r.length >= admitted ? r : null;
+      },
+      20_000,
+      "usage rows",
+    );
     expect(rows).toHaveLength(admitted);
     expect(upstream.requests(model)).toHaveLength(admitted);
     const spent = rows.reduce((n, r) => n + r.cost_usd_micros, 0);
@@ -146,7 +153,7 @@ describe("monthly budget", () => {
     const err = await call().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitError);
     expect((err as RateLimitError).code).toBe("insufficient_quota");
-    expect((err as RateLimitError).message).toContain(`spent or reserved $${(3 * actual / 1_000_000).toFixed(6)}`);
+    expect((err as RateLimitError).message).toContain(`spent or reserved $${((3 * actual) / 1_000_000).toFixed(6)}`);
 
     // Exactly enough: admitted.
     await updateKey(stack, key.id, { budget: { monthly_usd: (3 * actual + worstCase) / 1_000_000 } });
@@ -193,10 +200,14 @@ describe("monthly budget", () => {
     await settled(key.id);
     expect((await keySnapshot(key.id)).spentMicros).toBe(4 * actual);
     // Billing agrees to the micro-dollar.
-    const rows = await eventually(async () => {
-      const r = await billedRows(key.id);
-      return r.length === 4 ? r : null;
-    }, 20_000, "usage rows");
+    const rows = await eventually(
+      async () => {
+        const r = await billedRows(key.id);
+        return r.length === 4 ? r : null;
+      },
+      20_000,
+      "usage rows",
+    );
     expect(rows.reduce((n, r) => n + r.cost_usd_micros, 0)).toBe(4 * actual);
   });
 
@@ -251,7 +262,9 @@ describe("billing identity", () => {
     const mine = await clientFor(stack);
     const theirs = await clientFor(stack);
     const call = (client: OpenAI) =>
-      client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS }, { headers: { "x-request-id": clientId } }).withResponse();
+      client.chat.completions
+        .create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS }, { headers: { "x-request-id": clientId } })
+        .withResponse();
 
     const answers = await Promise.all(Array.from({ length: 10 }, () => call(mine.client)));
     const ids = answers.map(({ response }) => response.headers.get("x-request-id")!);
@@ -267,14 +280,18 @@ describe("billing identity", () => {
     const db = await d1(stack, "billing");
     const rowsOf = async (keyId: string) =>
       (await db.prepare("SELECT request_id, client_request_id, tenant_id, cost_usd_micros FROM usage_events WHERE key_id = ?").bind(keyId).all<Row>()).results;
-    const rows = await eventually(async () => {
-      const r = await rowsOf(mine.key.id);
-      return r.length >= 10 ? r : null;
-    }, 20_000, "ten usage rows");
+    const rows = await eventually(
+      async () => {
+        const r = await rowsOf(mine.key.id);
+        return r.length >= 10 ? r : null;
+      },
+      20_000,
+      "ten usage rows",
+    );
     expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
     for (const r of rows) expect(r).toMatchObject({ client_request_id: clientId, tenant_id: mine.tenant.id, cost_usd_micros: actual });
     // The other tenant's request with the same value is its own row, and took none of ours.
-    const their = await eventually(async () => ((await rowsOf(theirs.key.id))[0] ?? null), 20_000, "the other tenant's row");
+    const their = await eventually(async () => (await rowsOf(theirs.key.id))[0] ?? null, 20_000, "the other tenant's row");
     expect(their).toMatchObject({ request_id: theirResponse.headers.get("x-request-id"), client_request_id: clientId, tenant_id: theirs.tenant.id });
     expect(await rowsOf(mine.key.id)).toHaveLength(10);
 

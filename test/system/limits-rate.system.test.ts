@@ -70,7 +70,9 @@ describe("requests per minute", () => {
     for (const e of errors) {
       expect(e.status).toBe(429);
       expect(e.code).toBe("rate_limit_exceeded");
-      expect(e.message).toMatch(/^429 Rate limit reached for requests per minute \(RPM\) on API key key_\w+: Limit 50, Used 50, Requested 1\. Please try again in \d/);
+      expect(e.message).toMatch(
+        /^429 Rate limit reached for requests per minute \(RPM\) on API key key_\w+: Limit 50, Used 50, Requested 1\. Please try again in \d/,
+      );
       expect(e.headers.get("x-ratelimit-limit-requests")).toBe("50");
       expect(e.headers.get("x-ratelimit-remaining-requests")).toBe("0");
       expect(e.headers.get("x-ratelimit-reset-requests")).toMatch(/s$/);
@@ -124,10 +126,14 @@ describe("tokens per minute", () => {
     expect(first.ok && first.headers.get("x-ratelimit-remaining-tokens")).toBe(String(1000 - estimate - 900));
 
     // Once settled, the next reservation sees 31 used tokens, not the 900+ reserved.
-    const second = await eventually(async () => {
-      const o = await chat(client, model, { max_tokens: 900 });
-      return o.ok ? o : null;
-    }, 15_000, "the first request's settlement");
+    const second = await eventually(
+      async () => {
+        const o = await chat(client, model, { max_tokens: 900 });
+        return o.ok ? o : null;
+      },
+      15_000,
+      "the first request's settlement",
+    );
     expect(second.headers.get("x-ratelimit-remaining-tokens")).toBe(String(1000 - ACTUAL_TOKENS - estimate - 900));
 
     // While the second is unsettled or just settled, a third 900-token reservation cannot fit: 429 with a wait.
@@ -168,10 +174,11 @@ describe("concurrency", () => {
     const nextModel = uniqueModel("conc-next");
     const nextGate = upstream.hold(nextModel, 1);
     const next = await eventually(
-      () => client.chat.completions.create({ model: `fake/${nextModel}`, messages: MESSAGES, stream: true }).catch((e: unknown) => {
-        if (e instanceof RateLimitError) return null;
-        throw e;
-      }),
+      () =>
+        client.chat.completions.create({ model: `fake/${nextModel}`, messages: MESSAGES, stream: true }).catch((e: unknown) => {
+          if (e instanceof RateLimitError) return null;
+          throw e;
+        }),
       15_000,
       "a freed concurrency slot",
     );

@@ -108,7 +108,11 @@ describe("prompt estimates", () => {
     // A 40 022-character data URL: ceil(40 022 / 4) = 10 006 tokens, + 4 framing + 10 completion.
     const url = `data:image/png;base64,${"A".repeat(40_000)}`;
     const err = await sdkFailure(
-      client.chat.completions.create({ model: `fake/${model}`, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }] }], max_tokens: 10 }),
+      client.chat.completions.create({
+        model: `fake/${model}`,
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }] }],
+        max_tokens: 10,
+      }),
     );
     expect(err).toBeInstanceOf(RateLimitError);
     expect(err.message).toContain(`on API key ${key.id}: Limit 5000, Requested 10020.`);
@@ -126,7 +130,18 @@ describe("prices", () => {
     await price(dear, 100);
     // (12 + 100) × 100 µ$ = 11 200 µ$ at the dear target (112 µ$ at the alias's own price).
     const { client, apiKey, key } = await clientFor(stack, { scopes: ["chat", "providers:read", "providers:write"], budget: { monthly_usd: 0.005 } });
-    await createRoute(stack, { token: apiKey }, { name: alias, strategy: "fallback", targets: [{ provider: "fake", model: cheap }, { provider: "fake", model: dear }] });
+    await createRoute(
+      stack,
+      { token: apiKey },
+      {
+        name: alias,
+        strategy: "fallback",
+        targets: [
+          { provider: "fake", model: cheap },
+          { provider: "fake", model: dear },
+        ],
+      },
+    );
 
     const err = await sdkFailure(client.chat.completions.create({ model: alias, messages: [{ role: "user", content: QUESTION }], max_tokens: 100 }));
     expect(err).toBeInstanceOf(RateLimitError);
@@ -142,12 +157,25 @@ describe("prices", () => {
     await price(cheap, 1);
     await price(dear, 100);
     const { apiKey, tenant } = await clientFor(stack, { scopes: ["chat", "providers:read", "providers:write"] });
-    await createRoute(stack, { token: apiKey }, { name: alias, strategy: "fallback", targets: [{ provider: "fake", model: dear }, { provider: "fake", model: cheap }] });
+    await createRoute(
+      stack,
+      { token: apiKey },
+      {
+        name: alias,
+        strategy: "fallback",
+        targets: [
+          { provider: "fake", model: dear },
+          { provider: "fake", model: cheap },
+        ],
+      },
+    );
     // The key may not use the dear target, so it can only be served by the cheap one: (12 + 100) × 1 µ$.
     const key = await createKey(stack, tenant.id, { scopes: ["chat"], models: [alias, `fake/${cheap}`], budget: { monthly_usd: 0.005 } });
     const client = openaiClient(stack, key.key);
 
-    const { response } = await client.chat.completions.create({ model: alias, messages: [{ role: "user", content: QUESTION }], max_tokens: 100 }).withResponse();
+    const { response } = await client.chat.completions
+      .create({ model: alias, messages: [{ role: "user", content: QUESTION }], max_tokens: 100 })
+      .withResponse();
     expect(response.headers.get("x-gateway-model")).toBe(cheap);
     expect(upstream.requests(dear)).toHaveLength(0);
   });

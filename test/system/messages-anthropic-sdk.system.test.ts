@@ -80,7 +80,10 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
     const request = { model: `claude/${model}`, max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }], temperature: 0.2 };
     const err = await client.messages.create(request).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: "temperature: Extra inputs are not permitted" } });
+    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: "temperature: Extra inputs are not permitted" },
+    });
     expect(upstream.requests(model)[0]!.body).toMatchObject({ temperature: 0.2 });
   });
 
@@ -97,7 +100,16 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
     expect(final.usage).toMatchObject({ input_tokens: 21, output_tokens: 12, cache_read_input_tokens: 2048, cache_creation_input_tokens: 1024 });
     const requestId = (await stream.withResponse()).response.headers.get("x-request-id")!;
     const row = await usageRow(stack, requestId);
-    expect(row).toMatchObject({ operation: "messages", provider: "claude", model, prompt_tokens: 3093, completion_tokens: 12, cached_tokens: 2048, stream: 1, upstream_error: 0 });
+    expect(row).toMatchObject({
+      operation: "messages",
+      provider: "claude",
+      model,
+      prompt_tokens: 3093,
+      completion_tokens: 12,
+      cached_tokens: 2048,
+      stream: 1,
+      upstream_error: 0,
+    });
   });
 
   it("tool use, non-streamed and streamed", async () => {
@@ -124,7 +136,10 @@ describe("@anthropic-ai/sdk → Anthropic upstream (native pass-through)", () =>
     const stream = client.messages.stream({ model: `claude/${uniqueModel("c")}-midstream-error`, max_tokens: 10, messages: [{ role: "user", content: "x" }] });
     const failure = await stream.finalMessage().catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(Anthropic.APIError);
-    expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
+    expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: "error",
+      error: { type: "overloaded_error", message: "Overloaded" },
+    });
 
     const truncated = await client.messages
       .stream({ model: `claude/${uniqueModel("c")}-truncated`, max_tokens: 10, messages: [{ role: "user", content: "x" }] })
@@ -200,7 +215,11 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
     expect(names.at(-1)).toBe("message_stop");
     expect(final.content).toEqual(created.content);
     expect(final.stop_reason).toBe("end_turn");
-    expect(final.usage).toMatchObject({ input_tokens: created.usage.input_tokens, output_tokens: created.usage.output_tokens, cache_read_input_tokens: created.usage.cache_read_input_tokens });
+    expect(final.usage).toMatchObject({
+      input_tokens: created.usage.input_tokens,
+      output_tokens: created.usage.output_tokens,
+      cache_read_input_tokens: created.usage.cache_read_input_tokens,
+    });
     // The gateway asked the OpenAI upstream for stream usage on the client's behalf.
     expect(upstream.requests(model)[1]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
@@ -208,7 +227,13 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
   it("tool use translated both ways, streamed and not; tool results go back as tool messages", async () => {
     const { client } = await anthropicTenant();
     const model = uniqueModel("oai-messages-tools");
-    const request = { model: `oai/${model}`, max_tokens: 300, tools: [weatherTool], tool_choice: { type: "any" as const }, messages: [{ role: "user" as const, content: "Weather and time in Paris?" }] };
+    const request = {
+      model: `oai/${model}`,
+      max_tokens: 300,
+      tools: [weatherTool],
+      tool_choice: { type: "any" as const },
+      messages: [{ role: "user" as const, content: "Weather and time in Paris?" }],
+    };
     const created = await client.messages.create(request);
     const calls = chatTools.completion.choices[0]!.message.tool_calls;
     expect(created.stop_reason).toBe("tool_use");
@@ -234,7 +259,11 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
     });
     expect(upstream.requests(next)[0]!.body["messages"]).toEqual([
       { role: "user", content: "Weather in Paris?" },
-      { role: "assistant", content: null, tool_calls: [{ id: calls[0]!.id, type: "function", function: { name: "get_weather", arguments: calls[0]!.function.arguments } }] },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: calls[0]!.id, type: "function", function: { name: "get_weather", arguments: calls[0]!.function.arguments } }],
+      },
       { role: "tool", tool_call_id: calls[0]!.id, content: "18C" },
     ]);
   });
@@ -243,19 +272,28 @@ describe("@anthropic-ai/sdk → OpenAI-compatible upstream (translated)", () => 
     const { client } = await anthropicTenant();
     const model = uniqueModel("oai-messages-429");
     upstream.on(model, { error: { status: 429, headers: { "retry-after": "3" } } });
-    const limited = await client.messages.create({ model: `oai/${model}`, max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    const limited = await client.messages
+      .create({ model: `oai/${model}`, max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
     expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
 
     const broken = uniqueModel("oai-messages-broken");
     upstream.on(broken, { breakAfter: 3 });
-    const failure = await client.messages.stream({ model: `oai/${broken}`, max_tokens: 10, messages: [{ role: "user", content: "x" }] }).finalMessage().catch((e: unknown) => e);
+    const failure = await client.messages
+      .stream({ model: `oai/${broken}`, max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .finalMessage()
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(Anthropic.APIError);
   });
 
   it("also through a Gemini upstream (Anthropic → OpenAI → Gemini and back)", async () => {
     const { client } = await anthropicTenant();
-    const message = await client.messages.create({ model: `gemini/${uniqueModel("gemini-messages")}`, max_tokens: 100, messages: [{ role: "user", content: "Capital of France?" }] });
+    const message = await client.messages.create({
+      model: `gemini/${uniqueModel("gemini-messages")}`,
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Capital of France?" }],
+    });
     expect(message.content).toEqual([{ type: "text", text: "The capital of France is Paris." }]);
     expect(message.usage).toMatchObject({ input_tokens: 5, cache_read_input_tokens: 4, output_tokens: 37 });
   });
@@ -274,16 +312,26 @@ describe("/v1/messages errors in Anthropic's shape", () => {
     const model = uniqueModel("invalid");
     const err = await client.messages
       // temperature is deprecated in this SDK's types but still sent by many clients; Anthropic's range is 0–1.
-      .create({ model: `claude/${model}`, max_tokens: 10, messages: [{ role: "user", content: "x" }], temperature: 3 } as Anthropic.MessageCreateParamsNonStreaming)
+      .create({
+        model: `claude/${model}`,
+        max_tokens: 10,
+        messages: [{ role: "user", content: "x" }],
+        temperature: 3,
+      } as Anthropic.MessageCreateParamsNonStreaming)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("temperature") } });
+    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("temperature") },
+    });
     expect(upstream.requests(model)).toHaveLength(0);
   });
 
   it("a model the key may not use is a PermissionDeniedError; an unknown one a NotFoundError", async () => {
     const { client } = await anthropicTenant({ models: ["oai/*"] });
-    const denied = await client.messages.create({ model: "claude/anything", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    const denied = await client.messages
+      .create({ model: "claude/anything", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(Anthropic.PermissionDeniedError);
     const { client: other } = await anthropicTenant();
     const unknown = await other.messages.create({ model: "nobody/model", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);

@@ -30,7 +30,15 @@ describe("a provider created through the API", () => {
   it("serves `<name>/<model>` through the openai SDK with the stored credential, and never returns it", async () => {
     const { caller, client } = await providerTenant(stack);
     const provider = await createProvider(stack, caller, { name: name("mine"), type: "openai", base_url: upstream.url, api_key: upstream.apiKey });
-    expect(provider).toMatchObject({ object: "provider", owner: "tenant", type: "openai", base_url: upstream.url, has_api_key: true, last4: upstream.apiKey.slice(-4), enabled: true });
+    expect(provider).toMatchObject({
+      object: "provider",
+      owner: "tenant",
+      type: "openai",
+      base_url: upstream.url,
+      has_api_key: true,
+      last4: upstream.apiKey.slice(-4),
+      enabled: true,
+    });
     expect(provider.rotated_at).toEqual(expect.any(Number));
 
     const model = uniqueModel("byok");
@@ -66,11 +74,19 @@ describe("a provider created through the API", () => {
 
   it("rotates the credential: the next request uses the new one, and /test reports each", async () => {
     const { caller, client } = await providerTenant(stack);
-    const provider = await createProvider(stack, caller, { name: name("rot"), type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: ["rot-model"] });
+    const provider = await createProvider(stack, caller, {
+      name: name("rot"),
+      type: "openai",
+      base_url: upstream.url,
+      api_key: upstream.apiKey,
+      models: ["rot-model"],
+    });
     const okReport = await (await api(stack, caller, "POST", `/v1/providers/${provider.id}/test`)).json();
     expect(okReport).toMatchObject({ object: "provider.test", id: provider.id, ok: true, model: "rot-model", reachable: true, status: 200, error: null });
 
-    const rotated = (await (await api(stack, caller, "POST", `/v1/providers/${provider.id}/rotate`, { api_key: "sk-not-the-right-key-0000WXYZ" })).json()) as ProviderView;
+    const rotated = (await (
+      await api(stack, caller, "POST", `/v1/providers/${provider.id}/rotate`, { api_key: "sk-not-the-right-key-0000WXYZ" })
+    ).json()) as ProviderView;
     expect(rotated).toMatchObject({ id: provider.id, last4: "WXYZ" });
     const err = await ask(client, `${provider.name}/rot-model`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
@@ -94,7 +110,13 @@ describe("a provider created through the API", () => {
     const model = uniqueModel("probe");
     const marker = `internal-page-${crypto.randomUUID()}`;
     upstream.on(model, { error: { status, body: JSON.parse(JSON.stringify(body).replace("MARKER", marker)) as unknown } });
-    const provider = await createProvider(stack, caller, { name: name("probe"), type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: [model] });
+    const provider = await createProvider(stack, caller, {
+      name: name("probe"),
+      type: "openai",
+      base_url: upstream.url,
+      api_key: upstream.apiKey,
+      models: [model],
+    });
     const res = await api(stack, caller, "POST", `/v1/providers/${provider.id}/test`);
     expect(res.status).toBe(200);
     const text = await res.text();
@@ -201,7 +223,10 @@ describe("platform providers and tenants' own", () => {
     expect(response.status).toBe(200);
     const refused = await ask(b.client, `${shared}/${model}`).catch((e: unknown) => e);
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
-    expect(upstream.requests(model).map((r) => r.headers["authorization"])).toEqual([`Bearer ${upstream.apiKey}`, "Bearer sk-platform-key-the-upstream-refuses"]);
+    expect(upstream.requests(model).map((r) => r.headers["authorization"])).toEqual([
+      `Bearer ${upstream.apiKey}`,
+      "Bearer sk-platform-key-the-upstream-refuses",
+    ]);
 
     const platformList = (await (await api(stack, admin, "GET", "/v1/providers")).json()) as { data: ProviderView[] };
     expect(platformList.data.filter((p) => p.name === shared).map((p) => p.owner)).toEqual(["platform"]);
@@ -262,7 +287,13 @@ describe("a key's model allow-list", () => {
     const client = openaiClient(stack, apiKey);
     await createProvider(stack, caller, { name: providerName, type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: [cheap, pricey] });
     const toPricey = await createRoute(stack, caller, { name: name("alias-pricey"), targets: [{ provider: providerName, model: pricey }] });
-    const mixed = await createRoute(stack, caller, { name: name("alias-mixed"), targets: [{ provider: providerName, model: pricey }, { provider: providerName, model: cheap }] });
+    const mixed = await createRoute(stack, caller, {
+      name: name("alias-mixed"),
+      targets: [
+        { provider: providerName, model: pricey },
+        { provider: providerName, model: cheap },
+      ],
+    });
 
     const refused = await ask(client, toPricey.name).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
@@ -281,7 +312,13 @@ describe("a key's model allow-list", () => {
 describe("models", () => {
   it("lists a tenant's own provider models and routes in GET /v1/models", async () => {
     const { caller, client } = await providerTenant(stack);
-    const provider = await createProvider(stack, caller, { name: name("listed"), type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: ["listed-a"] });
+    const provider = await createProvider(stack, caller, {
+      name: name("listed"),
+      type: "openai",
+      base_url: upstream.url,
+      api_key: upstream.apiKey,
+      models: ["listed-a"],
+    });
     const route = await createRoute(stack, caller, { name: name("listed-alias"), targets: [{ provider: provider.name, model: "listed-a" }] });
     const ids = (await client.models.list()).data.map((m) => m.id);
     expect(ids).toEqual(expect.arrayContaining([`${provider.name}/listed-a`, route.name]));

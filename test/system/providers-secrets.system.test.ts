@@ -107,7 +107,13 @@ describe("master-key rotation", () => {
 
 describe("tampered ciphertext", () => {
   it("fails to decrypt with a clear error, and the upstream is never called", async () => {
-    const provider = await createProvider(stack, tenant.caller, { name: "tampered", type: "openai", base_url: upstream.url, api_key: upstream.apiKey, models: ["tamper-model"] });
+    const provider = await createProvider(stack, tenant.caller, {
+      name: "tampered",
+      type: "openai",
+      base_url: upstream.url,
+      api_key: upstream.apiKey,
+      models: ["tamper-model"],
+    });
     const ref = await credentialRef(provider);
     const secrets = await SECRETS();
     const stored = await secrets.getWithMetadata(ref);

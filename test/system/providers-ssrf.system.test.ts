@@ -52,7 +52,12 @@ const FORBIDDEN = [
 
 describe("SSRF guard (production mode)", () => {
   it.each(FORBIDDEN)("refuses a provider at %s with 400 naming base_url", async (base_url) => {
-    const res = await api(stack, admin, "POST", "/v1/providers", { name: `p-${crypto.randomUUID().slice(0, 8)}`, type: "openai-compatible", base_url, api_key: "sk-ssrf-test-0000000000" });
+    const res = await api(stack, admin, "POST", "/v1/providers", {
+      name: `p-${crypto.randomUUID().slice(0, 8)}`,
+      type: "openai-compatible",
+      base_url,
+      api_key: "sk-ssrf-test-0000000000",
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { param: string; type: string; message: string } };
     expect(body.error).toMatchObject({ param: "base_url", type: "invalid_request_error" });
@@ -62,7 +67,12 @@ describe("SSRF guard (production mode)", () => {
 
   it("refuses the same through PATCH, and a tenant's provider alike", async () => {
     const { caller } = await providerTenant(stack);
-    const provider = await createProvider(stack, caller, { name: "public", type: "openai-compatible", base_url: "https://llm.example.com/v1", api_key: "sk-public-000000000000" });
+    const provider = await createProvider(stack, caller, {
+      name: "public",
+      type: "openai-compatible",
+      base_url: "https://llm.example.com/v1",
+      api_key: "sk-public-000000000000",
+    });
     const res = await api(stack, caller, "PATCH", `/v1/providers/${provider.id}`, { base_url: "https://[::ffff:169.254.169.254]/" });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { param: "base_url" } });
@@ -78,8 +88,18 @@ describe("SSRF guard (production mode)", () => {
   it("accepts a public https upstream and a cloud preset's default", async () => {
     const created = [
       await api(stack, admin, "POST", "/v1/providers", { name: "groq-default", type: "groq", api_key: "gsk_0000000000000000" }),
-      await api(stack, admin, "POST", "/v1/providers", { name: "azure", type: "azure-openai", base_url: "https://my-resource.openai.azure.com", api_key: "azure-key-0000000000000" }),
-      await api(stack, admin, "POST", "/v1/providers", { name: "alt-port", type: "openai-compatible", base_url: "https://llm.example.com:8443/v1", api_key: "sk-alt-port-000000000" }),
+      await api(stack, admin, "POST", "/v1/providers", {
+        name: "azure",
+        type: "azure-openai",
+        base_url: "https://my-resource.openai.azure.com",
+        api_key: "azure-key-0000000000000",
+      }),
+      await api(stack, admin, "POST", "/v1/providers", {
+        name: "alt-port",
+        type: "openai-compatible",
+        base_url: "https://llm.example.com:8443/v1",
+        api_key: "sk-alt-port-000000000",
+      }),
     ];
     expect(created.map((r) => r.status)).toEqual([201, 201, 201]);
     const bodies = (await Promise.all(created.map((r) => r.json()))) as { name: string; base_url: string }[];

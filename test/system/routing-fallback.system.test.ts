@@ -82,7 +82,9 @@ describe("fallback", () => {
 
   it("does not fall back on the upstream's 400: the request itself is wrong", async () => {
     const { route, first, second } = await fallbackRoute("bad-request");
-    upstream.on(first, { error: { status: 400, body: { error: { message: "Invalid 'temperature'.", type: "invalid_request_error", param: "temperature", code: null } } } });
+    upstream.on(first, {
+      error: { status: 400, body: { error: { message: "Invalid 'temperature'.", type: "invalid_request_error", param: "temperature", code: null } } },
+    });
     const err = (await ask(route).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(400);
     expect(err.param).toBe("temperature");
@@ -104,7 +106,9 @@ describe("streams", () => {
   it("fail over before the first byte reaches the client", async () => {
     const { route, first, second } = await fallbackRoute("stream-early");
     upstream.on(first, { breakAfter: 0 });
-    const { data: stream, response } = await tenant.client.chat.completions.create({ model: route, messages: [{ role: "user", content: "hi" }], stream: true }).withResponse();
+    const { data: stream, response } = await tenant.client.chat.completions
+      .create({ model: route, messages: [{ role: "user", content: "hi" }], stream: true })
+      .withResponse();
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     expect(text.length).toBeGreaterThan(0);
@@ -114,7 +118,9 @@ describe("streams", () => {
   it("do not fail over once bytes reached the client: the stream ends with an error", async () => {
     const { route, first, second } = await fallbackRoute("stream-late");
     upstream.on(first, { breakAfter: 2 });
-    const { data: stream, response } = await tenant.client.chat.completions.create({ model: route, messages: [{ role: "user", content: "hi" }], stream: true }).withResponse();
+    const { data: stream, response } = await tenant.client.chat.completions
+      .create({ model: route, messages: [{ role: "user", content: "hi" }], stream: true })
+      .withResponse();
     expect(served(response)).toEqual({ provider: P1, model: first, attempts: "1" });
     const chunks: unknown[] = [];
     const failure = await (async () => {
@@ -191,10 +197,14 @@ describe("circuit breaker", () => {
 
     // The target recovers; after the cool-down one probe reaches it, succeeds and closes the circuit.
     upstream.on(first, {});
-    const recovered = await eventually(async () => {
-      const { response } = await ask(route);
-      return response.headers.get("x-gateway-provider") === P1 ? response : null;
-    }, 10_000, "the circuit to close");
+    const recovered = await eventually(
+      async () => {
+        const { response } = await ask(route);
+        return response.headers.get("x-gateway-provider") === P1 ? response : null;
+      },
+      10_000,
+      "the circuit to close",
+    );
     expect(served(recovered)).toEqual({ provider: P1, model: first, attempts: "1" });
     for (let i = 0; i < 3; i++) expect(served((await ask(route)).response)).toEqual({ provider: P1, model: first, attempts: "1" });
   });
@@ -203,9 +213,19 @@ describe("circuit breaker", () => {
     // A platform provider that is slow but within its own timeout; tenant A's route allows far less.
     const shared = uniqueModel("shared-provider");
     const model = uniqueModel("slow-shared");
-    await createProvider(stack, { token: stack.adminToken }, { name: shared, type: "openai", base_url: upstream.url, api_key: upstream.apiKey, timeout_ms: 30_000 });
+    await createProvider(
+      stack,
+      { token: stack.adminToken },
+      { name: shared, type: "openai", base_url: upstream.url, api_key: upstream.apiKey, timeout_ms: 30_000 },
+    );
     upstream.on(model, { delayMs: 1_000 });
-    const impatient = await createRoute(stack, tenant.caller, { name: uniqueModel("impatient"), strategy: "fallback", retries: 0, timeout_ms: 200, targets: [{ provider: shared, model }] });
+    const impatient = await createRoute(stack, tenant.caller, {
+      name: uniqueModel("impatient"),
+      strategy: "fallback",
+      retries: 0,
+      timeout_ms: 200,
+      targets: [{ provider: shared, model }],
+    });
 
     // Tenant A's route times out twice (the threshold): its own circuit opens and it is failed fast.
     for (let i = 0; i < 2; i++) expect(((await ask(impatient.name).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
@@ -216,7 +236,9 @@ describe("circuit breaker", () => {
 
     // Another tenant, on the provider's own timeout, is still served by the same provider and model.
     const other = await providerTenant(stack);
-    const { data, response } = await other.client.chat.completions.create({ model: `${shared}/${model}`, messages: [{ role: "user", content: "hi" }] }).withResponse();
+    const { data, response } = await other.client.chat.completions
+      .create({ model: `${shared}/${model}`, messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
     expect(data.choices[0]!.message.content).toBeTruthy();
     expect(served(response)).toEqual({ provider: shared, model, attempts: "1" });
   });

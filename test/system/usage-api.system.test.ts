@@ -16,7 +16,11 @@ beforeAll(async () => {
 afterAll(() => close?.());
 
 /** What the fake upstream reports for every chat answer (test/fixtures/openai/chat-text.json). */
-const CHAT = { prompt: CHAT_TEXT.usage.prompt_tokens, completion: CHAT_TEXT.usage.completion_tokens, cached: CHAT_TEXT.usage.prompt_tokens_details.cached_tokens };
+const CHAT = {
+  prompt: CHAT_TEXT.usage.prompt_tokens,
+  completion: CHAT_TEXT.usage.completion_tokens,
+  cached: CHAT_TEXT.usage.prompt_tokens_details.cached_tokens,
+};
 /** A price chosen so that rounding shows: $0.15 / $0.60 per 1M tokens (µ$ per 1M: 150000 / 600000). */
 const RATES = { input: 150_000, output: 600_000 };
 /** Billing's rule, by hand: µ$ = ceil((prompt × input + completion × output) / 1e6), per request. */
@@ -36,12 +40,16 @@ function usageFetch(apiKey: string, path: string): Promise<Response> {
 
 /** GET /v1/usage/requests/{id} once billing has stored the request. */
 async function requestRecord(apiKey: string, requestId: string): Promise<Record<string, unknown>> {
-  return eventually(async () => {
-    const res = await usageFetch(apiKey, `/v1/usage/requests/${requestId}`);
-    if (res.status === 404) return null;
-    expect(res.status).toBe(200);
-    return (await res.json()) as Record<string, unknown>;
-  }, 20_000, `usage record ${requestId}`);
+  return eventually(
+    async () => {
+      const res = await usageFetch(apiKey, `/v1/usage/requests/${requestId}`);
+      if (res.status === 404) return null;
+      expect(res.status).toBe(200);
+      return (await res.json()) as Record<string, unknown>;
+    },
+    20_000,
+    `usage record ${requestId}`,
+  );
 }
 
 describe("cost of every answer and the request's record", () => {
@@ -49,7 +57,10 @@ describe("cost of every answer and the request's record", () => {
     const { client, apiKey, key } = await clientFor(stack, { scopes: ["chat", "usage:read"] });
     const model = await pricedModel("cost-header");
     const { response } = await client.chat.completions
-      .create({ model: `fake/${model}`, messages: [{ role: "user", content: "What is the capital of France?" }] }, { headers: { "x-client-request-id": "my-own-7" } })
+      .create(
+        { model: `fake/${model}`, messages: [{ role: "user", content: "What is the capital of France?" }] },
+        { headers: { "x-client-request-id": "my-own-7" } },
+      )
       .withResponse();
     const requestId = response.headers.get("x-request-id")!;
     expect(requestId).toMatch(/^req_/);
@@ -206,7 +217,10 @@ describe("usage and costs in OpenAI's organization API shape", () => {
     expect(sumOf(byModel, (r) => r.input_cached_tokens!)).toBe(n * CHAT.cached);
 
     // Minute buckets, two per page, grouped by key: the same totals across the pages.
-    const byKey = await allResults<UsageResultBody>(a.apiKey, `/v1/organization/usage/completions?start_time=${since - 600}&bucket_width=1m&limit=2&group_by=api_key_id,project_id`);
+    const byKey = await allResults<UsageResultBody>(
+      a.apiKey,
+      `/v1/organization/usage/completions?start_time=${since - 600}&bucket_width=1m&limit=2&group_by=api_key_id,project_id`,
+    );
     expect(byKey.every((r) => r.api_key_id === a.key.id && r.model === null)).toBe(true);
     expect(sumOf(byKey, (r) => r.num_model_requests)).toBe(n);
     expect(sumOf(byKey, (r) => r.input_tokens)).toBe(n * CHAT.prompt);
@@ -251,7 +265,9 @@ describe("usage and costs in OpenAI's organization API shape", () => {
 
   it("the admin sees every tenant at /admin/usage/* and /admin/costs, grouped by tenant_id; a tenant key cannot", async () => {
     const b = await clientFor(stack, { scopes: ["chat", "usage:read"] });
-    const { response } = await b.client.chat.completions.create({ model: `fake/${chatModel}`, messages: [{ role: "user", content: "What is the capital of France?" }] }).withResponse();
+    const { response } = await b.client.chat.completions
+      .create({ model: `fake/${chatModel}`, messages: [{ role: "user", content: "What is the capital of France?" }] })
+      .withResponse();
     await requestRecord(b.apiKey, response.headers.get("x-request-id")!);
 
     const admin = async <R>(path: string): Promise<R[]> => {

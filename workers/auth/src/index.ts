@@ -1,13 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import {
-  fail,
-  privateWorkerFetch,
-  runChecks,
-  validationError,
-  type Principal,
-  type Result,
-  type ServiceHealth,
-} from "../../shared/src";
+import { fail, privateWorkerFetch, runChecks, validationError, type Principal, type Result, type ServiceHealth } from "../../shared/src";
 import {
   AuditQuerySchema,
   type ApiKey,
@@ -40,9 +32,7 @@ export class AuthService extends WorkerEntrypoint<AuthEnv> {
 
   /** The hot path's one call (on a miss of the gateway's in-isolate cache). */
   async authenticate(apiKey: string): Promise<Result<Principal>> {
-    return this.guard("authenticate", undefined, () =>
-      authenticate({ env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, apiKey),
-    );
+    return this.guard("authenticate", undefined, () => authenticate({ env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, apiKey));
   }
 
   createTenant(ctx: AuthCallContext, input: unknown): Promise<Result<Tenant>> {

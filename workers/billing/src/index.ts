@@ -92,7 +92,13 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     if (!scope.ok) return scope;
     const id = RequestIdSchema.safeParse(requestId);
     const found = id.success && scope.value.tenantId !== null ? await requestUsage(this.env.BILLING_DB, scope.value.tenantId, id.data) : null;
-    return found ? ok(found) : fail({ code: "not_found", message: "No usage is recorded for this request id (yet): usage is stored within seconds of the answer.", param: "request_id" });
+    return found
+      ? ok(found)
+      : fail({
+          code: "not_found",
+          message: "No usage is recorded for this request id (yet): usage is stored within seconds of the answer.",
+          param: "request_id",
+        });
   }
 
   /**

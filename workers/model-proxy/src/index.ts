@@ -1,5 +1,15 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { errorResponse, fail, privateWorkerFetch, runChecks, type ProxyOperation, type ProxyRequest, type Result, type RouteTarget, type ServiceHealth } from "../../shared/src";
+import {
+  errorResponse,
+  fail,
+  privateWorkerFetch,
+  runChecks,
+  type ProxyOperation,
+  type ProxyRequest,
+  type Result,
+  type RouteTarget,
+  type ServiceHealth,
+} from "../../shared/src";
 import { proxyRequestOf } from "../../shared/src/contracts/proxy-http";
 import type { Model } from "../../shared/src/openai";
 import { dispatch } from "./dispatch/dispatcher";
@@ -16,13 +26,11 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
   async health(): Promise<ServiceHealth> {
     const [own, secrets] = await Promise.all([
       runChecks("model-proxy", { d1: () => this.env.PROXY_DB.prepare("SELECT 1").first() }),
-      this.env.SECRETS.health().catch(
-        (err: unknown): ServiceHealth => ({
-          service: "secrets",
-          ok: false,
-          checks: { binding: { ok: false, ms: 0, error: err instanceof Error ? err.message : String(err) } },
-        }),
-      ),
+      this.env.SECRETS.health().catch((err: unknown): ServiceHealth => ({
+        service: "secrets",
+        ok: false,
+        checks: { binding: { ok: false, ms: 0, error: err instanceof Error ? err.message : String(err) } },
+      })),
     ]);
     return { ...own, ok: own.ok && secrets.ok, dependencies: { secrets } };
   }

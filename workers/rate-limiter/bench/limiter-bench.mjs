@@ -74,7 +74,8 @@ export async function runLimiterBench({ quick = false, storageDir = tmpdir(), lo
             modules: [
               {
                 name: "billing.js",
-                esModule: 'import { WorkerEntrypoint } from "cloudflare:workers";\nexport class BillingService extends WorkerEntrypoint { monthSpend() { return { ok: true, value: { micros: 0 } }; } }\nexport default { fetch() { return new Response("", { status: 404 }); } };',
+                esModule:
+                  'import { WorkerEntrypoint } from "cloudflare:workers";\nexport class BillingService extends WorkerEntrypoint { monthSpend() { return { ok: true, value: { micros: 0 } }; } }\nexport default { fetch() { return new Response("", { status: 404 }); } };',
               },
             ],
             compatibilityDate,
@@ -110,10 +111,7 @@ export async function runLimiterBench({ quick = false, storageDir = tmpdir(), lo
 /** Markdown table: latency at concurrency 1, added over the floor, throughput at 32. */
 export function renderLimiterTable(rows) {
   const floor = rows.find((r) => r.route === "/worker")?.p50 ?? 0;
-  const lines = [
-    "| limiter work per request | p50 (c=1) | added vs no DO | p99 (c=1) | req/s (c=32, one object) |",
-    "|---|---|---|---|---|",
-  ];
+  const lines = ["| limiter work per request | p50 (c=1) | added vs no DO | p99 (c=1) | req/s (c=32, one object) |", "|---|---|---|---|---|"];
   for (const r of rows) {
     lines.push(`| \`${r.route}\` | ${r.p50.toFixed(3)} ms | +${(r.p50 - floor).toFixed(3)} ms | ${r.p99.toFixed(3)} ms | ${Math.round(r.rps)} |`);
   }

@@ -199,9 +199,7 @@ export class Ledger {
    */
   unseeded(req: AcquireRequest, now: number): { subject: string; month: string }[] {
     const month = monthOf(now);
-    return req.subjects
-      .filter((l) => l.monthlyBudgetMicros !== null && !this.subject(l.id).monthSpend(month).seeded)
-      .map((l) => ({ subject: l.id, month }));
+    return req.subjects.filter((l) => l.monthlyBudgetMicros !== null && !this.subject(l.id).monthSpend(month).seeded).map((l) => ({ subject: l.id, month }));
   }
 
   /**

@@ -84,10 +84,7 @@ describe("envelope encryption", () => {
     expect(error.message).toContain("version '1'");
   });
 
-  it.each(["", "{}", "not json", JSON.stringify({ f: 2, v: "1", wiv: "a", wdk: "a", iv: "a", ct: "a" })])(
-    "refuses a malformed record %j",
-    (text) => {
-      expect(() => parseEnvelope("cred_a", text)).toThrow(DecryptError);
-    },
-  );
+  it.each(["", "{}", "not json", JSON.stringify({ f: 2, v: "1", wiv: "a", wdk: "a", iv: "a", ct: "a" })])("refuses a malformed record %j", (text) => {
+    expect(() => parseEnvelope("cred_a", text)).toThrow(DecryptError);
+  });
 });

@@ -53,11 +53,7 @@ export async function open(id: string, envelope: Envelope, ring: MasterKeyRing):
   const dataKey = await crypto.subtle.importKey("raw", dataKeyBytes, "AES-GCM", false, ["decrypt"]);
   dataKeyBytes.fill(0);
   try {
-    const pt = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: decode(envelope.iv, id), additionalData: dataAad(id) },
-      dataKey,
-      decode(envelope.ct, id),
-    );
+    const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv: decode(envelope.iv, id), additionalData: dataAad(id) }, dataKey, decode(envelope.ct, id));
     return new TextDecoder().decode(pt);
   } catch (err) {
     if (err instanceof DecryptError) throw err;

@@ -34,7 +34,7 @@ describe("SecretsService RPC", () => {
   });
 
   it("reports a missing or malformed master key as unhealthy, and refuses to store", async () => {
-    const broken = new SecretsService(createExecutionContext(), { ...env, MASTER_KEYS: "{\"current\":\"1\"" });
+    const broken = new SecretsService(createExecutionContext(), { ...env, MASTER_KEYS: '{"current":"1"' });
     const health = await broken.health();
     expect(health.ok).toBe(false);
     expect(health.checks["master_key"]?.error).toContain("MASTER_KEYS is not JSON");

@@ -49,9 +49,7 @@ export function generateApiKey(env: string): string {
   return body + apiKeyChecksum(body);
 }
 
-export type ParsedApiKey =
-  | { ok: true; env: string; prefix: string }
-  | { ok: false; reason: "malformed" | "checksum" };
+export type ParsedApiKey = { ok: true; env: string; prefix: string } | { ok: false; reason: "malformed" | "checksum" };
 
 /** Checks shape and checksum without any I/O. Never include the input in an error message. */
 export function parseApiKey(key: string): ParsedApiKey {
@@ -75,10 +73,7 @@ export async function hashApiKey(key: string): Promise<string> {
  */
 export async function timingSafeEqualStrings(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();
-  const [da, db] = await Promise.all([
-    crypto.subtle.digest("SHA-256", enc.encode(a)),
-    crypto.subtle.digest("SHA-256", enc.encode(b)),
-  ]);
+  const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", enc.encode(a)), crypto.subtle.digest("SHA-256", enc.encode(b))]);
   const subtle = crypto.subtle as SubtleCrypto & { timingSafeEqual?: (x: ArrayBuffer, y: ArrayBuffer) => boolean };
   if (typeof subtle.timingSafeEqual === "function") return subtle.timingSafeEqual(da, db);
   const x = new Uint8Array(da);

@@ -11,7 +11,10 @@ export const MAX_UPSTREAM_JSON_BYTES = 32 * 1024 * 1024;
 /** The 502 for an answer larger than `MAX_UPSTREAM_JSON_BYTES`. */
 export function upstreamTooLarge(provider: string | null): ApiErrorInit {
   const who = provider ? `provider '${provider}'` : "the provider";
-  return { code: "upstream_error", message: `The answer from ${who} is larger than ${MAX_UPSTREAM_JSON_BYTES} bytes, the gateway's limit for a non-streamed answer.` };
+  return {
+    code: "upstream_error",
+    message: `The answer from ${who} is larger than ${MAX_UPSTREAM_JSON_BYTES} bytes, the gateway's limit for a non-streamed answer.`,
+  };
 }
 
 /**

@@ -22,7 +22,9 @@ describe("errorResponse", () => {
 });
 
 describe("validationError", () => {
-  const schema = z.object({ model: z.string(), messages: z.array(z.object({ role: z.string() }).strict()), n: z.number().int().min(1).max(128).optional() }).strict();
+  const schema = z
+    .object({ model: z.string(), messages: z.array(z.object({ role: z.string() }).strict()), n: z.number().int().min(1).max(128).optional() })
+    .strict();
 
   it("names a missing parameter", () => {
     const r = schema.safeParse({ messages: [] });

@@ -15,19 +15,12 @@ export interface ServiceHealth {
 }
 
 /** Runs named checks concurrently; a check fails if it throws or exceeds `timeoutMs`. */
-export async function runChecks(
-  service: string,
-  checks: Record<string, () => Promise<unknown>>,
-  timeoutMs = 2000,
-): Promise<ServiceHealth> {
+export async function runChecks(service: string, checks: Record<string, () => Promise<unknown>>, timeoutMs = 2000): Promise<ServiceHealth> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
       const started = Date.now();
       try {
-        await Promise.race([
-          check(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)),
-        ]);
+        await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs))]);
         return [name, { ok: true, ms: Date.now() - started }];
       } catch (err) {
         return [name, { ok: false, ms: Date.now() - started, error: err instanceof Error ? err.message : String(err) }];

@@ -35,7 +35,11 @@ describe("costMicros", () => {
   it("worst case is every prompt token uncached plus every allowed completion token, never below the actual cost", () => {
     const worst = worstCaseCostMicros(mini, 1000, 1000);
     expect(worst).toBe(750);
-    for (const [p, c, k] of [[1000, 1000, 0], [1000, 10, 900], [3, 999, 1]] as const) {
+    for (const [p, c, k] of [
+      [1000, 1000, 0],
+      [1000, 10, 900],
+      [3, 999, 1],
+    ] as const) {
       expect(costMicros(mini, { promptTokens: p, completionTokens: c, cachedTokens: k })).toBeLessThanOrEqual(worst);
     }
   });

@@ -46,8 +46,7 @@ export function costMicros(price: Price, usage: TokenCounts): number {
   const cachedRate = price.cached_input_per_mtok_micros ?? price.input_per_mtok_micros;
   // Products stay far below 2^53: 10M tokens × 1e10 µ$/Mtok = 1e17 would not, so rates and token
   // counts are bounded by the schema (≤ 1e10) and the gateway (context windows ≤ a few million).
-  const numerator =
-    (prompt - cached) * price.input_per_mtok_micros + cached * cachedRate + completion * price.output_per_mtok_micros;
+  const numerator = (prompt - cached) * price.input_per_mtok_micros + cached * cachedRate + completion * price.output_per_mtok_micros;
   return Math.ceil(numerator / TOKENS_PER_PRICE_UNIT);
 }
 
@@ -119,12 +118,7 @@ export class PriceBook {
    * (an alias that routing resolved keeps its own price if it has one), else the catch-all.
    */
   forUsage(servedModel: string | null, provider: string | null, requestedModel: string): Price | null {
-    return (
-      this.findOwn(servedModel, provider) ??
-      this.findOwn(requestedModel, null) ??
-      this.byModel.get(DEFAULT_PRICE_MODEL) ??
-      null
-    );
+    return this.findOwn(servedModel, provider) ?? this.findOwn(requestedModel, null) ?? this.byModel.get(DEFAULT_PRICE_MODEL) ?? null;
   }
 
   /** Like `find` without the catch-all row. */

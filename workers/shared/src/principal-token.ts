@@ -76,11 +76,7 @@ const INVALID = {
  * Verifies a principal token: signature (EdDSA with the given public JWK), issuer, audience and
  * expiry. Never throws; a failure is `{ ok: false }` with a 401 `invalid_api_key` error.
  */
-export async function verifyPrincipalToken(
-  token: string,
-  verifyJwk: string,
-  nowMs: number = Date.now(),
-): Promise<Result<PrincipalClaims>> {
+export async function verifyPrincipalToken(token: string, verifyJwk: string, nowMs: number = Date.now()): Promise<Result<PrincipalClaims>> {
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_PRINCIPAL_TOKEN_CHARS) return fail({ ...INVALID });
   const hit = verified.get(token);
   if (hit) {

@@ -10,7 +10,6 @@
  */
 import { MAX_SSE_EVENT_BYTES } from "./openai/sse-splitter";
 
-
 export interface SseEvent {
   /** The `event:` field, or null when the event had none (OpenAI and Gemini send none). */
   event: string | null;

@@ -98,19 +98,27 @@ describe("checkUpstreamUrl in production", () => {
 });
 
 describe("checkUpstreamUrl with ALLOW_PRIVATE_UPSTREAMS=true (local development)", () => {
-  it.each(["http://127.0.0.1:8000/v1", "http://localhost:11434/v1", "https://[::1]:8000/", "http://10.0.0.5/", "http://vllm:8000/v1", "https://api.example.com:8080/v1"])(
-    "allows the local upstream %s",
-    (url) => {
-      expect(checkUpstreamUrl(url, DEV)).toMatchObject({ ok: true });
-    },
-  );
+  it.each([
+    "http://127.0.0.1:8000/v1",
+    "http://localhost:11434/v1",
+    "https://[::1]:8000/",
+    "http://10.0.0.5/",
+    "http://vllm:8000/v1",
+    "https://api.example.com:8080/v1",
+  ])("allows the local upstream %s", (url) => {
+    expect(checkUpstreamUrl(url, DEV)).toMatchObject({ ok: true });
+  });
 
-  it.each(["http://169.254.169.254/latest/meta-data/", "http://metadata.google.internal/", "http://[fe80::1]/", "http://[::ffff:169.254.169.254]/", "http://[::ffff:0:a9fe:a9fe]/", "http://[64:ff9b::169.254.169.254]/"])(
-    "still refuses the metadata/link-local upstream %s",
-    (url) => {
-      expect(checkUpstreamUrl(url, DEV).ok).toBe(false);
-    },
-  );
+  it.each([
+    "http://169.254.169.254/latest/meta-data/",
+    "http://metadata.google.internal/",
+    "http://[fe80::1]/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[::ffff:0:a9fe:a9fe]/",
+    "http://[64:ff9b::169.254.169.254]/",
+  ])("still refuses the metadata/link-local upstream %s", (url) => {
+    expect(checkUpstreamUrl(url, DEV).ok).toBe(false);
+  });
 
   it("is only on when the var is exactly 'true'", () => {
     expect(upstreamPolicy({ ALLOW_PRIVATE_UPSTREAMS: "true" })).toEqual(DEV);

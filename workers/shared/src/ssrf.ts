@@ -138,8 +138,8 @@ const IPV4_RANGES: [number, number, string, AddressClass][] = [
 
 function inRange(addr: number, network: number, prefix: number): boolean {
   if (prefix === 0) return true;
-  const mask = prefix === 32 ? 0xffffffff : (~(0xffffffff >>> prefix)) >>> 0;
-  return ((addr & mask) >>> 0) === ((network & mask) >>> 0);
+  const mask = prefix === 32 ? 0xffffffff : ~(0xffffffff >>> prefix) >>> 0;
+  return (addr & mask) >>> 0 === (network & mask) >>> 0;
 }
 
 export function classifyIPv4(addr: number): { class: AddressClass; what: string } {

@@ -11,8 +11,7 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
     return runChecks("tail", {
       d1: () => this.env.TAIL_DB.prepare("SELECT 1").first(),
       r2: () => this.env.FILES.head("health:probe"),
-      durable_object: () =>
-        this.env.BATCH_COORDINATOR.get(this.env.BATCH_COORDINATOR.idFromName("health:probe")).ping(),
+      durable_object: () => this.env.BATCH_COORDINATOR.get(this.env.BATCH_COORDINATOR.idFromName("health:probe")).ping(),
       queue_batch_requests: async () => {
         if (typeof this.env.BATCH_REQUESTS?.send !== "function") throw new Error("BATCH_REQUESTS binding missing");
       },

@@ -47,9 +47,7 @@ export async function resolveActor(env: AuthEnv, context: unknown): Promise<Resu
 
   const claims = await verifyPrincipalToken(actor.token, verifyJwkOf(env));
   if (!claims.ok) return claims;
-  const row = await env.AUTH_DB.prepare(
-    `SELECT k.*, t.status AS tenant_status FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = ?1`,
-  )
+  const row = await env.AUTH_DB.prepare(`SELECT k.*, t.status AS tenant_status FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = ?1`)
     .bind(claims.value.keyId)
     .first<ApiKeyRow & { tenant_status: string }>();
   if (!row || row.tenant_id !== claims.value.tenantId || row.tenant_status !== "active" || keyStatus(row, nowSeconds()) !== "active") {

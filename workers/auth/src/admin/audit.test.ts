@@ -30,19 +30,41 @@ describe("recordAudit (changes made by other Workers)", () => {
     const entry = { action: "provider.create", target_type: "provider", target_id: "prv_audit_1", details: { name: "mine" } };
     value(await recordAudit(env, { requestId: "req_audit_unit_1", actor: { type: "key", token } }, entry));
     const page = await listAudit(env.AUTH_DB, { tenant_id: tenant.id, limit: 100 });
-    expect(page.data[0]).toMatchObject({ actor: `key:${key.id}`, tenant_id: tenant.id, request_id: "req_audit_unit_1", action: "provider.create", target_id: "prv_audit_1", details: { name: "mine" } });
+    expect(page.data[0]).toMatchObject({
+      actor: `key:${key.id}`,
+      tenant_id: tenant.id,
+      request_id: "req_audit_unit_1",
+      action: "provider.create",
+      target_id: "prv_audit_1",
+      details: { name: "mine" },
+    });
 
     // A tenant or actor in the input is refused (strict schema), not believed.
-    for (const forged of [{ ...entry, tenant_id: "ten_other" }, { ...entry, actor: "admin" }]) {
-      expect(await recordAudit(env, { requestId: "req_audit_unit_2", actor: { type: "key", token } }, forged)).toMatchObject({ ok: false, error: { code: "invalid_request" } });
+    for (const forged of [
+      { ...entry, tenant_id: "ten_other" },
+      { ...entry, actor: "admin" },
+    ]) {
+      expect(await recordAudit(env, { requestId: "req_audit_unit_2", actor: { type: "key", token } }, forged)).toMatchObject({
+        ok: false,
+        error: { code: "invalid_request" },
+      });
     }
   });
 
   it("refuses unsigned key and admin actors, and an unknown target type", async () => {
     const entry = { action: "provider.create", target_type: "provider", target_id: "prv_audit_2" };
-    expect(await recordAudit(env, { requestId: "req_audit_unit_3", actor: { type: "key", token: "not-a-token" } }, entry)).toMatchObject({ ok: false, error: { code: "invalid_api_key" } });
-    expect(await recordAudit(env, { requestId: "req_audit_unit_4", actor: { type: "admin" } }, entry)).toMatchObject({ ok: false, error: { code: "invalid_request", param: "actor.token" } });
-    expect(await recordAudit(env, await signedAdminContext("req_audit_unit_4"), { ...entry, target_type: "api_key" })).toMatchObject({ ok: false, error: { param: "target_type" } });
+    expect(await recordAudit(env, { requestId: "req_audit_unit_3", actor: { type: "key", token: "not-a-token" } }, entry)).toMatchObject({
+      ok: false,
+      error: { code: "invalid_api_key" },
+    });
+    expect(await recordAudit(env, { requestId: "req_audit_unit_4", actor: { type: "admin" } }, entry)).toMatchObject({
+      ok: false,
+      error: { code: "invalid_request", param: "actor.token" },
+    });
+    expect(await recordAudit(env, await signedAdminContext("req_audit_unit_4"), { ...entry, target_type: "api_key" })).toMatchObject({
+      ok: false,
+      error: { param: "target_type" },
+    });
     value(await recordAudit(env, await signedAdminContext("req_audit_unit_5"), entry));
     const page = await listAudit(env.AUTH_DB, { limit: 1 });
     expect(page.data[0]).toMatchObject({ actor: "admin", tenant_id: null, request_id: "req_audit_unit_5" });

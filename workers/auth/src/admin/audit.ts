@@ -83,21 +83,22 @@ export async function listAudit(db: D1Database, query: AuditQuery): Promise<List
   }
   binds.push(limit + 1);
   const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid DESC LIMIT ?${binds.length}`;
-  const { results } = await db.prepare(sql).bind(...binds).all<AuditRow>();
+  const { results } = await db
+    .prepare(sql)
+    .bind(...binds)
+    .all<AuditRow>();
   const rows = results.slice(0, limit);
-  const data = rows.map(
-    (r): AuditEntry => ({
-      id: r.id,
-      object: "audit_log_entry",
-      at: r.at,
-      actor: r.actor,
-      action: r.action,
-      tenant_id: r.tenant_id,
-      target_type: r.target_type,
-      target_id: r.target_id,
-      request_id: r.request_id,
-      details: parseJson<Record<string, unknown>>(r.details, {}),
-    }),
-  );
+  const data = rows.map((r): AuditEntry => ({
+    id: r.id,
+    object: "audit_log_entry",
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    tenant_id: r.tenant_id,
+    target_type: r.target_type,
+    target_id: r.target_id,
+    request_id: r.request_id,
+    details: parseJson<Record<string, unknown>>(r.details, {}),
+  }));
   return { object: "list", data, has_more: results.length > limit, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
 }

@@ -218,13 +218,18 @@ export async function createKey(env: AuthEnv, acting: Acting, tenantId: string, 
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)`,
     ).bind(row.id, row.tenant_id, row.name, row.prefix, row.hash, row.scopes, row.models, row.limits, row.budget, row.expires_at, row.created_by, now),
     env.AUTH_DB.prepare("INSERT INTO api_key_secrets (hash, key_id, prefix, created_at) VALUES (?1, ?2, ?3, ?4)").bind(hash, row.id, prefix, now),
-    auditStatement(env.AUTH_DB, acting, {
-      action: "key.create",
-      tenantId,
-      targetType: "api_key",
-      targetId: row.id,
-      details: { name: row.name, ...grant },
-    }, now),
+    auditStatement(
+      env.AUTH_DB,
+      acting,
+      {
+        action: "key.create",
+        tenantId,
+        targetType: "api_key",
+        targetId: row.id,
+        details: { name: row.name, ...grant },
+      },
+      now,
+    ),
   ]);
   if (!inserted.ok) return inserted;
   return ok({ ...toApiKey(row, now), key });
@@ -339,18 +344,21 @@ export async function rotateKey(env: AuthEnv, acting: Acting, keyId: string, inp
   await env.AUTH_DB.batch([
     // Drop secrets whose grace is over; end the rest (the current one included) at the latest at graceEnd.
     env.AUTH_DB.prepare("DELETE FROM api_key_secrets WHERE key_id = ?1 AND (expires_at <= ?2 OR ?3 = 0)").bind(keyId, now, grace),
-    env.AUTH_DB.prepare(
-      "UPDATE api_key_secrets SET expires_at = MIN(COALESCE(expires_at, ?2), ?2) WHERE key_id = ?1",
-    ).bind(keyId, graceEnd),
+    env.AUTH_DB.prepare("UPDATE api_key_secrets SET expires_at = MIN(COALESCE(expires_at, ?2), ?2) WHERE key_id = ?1").bind(keyId, graceEnd),
     env.AUTH_DB.prepare("INSERT INTO api_key_secrets (hash, key_id, prefix, created_at) VALUES (?1, ?2, ?3, ?4)").bind(hash, keyId, prefix, now),
     env.AUTH_DB.prepare("UPDATE api_keys SET hash = ?2, prefix = ?3, updated_at = ?4 WHERE id = ?1").bind(keyId, hash, prefix, now),
-    auditStatement(env.AUTH_DB, acting, {
-      action: "key.rotate",
-      tenantId: row.tenant_id,
-      targetType: "api_key",
-      targetId: keyId,
-      details: { grace_period_seconds: grace, previous_key_expires_at: graceEnd },
-    }, now),
+    auditStatement(
+      env.AUTH_DB,
+      acting,
+      {
+        action: "key.rotate",
+        tenantId: row.tenant_id,
+        targetType: "api_key",
+        targetId: keyId,
+        details: { grace_period_seconds: grace, previous_key_expires_at: graceEnd },
+      },
+      now,
+    ),
   ]);
   // The previous secret's cached entry carries no expiry: drop it so the grace end applies.
   await evictCachedKeys(env.AUTH_CACHE, oldHashes);

@@ -93,7 +93,10 @@ describe("tenant self-service (keys:write)", () => {
     const strong = value(await createKey(env, ADMIN, tenant.id, { scopes: ["chat", "batch"] }));
     expect(await revokeKey(env, acting, strong.id)).toMatchObject({ ok: false, error: { code: "permission_denied" } });
     const weak = value(await createKey(env, acting, tenant.id, { scopes: ["chat"] }));
-    expect(await updateKey(env, acting, weak.id, { scopes: ["chat", "batch"] })).toMatchObject({ ok: false, error: { code: "permission_denied", param: "scopes" } });
+    expect(await updateKey(env, acting, weak.id, { scopes: ["chat", "batch"] })).toMatchObject({
+      ok: false,
+      error: { code: "permission_denied", param: "scopes" },
+    });
     expect(value(await revokeKey(env, acting, weak.id)).status).toBe("revoked");
   });
 

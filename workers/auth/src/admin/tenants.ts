@@ -1,11 +1,5 @@
 import { fail, newId, ok, validationError, type Budget, type Limits, type Result } from "../../../shared/src";
-import {
-  ListQuerySchema,
-  TenantCreateSchema,
-  TenantUpdateSchema,
-  type ListPage,
-  type Tenant,
-} from "../../../shared/src/contracts/auth";
+import { ListQuerySchema, TenantCreateSchema, TenantUpdateSchema, type ListPage, type Tenant } from "../../../shared/src/contracts/auth";
 import { publishTenantGeneration } from "../authenticate/key-cache";
 import { compact, mergeAxes, nowSeconds, parseJson, toTenant, type TenantRow } from "../db/rows";
 import { requireAdmin, type Acting } from "./actor";
@@ -43,16 +37,25 @@ export async function createTenant(env: AuthEnv, acting: Acting, input: unknown)
     generation: 1,
   };
   await env.AUTH_DB.batch([
-    env.AUTH_DB.prepare(
-      "INSERT INTO tenants (id, name, status, limits, budget, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?5)",
-    ).bind(row.id, row.name, row.limits, row.budget, now),
-    auditStatement(env.AUTH_DB, acting, {
-      action: "tenant.create",
-      tenantId: row.id,
-      targetType: "tenant",
-      targetId: row.id,
-      details: { name: row.name, limits: JSON.parse(row.limits), budget: JSON.parse(row.budget) },
-    }, now),
+    env.AUTH_DB.prepare("INSERT INTO tenants (id, name, status, limits, budget, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?5)").bind(
+      row.id,
+      row.name,
+      row.limits,
+      row.budget,
+      now,
+    ),
+    auditStatement(
+      env.AUTH_DB,
+      acting,
+      {
+        action: "tenant.create",
+        tenantId: row.id,
+        targetType: "tenant",
+        targetId: row.id,
+        details: { name: row.name, limits: JSON.parse(row.limits), budget: JSON.parse(row.budget) },
+      },
+      now,
+    ),
   ]);
   // Not needed for correctness (a lookup that finds no generation in KV asks D1 and repairs it);
   // it spares the tenant's first key lookups that detour through D1.
@@ -68,9 +71,10 @@ export async function listTenants(env: AuthEnv, acting: Acting, query: unknown):
   if (!parsed.success) return fail(validationError(parsed.error));
   const limit = parsed.data.limit ?? 20;
   const stmt = parsed.data.after
-    ? env.AUTH_DB.prepare(
-        "SELECT * FROM tenants WHERE rowid < (SELECT rowid FROM tenants WHERE id = ?1) ORDER BY rowid DESC LIMIT ?2",
-      ).bind(parsed.data.after, limit + 1)
+    ? env.AUTH_DB.prepare("SELECT * FROM tenants WHERE rowid < (SELECT rowid FROM tenants WHERE id = ?1) ORDER BY rowid DESC LIMIT ?2").bind(
+        parsed.data.after,
+        limit + 1,
+      )
     : env.AUTH_DB.prepare("SELECT * FROM tenants ORDER BY rowid DESC LIMIT ?1").bind(limit + 1);
   const { results } = await stmt.all<TenantRow>();
   const data = results.slice(0, limit).map(toTenant);
@@ -131,21 +135,24 @@ export async function disableTenant(env: AuthEnv, acting: Acting, id: string): P
   if (!row) return tenantNotFound(id);
   if (row.status === "disabled") return ok(toTenant(row));
   const now = nowSeconds();
-  const active = await env.AUTH_DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ?1 AND revoked_at IS NULL")
-    .bind(id)
-    .first<{ n: number }>();
+  const active = await env.AUTH_DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ?1 AND revoked_at IS NULL").bind(id).first<{ n: number }>();
   const results = await env.AUTH_DB.batch([
     env.AUTH_DB.prepare(
       "UPDATE tenants SET status = 'disabled', disabled_at = ?2, updated_at = ?2, generation = generation + 1 WHERE id = ?1 RETURNING generation",
     ).bind(id, now),
     env.AUTH_DB.prepare("UPDATE api_keys SET revoked_at = ?2, updated_at = ?2 WHERE tenant_id = ?1 AND revoked_at IS NULL").bind(id, now),
-    auditStatement(env.AUTH_DB, acting, {
-      action: "tenant.disable",
-      tenantId: id,
-      targetType: "tenant",
-      targetId: id,
-      details: { keys_revoked: active?.n ?? 0 },
-    }, now),
+    auditStatement(
+      env.AUTH_DB,
+      acting,
+      {
+        action: "tenant.disable",
+        tenantId: id,
+        targetType: "tenant",
+        targetId: id,
+        details: { keys_revoked: active?.n ?? 0 },
+      },
+      now,
+    ),
   ]);
   const generation = returnedGeneration(results);
   await publishTenantGeneration(env.AUTH_CACHE, id, generation);

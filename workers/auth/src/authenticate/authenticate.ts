@@ -56,9 +56,7 @@ export async function authenticate(deps: AuthDeps, apiKey: unknown): Promise<Res
   if (apiKey.length > MAX_KEY_LENGTH) return fail(invalidKey(INCORRECT));
   const parsed = parseApiKey(apiKey);
   if (!parsed.ok) {
-    return fail(
-      invalidKey(parsed.reason === "checksum" ? "Incorrect API key provided: the key's checksum does not match (a typo?)." : INCORRECT),
-    );
+    return fail(invalidKey(parsed.reason === "checksum" ? "Incorrect API key provided: the key's checksum does not match (a typo?)." : INCORRECT));
   }
   if (parsed.env !== env.KEY_ENV) {
     return fail(invalidKey(`This API key belongs to the '${parsed.env}' environment, not '${env.KEY_ENV}'.`));

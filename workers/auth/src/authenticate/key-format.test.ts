@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  apiKeyChecksum,
-  generateApiKey,
-  hashApiKey,
-  parseApiKey,
-  timingSafeEqualStrings,
-} from "../../../shared/src";
+import { apiKeyChecksum, generateApiKey, hashApiKey, parseApiKey, timingSafeEqualStrings } from "../../../shared/src";
 
 describe("API key format", () => {
   it("is sk-<env>- + 32 random base62 + 6 base62 checksum, and parses back with a display prefix", () => {

@@ -17,9 +17,7 @@ export function lastUsedWrite(db: D1Database, keyId: string, nowMs: number): D1P
   if (lastFlush.size >= MAX_TRACKED) lastFlush.clear();
   lastFlush.set(keyId, nowMs);
   const sec = Math.floor(nowMs / 1000);
-  return db
-    .prepare("UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)")
-    .bind(sec, keyId);
+  return db.prepare("UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)").bind(sec, keyId);
 }
 
 /** For tests: forget what was flushed. */

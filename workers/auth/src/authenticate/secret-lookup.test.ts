@@ -76,7 +76,10 @@ describe("unknown well-formed keys and D1", () => {
     const c = countingEnv();
     const unknown = generateApiKey("dev");
     for (let i = 0; i < 20; i++) {
-      expect(await auth(c.env, unknown)).toMatchObject({ ok: false, error: { code: "invalid_api_key", message: expect.stringContaining("Incorrect API key") } });
+      expect(await auth(c.env, unknown)).toMatchObject({
+        ok: false,
+        error: { code: "invalid_api_key", message: expect.stringContaining("Incorrect API key") },
+      });
     }
     expect(c.lookups()).toBe(1);
 

@@ -107,7 +107,10 @@ class Coalescer {
     for (const [h] of batch) this.#queued.delete(h);
     const run = (async () => {
       try {
-        const { results } = await db.prepare(lookupSql(batch.length)).bind(...batch.map(([h]) => h)).all<LookupRow>();
+        const { results } = await db
+          .prepare(lookupSql(batch.length))
+          .bind(...batch.map(([h]) => h))
+          .all<LookupRow>();
         const byHash = new Map(results.map((r) => [r.secret_hash, r]));
         for (const [h, waiters] of batch) for (const w of waiters) w.resolve(byHash.get(h) ?? null);
       } catch (err) {

@@ -15,9 +15,7 @@ export class PriceStore {
 
   async list(): Promise<Price[]> {
     const { results } = await this.db
-      .prepare(
-        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros FROM prices ORDER BY model",
-      )
+      .prepare("SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros FROM prices ORDER BY model")
       .all<PriceRow>();
     return results.map(toPrice);
   }
@@ -28,9 +26,7 @@ export class PriceStore {
 
   async get(model: string): Promise<Price | null> {
     const row = await this.db
-      .prepare(
-        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros FROM prices WHERE model = ?",
-      )
+      .prepare("SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros FROM prices WHERE model = ?")
       .bind(model)
       .first<PriceRow>();
     return row ? toPrice(row) : null;
@@ -47,14 +43,7 @@ export class PriceStore {
            input_per_mtok_micros = excluded.input_per_mtok_micros, output_per_mtok_micros = excluded.output_per_mtok_micros,
            cached_input_per_mtok_micros = excluded.cached_input_per_mtok_micros, updated_at = excluded.updated_at`,
       )
-      .bind(
-        price.model,
-        price.provider,
-        price.input_per_mtok_micros,
-        price.output_per_mtok_micros,
-        price.cached_input_per_mtok_micros,
-        now,
-      )
+      .bind(price.model, price.provider, price.input_per_mtok_micros, price.output_per_mtok_micros, price.cached_input_per_mtok_micros, now)
       .run();
     return existed === null;
   }

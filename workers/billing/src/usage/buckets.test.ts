@@ -11,9 +11,18 @@ import { insertStatements, priceEvent } from "./record";
 const env = workerEnv as unknown as BillingEnv & { TEST_MIGRATIONS: D1Migration[] };
 const db = () => env.BILLING_DB;
 
-const book = new PriceBook([{ model: "gpt-4o-mini", provider: "openai", input_per_mtok_micros: 150_000, output_per_mtok_micros: 600_000, cached_input_per_mtok_micros: 75_000 }]);
+const book = new PriceBook([
+  { model: "gpt-4o-mini", provider: "openai", input_per_mtok_micros: 150_000, output_per_mtok_micros: 600_000, cached_input_per_mtok_micros: 75_000 },
+]);
 /** The consumer's write path: priced events, inserted idempotently (ON CONFLICT DO NOTHING). */
-const store = (events: UsageEvent[]) => db().batch(insertStatements(db(), events.map((e) => priceEvent(UsageEventSchema.parse(e), book)), 0));
+const store = (events: UsageEvent[]) =>
+  db().batch(
+    insertStatements(
+      db(),
+      events.map((e) => priceEvent(UsageEventSchema.parse(e), book)),
+      0,
+    ),
+  );
 
 /** 2026-11-30 23:59:00 UTC: a minute, an hour, a day and a month end together one minute later. */
 const T = Date.UTC(2026, 10, 30, 23, 59, 0);
@@ -29,7 +38,9 @@ beforeEach(async () => {
 
 async function sums(width: number) {
   return db()
-    .prepare("SELECT SUM(requests) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(cost_usd_micros) AS micros FROM usage_rollups WHERE width = ?")
+    .prepare(
+      "SELECT SUM(requests) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(cost_usd_micros) AS micros FROM usage_rollups WHERE width = ?",
+    )
     .bind(width)
     .first();
 }
@@ -44,7 +55,9 @@ describe("usage_rollups (migration 0005)", () => {
     await store(events);
     await store([events[0]!, events[2]!]); // redelivered
     const truth = await db()
-      .prepare("SELECT COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(cost_usd_micros) AS micros FROM usage_events")
+      .prepare(
+        "SELECT COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(cost_usd_micros) AS micros FROM usage_events",
+      )
       .first();
     // 435 µ$ (800 × 0.15 + 200 × 0.075 + 500 × 0.6) + 2 × ceil(10 × 0.15 + 5 × 0.6 = 4.5) … the last has no completion: ceil(1.5) = 2.
     expect(truth).toEqual({ requests: 3, prompt: 1020, completion: 505, micros: 435 + 5 + 2 });
@@ -74,16 +87,30 @@ describe("usageBuckets / costBuckets", () => {
       value: {
         object: "page",
         data: [
-          { object: "bucket", start_time: S, end_time: S + 60, results: [expect.objectContaining({ num_model_requests: 1, input_tokens: 10, output_tokens: 5, model: null })] },
+          {
+            object: "bucket",
+            start_time: S,
+            end_time: S + 60,
+            results: [expect.objectContaining({ num_model_requests: 1, input_tokens: 10, output_tokens: 5, model: null })],
+          },
           { object: "bucket", start_time: S + 60, end_time: S + 120, results: [] },
         ],
         has_more: true,
         next_page: String(S + 120),
       },
     });
-    const second = await usageBuckets(db(), tenant, "completions", { start_time: S + 30, end_time: S + 150, bucket_width: "1m", limit: "2", page: String(S + 120) }, 0);
+    const second = await usageBuckets(
+      db(),
+      tenant,
+      "completions",
+      { start_time: S + 30, end_time: S + 150, bucket_width: "1m", limit: "2", page: String(S + 120) },
+      0,
+    );
     // The embeddings call is not completions usage.
-    expect(second).toEqual({ ok: true, value: { object: "page", data: [{ object: "bucket", start_time: S + 120, end_time: S + 180, results: [] }], has_more: false, next_page: null } });
+    expect(second).toEqual({
+      ok: true,
+      value: { object: "page", data: [{ object: "bucket", start_time: S + 120, end_time: S + 180, results: [] }], has_more: false, next_page: null },
+    });
     const other = await usageBuckets(db(), { tenantId: "ten_2" }, "embeddings", { start_time: S, end_time: S + 180, bucket_width: "1h" }, 0);
     expect(other.ok && other.value.data.flatMap((b) => b.results)).toEqual([]);
   });
@@ -99,9 +126,7 @@ describe("usageBuckets / costBuckets", () => {
 
   it("stops a page before the bucket that would pass MAX_RESULT_ROWS, and goes on from it", async () => {
     const row = (bucket: number, model: string) =>
-      db()
-        .prepare("INSERT INTO usage_rollups VALUES (60, 'ten_1', ?, 'key_1', ?, 'chat', 1, 1, 1, 0, 0, 2, 1)")
-        .bind(bucket, model);
+      db().prepare("INSERT INTO usage_rollups VALUES (60, 'ten_1', ?, 'key_1', ?, 'chat', 1, 1, 1, 0, 0, 2, 1)").bind(bucket, model);
     const rows = [];
     for (let i = 0; i < MAX_RESULT_ROWS - 10; i++) rows.push(row(S, `m${i}`));
     for (let i = 0; i < 20; i++) rows.push(row(S + 60, `m${i}`));
@@ -116,13 +141,31 @@ describe("usageBuckets / costBuckets", () => {
   });
 
   it("costs: integer micro-dollars per line item, with the USD value beside them", async () => {
-    await store([sampleUsageEvent({ started_at: T }), sampleUsageEvent({ started_at: T, key_id: "key_2" }), sampleUsageEvent({ started_at: T, model: "unpriced-1", requested_model: "unpriced-1" })]);
+    await store([
+      sampleUsageEvent({ started_at: T }),
+      sampleUsageEvent({ started_at: T, key_id: "key_2" }),
+      sampleUsageEvent({ started_at: T, model: "unpriced-1", requested_model: "unpriced-1" }),
+    ]);
     const res = await costBuckets(db(), tenant, { start_time: S, end_time: S + 60, group_by: "line_item" }, 0);
     if (!res.ok) throw new Error(res.error.message);
     expect(res.value.data).toHaveLength(1);
     expect(res.value.data[0]!.results).toEqual([
-      { object: "organization.costs.result", amount: { value: 0.00001, currency: "usd" }, cost_usd_micros: 10, line_item: "gpt-4o-mini-2024-07-18", project_id: null, api_key_id: null },
-      { object: "organization.costs.result", amount: { value: 0, currency: "usd" }, cost_usd_micros: 0, line_item: "unpriced-1", project_id: null, api_key_id: null },
+      {
+        object: "organization.costs.result",
+        amount: { value: 0.00001, currency: "usd" },
+        cost_usd_micros: 10,
+        line_item: "gpt-4o-mini-2024-07-18",
+        project_id: null,
+        api_key_id: null,
+      },
+      {
+        object: "organization.costs.result",
+        amount: { value: 0, currency: "usd" },
+        cost_usd_micros: 0,
+        line_item: "unpriced-1",
+        project_id: null,
+        api_key_id: null,
+      },
     ]);
   });
 });

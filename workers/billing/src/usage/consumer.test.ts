@@ -18,16 +18,22 @@ beforeEach(async () => {
     db().prepare("DELETE FROM usage_events"),
     db().prepare("DELETE FROM usage_monthly"),
     db().prepare("DELETE FROM prices"),
-    db()
-      .prepare(
-        "INSERT INTO prices (model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, updated_at) VALUES ('gpt-4o-mini', 'openai', 150000, 600000, 75000, 0)",
-      ),
+    db().prepare(
+      "INSERT INTO prices (model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, updated_at) VALUES ('gpt-4o-mini', 'openai', 150000, 600000, 75000, 0)",
+    ),
   ]);
 });
 
 /** An event priced at 1,000 prompt (200 cached) and 500 completion tokens, on the last second of a month. */
 const event = (overrides: Partial<UsageEvent> = {}): UsageEvent =>
-  sampleUsageEvent({ prompt_tokens: 1000, completion_tokens: 500, cached_tokens: 200, total_tokens: 1500, started_at: Date.UTC(2026, 10, 30, 23, 59, 59), ...overrides });
+  sampleUsageEvent({
+    prompt_tokens: 1000,
+    completion_tokens: 500,
+    cached_tokens: 200,
+    total_tokens: 1500,
+    started_at: Date.UTC(2026, 10, 30, 23, 59, 59),
+    ...overrides,
+  });
 
 interface FakeMessage extends Message<unknown> {
   acked: boolean;
@@ -110,9 +116,7 @@ describe("usage-events consumer", () => {
       ]).batch,
       env,
     );
-    const { results } = await db()
-      .prepare("SELECT month, key_id, model, requests, cost_usd_micros FROM usage_monthly ORDER BY month, key_id, model")
-      .all();
+    const { results } = await db().prepare("SELECT month, key_id, model, requests, cost_usd_micros FROM usage_monthly ORDER BY month, key_id, model").all();
     expect(results).toEqual([
       { month: "2026-11", key_id: "key_1", model: "fast", requests: 1, cost_usd_micros: 0 },
       { month: "2026-11", key_id: "key_1", model: "gpt-4o-mini-2024-07-18", requests: 2, cost_usd_micros: 870 },
@@ -219,7 +223,14 @@ describe("usage-events consumer: packs of events", () => {
   it("stores every event of a pack as the same row a single-event message makes", async () => {
     const now = 1_767_000_000_000;
     const events = Array.from({ length: 7 }, (_, i) =>
-      event({ request_id: `req_pack_${i}`, stream: i % 2 === 0, ttfb_ms: i % 2 === 0 ? 3.5 : null, upstream_error: i === 3, aborted: i === 4, tags: { run: `r${i}` } }),
+      event({
+        request_id: `req_pack_${i}`,
+        stream: i % 2 === 0,
+        ttfb_ms: i % 2 === 0 ? 3.5 : null,
+        upstream_error: i === 3,
+        aborted: i === 4,
+        tags: { run: `r${i}` },
+      }),
     );
     const { batch, messages } = batchOf([packOf(events)]);
     await consumeUsageBatch(batch, env, now);
@@ -230,7 +241,15 @@ describe("usage-events consumer: packs of events", () => {
     await db().batch([db().prepare("DELETE FROM usage_events"), db().prepare("DELETE FROM usage_monthly")]);
     await consumeUsageBatch(batchOf(events).batch, env, now);
     expect(await tables()).toEqual(packed);
-    expect(packed.events[4]).toMatchObject({ request_id: "req_pack_4", stream: 1, aborted: 1, ttfb_ms: 3.5, tags: '{"run":"r4"}', cost_usd_micros: 435, received_at: now });
+    expect(packed.events[4]).toMatchObject({
+      request_id: "req_pack_4",
+      stream: 1,
+      aborted: 1,
+      ttfb_ms: 3.5,
+      tags: '{"run":"r4"}',
+      cost_usd_micros: 435,
+      received_at: now,
+    });
     expect(packed.monthly).toEqual([expect.objectContaining({ requests: 7, cost_usd_micros: 7 * 435, total_tokens: 7 * 1500 })]);
   });
 

@@ -1,9 +1,4 @@
-import {
-  looksLikeUsagePack,
-  USAGE_PACK_VERSION,
-  UsageEventSchema,
-  UsagePackEnvelopeSchema,
-} from "../../../shared/src/contracts/usage";
+import { looksLikeUsagePack, USAGE_PACK_VERSION, UsageEventSchema, UsagePackEnvelopeSchema } from "../../../shared/src/contracts/usage";
 import type { ParsedUsageEvent } from "./record";
 
 /**

@@ -46,7 +46,15 @@ export async function usageBuckets(db: D1Database, scope: UsageScope, kind: Usag
   const admin = scope.tenantId === null;
   return rollupPage(
     db,
-    { ...q, scope, width: BUCKET_SECONDS[q.bucket_width], operations: USAGE_KINDS[kind], groups: groups.value, limit: q.limit ?? BUCKET_LIMITS[q.bucket_width].default, nowSeconds },
+    {
+      ...q,
+      scope,
+      width: BUCKET_SECONDS[q.bucket_width],
+      operations: USAGE_KINDS[kind],
+      groups: groups.value,
+      limit: q.limit ?? BUCKET_LIMITS[q.bucket_width].default,
+      nowSeconds,
+    },
     (r: RollupRow): UsageResult => ({
       object: kind === "completions" ? "organization.usage.completions.result" : "organization.usage.embeddings.result",
       input_tokens: r.prompt_tokens,

@@ -55,22 +55,22 @@ export interface UsageSummary {
 /** Month-to-date usage of a tenant (or one of its keys) from the rollup table. */
 export async function usageSummary(db: D1Database, q: UsageQuery): Promise<UsageSummary> {
   const stmt = q.key_id
-    ? db
-        .prepare("SELECT * FROM usage_monthly WHERE month = ? AND tenant_id = ? AND key_id = ? ORDER BY key_id, model")
-        .bind(q.month, q.tenant_id, q.key_id)
+    ? db.prepare("SELECT * FROM usage_monthly WHERE month = ? AND tenant_id = ? AND key_id = ? ORDER BY key_id, model").bind(q.month, q.tenant_id, q.key_id)
     : db.prepare("SELECT * FROM usage_monthly WHERE month = ? AND tenant_id = ? ORDER BY key_id, model").bind(q.month, q.tenant_id);
   const { results } = await stmt.all<UsageByModel & { month: string; tenant_id: string }>();
-  const by_model = results.map(({ key_id, model, requests, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, total_tokens, cost_usd_micros }) => ({
-    key_id,
-    model,
-    requests,
-    prompt_tokens,
-    completion_tokens,
-    cached_tokens,
-    reasoning_tokens,
-    total_tokens,
-    cost_usd_micros,
-  }));
+  const by_model = results.map(
+    ({ key_id, model, requests, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, total_tokens, cost_usd_micros }) => ({
+      key_id,
+      model,
+      requests,
+      prompt_tokens,
+      completion_tokens,
+      cached_tokens,
+      reasoning_tokens,
+      total_tokens,
+      cost_usd_micros,
+    }),
+  );
   return {
     tenant_id: q.tenant_id,
     key_id: q.key_id ?? null,

@@ -40,7 +40,15 @@ export async function recordAudit(c: Context<GatewayBindings>, actor: AuthCallCo
   }));
   if (!written.ok) {
     console.error(
-      JSON.stringify({ level: "error", service: "gateway", message: "audit row not written", requestId: actor.requestId, action: entry.action, target: entry.target_id, code: written.error.code }),
+      JSON.stringify({
+        level: "error",
+        service: "gateway",
+        message: "audit row not written",
+        requestId: actor.requestId,
+        action: entry.action,
+        target: entry.target_id,
+        code: written.error.code,
+      }),
     );
   }
 }

@@ -28,7 +28,13 @@ const usd = (name: string) =>
 
 const PriceWrite = z
   .object({
-    provider: z.string().min(1).max(100).nullable().optional().openapi({ description: "Provider the price belongs to (informational unless the model name is pinned as `<provider>/<model>`)" }),
+    provider: z
+      .string()
+      .min(1)
+      .max(100)
+      .nullable()
+      .optional()
+      .openapi({ description: "Provider the price belongs to (informational unless the model name is pinned as `<provider>/<model>`)" }),
     input_per_mtok: usd("Input (prompt)"),
     output_per_mtok: usd("Output (completion)"),
     cached_input_per_mtok: usd("Cached input").nullable().optional().openapi({ description: "Cached input price in USD per 1M tokens; null = same as input" }),
@@ -121,7 +127,8 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
         provider: body.provider ?? null,
         input_per_mtok_micros: micros(body.input_per_mtok),
         output_per_mtok_micros: micros(body.output_per_mtok),
-        cached_input_per_mtok_micros: body.cached_input_per_mtok === null || body.cached_input_per_mtok === undefined ? null : micros(body.cached_input_per_mtok),
+        cached_input_per_mtok_micros:
+          body.cached_input_per_mtok === null || body.cached_input_per_mtok === undefined ? null : micros(body.cached_input_per_mtok),
       }),
     );
     await refreshPricesQuietly(c.env);

@@ -43,8 +43,16 @@ export const ListQuery = ListQuerySchema;
 export const AuditQuery = AuditQuerySchema;
 
 export const TenantIdParam = z.object({
-  id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "ten_3hVbq9pC1Wm0YfL2xN7aKd" }),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "ten_3hVbq9pC1Wm0YfL2xN7aKd" }),
 });
 export const KeyIdParam = z.object({
-  id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "key_8sJd02LmQp4Xz1Vb6tRc9N" }),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "key_8sJd02LmQp4Xz1Vb6tRc9N" }),
 });

@@ -41,8 +41,7 @@ const patch = createRoute({
   method: "patch",
   path: "/admin/tenants/{id}",
   summary: "Rename a tenant or set its tenant-wide limits and budget",
-  description:
-    "Each limit/budget axis given is set; `null` clears it; absent axes are kept. Takes effect on each key's next authentication.",
+  description: "Each limit/budget axis given is set; `null` clears it; absent axes are kept. Takes effect on each key's next authentication.",
   request: { params: TenantIdParam, ...jsonBody(TenantUpdate) },
   responses: { 200: jsonResponse(Tenant, "The updated tenant"), ...errorResponses(400, 401, 404, 503) },
 });

@@ -52,7 +52,9 @@ export async function checkEverything(env: GatewayEnv): Promise<HealthReport> {
   for (const r of results) collect(r, services);
   if (!services["secrets"]) services["secrets"] = { ok: false, checks: { binding: { ok: false, ms: 0, error: "not reported by model-proxy" } } };
   const failed = Object.entries(services).flatMap(([name, s]) =>
-    Object.entries(s.checks).filter(([, ch]) => !ch.ok).map(([check]) => `${name}.${check}`),
+    Object.entries(s.checks)
+      .filter(([, ch]) => !ch.ok)
+      .map(([check]) => `${name}.${check}`),
   );
   return { status: failed.length === 0 ? "ok" : "unhealthy", failed, services };
 }

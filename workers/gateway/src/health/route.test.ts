@@ -19,7 +19,9 @@ describe("GET /health (dependencies down)", () => {
     const body = (await res.json()) as { status: string; failed: string[]; services: Record<string, { ok: boolean }> };
     expect(body.status).toBe("unhealthy");
     expect(body.services["gateway"]!.ok).toBe(true);
-    expect(body.failed).toEqual(expect.arrayContaining(["auth.binding", "tail.binding", "billing.binding", "model-proxy.binding", "rate-limiter.binding", "secrets.binding"]));
+    expect(body.failed).toEqual(
+      expect.arrayContaining(["auth.binding", "tail.binding", "billing.binding", "model-proxy.binding", "rate-limiter.binding", "secrets.binding"]),
+    );
     expect(body.failed.some((f) => f.startsWith("gateway."))).toBe(false);
   });
 
@@ -74,7 +76,15 @@ describe("GET /health (cost of public traffic)", () => {
 
     const admin = await get({ authorization: "Bearer adm_counting" });
     expect(admin.status).toBe(200);
-    expect(Object.keys(((await admin.json()) as { services: object }).services).sort()).toEqual(["auth", "billing", "gateway", "model-proxy", "rate-limiter", "secrets", "tail"]);
+    expect(Object.keys(((await admin.json()) as { services: object }).services).sort()).toEqual([
+      "auth",
+      "billing",
+      "gateway",
+      "model-proxy",
+      "rate-limiter",
+      "secrets",
+      "tail",
+    ]);
     expect(calls()).toBe(10);
 
     vi.setSystemTime(t0 + PUBLIC_HEALTH_TTL_MS - 1);

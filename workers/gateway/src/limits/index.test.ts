@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError, type AcquireRequest, type AcquireResult, type Price, type Principal, type RenewRequest, type RouteTarget, type SettleRequest } from "../../../shared/src";
+import {
+  ApiError,
+  type AcquireRequest,
+  type AcquireResult,
+  type Price,
+  type Principal,
+  type RenewRequest,
+  type RouteTarget,
+  type SettleRequest,
+} from "../../../shared/src";
 import { acquireLimits, hasLimits, limitHeaders, settleLimits, type LimitReservation } from "./index";
 import { resetPriceCache } from "./prices";
 import { resetTargetCache } from "./targets";
@@ -131,11 +140,7 @@ describe("acquireLimits", () => {
 
   it("puts key and tenant subjects in the tenant's object (one call) and reserves the worst-case cost", async () => {
     const { env, calls } = fakeEnv(() => admitted());
-    await acquireLimits(
-      env,
-      principal({ keyLimits: { max_concurrency: 4 }, keyBudget: { monthly_usd: 5 }, tenantLimits: { tpm: 100_000 } }),
-      reservation,
-    );
+    await acquireLimits(env, principal({ keyLimits: { max_concurrency: 4 }, keyBudget: { monthly_usd: 5 }, tenantLimits: { tpm: 100_000 } }), reservation);
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({
       object: "tenant:ten_1",
@@ -154,7 +159,12 @@ describe("acquireLimits", () => {
 
   it("reserves an alias at its most expensive target", async () => {
     const { env, calls } = fakeEnv(() => admitted());
-    await acquireLimits(env, principal({ tenantBudget: { monthly_usd: 100 } }), { ...reservation, model: "fast", promptTokens: 10, completion: { maxPerChoice: 10, choices: 1 } });
+    await acquireLimits(env, principal({ tenantBudget: { monthly_usd: 100 } }), {
+      ...reservation,
+      model: "fast",
+      promptTokens: 10,
+      completion: { maxPerChoice: 10, choices: 1 },
+    });
     // o1-pro: 10 × $150/M + 10 × $600/M = 1500 + 6000 µ$.
     expect((calls[0]!.input as AcquireRequest).costMicros).toBe(7500);
   });
@@ -178,7 +188,12 @@ describe("acquireLimits", () => {
     expect((calls[1]!.input as AcquireRequest).tokens).toBe(1000 + 16_384);
     const compatible = await acquireLimits(env, limited, { ...reservation, model: "local-llm", completion: { maxPerChoice: null, choices: 1 } });
     expect(compatible?.bodyOverrides).toEqual({ max_tokens: 4096 });
-    const legacy = await acquireLimits(env, limited, { ...reservation, model: "local-llm", operation: "completions", completion: { maxPerChoice: null, choices: 3 } });
+    const legacy = await acquireLimits(env, limited, {
+      ...reservation,
+      model: "local-llm",
+      operation: "completions",
+      completion: { maxPerChoice: null, choices: 3 },
+    });
     expect(legacy?.bodyOverrides).toEqual({ max_tokens: 16 });
     expect((calls[3]!.input as AcquireRequest).tokens).toBe(1000 + 3 * 16);
     // A client maximum without a budget needs no route lookup at all.
@@ -196,9 +211,7 @@ describe("acquireLimits", () => {
     const err = await refusal(acquireLimits(env, principal({ keyLimits: { rpm: 50 } }), reservation));
     expect(err.status).toBe(429);
     expect(err.code).toBe("rate_limit_exceeded");
-    expect(err.message).toBe(
-      "Rate limit reached for requests per minute (RPM) on API key key_1: Limit 50, Used 50, Requested 1. Please try again in 1.235s.",
-    );
+    expect(err.message).toBe("Rate limit reached for requests per minute (RPM) on API key key_1: Limit 50, Used 50, Requested 1. Please try again in 1.235s.");
     expect(err.headers).toEqual({
       "retry-after": "2",
       "retry-after-ms": "1235",
@@ -311,7 +324,10 @@ describe("settleLimits", () => {
     await settleLimits(env, null, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null });
     expect(calls).toEqual([]);
     const lease = await acquireLimits(env, principal({ keyLimits: { rpm: 1 } }), reservation);
-    const broken = { ...env, RATE_LIMITER: { idFromName: () => ({}), get: () => ({ settle: () => Promise.reject(new Error("gone")) }) } } as unknown as GatewayEnv;
+    const broken = {
+      ...env,
+      RATE_LIMITER: { idFromName: () => ({}), get: () => ({ settle: () => Promise.reject(new Error("gone")) }) },
+    } as unknown as GatewayEnv;
     await expect(settleLimits(broken, lease, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null })).resolves.toBeUndefined();
   });
 });

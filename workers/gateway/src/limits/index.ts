@@ -182,11 +182,7 @@ export async function acquireLimits(
  * response (in `ctx.waitUntil`) and never throws: if the object cannot be reached the lease expires
  * on its own (its slot frees, its worst-case cost stays charged).
  */
-export async function settleLimits(
-  env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLING">,
-  lease: Lease | null,
-  actual: ActualUsage,
-): Promise<void> {
+export async function settleLimits(env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLING">, lease: Lease | null, actual: ActualUsage): Promise<void> {
   if (!lease) return;
   lease.stopRenewing();
   const tokens = nonNeg(actual.promptTokens) + nonNeg(actual.completionTokens);
@@ -207,7 +203,14 @@ export async function settleLimits(
       return;
     } catch (err) {
       if (attempt === 2) {
-        console.error(JSON.stringify({ level: "error", message: "settle failed; lease will expire", object: lease.object, error: err instanceof Error ? err.message : String(err) }));
+        console.error(
+          JSON.stringify({
+            level: "error",
+            message: "settle failed; lease will expire",
+            object: lease.object,
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
       }
     }
   }
@@ -248,7 +251,8 @@ function keepRenewing(stub: ReturnType<GatewayEnv["RATE_LIMITER"]["get"]>, lease
           clearInterval(timer);
         }
       },
-      (err: unknown) => console.error(JSON.stringify({ level: "error", message: "lease renewal failed", object, error: err instanceof Error ? err.message : String(err) })),
+      (err: unknown) =>
+        console.error(JSON.stringify({ level: "error", message: "lease renewal failed", object, error: err instanceof Error ? err.message : String(err) })),
     );
   }, everyMs);
   return () => clearInterval(timer);

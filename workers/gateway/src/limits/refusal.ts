@@ -59,12 +59,7 @@ export function refusalError(refusal: Refusal, status: LimiterStatus, now = Date
   headers["retry-after"] = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
   headers["retry-after-ms"] = String(Math.max(1, Math.ceil(refusal.retryAfterMs)));
   const wait = openAIDuration(refusal.retryAfterMs);
-  const what =
-    refusal.kind === "requests"
-      ? "requests per minute (RPM)"
-      : refusal.kind === "tokens"
-        ? "tokens per minute (TPM)"
-        : "concurrent requests";
+  const what = refusal.kind === "requests" ? "requests per minute (RPM)" : refusal.kind === "tokens" ? "tokens per minute (TPM)" : "concurrent requests";
   return new ApiError({
     code: "rate_limit_exceeded",
     message: `Rate limit reached for ${what} on ${who}: Limit ${refusal.limit}, Used ${refusal.used}, Requested ${refusal.requested}. Please try again in ${wait}.`,

@@ -27,7 +27,14 @@ export async function releaseRemovedBudget(
       }),
     );
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", message: "rate limiter could not release a removed budget", subject: id, error: err instanceof Error ? err.message : String(err) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: "rate limiter could not release a removed budget",
+        subject: id,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
     throw new ApiError({
       code: "service_unavailable",
       message: "The budget was removed, but the rate limiter could not be updated. Repeat the request.",

@@ -29,7 +29,11 @@ export async function routeTargets(
     result = await env.MODEL_PROXY.routeTargets(principal.token, model, operation);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", message: "route targets unavailable", error: err instanceof Error ? err.message : String(err) }));
-    throw new ApiError({ code: "service_unavailable", message: "The model's routes cannot be read right now, so a limit cannot be checked. Please retry.", headers: { "retry-after": "1" } });
+    throw new ApiError({
+      code: "service_unavailable",
+      message: "The model's routes cannot be read right now, so a limit cannot be checked. Please retry.",
+      headers: { "retry-after": "1" },
+    });
   }
   // The error a dispatch would answer (unknown model, unsupported operation), before anything is reserved.
   if (!result.ok) throw ApiError.from(result.error);

@@ -17,7 +17,11 @@ function app() {
     const kind = c.req.query("kind");
     if (kind === "thrown") throw new ApiError({ code: "invalid_request", param: "max_tokens", message: "Missing required parameter: 'max_tokens'." });
     if (kind === "version") checkAnthropicVersion(c.req.raw.headers);
-    if (kind === "relayed") return errorResponse({ code: "upstream_rate_limited", message: "Provider 'claude' is rate limiting requests.", headers: { "retry-after": "7" } }, "req_test_1");
+    if (kind === "relayed")
+      return errorResponse(
+        { code: "upstream_rate_limited", message: "Provider 'claude' is rate limiting requests.", headers: { "retry-after": "7" } },
+        "req_test_1",
+      );
     return c.json({ type: "message" });
   });
   return a;

@@ -16,7 +16,10 @@ export function anthropicErrors(): MiddlewareHandler<GatewayBindings> {
     await next();
     const res = c.res;
     if (res.status < 400 || !(res.headers.get("content-type") ?? "").includes("application/json")) return;
-    const body: unknown = await res.clone().json().catch(() => null);
+    const body: unknown = await res
+      .clone()
+      .json()
+      .catch(() => null);
     const converted = anthropicErrorFromOpenAI(body, res.status, c.get("requestId"));
     if (!converted) return;
     const headers = new Headers(res.headers);

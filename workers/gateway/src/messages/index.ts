@@ -31,7 +31,7 @@ export function registerMessages(app: OpenAPIHono<GatewayBindings>): void {
     tags: ["anthropic"],
     summary: "Create a message (Anthropic Messages API; streamed or not)",
     description:
-      "Anthropic's request and response format, for `@anthropic-ai/sdk` (`x-api-key: <gateway key>`, `anthropic-version: 2023-06-01`). Any model the key may use: Anthropic providers answer natively, others are translated. With `stream: true` the answer is Anthropic's event stream (`message_start` … `message_stop`); a failure mid-way ends it with an `error` event. Errors are `{\"type\":\"error\",\"error\":{\"type\",\"message\"}}`.",
+      'Anthropic\'s request and response format, for `@anthropic-ai/sdk` (`x-api-key: <gateway key>`, `anthropic-version: 2023-06-01`). Any model the key may use: Anthropic providers answer natively, others are translated. With `stream: true` the answer is Anthropic\'s event stream (`message_start` … `message_stop`); a failure mid-way ends it with an `error` event. Errors are `{"type":"error","error":{"type","message"}}`.',
     security: API_KEY_SECURITY,
     request: jsonBody(MessagesRequestSchema as never),
     responses: {

@@ -60,7 +60,9 @@ describe("Anthropic SSE tap", () => {
 
   it("rewrites an OpenAI-shaped error event from inside the gateway into Anthropic's", async () => {
     const head = textStream.split("event: content_block_stop")[0]!;
-    const { out } = await run(`${head}data: {"error":{"message":"Provider 'claude' stopped sending for 30000 ms; the stream was ended.","type":"timeout_error","param":null,"code":"upstream_timeout"}}\n\n`);
+    const { out } = await run(
+      `${head}data: {"error":{"message":"Provider 'claude' stopped sending for 30000 ms; the stream was ended.","type":"timeout_error","param":null,"code":"upstream_timeout"}}\n\n`,
+    );
     expect(out.startsWith(head)).toBe(true);
     expect(out.slice(head.length)).toBe(
       `event: error\ndata: {"type":"error","error":{"type":"timeout_error","message":"Provider 'claude' stopped sending for 30000 ms; the stream was ended."}}\n\n`,
@@ -68,7 +70,13 @@ describe("Anthropic SSE tap", () => {
   });
 
   it("treats zero usage as not reported, so the request is estimated rather than free", async () => {
-    const zero = textStream.replace(/"input_tokens":21,"cache_creation_input_tokens":1024,"cache_read_input_tokens":2048/, '"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0').replace('"output_tokens":1,', '"output_tokens":0,').replace('{"output_tokens":12}', '{"output_tokens":0}');
+    const zero = textStream
+      .replace(
+        /"input_tokens":21,"cache_creation_input_tokens":1024,"cache_read_input_tokens":2048/,
+        '"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0',
+      )
+      .replace('"output_tokens":1,', '"output_tokens":0,')
+      .replace('{"output_tokens":12}', '{"output_tokens":0}');
     const { observation } = await run(zero);
     expect(observation!.usage).toBeNull();
     expect(observation!.completionChars).toBeGreaterThan(0);
@@ -80,7 +88,9 @@ describe("Anthropic SSE tap", () => {
     let observation: Observation | null = null;
     const out = await new Response(tapAnthropicSse(body(endless, 64 * 1024), { provider: "claude", onEnd: (o) => (observation = o) })).text();
     expect(out.startsWith(start)).toBe(true);
-    expect(out.slice(start.length)).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"An event in the stream from provider 'claude' grew past 1048576 bytes without ending/);
+    expect(out.slice(start.length)).toMatch(
+      /^event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"An event in the stream from provider 'claude' grew past 1048576 bytes without ending/,
+    );
     expect(observation!.upstreamError).toBe(true);
   });
 });

@@ -77,7 +77,9 @@ export function tapAnthropicSse(body: ReadableStream<Uint8Array>, options: Anthr
     if (name === null && event?.["error"]) {
       seen.upstreamError = true;
       const converted = anthropicErrorFromOpenAI(event, 502);
-      return encoder.encode(`event: error\ndata: ${JSON.stringify(converted ?? { type: "error", error: { type: "api_error", message: "The upstream failed." } })}\n\n`);
+      return encoder.encode(
+        `event: error\ndata: ${JSON.stringify(converted ?? { type: "error", error: { type: "api_error", message: "The upstream failed." } })}\n\n`,
+      );
     }
     switch (event?.["type"]) {
       case "message_start":

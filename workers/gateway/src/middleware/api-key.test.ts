@@ -37,7 +37,11 @@ function harness(answer: (key: string) => Result<Principal>) {
   app.get("/v1/whoami", (c) => c.json({ keyId: c.get("principal").keyId }));
   app.use("/admin/*", adminTokenAuth());
   app.get("/admin/ping", (c) => c.text("pong"));
-  const env = { AUTH: { authenticate }, ADMIN_TOKEN: "adm_secret_token", GATEWAY_SIGNING_JWK: (workerEnv as unknown as GatewayEnv).GATEWAY_SIGNING_JWK } as unknown as GatewayEnv;
+  const env = {
+    AUTH: { authenticate },
+    ADMIN_TOKEN: "adm_secret_token",
+    GATEWAY_SIGNING_JWK: (workerEnv as unknown as GatewayEnv).GATEWAY_SIGNING_JWK,
+  } as unknown as GatewayEnv;
   const call = (path: string, headers: Record<string, string> = {}) => app.request(path, { headers }, env);
   return { authenticate, call };
 }
@@ -75,7 +79,9 @@ describe("apiKeyAuth", () => {
     const key = generateApiKey("dev");
     let expired = false;
     const h = harness(() =>
-      expired ? { ok: false, error: { code: "invalid_api_key", message: "This API key has expired." } } : { ok: true, value: principal({ keyExpiresAt: Date.now() + 1000 }) },
+      expired
+        ? { ok: false, error: { code: "invalid_api_key", message: "This API key has expired." } }
+        : { ok: true, value: principal({ keyExpiresAt: Date.now() + 1000 }) },
     );
     expect((await h.call("/v1/whoami", { authorization: `Bearer ${key}` })).status).toBe(200);
     vi.advanceTimersByTime(1001);
@@ -88,7 +94,9 @@ describe("apiKeyAuth", () => {
   it("evicting a key or a tenant makes the next request ask auth again", async () => {
     const key = generateApiKey("dev");
     let revoked = false;
-    const h = harness(() => (revoked ? { ok: false, error: { code: "invalid_api_key", message: "This API key has been revoked." } } : { ok: true, value: principal() }));
+    const h = harness(() =>
+      revoked ? { ok: false, error: { code: "invalid_api_key", message: "This API key has been revoked." } } : { ok: true, value: principal() },
+    );
     expect((await h.call("/v1/whoami", { authorization: `Bearer ${key}` })).status).toBe(200);
     revoked = true;
     evictCachedPrincipals({ keyId: "key_a" });

@@ -85,8 +85,7 @@ export function readApiKey(headers: Headers): string | null {
 
 const MISSING = new ApiError({
   code: "missing_api_key",
-  message:
-    "You didn't provide an API key. Send it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY) or in an x-api-key header.",
+  message: "You didn't provide an API key. Send it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY) or in an x-api-key header.",
 });
 
 /** Resolves the principal for a presented key, via the isolate cache or one (shared) auth call. */
@@ -111,7 +110,9 @@ export async function principalFor(c: Context<GatewayBindings>, apiKey: string):
   try {
     result = await c.env.AUTH.authenticate(apiKey);
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "auth unavailable", error: err instanceof Error ? err.message : String(err) }));
+    console.error(
+      JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "auth unavailable", error: err instanceof Error ? err.message : String(err) }),
+    );
     throw new ApiError({ code: "service_unavailable", message: "Authentication is temporarily unavailable. Retry the request." });
   }
   if (!result.ok) {

@@ -27,7 +27,12 @@ describe("readJsonBody", () => {
         c.close();
       },
     });
-    const streamed = new Request("http://gw/", { method: "POST", body: chunked, headers: { "content-type": "application/json" }, duplex: "half" } as RequestInit);
+    const streamed = new Request("http://gw/", {
+      method: "POST",
+      body: chunked,
+      headers: { "content-type": "application/json" },
+      duplex: "half",
+    } as RequestInit);
     expect(await codeOf(readJsonBody(streamed, { MAX_BODY_BYTES: "20" }))).toBe("payload_too_large");
   });
 

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { API_KEY_SECURITY, errorResponses, jsonBody, jsonResponse } from "../admin/openapi";
 
 const SSE_NOTE =
-  "With `stream: true` the answer is `text/event-stream`: one `data: {chunk}` event per delta, then `data: [DONE]`. A stream that fails mid-way ends with `data: {\"error\":{…}}` (the SDKs raise it).";
+  'With `stream: true` the answer is `text/event-stream`: one `data: {chunk}` event per delta, then `data: [DONE]`. A stream that fails mid-way ends with `data: {"error":{…}}` (the SDKs raise it).';
 
 /** An error response entry in OpenAI's error shape. */
 function error(description: string) {
@@ -25,7 +25,10 @@ export function proxiedRoute(path: string, summary: string, request: z.ZodType, 
     request: jsonBody(request as never),
     responses: {
       200: streams
-        ? { description: "The completion (JSON), or a stream of chunks (SSE)", content: { "application/json": { schema: response as never }, "text/event-stream": { schema: { type: "string" } } } }
+        ? {
+            description: "The completion (JSON), or a stream of chunks (SSE)",
+            content: { "application/json": { schema: response as never }, "text/event-stream": { schema: { type: "string" } } },
+          }
         : jsonResponse(response as never, "The result"),
       ...errorResponses(400, 401, 403, 404),
       413: error("The body exceeds MAX_BODY_BYTES (4 MiB by default)"),

@@ -12,7 +12,11 @@ async function allowedModels(env: GatewayEnv, principal: Principal): Promise<Mod
   try {
     result = await env.MODEL_PROXY.listModels(principal.token);
   } catch {
-    throw new ApiError({ code: "service_unavailable", message: "The model list is temporarily unavailable. Retry the request.", headers: { "retry-after": "1" } });
+    throw new ApiError({
+      code: "service_unavailable",
+      message: "The model list is temporarily unavailable. Retry the request.",
+      headers: { "retry-after": "1" },
+    });
   }
   return (unwrap(result) as Model[]).filter((m) => modelAllowed(principal, m.id));
 }

@@ -16,7 +16,9 @@ import { proxyOperation } from "./proxy";
 
 /** `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`: validated here, proxied through tail. */
 export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
-  app.openAPIRegistry.registerPath(proxiedRoute("/v1/chat/completions", "Create a chat completion (streamed or not)", ChatCompletionRequestSchema, ChatCompletionSchema, true));
+  app.openAPIRegistry.registerPath(
+    proxiedRoute("/v1/chat/completions", "Create a chat completion (streamed or not)", ChatCompletionRequestSchema, ChatCompletionSchema, true),
+  );
   app.post("/v1/chat/completions", (c) =>
     proxyOperation(c, {
       operation: "chat",
@@ -26,7 +28,9 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
     }),
   );
 
-  app.openAPIRegistry.registerPath(proxiedRoute("/v1/completions", "Create a text completion (legacy; streamed or not)", CompletionRequestSchema, CompletionSchema, true));
+  app.openAPIRegistry.registerPath(
+    proxiedRoute("/v1/completions", "Create a text completion (legacy; streamed or not)", CompletionRequestSchema, CompletionSchema, true),
+  );
   app.post("/v1/completions", (c) =>
     proxyOperation(c, {
       operation: "completions",

@@ -81,7 +81,12 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   // maximum the reservation relies on when the client set none (limited keys only).
   const sent = lease?.bodyOverrides ? { ...raw, ...lease.bodyOverrides } : raw;
   const sentText = sent === raw ? text : JSON.stringify(sent);
-  const request: ProxyRequest & { client?: ClientLinkTarget } = { principalToken: principal.token, requestId: facts.requestId, operation: spec.operation, body: sent };
+  const request: ProxyRequest & { client?: ClientLinkTarget } = {
+    principalToken: principal.token,
+    requestId: facts.requestId,
+    operation: spec.operation,
+    body: sent,
+  };
   for (const name of spec.forwardHeaders ?? []) {
     const value = c.req.header(name);
     if (value !== undefined) (request.headers ??= {})[name] = value;
@@ -105,13 +110,20 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   };
   let answer: Response;
   try {
-    const call = async (): Promise<Response> => (link ? await c.env.TAIL[spec.operation](request) : await c.env.TAIL.fetch(proxyHttpRequest(request, sentText), { signal: gone }));
+    const call = async (): Promise<Response> =>
+      link ? await c.env.TAIL[spec.operation](request) : await c.env.TAIL.fetch(proxyHttpRequest(request, sentText), { signal: gone });
     const first = await unlessClientLeaves(call(), gone, (late) => void late.body?.cancel().catch(() => {}));
     if (first === CLIENT_LEFT) return left(null, null);
     answer = first;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", requestId: facts.requestId, message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }));
-    const error = new ApiError({ code: "service_unavailable", message: "The gateway could not reach its inference service. Retry the request.", headers: { "retry-after": "1" } });
+    console.error(
+      JSON.stringify({ level: "error", requestId: facts.requestId, message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }),
+    );
+    const error = new ApiError({
+      code: "service_unavailable",
+      message: "The gateway could not reach its inference service. Retry the request.",
+      headers: { "retry-after": "1" },
+    });
     link?.end("gone");
     meter({ status: error.status, provider: null, model: null, observation: null });
     throw error;
@@ -183,12 +195,25 @@ function copyAll(from: Headers, into: Headers): Headers {
  * After the response: meter it (and every attempt abandoned on the way, which the upstream bills)
  * and settle the lease with what the answer actually used. Never throws.
  */
-function finish(env: GatewayEnv, waitUntil: (p: Promise<unknown>) => void, lease: Lease | null, req: RequestFacts, res: ResponseFacts, abandoned: readonly AbandonedAttempt[] = []): Promise<void> {
+function finish(
+  env: GatewayEnv,
+  waitUntil: (p: Promise<unknown>) => void,
+  lease: Lease | null,
+  req: RequestFacts,
+  res: ResponseFacts,
+  abandoned: readonly AbandonedAttempt[] = [],
+): Promise<void> {
   const { usage, estimated } = meteredUsage(req, res);
   recordUsage(env, waitUntil, usageEvent(req, res, { usage, estimated }));
   for (const event of abandonedAttemptEvents(req, abandoned, res.endedAt)) recordUsage(env, waitUntil, event);
   if (!lease) return Promise.resolve();
-  return settleLimits(env, lease, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens, model: res.model, provider: res.provider }).catch(
-    (err: unknown) => console.error(JSON.stringify({ level: "error", requestId: req.requestId, message: "settling the lease failed", error: String(err) })),
+  return settleLimits(env, lease, {
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    cachedTokens: usage.cachedTokens,
+    model: res.model,
+    provider: res.provider,
+  }).catch((err: unknown) =>
+    console.error(JSON.stringify({ level: "error", requestId: req.requestId, message: "settling the lease failed", error: String(err) })),
   );
 }

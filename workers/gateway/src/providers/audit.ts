@@ -12,7 +12,10 @@ import { ownerOf } from "./owner";
  * route's targets — never a value of `api_key` or of a header (a credential change shows as
  * `fields: ["api_key"]` or the `provider.rotate` action).
  */
-export function auditProviderChange(c: Context<GatewayBindings>, entry: Omit<AuditRecord, "target_type"> & { target_type: "provider" | "route" }): Promise<void> {
+export function auditProviderChange(
+  c: Context<GatewayBindings>,
+  entry: Omit<AuditRecord, "target_type"> & { target_type: "provider" | "route" },
+): Promise<void> {
   return recordAudit(c, actorOf(c), entry);
 }
 

@@ -17,7 +17,8 @@ export function providerOwnerAuth(): MiddlewareHandler<GatewayBindings> {
     if (!presented) {
       throw new ApiError({
         code: "missing_api_key",
-        message: "You didn't provide an API key. Send an API key with the providers:read/providers:write scope, or the admin token, as Authorization: Bearer <token>.",
+        message:
+          "You didn't provide an API key. Send an API key with the providers:read/providers:write scope, or the admin token, as Authorization: Bearer <token>.",
       });
     }
     if (!presented.startsWith("sk-") && c.env.ADMIN_TOKEN && (await timingSafeEqualStrings(presented, c.env.ADMIN_TOKEN))) {

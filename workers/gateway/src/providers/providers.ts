@@ -93,7 +93,12 @@ export function registerProviderRoutes(app: OpenAPIHono<GatewayBindings>): void 
   app.openapi(patch, async (c) => {
     const body = c.req.valid("json");
     const provider = unwrap(await c.env.PROVIDERS.updateProvider(ownerOf(c), c.req.valid("param").id, body));
-    await auditProviderChange(c, { action: "provider.update", target_type: "provider", target_id: provider.id, details: { ...providerDetails(provider), fields: changedFields(body) } });
+    await auditProviderChange(c, {
+      action: "provider.update",
+      target_type: "provider",
+      target_id: provider.id,
+      details: { ...providerDetails(provider), fields: changedFields(body) },
+    });
     return c.json(provider, 200);
   });
 

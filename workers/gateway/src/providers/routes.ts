@@ -65,7 +65,12 @@ export function registerRouteRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(patch, async (c) => {
     const body = c.req.valid("json");
     const route = unwrap(await c.env.PROVIDERS.updateRoute(ownerOf(c), c.req.valid("param").id, body));
-    await auditProviderChange(c, { action: "route.update", target_type: "route", target_id: route.id, details: { ...routeDetails(route), fields: changedFields(body) } });
+    await auditProviderChange(c, {
+      action: "route.update",
+      target_type: "route",
+      target_id: route.id,
+      details: { ...routeDetails(route), fields: changedFields(body) },
+    });
     return c.json(route, 200);
   });
   app.openapi(remove, async (c) => {

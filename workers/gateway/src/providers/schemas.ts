@@ -41,5 +41,9 @@ export const RewrapRequest = RewrapRequestSchema.openapi("CredentialsRewrapReque
 export const RewrapSummary = RewrapSummarySchema.openapi("CredentialsRewrap");
 
 export const IdParam = z.object({
-  id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "prv_3hVbq9pC1Wm0YfL2xN7aKd" }),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "prv_3hVbq9pC1Wm0YfL2xN7aKd" }),
 });

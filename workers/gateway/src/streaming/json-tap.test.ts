@@ -5,7 +5,11 @@ const bytesOf = (text: string) => new TextEncoder().encode(text);
 
 describe("observeJsonBytes", () => {
   it("reads usage and the generated text of a whole body", () => {
-    const body = JSON.stringify({ choices: [{ message: { content: "Paris." } }], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } }, null, 2);
+    const body = JSON.stringify(
+      { choices: [{ message: { content: "Paris." } }], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } },
+      null,
+      2,
+    );
     const seen = observeJsonBytes(bytesOf(body));
     expect(seen.usage).toEqual({ promptTokens: 9, completionTokens: 2, cachedTokens: 0, reasoningTokens: 0, totalTokens: 11 });
     expect(seen.completionChars).toBe(6);

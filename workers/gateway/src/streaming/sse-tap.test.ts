@@ -5,9 +5,20 @@ import { generatedCharsIn, tapSse, withoutNullUsage } from "./sse-tap";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const chunk = (o: Record<string, unknown>) => `data: ${JSON.stringify(o)}\n\n`;
-const delta = (content: string, extra: Record<string, unknown> = {}) => chunk({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }], ...extra });
+const delta = (content: string, extra: Record<string, unknown> = {}) =>
+  chunk({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }], ...extra });
 const finish = (extra: Record<string, unknown> = {}) => chunk({ id: "c", choices: [{ index: 0, delta: {}, finish_reason: "stop" }], ...extra });
-const usageChunk = chunk({ id: "c", choices: [], usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 1 } } });
+const usageChunk = chunk({
+  id: "c",
+  choices: [],
+  usage: {
+    prompt_tokens: 10,
+    completion_tokens: 3,
+    total_tokens: 13,
+    prompt_tokens_details: { cached_tokens: 4 },
+    completion_tokens_details: { reasoning_tokens: 1 },
+  },
+});
 const DONE = "data: [DONE]\n\n";
 
 /** Runs `pieces` (split anywhere) through the tap; returns what the client got and what the tap saw. */
@@ -150,7 +161,9 @@ describe("tapSse idle timeout", () => {
     });
     const text = await new Response(tapSse(body, { stripUsageChunk: true, provider: "acme", onEnd: (o) => (seen = o), idleTimeoutMs: 30 })).text();
     expect(text.startsWith(delta("a"))).toBe(true);
-    expect(text.slice(delta("a").length)).toMatch(/^data: \{"error":\{"message":"Provider 'acme' stopped sending for 30 ms; the stream was ended\.","type":"timeout_error","param":null,"code":"upstream_timeout"\}\}\n\n$/);
+    expect(text.slice(delta("a").length)).toMatch(
+      /^data: \{"error":\{"message":"Provider 'acme' stopped sending for 30 ms; the stream was ended\.","type":"timeout_error","param":null,"code":"upstream_timeout"\}\}\n\n$/,
+    );
     expect(seen).toMatchObject({ upstreamError: true, aborted: false });
     expect(cancelled).toBe(true);
   });
@@ -194,4 +207,3 @@ describe("generatedCharsIn", () => {
     expect(generatedCharsIn('{"choices":[{"delta":{"role":"assistant","content":""}}]}')).toBe(0);
   });
 });
-

@@ -18,7 +18,11 @@ export const CostsPage = pageSchema(CostResultSchema.openapi("CostResult")).open
 export const UsageQuery = UsageBucketsQuerySchema;
 export const CostsQuery = CostsQuerySchema;
 export const RequestIdParam = z.object({
-  request_id: z.string().min(1).max(128).openapi({ param: { name: "request_id", in: "path" }, example: "req_3x8cQm1Lw0b2kVhT9yZ4aP" }),
+  request_id: z
+    .string()
+    .min(1)
+    .max(128)
+    .openapi({ param: { name: "request_id", in: "path" }, example: "req_3x8cQm1Lw0b2kVhT9yZ4aP" }),
 });
 
 /** Tenant routes group by these; the admin's also by `tenant_id`. */

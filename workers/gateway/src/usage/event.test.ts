@@ -5,13 +5,36 @@ import { datapoint } from "./record";
 import { usageEvent, type RequestFacts } from "./event";
 
 const principal = { tenantId: "ten_1", keyId: "key_1" } as Principal;
-const req: RequestFacts = { requestId: "req_1", clientRequestId: null, principal, operation: "chat", requestedModel: "acme/m", stream: true, startedAt: 1_000, promptEstimate: 50 };
+const req: RequestFacts = {
+  requestId: "req_1",
+  clientRequestId: null,
+  principal,
+  operation: "chat",
+  requestedModel: "acme/m",
+  stream: true,
+  startedAt: 1_000,
+  promptEstimate: 50,
+};
 
 describe("usageEvent", () => {
   it("uses the upstream's usage when it reported one", () => {
-    const observation = { ...emptyObservation(), usage: { promptTokens: 10, completionTokens: 5, cachedTokens: 2, reasoningTokens: 1, totalTokens: 15 }, firstByteAt: 1_040 };
+    const observation = {
+      ...emptyObservation(),
+      usage: { promptTokens: 10, completionTokens: 5, cachedTokens: 2, reasoningTokens: 1, totalTokens: 15 },
+      firstByteAt: 1_040,
+    };
     const e = usageEvent(req, { status: 200, provider: "acme", model: "m", observation, endedAt: 1_300 });
-    expect(e).toMatchObject({ prompt_tokens: 10, completion_tokens: 5, cached_tokens: 2, reasoning_tokens: 1, total_tokens: 15, latency_ms: 300, ttfb_ms: 40, tags: {}, aborted: false });
+    expect(e).toMatchObject({
+      prompt_tokens: 10,
+      completion_tokens: 5,
+      cached_tokens: 2,
+      reasoning_tokens: 1,
+      total_tokens: 15,
+      latency_ms: 300,
+      ttfb_ms: 40,
+      tags: {},
+      aborted: false,
+    });
   });
 
   it("estimates an aborted stream from the request and what was generated", () => {
@@ -22,7 +45,15 @@ describe("usageEvent", () => {
 
   it("estimates the prompt of a request the client left before any answer (499), with no completion", () => {
     const e = usageEvent(req, { status: 499, provider: null, model: null, observation: { ...emptyObservation(), aborted: true }, endedAt: 1_100 });
-    expect(e).toMatchObject({ status: 499, prompt_tokens: 50, completion_tokens: 0, total_tokens: 50, aborted: true, ttfb_ms: null, tags: { usage: "estimated" } });
+    expect(e).toMatchObject({
+      status: 499,
+      prompt_tokens: 50,
+      completion_tokens: 0,
+      total_tokens: 50,
+      aborted: true,
+      ttfb_ms: null,
+      tags: { usage: "estimated" },
+    });
   });
 
   it("meters an error answer with zero tokens and its status", () => {

@@ -39,7 +39,8 @@ export interface ResponseFacts {
 export function meteredUsage(req: RequestFacts, res: ResponseFacts): { usage: TokenUsage; estimated: boolean } {
   const seen = res.observation;
   if (seen?.usage) return { usage: seen.usage, estimated: false };
-  if (!seen || (res.status >= 400 && !seen.aborted)) return { usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0, totalTokens: 0 }, estimated: false };
+  if (!seen || (res.status >= 400 && !seen.aborted))
+    return { usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0, totalTokens: 0 }, estimated: false };
   const promptTokens = req.promptEstimate;
   const completionTokens = req.operation === "embeddings" ? 0 : Math.max(seen.contentEvents, Math.ceil(seen.completionChars / 4));
   return { usage: { promptTokens, completionTokens, cachedTokens: 0, reasoningTokens: 0, totalTokens: promptTokens + completionTokens }, estimated: true };

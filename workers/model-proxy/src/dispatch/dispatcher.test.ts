@@ -46,7 +46,9 @@ function stubFetch(answer: (url: string, init: RequestInit) => Response | Promis
 
 describe("dispatch", () => {
   it("answers with the upstream body and gateway headers, dropping the upstream's own headers", async () => {
-    stubFetch(() => Response.json({ id: "chatcmpl-1" }, { headers: { "openai-organization": "org-secret", "x-ratelimit-remaining-requests": "9", "x-request-id": "up-1" } }));
+    stubFetch(() =>
+      Response.json({ id: "chatcmpl-1" }, { headers: { "openai-organization": "org-secret", "x-ratelimit-remaining-requests": "9", "x-request-id": "up-1" } }),
+    );
     const res = await dispatch(request({ model: "acme/gpt-4o" }), env(), registryOf(provider("acme")));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ id: "chatcmpl-1" });
@@ -112,7 +114,14 @@ describe("dispatch", () => {
     const a = provider("a");
     const b = provider("b");
     const registry: () => ModelRegistry = () => ({
-      resolve: async () => ok({ targets: [{ provider: a, model: "m" }, { provider: b, model: "m" }], retriesPerTarget: 1 }),
+      resolve: async () =>
+        ok({
+          targets: [
+            { provider: a, model: "m" },
+            { provider: b, model: "m" },
+          ],
+          retriesPerTarget: 1,
+        }),
       list: async () => [],
     });
     stubFetch((url) => (url.includes("a.test") ? Response.json({ error: { message: "overloaded" } }, { status: 503 }) : Response.json({ from: "b" })));

@@ -94,7 +94,14 @@ function gatewayHeaders(target: Target | null, attempts: readonly AttemptRecord[
  */
 const TAPPED_BY_GATEWAY = new Set<ProxyOperation>(["chat", "completions"]);
 
-function answer(upstream: Response, abort: AbortController, target: Target, attempts: readonly AttemptRecord[], client: ClientLink | null, operation: ProxyOperation): Response {
+function answer(
+  upstream: Response,
+  abort: AbortController,
+  target: Target,
+  attempts: readonly AttemptRecord[],
+  client: ClientLink | null,
+  operation: ProxyOperation,
+): Response {
   const headers = gatewayHeaders(target, attempts);
   const type = upstream.headers.get("content-type") ?? "application/json";
   headers.set("content-type", type);
@@ -122,7 +129,10 @@ function answer(upstream: Response, abort: AbortController, target: Target, atte
   );
   const body = guardStream(upstream.body, {
     idleTimeoutMs: provider.timeoutMs,
-    timeoutError: () => ({ code: "upstream_timeout", message: `Provider '${provider.name}' stopped sending for ${provider.timeoutMs} ms; the stream was ended.` }),
+    timeoutError: () => ({
+      code: "upstream_timeout",
+      message: `Provider '${provider.name}' stopped sending for ${provider.timeoutMs} ms; the stream was ended.`,
+    }),
     brokenError: () => ({ code: "upstream_error", message: `The stream from provider '${provider.name}' broke before it was complete.` }),
     eventTooLargeError: () => sseEventTooLarge(provider.name),
     abortUpstream: (reason) => abort.abort(reason),

@@ -17,7 +17,12 @@ export async function listModels(principalToken: string, env: { PRINCIPAL_VERIFY
  * `<provider>/<model>` of a provider that serves any model (no `models` list) is not listable but
  * is usable, so it is described when it resolves for chat or embeddings.
  */
-export async function getModel(principalToken: string, id: string, env: { PRINCIPAL_VERIFY_JWK: string }, registry: () => ModelRegistry): Promise<Result<Model>> {
+export async function getModel(
+  principalToken: string,
+  id: string,
+  env: { PRINCIPAL_VERIFY_JWK: string },
+  registry: () => ModelRegistry,
+): Promise<Result<Model>> {
   const claims = await verifyPrincipalToken(principalToken, env.PRINCIPAL_VERIFY_JWK);
   if (!claims.ok) return claims;
   const reg = registry();

@@ -49,7 +49,7 @@ describe("guardStream", () => {
     const reader = guardStream(up.body, options().opts).getReader();
     up.push("data: 1\n\n");
     expect(dec.decode((await reader.read()).value)).toBe("data: 1\n\n");
-    up.push("data: 2\n\ndata: {\"par");
+    up.push('data: 2\n\ndata: {"par');
     expect(dec.decode((await reader.read()).value)).toBe("data: 2\n\n");
     up.push('tial":1}\n\n');
     expect(dec.decode((await reader.read()).value)).toBe('data: {"partial":1}\n\n');
@@ -61,7 +61,7 @@ describe("guardStream", () => {
     const up = upstream();
     const { opts, aborted } = options();
     const out = readAll(guardStream(up.body, opts));
-    up.push("data: 1\n\ndata: {\"cut");
+    up.push('data: 1\n\ndata: {"cut');
     await new Promise((r) => setTimeout(r, 5));
     up.fail(new Error("connection reset"));
     const text = (await out).join("");

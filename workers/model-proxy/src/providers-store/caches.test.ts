@@ -70,9 +70,18 @@ describe("CredentialCache", () => {
 
   it("turns a tampered ciphertext into a clear error naming the provider, and does not cache failures", async () => {
     const cache = new CredentialCache();
-    const s = source(() => ({ ok: false, error: { code: "internal_error", message: "Credential cred_b failed its integrity check and cannot be decrypted." } }));
+    const s = source(() => ({
+      ok: false,
+      error: { code: "internal_error", message: "Credential cred_b failed its integrity check and cannot be decrypted." },
+    }));
     const result = await cache.reveal(s, "openai", { ref: "cred_b", rotatedAt: 1 });
-    expect(result).toMatchObject({ ok: false, error: { code: "internal_error", message: expect.stringContaining("stored credential of provider 'openai' cannot be decrypted: Credential cred_b failed its integrity check") } });
+    expect(result).toMatchObject({
+      ok: false,
+      error: {
+        code: "internal_error",
+        message: expect.stringContaining("stored credential of provider 'openai' cannot be decrypted: Credential cred_b failed its integrity check"),
+      },
+    });
     await cache.reveal(s, "openai", { ref: "cred_b", rotatedAt: 1 });
     expect(s.calls).toHaveLength(2);
   });

@@ -47,7 +47,13 @@ async function fetchCredential(source: CredentialSource, providerName: string, r
   }
   if (result.ok) return { ok: true, value: result.value.plaintext };
   if (result.error.code === "not_found") {
-    return { ok: false, error: { code: "internal_error", message: `The stored credential of provider '${providerName}' is missing; rotate the provider's API key to store it again.` } };
+    return {
+      ok: false,
+      error: {
+        code: "internal_error",
+        message: `The stored credential of provider '${providerName}' is missing; rotate the provider's API key to store it again.`,
+      },
+    };
   }
   if (result.error.code === "internal_error" && /integrity check|not a readable encrypted record|master key version/.test(result.error.message)) {
     return {

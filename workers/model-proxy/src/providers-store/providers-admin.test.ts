@@ -49,7 +49,10 @@ describe("ProviderAdmin", () => {
 
   it("lets local development use loopback upstreams and keyless local servers", async () => {
     const t = admin({ allowPrivate: true });
-    expect(await t.admin.create(owner(), { name: "local", type: "vllm" })).toMatchObject({ ok: true, value: { base_url: "http://localhost:8000/v1", has_api_key: false } });
+    expect(await t.admin.create(owner(), { name: "local", type: "vllm" })).toMatchObject({
+      ok: true,
+      value: { base_url: "http://localhost:8000/v1", has_api_key: false },
+    });
   });
 
   it("refuses a duplicate name with 409 and stores no orphan credential", async () => {
@@ -69,7 +72,12 @@ describe("ProviderAdmin", () => {
     const b = owner();
     const created = await t.admin.create(a, { name: "mine", type: "openai", api_key: KEY });
     const id = created.ok ? created.value.id : "";
-    for (const result of [await t.admin.get(b, id), await t.admin.update(b, id, { enabled: false }), await t.admin.rotate(b, id, { api_key: "k2" }), await t.admin.delete(b, id)]) {
+    for (const result of [
+      await t.admin.get(b, id),
+      await t.admin.update(b, id, { enabled: false }),
+      await t.admin.rotate(b, id, { api_key: "k2" }),
+      await t.admin.delete(b, id),
+    ]) {
       expect(result).toMatchObject({ ok: false, error: { code: "not_found" } });
     }
     expect(await t.admin.list(b)).toEqual({ ok: true, value: { object: "list", data: [] } });
@@ -107,7 +115,10 @@ describe("ProviderAdmin", () => {
     const o = owner();
     const created = await t.admin.create(o, { name: "mv", type: "openai-compatible", base_url: "https://llm.example.com/v1", api_key: KEY });
     const id = created.ok ? created.value.id : "";
-    expect(await t.admin.update(o, id, { base_url: "https://llm.example.com/v2" })).toMatchObject({ ok: true, value: { base_url: "https://llm.example.com/v2", last4: "WXYZ" } });
+    expect(await t.admin.update(o, id, { base_url: "https://llm.example.com/v2" })).toMatchObject({
+      ok: true,
+      value: { base_url: "https://llm.example.com/v2", last4: "WXYZ" },
+    });
     for (const patch of [{ base_url: "https://other.example.com/v1" }, { base_url: "https://llm.example.com:8443/v1" }, { type: "groq", base_url: null }]) {
       expect(await t.admin.update(o, id, patch)).toMatchObject({ ok: false, error: { code: "invalid_request", param: "api_key" } });
     }

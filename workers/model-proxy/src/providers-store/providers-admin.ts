@@ -84,7 +84,11 @@ export class ProviderAdmin {
     const invalid = this.checkEndpoint(record);
     if (invalid) return fail(invalid);
     if (!body.api_key && !preset.keyless) {
-      return fail({ code: "invalid_request", param: "api_key", message: `Missing required parameter: 'api_key' (providers of type '${body.type}' need a credential).` });
+      return fail({
+        code: "invalid_request",
+        param: "api_key",
+        message: `Missing required parameter: 'api_key' (providers of type '${body.type}' need a credential).`,
+      });
     }
     if ((await this.repo.count(owner)) >= MAX_PROVIDERS_PER_OWNER) {
       return fail({ code: "invalid_request", message: `At most ${MAX_PROVIDERS_PER_OWNER} providers can be configured; delete one first.` });
@@ -137,7 +141,11 @@ export class ProviderAdmin {
         });
       }
       if (!next.credentialRef && !PROVIDER_PRESETS[next.type].keyless) {
-        return fail({ code: "invalid_request", param: "api_key", message: `Providers of type '${next.type}' need a credential: send 'api_key' with this change.` });
+        return fail({
+          code: "invalid_request",
+          param: "api_key",
+          message: `Providers of type '${next.type}' need a credential: send 'api_key' with this change.`,
+        });
       }
       if (!(await this.repo.update(next))) return fail(nameTaken(next.name));
       this.deps.cache.invalidate(owner);
@@ -187,7 +195,8 @@ export class ProviderAdmin {
   private async dropCredential(ref: string, providerId: string): Promise<void> {
     this.deps.credentials.forget(ref);
     const removed = await this.deps.secrets.delete(ref).catch(() => null);
-    if (!removed?.ok) console.error(JSON.stringify({ level: "warn", service: "model-proxy", message: "orphaned credential after provider change", provider: providerId }));
+    if (!removed?.ok)
+      console.error(JSON.stringify({ level: "warn", service: "model-proxy", message: "orphaned credential after provider change", provider: providerId }));
   }
 
   /** A cheap real call (one-token chat) through the provider's adapter, with its stored credential. */
@@ -197,7 +206,8 @@ export class ProviderAdmin {
     const existing = await this.repo.get(owner, id);
     if (!existing) return notFound(id);
     const model = parsed.data.model ?? existing.models?.[0];
-    if (!model) return fail({ code: "invalid_request", param: "model", message: "Missing required parameter: 'model' (the provider lists no models to test with)." });
+    if (!model)
+      return fail({ code: "invalid_request", param: "model", message: "Missing required parameter: 'model' (the provider lists no models to test with)." });
     const adapter = adapterFor(existing.type);
     const started = this.now();
     const report = (error: ApiErrorInit | null, status: number | null = null): Result<ProviderTestReport> =>
@@ -211,7 +221,8 @@ export class ProviderAdmin {
         status,
         error: error ? { code: error.code, message: error.message } : null,
       });
-    if (!adapter?.supports("chat")) return report({ code: "invalid_request", message: `Providers of type '${existing.type}' cannot be tested with a chat call.` });
+    if (!adapter?.supports("chat"))
+      return report({ code: "invalid_request", message: `Providers of type '${existing.type}' cannot be tested with a chat call.` });
     const provider = providerConfigOf(existing, this.deps.policy);
     if (existing.credentialRef) {
       const revealed = await this.deps.credentials.reveal(this.deps.secrets, existing.name, { ref: existing.credentialRef, rotatedAt: existing.rotatedAt });
@@ -248,7 +259,8 @@ export class ProviderAdmin {
   /** The upstream root must exist and pass the SSRF guard (the preset's too: ollama's is loopback). */
   private checkEndpoint(p: ProviderRecord): ApiErrorInit | null {
     const url = effectiveBaseUrl(p);
-    if (!url) return { code: "invalid_request", param: "base_url", message: `Missing required parameter: 'base_url' (providers of type '${p.type}' have no default).` };
+    if (!url)
+      return { code: "invalid_request", param: "base_url", message: `Missing required parameter: 'base_url' (providers of type '${p.type}' have no default).` };
     const check = checkUpstreamUrl(url, this.deps.policy);
     if (check.ok) return null;
     const which = p.baseUrl ? "'base_url'" : `The default base_url of type '${p.type}' (${url})`;
@@ -287,5 +299,8 @@ const nameTaken = (name: string): ApiErrorInit => ({ code: "conflict", param: "n
 const credentialStoreFailed = (error: ApiErrorInit): ApiErrorInit => ({
   code: error.code === "invalid_request" ? "invalid_request" : "service_unavailable",
   param: error.code === "invalid_request" ? "api_key" : null,
-  message: error.code === "invalid_request" ? `Invalid value for 'api_key': ${error.message}` : "The credential could not be stored; nothing was changed. Retry the request.",
+  message:
+    error.code === "invalid_request"
+      ? `Invalid value for 'api_key': ${error.message}`
+      : "The credential could not be stored; nothing was changed. Retry the request.",
 });

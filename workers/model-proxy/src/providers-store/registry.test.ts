@@ -90,9 +90,15 @@ describe("StoredRegistry", () => {
     await w.route(w.a, { name: `tr${w.tag}`, targets });
     await w.route(PLATFORM, { name: `pr${w.tag}`, targets: [targets[0]] });
     const tenantRoute = await w.registry.resolve(`tr${w.tag}`, "chat", w.claims(w.a));
-    expect(tenantRoute.ok && { route: tenantRoute.value.routeTenant, targets: tenantRoute.value.targets.map((t) => t.tenant ?? null) }).toEqual({ route: w.a, targets: [null, w.a] });
+    expect(tenantRoute.ok && { route: tenantRoute.value.routeTenant, targets: tenantRoute.value.targets.map((t) => t.tenant ?? null) }).toEqual({
+      route: w.a,
+      targets: [null, w.a],
+    });
     const platformRoute = await w.registry.resolve(`pr${w.tag}`, "chat", w.claims(w.a));
-    expect(platformRoute.ok && { route: platformRoute.value.routeTenant ?? null, targets: platformRoute.value.targets.map((t) => t.tenant ?? null) }).toEqual({ route: null, targets: [null] });
+    expect(platformRoute.ok && { route: platformRoute.value.routeTenant ?? null, targets: platformRoute.value.targets.map((t) => t.tenant ?? null) }).toEqual({
+      route: null,
+      targets: [null],
+    });
   });
 
   it("carries a route's strategy, retries, timeout and weights, and skips disabled or missing targets", async () => {
@@ -110,7 +116,9 @@ describe("StoredRegistry", () => {
       ],
     });
     const r = await w.registry.resolve(`r${w.tag}`, "chat", w.claims(w.a));
-    expect(r.ok && { strategy: r.value.strategy, retries: r.value.retriesPerTarget, timeout: r.value.timeoutMs, weights: r.value.targets.map((t) => t.weight) }).toEqual({
+    expect(
+      r.ok && { strategy: r.value.strategy, retries: r.value.retriesPerTarget, timeout: r.value.timeoutMs, weights: r.value.targets.map((t) => t.weight) },
+    ).toEqual({
       strategy: "weighted",
       retries: 2,
       timeout: 1500,
@@ -138,7 +146,19 @@ describe("StoredRegistry", () => {
 
   it("serves PLATFORM_PROVIDERS too, with the API's platform providers winning on a name clash", async () => {
     const configured = new Map<string, ProviderConfig>([
-      ["static", { id: "platform:static", name: "static", type: "openai", baseUrl: "https://static.example.com/v1", apiKey: "sk-static", headers: {}, timeoutMs: 1000, models: null }],
+      [
+        "static",
+        {
+          id: "platform:static",
+          name: "static",
+          type: "openai",
+          baseUrl: "https://static.example.com/v1",
+          apiKey: "sk-static",
+          headers: {},
+          timeoutMs: 1000,
+          models: null,
+        },
+      ],
     ]);
     const w = await world(configured);
     const r = await w.registry.resolve("static/m", "chat", w.claims(w.a));
@@ -163,11 +183,31 @@ describe("RouteAdmin", () => {
     const w = await world();
     const tenantOwn = await w.mk(w.a, { name: `own${w.tag}`, models: ["m1"] });
     const platform = await w.mk(PLATFORM, { name: `plat${w.tag}` });
-    expect(await w.routes.create(w.a, { name: "ok", targets: [{ provider: tenantOwn.name, model: "m1" }, { provider: platform.name, model: "any" }] })).toMatchObject({ ok: true });
-    expect(await w.routes.create(w.a, { name: "bad-model", targets: [{ provider: tenantOwn.name, model: "m2" }] })).toMatchObject({ ok: false, error: { param: "targets[0].model" } });
-    expect(await w.routes.create(w.b, { name: "foreign", targets: [{ provider: tenantOwn.name, model: "m1" }] })).toMatchObject({ ok: false, error: { param: "targets[0].provider" } });
-    expect(await w.routes.create(PLATFORM, { name: `plat-to-tenant${w.tag}`, targets: [{ provider: tenantOwn.name, model: "m1" }] })).toMatchObject({ ok: false, error: { param: "targets[0].provider" } });
-    expect(await w.routes.create(w.a, { name: "ok", targets: [{ provider: platform.name, model: "m" }] })).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(
+      await w.routes.create(w.a, {
+        name: "ok",
+        targets: [
+          { provider: tenantOwn.name, model: "m1" },
+          { provider: platform.name, model: "any" },
+        ],
+      }),
+    ).toMatchObject({ ok: true });
+    expect(await w.routes.create(w.a, { name: "bad-model", targets: [{ provider: tenantOwn.name, model: "m2" }] })).toMatchObject({
+      ok: false,
+      error: { param: "targets[0].model" },
+    });
+    expect(await w.routes.create(w.b, { name: "foreign", targets: [{ provider: tenantOwn.name, model: "m1" }] })).toMatchObject({
+      ok: false,
+      error: { param: "targets[0].provider" },
+    });
+    expect(await w.routes.create(PLATFORM, { name: `plat-to-tenant${w.tag}`, targets: [{ provider: tenantOwn.name, model: "m1" }] })).toMatchObject({
+      ok: false,
+      error: { param: "targets[0].provider" },
+    });
+    expect(await w.routes.create(w.a, { name: "ok", targets: [{ provider: platform.name, model: "m" }] })).toMatchObject({
+      ok: false,
+      error: { code: "conflict" },
+    });
     expect(await w.routes.create(w.a, { name: "empty", targets: [] })).toMatchObject({ ok: false, error: { param: "targets" } });
   });
 });

@@ -131,7 +131,11 @@ export class StoredRegistry implements ModelRegistry {
       if (unsupportedBy) return unsupported(asked, operation, unsupportedBy);
       return {
         ok: false,
-        error: { code: "model_not_found", param: "model", message: `The model '${asked}' has no available provider: every target of its route is missing or disabled.` },
+        error: {
+          code: "model_not_found",
+          param: "model",
+          message: `The model '${asked}' has no available provider: every target of its route is missing or disabled.`,
+        },
       };
     }
     return ok({

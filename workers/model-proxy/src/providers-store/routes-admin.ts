@@ -113,7 +113,11 @@ export class RouteAdmin {
     for (const [i, t] of targets.entries()) {
       const provider = visible.get(t.provider);
       if (!provider) {
-        return { code: "invalid_request", param: `targets[${i}].provider`, message: `Invalid value for 'targets[${i}].provider': no provider named '${t.provider}'.` };
+        return {
+          code: "invalid_request",
+          param: `targets[${i}].provider`,
+          message: `Invalid value for 'targets[${i}].provider': no provider named '${t.provider}'.`,
+        };
       }
       if (provider.models !== null && !provider.models.includes(t.model)) {
         return {
@@ -127,6 +131,7 @@ export class RouteAdmin {
   }
 }
 
-const withWeights = (targets: readonly RouteTarget[]): RouteTargetRecord[] => targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 }));
+const withWeights = (targets: readonly RouteTarget[]): RouteTargetRecord[] =>
+  targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 }));
 const notFound = (id: string): Result<never> => fail({ code: "not_found", message: `No route with id '${id}'.` });
 const nameTaken = (name: string): ApiErrorInit => ({ code: "conflict", param: "name", message: `A route named '${name}' already exists.` });

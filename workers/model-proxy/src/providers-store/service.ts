@@ -78,7 +78,13 @@ export class ProvidersService extends WorkerEntrypoint<ModelProxyEnv> {
   }
 
   private providers(): ProviderAdmin {
-    return new ProviderAdmin({ db: this.env.PROXY_DB, secrets: this.env.SECRETS, policy: upstreamPolicy(this.env), cache: configCache, credentials: credentialCache });
+    return new ProviderAdmin({
+      db: this.env.PROXY_DB,
+      secrets: this.env.SECRETS,
+      policy: upstreamPolicy(this.env),
+      cache: configCache,
+      credentials: credentialCache,
+    });
   }
 
   private routes(): RouteAdmin {
@@ -91,7 +97,9 @@ export class ProvidersService extends WorkerEntrypoint<ModelProxyEnv> {
       if (!resolved.ok) return resolved;
       return await run(resolved.value);
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "providers API failed", error: err instanceof Error ? err.message : String(err) }));
+      console.error(
+        JSON.stringify({ level: "error", service: "model-proxy", message: "providers API failed", error: err instanceof Error ? err.message : String(err) }),
+      );
       return fail({ code: "internal_error", message: "The providers API had an internal error." });
     }
   }

@@ -56,7 +56,8 @@ function anthropicExtra(body: Record<string, unknown>): ApiErrorInit | null {
   const speed = body["speed"];
   if (speed !== undefined && speed !== null && speed !== "standard") return refused("speed", `speed '${String(speed)}' is billed by the upstream at a premium`);
   const geo = body["inference_geo"];
-  if (geo !== undefined && geo !== null && geo !== "global") return refused("inference_geo", `inference_geo '${String(geo)}' is billed by the upstream at a premium`);
+  if (geo !== undefined && geo !== null && geo !== "global")
+    return refused("inference_geo", `inference_geo '${String(geo)}' is billed by the upstream at a premium`);
   return null;
 }
 

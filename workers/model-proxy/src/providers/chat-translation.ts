@@ -1,8 +1,4 @@
-import type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatCompletionCreateParams,
-} from "openai/resources/chat/completions";
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { ApiError, errorBody, formatSseJson, readBoundedBytes, SSE_DONE, upstreamTooLarge, type ApiErrorInit } from "../../../shared/src";
 import type { AdapterContext } from "./types";
@@ -47,9 +43,7 @@ export function stopSequences(stop: unknown): string[] | undefined {
 export function textOf(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
-  return content
-    .map((part: { type?: string; text?: string; refusal?: string }) => part.text ?? part.refusal ?? "")
-    .join("");
+  return content.map((part: { type?: string; text?: string; refusal?: string }) => part.text ?? part.refusal ?? "").join("");
 }
 
 /** `data:<media type>;base64,<data>` → its parts; null for any other URL. */
@@ -71,13 +65,7 @@ export function parseToolArguments(raw: string, param: string): Record<string, u
 }
 
 /** Sums OpenAI usage so `total_tokens` is always consistent with its parts. */
-export function openAIUsage(parts: {
-  prompt: number;
-  completion: number;
-  cachedRead: number;
-  cacheWrite?: number;
-  reasoning: number;
-}): CompletionUsage {
+export function openAIUsage(parts: { prompt: number; completion: number; cachedRead: number; cacheWrite?: number; reasoning: number }): CompletionUsage {
   const usage: CompletionUsage = {
     prompt_tokens: parts.prompt,
     completion_tokens: parts.completion,

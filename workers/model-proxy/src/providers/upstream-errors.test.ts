@@ -12,7 +12,8 @@ const provider: ProviderConfig = {
   timeoutMs: 1000,
   models: null,
 };
-const openaiError = (message: string, extra: Record<string, unknown> = {}) => JSON.stringify({ error: { message, type: "invalid_request_error", param: null, code: null, ...extra } });
+const openaiError = (message: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ error: { message, type: "invalid_request_error", param: null, code: null, ...extra } });
 
 describe("upstreamHttpError", () => {
   it("keeps an upstream 400 as a 400 with its message and param", () => {
@@ -39,7 +40,12 @@ describe("upstreamHttpError", () => {
   });
 
   it("does not present an exhausted provider account as the client's rate limit", () => {
-    const e = upstreamHttpError(429, new Headers(), openaiError("You exceeded your current quota", { code: "insufficient_quota", type: "insufficient_quota" }), provider);
+    const e = upstreamHttpError(
+      429,
+      new Headers(),
+      openaiError("You exceeded your current quota", { code: "insufficient_quota", type: "insufficient_quota" }),
+      provider,
+    );
     expect(e.code).toBe("upstream_error");
     expect(e.headers?.["x-should-retry"]).toBe("false");
   });
@@ -60,14 +66,18 @@ describe("upstreamHttpError", () => {
   });
 
   it("reads vLLM/FastAPI error bodies", () => {
-    expect(upstreamHttpError(400, new Headers(), JSON.stringify({ object: "error", message: "max_tokens too large", code: 400 }), provider).message).toBe("max_tokens too large");
+    expect(upstreamHttpError(400, new Headers(), JSON.stringify({ object: "error", message: "max_tokens too large", code: 400 }), provider).message).toBe(
+      "max_tokens too large",
+    );
     expect(upstreamHttpError(422, new Headers(), JSON.stringify({ detail: [{ loc: ["body", "n"], msg: "bad" }] }), provider).message).toContain("bad");
   });
 });
 
 describe("scrub", () => {
   it("removes the provider key and key-shaped strings", () => {
-    expect(scrub(`bad key ${provider.apiKey} and sk-proj-abcdefgh123 and Bearer abc.def`, provider)).toBe("bad key [redacted] and [redacted] and Bearer [redacted]");
+    expect(scrub(`bad key ${provider.apiKey} and sk-proj-abcdefgh123 and Bearer abc.def`, provider)).toBe(
+      "bad key [redacted] and [redacted] and Bearer [redacted]",
+    );
   });
 });
 

@@ -148,7 +148,11 @@ export function upstreamHttpError(status: number, headers: Headers, bodyText: st
   }
   if (status === 429) {
     if (parsed?.code === "insufficient_quota" || parsed?.type === "insufficient_quota") {
-      return { code: "upstream_error", message: `Provider '${name}' reports that its account has insufficient quota${detail ? `: ${detail}` : "."}`, headers: NO_RETRY };
+      return {
+        code: "upstream_error",
+        message: `Provider '${name}' reports that its account has insufficient quota${detail ? `: ${detail}` : "."}`,
+        headers: NO_RETRY,
+      };
     }
     const retryAfter = retryAfterSeconds(headers);
     return {
@@ -162,7 +166,12 @@ export function upstreamHttpError(status: number, headers: Headers, bodyText: st
   }
   if (status >= 400 && status < 500) {
     if (!detail) return { code: "upstream_error", message: `Provider '${name}' answered HTTP ${status} without an error description.` };
-    return { code: status === 404 && parsed?.code === "model_not_found" ? "model_not_found" : "invalid_request", status, message: detail, param: parsed?.param ?? null };
+    return {
+      code: status === 404 && parsed?.code === "model_not_found" ? "model_not_found" : "invalid_request",
+      status,
+      message: detail,
+      param: parsed?.param ?? null,
+    };
   }
   return { code: "upstream_error", message: `Provider '${name}' failed (HTTP ${status})${detail ? `: ${detail}` : "."}` };
 }
@@ -214,5 +223,9 @@ export function timeoutError(provider: Pick<ProviderConfig, "name" | "timeoutMs"
 
 /** Retrying another target may help after these; a 400 or an auth failure will not change. */
 export function isRetryable(error: ApiErrorInit): boolean {
-  return error.code === "upstream_rate_limited" || error.code === "upstream_timeout" || (error.code === "upstream_error" && error.headers?.["x-should-retry"] !== "false");
+  return (
+    error.code === "upstream_rate_limited" ||
+    error.code === "upstream_timeout" ||
+    (error.code === "upstream_error" && error.headers?.["x-should-retry"] !== "false")
+  );
 }

@@ -14,7 +14,9 @@ const registry = () => StaticRegistry.fromConfig(config, keys);
 describe("StaticRegistry", () => {
   it("resolves a pinned <provider>/<model> to that provider with the upstream model name", async () => {
     const r = await registry().resolve("openai/gpt-4o", "chat", tenant);
-    expect(r.ok && r.value.targets.map((t) => [t.provider.name, t.model, t.provider.apiKey, t.provider.baseUrl])).toEqual([["openai", "gpt-4o", "sk-openai", "https://api.openai.com/v1"]]);
+    expect(r.ok && r.value.targets.map((t) => [t.provider.name, t.model, t.provider.apiKey, t.provider.baseUrl])).toEqual([
+      ["openai", "gpt-4o", "sk-openai", "https://api.openai.com/v1"],
+    ]);
   });
 
   it("keeps slashes of the model name after the provider", async () => {
@@ -55,7 +57,15 @@ describe("StaticRegistry", () => {
   it("rejects bad configuration without echoing keys", () => {
     expect(() => StaticRegistry.fromConfig(JSON.stringify([{ name: "openai", type: "openai" }]), "{}")).toThrow(/no key/);
     expect(() => StaticRegistry.fromConfig(JSON.stringify([{ name: "x", type: "openai-compatible" }]), "{}")).toThrow(/needs a base_url/);
-    expect(() => StaticRegistry.fromConfig(JSON.stringify([{ name: "a", type: "vllm" }, { name: "a", type: "vllm" }]), "{}")).toThrow(/duplicate/);
+    expect(() =>
+      StaticRegistry.fromConfig(
+        JSON.stringify([
+          { name: "a", type: "vllm" },
+          { name: "a", type: "vllm" },
+        ]),
+        "{}",
+      ),
+    ).toThrow(/duplicate/);
     expect(() => StaticRegistry.fromConfig("[]", "not json")).toThrow(/PLATFORM_PROVIDER_KEYS/);
     expect(StaticRegistry.fromConfig("", "").providers.size).toBe(0);
   });

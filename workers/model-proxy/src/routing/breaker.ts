@@ -135,5 +135,7 @@ export class Breakers {
 }
 
 function logUnavailable(err: unknown): void {
-  console.error(JSON.stringify({ level: "warn", service: "model-proxy", message: "circuit breaker unavailable", error: err instanceof Error ? err.message : String(err) }));
+  console.error(
+    JSON.stringify({ level: "warn", service: "model-proxy", message: "circuit breaker unavailable", error: err instanceof Error ? err.message : String(err) }),
+  );
 }

@@ -12,7 +12,10 @@ const B = T("b");
 const C = T("c");
 
 type Script = Record<string, (() => Promise<Response>)[]>;
-const ok = (body = "ok") => () => Promise.resolve(new Response(body));
+const ok =
+  (body = "ok") =>
+  () =>
+    Promise.resolve(new Response(body));
 /** What adapters throw for an upstream's failure (fetchUpstream). */
 const fail = (error: ApiErrorInit) => () => Promise.reject(new UpstreamFailure(error));
 const E500: ApiErrorInit = { code: "upstream_error", message: "Provider 'x' failed (HTTP 500)." };
@@ -186,22 +189,24 @@ describe("runRoute", () => {
 });
 
 describe("runRoute with streams", () => {
-  const sse = (chunks: string[], breakAfter = false) => () => {
-    const enc = new TextEncoder();
-    let i = 0;
-    return Promise.resolve(
-      new Response(
-        new ReadableStream<Uint8Array>({
-          pull(c) {
-            if (i < chunks.length) c.enqueue(enc.encode(chunks[i++]!));
-            else if (breakAfter) c.error(new Error("connection reset"));
-            else c.close();
-          },
-        }),
-        { headers: { "content-type": "text/event-stream" } },
-      ),
-    );
-  };
+  const sse =
+    (chunks: string[], breakAfter = false) =>
+    () => {
+      const enc = new TextEncoder();
+      let i = 0;
+      return Promise.resolve(
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull(c) {
+              if (i < chunks.length) c.enqueue(enc.encode(chunks[i++]!));
+              else if (breakAfter) c.error(new Error("connection reset"));
+              else c.close();
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+      );
+    };
 
   it("falls back when a stream breaks before its first byte", async () => {
     const h = harness({ a: [sse([], true)], b: [sse(["data: b\n\n", "data: [DONE]\n\n"])] });

@@ -217,7 +217,8 @@ async function firstByteCommitted(response: Response, target: RoutedTarget): Pro
     reader.cancel().catch(() => {});
     throw new UpstreamFailure({ code: "upstream_error", message: `Provider '${target.providerName}' broke the stream before sending any data.` });
   }
-  if (first.done) throw new UpstreamFailure({ code: "upstream_error", message: `Provider '${target.providerName}' closed the stream without sending any data.` });
+  if (first.done)
+    throw new UpstreamFailure({ code: "upstream_error", message: `Provider '${target.providerName}' closed the stream without sending any data.` });
   // The first chunk is delivered ahead of the rest; the rest is read on demand (highWaterMark 0),
   // so an upstream failure reaches the reader after every chunk that arrived before it.
   const body = new ReadableStream<Uint8Array>(
@@ -250,7 +251,15 @@ function timeoutInit(target: RoutedTarget, timeoutMs: number): ApiErrorInit {
 function toErrorInit(err: unknown, target: RoutedTarget): ApiErrorInit {
   if (err instanceof ApiError) return err.toInit();
   if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return timeoutInit(target, target.timeoutMs);
-  console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "attempt failed unexpectedly", provider: target.providerName, error: err instanceof Error ? err.message : String(err) }));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      service: "model-proxy",
+      message: "attempt failed unexpectedly",
+      provider: target.providerName,
+      error: err instanceof Error ? err.message : String(err),
+    }),
+  );
   return { code: "internal_error", message: `The gateway could not prepare the request for provider '${target.providerName}'.` };
 }
 

@@ -70,7 +70,12 @@ export function isolatedRouting(): RoutingContext {
  * Sends one proxied request through its resolution: the route's strategy orders the targets, each
  * attempt reveals the target's credential (isolate-cached) and calls its adapter.
  */
-export async function routeRequest(req: ProxyRequest, resolution: Resolution, forceStreamUsage: boolean, routing: RoutingContext): Promise<RouteResult<DispatchTarget>> {
+export async function routeRequest(
+  req: ProxyRequest,
+  resolution: Resolution,
+  forceStreamUsage: boolean,
+  routing: RoutingContext,
+): Promise<RouteResult<DispatchTarget>> {
   // A platform provider takes no request whose upstream bill the gateway cannot meter; a tenant's own does.
   let refusal: ApiErrorInit | null = null;
   const eligible = resolution.targets.filter((target) => {
@@ -118,7 +123,12 @@ export async function routeRequest(req: ProxyRequest, resolution: Resolution, fo
           if (!revealed.ok) throw new ApiError(revealed.error);
           provider.apiKey = revealed.value;
         }
-        return adapter.call(req.operation, req.body, { provider, model: target.model }, { requestId: req.requestId, signal, forceStreamUsage, clientHeaders: req.headers });
+        return adapter.call(
+          req.operation,
+          req.body,
+          { provider, model: target.model },
+          { requestId: req.requestId, signal, forceStreamUsage, clientHeaders: req.headers },
+        );
       },
     },
   );

@@ -42,6 +42,14 @@ describe("orderTargets", () => {
 
 describe("weightedOrder", () => {
   it("handles all-zero weights by keeping the order", () => {
-    expect(weightedOrder([{ key: "x", weight: 0 }, { key: "y", weight: 0 }], () => 0.5).map((t) => t.key)).toEqual(["x", "y"]);
+    expect(
+      weightedOrder(
+        [
+          { key: "x", weight: 0 },
+          { key: "y", weight: 0 },
+        ],
+        () => 0.5,
+      ).map((t) => t.key),
+    ).toEqual(["x", "y"]);
   });
 });

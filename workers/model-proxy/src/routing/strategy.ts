@@ -35,9 +35,7 @@ export function orderTargets<T extends Weighted>(strategy: RouteStrategy, target
     case "least-latency": {
       if (ctx.random() < (ctx.exploreRate ?? 0.05)) return weightedOrder(targets, ctx.random);
       const measured = targets.map((t, i) => ({ t, i, ms: ctx.latencyOf(t.key) }));
-      return measured
-        .sort((a, b) => (a.ms ?? -1) - (b.ms ?? -1) || a.i - b.i)
-        .map((m) => m.t);
+      return measured.sort((a, b) => (a.ms ?? -1) - (b.ms ?? -1) || a.i - b.i).map((m) => m.t);
     }
   }
 }

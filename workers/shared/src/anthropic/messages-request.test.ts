@@ -18,12 +18,21 @@ describe("MessagesRequestSchema", () => {
       ...base,
       system: [{ type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } }],
       messages: [
-        { role: "user", content: [{ type: "text", text: "Weather?" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "AA==" } }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Weather?" },
+            { type: "image", source: { type: "base64", media_type: "image/png", data: "AA==" } },
+          ],
+        },
         { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "w", input: { city: "Paris" } }] },
         { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "18C" }] },
         { role: "assistant", content: [{ type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: {} }] },
       ],
-      tools: [{ name: "w", input_schema: { type: "object" } }, { type: "web_search_20250305", name: "web_search", max_uses: 3 }],
+      tools: [
+        { name: "w", input_schema: { type: "object" } },
+        { type: "web_search_20250305", name: "web_search", max_uses: 3 },
+      ],
       tool_choice: { type: "auto", disable_parallel_tool_use: true },
       thinking: { type: "enabled", budget_tokens: 2048 },
       temperature: 1,
@@ -42,9 +51,9 @@ describe("MessagesRequestSchema", () => {
     expect(errorOf({ ...base, messages: [] }).param).toBe("messages");
     expect(errorOf({ ...base, messages: [{ role: "system", content: "x" }] }).param).toBe("messages[0].role");
     expect(errorOf({ ...base, temperature: 1.5 }).param).toBe("temperature");
-    expect(errorOf({ ...base, messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/bmp", data: "x" } }] }] }).param).toBe(
-      "messages[0].content[0].source.media_type",
-    );
+    expect(
+      errorOf({ ...base, messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/bmp", data: "x" } }] }] }).param,
+    ).toBe("messages[0].content[0].source.media_type");
     expect(errorOf({ ...base, messages: [{ role: "user", content: [{ type: "tool_result" }] }] }).param).toBe("messages[0].content[0].tool_use_id");
     expect(errorOf({ ...base, tools: [{ name: "w" }] }).param).toBe("tools[0].input_schema");
     expect(errorOf({ ...base, tool_choice: { type: "tool" } }).param).toBe("tool_choice.name");
@@ -59,11 +68,16 @@ describe("Anthropic errors", () => {
     expect(anthropicErrorType("upstream_error", 502)).toBe("api_error");
     expect(anthropicErrorType("model_not_found", 404)).toBe("not_found_error");
     expect(anthropicErrorType(null, 400)).toBe("invalid_request_error");
-    expect(anthropicErrorBody({ code: "payload_too_large", message: "too big" })).toEqual({ type: "error", error: { type: "request_too_large", message: "too big" } });
+    expect(anthropicErrorBody({ code: "payload_too_large", message: "too big" })).toEqual({
+      type: "error",
+      error: { type: "request_too_large", message: "too big" },
+    });
   });
 
   it("converts OpenAI-shaped bodies and ignores anything else", () => {
-    expect(anthropicErrorFromOpenAI({ error: { message: "Invalid API key.", type: "authentication_error", param: null, code: "invalid_api_key" } }, 401, "req_1")).toEqual({
+    expect(
+      anthropicErrorFromOpenAI({ error: { message: "Invalid API key.", type: "authentication_error", param: null, code: "invalid_api_key" } }, 401, "req_1"),
+    ).toEqual({
       type: "error",
       error: { type: "authentication_error", message: "Invalid API key." },
       request_id: "req_1",

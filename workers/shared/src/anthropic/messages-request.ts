@@ -10,7 +10,10 @@ import { MAX_TOKENS_LIMIT } from "../model-output";
  * other providers are checked in full.
  */
 
-const CacheControlSchema = z.looseObject({ type: z.literal("ephemeral"), ttl: z.string().optional() }).nullable().optional();
+const CacheControlSchema = z
+  .looseObject({ type: z.literal("ephemeral"), ttl: z.string().optional() })
+  .nullable()
+  .optional();
 
 export const TextBlockSchema = z.looseObject({ type: z.literal("text"), text: z.string(), cache_control: CacheControlSchema });
 
@@ -58,7 +61,10 @@ export const MessageParamSchema = z.looseObject({
 
 export const ToolSchema = z.looseObject({ name: z.string().min(1).max(128), type: z.string().nullable().optional() }).superRefine((tool, ctx) => {
   // A custom (client) tool needs its input schema; server tools (`type: web_search_…`) have none.
-  if ((tool.type === undefined || tool.type === null || tool.type === "custom") && (typeof tool["input_schema"] !== "object" || tool["input_schema"] === null)) {
+  if (
+    (tool.type === undefined || tool.type === null || tool.type === "custom") &&
+    (typeof tool["input_schema"] !== "object" || tool["input_schema"] === null)
+  ) {
     ctx.addIssue({ code: "invalid_type", expected: "object", input: tool["input_schema"], path: ["input_schema"], message: "expected object" } as never);
   }
 });
@@ -94,7 +100,10 @@ export const MessagesRequestSchema = z
     output_config: z
       .looseObject({
         effort: z.string().nullable().optional(),
-        format: z.looseObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()) }).nullable().optional(),
+        format: z
+          .looseObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()) })
+          .nullable()
+          .optional(),
       })
       .optional(),
     service_tier: z.string().optional(),

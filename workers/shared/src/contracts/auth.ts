@@ -51,7 +51,10 @@ export type TenantUpdate = z.infer<typeof TenantUpdateSchema>;
 
 const keyFields = {
   name: Name.nullable().optional(),
-  scopes: z.array(ScopeSchema).max(SCOPES.length * 2).optional(),
+  scopes: z
+    .array(ScopeSchema)
+    .max(SCOPES.length * 2)
+    .optional(),
   /** Model globs (`*` wildcard); `null` = every model. */
   models: z.array(ModelPattern).min(1).max(MAX_MODEL_PATTERNS).nullable().optional(),
   /** Unix seconds; must be in the future. `null` = never expires. */
@@ -93,7 +96,10 @@ export const AUDITED_TARGETS = ["provider", "route", "price", "credentials"] as 
 const AuditDetailValue = z.union([z.string().max(2048), z.number(), z.boolean(), z.null(), z.array(z.string().max(512)).max(64)]);
 export const AuditRecordSchema = z
   .object({
-    action: z.string().regex(/^[a-z_]+\.[a-z_]+$/, "must be <object>.<verb>").max(64),
+    action: z
+      .string()
+      .regex(/^[a-z_]+\.[a-z_]+$/, "must be <object>.<verb>")
+      .max(64),
     target_type: z.enum(AUDITED_TARGETS),
     target_id: z.string().min(1).max(256),
     details: z

@@ -81,9 +81,7 @@ export type RenewResult = { ok: true; renewed: boolean } | { ok: false; message:
  * gained or lost limits; null → the taker asks billing), and by the gateway when a budget is
  * removed (the subject's requests are no longer priced, or skip the limiter altogether).
  */
-export const ReleaseRequestSchema = z
-  .object({ subject: SubjectIdSchema, month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/) })
-  .strict();
+export const ReleaseRequestSchema = z.object({ subject: SubjectIdSchema, month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/) }).strict();
 export type ReleaseRequest = z.infer<typeof ReleaseRequestSchema>;
 export type ReleaseResult = { ok: true; micros: number | null } | { ok: false; message: string };
 
@@ -116,9 +114,7 @@ export interface LimiterStatus {
 }
 
 /** The limiter's decision on a well-formed request. */
-export type AcquireDecision =
-  | { ok: true; leaseId: string; status: LimiterStatus }
-  | { ok: false; refusal: Refusal; status: LimiterStatus };
+export type AcquireDecision = { ok: true; leaseId: string; status: LimiterStatus } | { ok: false; refusal: Refusal; status: LimiterStatus };
 
 export type AcquireResult =
   | AcquireDecision

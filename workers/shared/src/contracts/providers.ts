@@ -88,7 +88,13 @@ const FORBIDDEN_HEADERS = new Set([
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
 
 export const ProviderHeadersSchema = z
-  .record(z.string(), z.string().max(4096).regex(/^[^\r\n\0]*$/, "must not contain CR, LF or NUL"))
+  .record(
+    z.string(),
+    z
+      .string()
+      .max(4096)
+      .regex(/^[^\r\n\0]*$/, "must not contain CR, LF or NUL"),
+  )
   .superRefine((headers, ctx) => {
     const names = Object.keys(headers);
     if (names.length > 32) ctx.addIssue({ code: "custom", message: "at most 32 headers are allowed" });
@@ -106,7 +112,11 @@ export const ProviderHeadersSchema = z
   });
 
 const ModelsSchema = z.array(z.string().min(1).max(256)).max(1000);
-const ApiKeySchema = z.string().min(1).max(8192).regex(/^[^\r\n\0]*$/, "must not contain CR, LF or NUL");
+const ApiKeySchema = z
+  .string()
+  .min(1)
+  .max(8192)
+  .regex(/^[^\r\n\0]*$/, "must not contain CR, LF or NUL");
 const TimeoutSchema = z.number().int().min(100).max(600_000);
 const ApiVersionSchema = z.string().regex(/^[0-9A-Za-z._-]{1,64}$/, "is not a valid api-version");
 
@@ -206,9 +216,7 @@ export const RouteStrategySchema = z.enum(ROUTE_STRATEGIES);
 export type RouteStrategy = z.infer<typeof RouteStrategySchema>;
 
 /** A public model name: what clients send as `model`. May contain `/` (it then wins over a pinned provider). */
-export const RouteNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$/, "must be 1-128 characters of letters, digits and . _ : / @ + -");
+export const RouteNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$/, "must be 1-128 characters of letters, digits and . _ : / @ + -");
 
 export const RouteTargetSchema = z
   .object({

@@ -5,7 +5,10 @@ const body = '{"model":"p/m","messages":[{"role":"user","content":"hi"}],"vendor
 
 describe("a ProxyRequest over HTTP", () => {
   it("decodes to the request that was encoded, with the client's JSON as sent", async () => {
-    const encoded = proxyHttpRequest({ principalToken: "tok", requestId: "req_1", operation: "messages", headers: { "anthropic-version": "2023-06-01" } }, body);
+    const encoded = proxyHttpRequest(
+      { principalToken: "tok", requestId: "req_1", operation: "messages", headers: { "anthropic-version": "2023-06-01" } },
+      body,
+    );
     expect(encoded.method).toBe("POST");
     expect(new URL(encoded.url).pathname).toBe("/messages");
     const decoded = await proxyRequestOf(encoded);
@@ -27,7 +30,12 @@ describe("a ProxyRequest over HTTP", () => {
   });
 
   it("refuses an unknown operation, a missing token and a non-POST, naming what is wrong", () => {
-    const unknown = proxyEnvelopeOf(new Request("https://proxy.internal/images", { method: "POST", headers: { [PROXY_HTTP_HEADERS.principalToken]: "t", [PROXY_HTTP_HEADERS.requestId]: "r" } }));
+    const unknown = proxyEnvelopeOf(
+      new Request("https://proxy.internal/images", {
+        method: "POST",
+        headers: { [PROXY_HTTP_HEADERS.principalToken]: "t", [PROXY_HTTP_HEADERS.requestId]: "r" },
+      }),
+    );
     expect(unknown).toMatchObject({ ok: false, error: { code: "invalid_request", param: "operation" } });
     const noToken = proxyEnvelopeOf(new Request("https://proxy.internal/chat", { method: "POST", headers: { [PROXY_HTTP_HEADERS.requestId]: "r" } }));
     expect(noToken).toMatchObject({ ok: false, error: { param: "principalToken" } });

@@ -57,7 +57,10 @@ const common = {
   end_time: UnixSeconds.optional(),
   limit: z.coerce.number().int().min(1).optional(),
   /** The cursor a previous page returned in `next_page`. */
-  page: z.string().regex(/^\d{1,12}$/, "must be a next_page value").optional(),
+  page: z
+    .string()
+    .regex(/^\d{1,12}$/, "must be a next_page value")
+    .optional(),
 };
 
 /** A reversed range, or more buckets per page than OpenAI allows for the width, is a 400 naming the param. */
@@ -129,7 +132,12 @@ export const pageSchema = <R extends z.ZodType>(result: R) =>
     /** Pass as `page` for the next buckets. */
     next_page: z.string().nullable(),
   });
-export type Page<R> = { object: "page"; data: { object: "bucket"; start_time: number; end_time: number; results: R[] }[]; has_more: boolean; next_page: string | null };
+export type Page<R> = {
+  object: "page";
+  data: { object: "bucket"; start_time: number; end_time: number; results: R[] }[];
+  has_more: boolean;
+  next_page: string | null;
+};
 
 /** One request's metered record (`GET /v1/usage/requests/{request_id}`). */
 export const RequestUsageSchema = z.object({

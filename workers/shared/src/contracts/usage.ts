@@ -122,11 +122,7 @@ export function utf8Length(s: string): number {
  * event that alone exceeds `maxBytes` gets a pack of its own. `bytes` is exactly the length of
  * `JSON.stringify(pack)` in UTF-8.
  */
-export function packUsageEvents(
-  events: readonly UsageEvent[],
-  maxBytes = USAGE_PACK_MAX_BYTES,
-  maxEvents = USAGE_PACK_MAX_EVENTS,
-): PackedUsage[] {
+export function packUsageEvents(events: readonly UsageEvent[], maxBytes = USAGE_PACK_MAX_BYTES, maxEvents = USAGE_PACK_MAX_EVENTS): PackedUsage[] {
   const packs: PackedUsage[] = [];
   let current: PackedUsage | null = null;
   for (const event of events) {

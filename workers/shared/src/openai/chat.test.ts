@@ -36,7 +36,15 @@ describe("ChatCompletionRequestSchema", () => {
   });
 
   it("names an unknown content part type at its path", () => {
-    const e = errorOf(ChatCompletionRequestSchema, { model: "m", messages: [user([{ type: "text", text: "a" }, { type: "video", video: {} }])] });
+    const e = errorOf(ChatCompletionRequestSchema, {
+      model: "m",
+      messages: [
+        user([
+          { type: "text", text: "a" },
+          { type: "video", video: {} },
+        ]),
+      ],
+    });
     expect(e.param).toBe("messages[0].content[1].type");
   });
 

@@ -82,7 +82,10 @@ export const UserMessageSchema = z
 export const AssistantMessageSchema = z
   .looseObject({
     role: z.literal("assistant"),
-    content: z.union([z.string(), z.array(AssistantContentPartSchema)]).nullable().optional(),
+    content: z
+      .union([z.string(), z.array(AssistantContentPartSchema)])
+      .nullable()
+      .optional(),
     refusal: z.string().nullable().optional(),
     name: NameSchema,
     audio: z.looseObject({ id: z.string() }).nullable().optional(),
@@ -90,9 +93,7 @@ export const AssistantMessageSchema = z
     function_call: z.looseObject({ name: z.string(), arguments: z.string() }).nullable().optional(),
   })
   .meta({ id: "ChatAssistantMessage" });
-export const ToolMessageSchema = z
-  .looseObject({ role: z.literal("tool"), content: textContent, tool_call_id: z.string() })
-  .meta({ id: "ChatToolMessage" });
+export const ToolMessageSchema = z.looseObject({ role: z.literal("tool"), content: textContent, tool_call_id: z.string() }).meta({ id: "ChatToolMessage" });
 export const FunctionMessageSchema = z
   .looseObject({ role: z.literal("function"), content: z.string().nullable(), name: z.string() })
   .meta({ id: "ChatFunctionMessage", description: "Deprecated in favour of tool messages." });
@@ -189,7 +190,10 @@ export const ChatCompletionRequestSchema = z
     moderation: z.looseObject({ model: z.string() }).nullable().optional(),
     n: z.number().int().min(1).max(128).nullable().optional().meta({ description: "Number of choices to generate (1–128)." }),
     parallel_tool_calls: z.boolean().optional(),
-    prediction: z.looseObject({ type: z.literal("content"), content: textContent }).nullable().optional(),
+    prediction: z
+      .looseObject({ type: z.literal("content"), content: textContent })
+      .nullable()
+      .optional(),
     presence_penalty: PenaltySchema.optional(),
     prompt_cache_key: z.string().nullable().optional(),
     prompt_cache_options: z.looseObject({ mode: z.enum(["implicit", "explicit"]).optional(), ttl: z.string().optional() }).optional(),
@@ -213,7 +217,10 @@ export const ChatCompletionRequestSchema = z
     web_search_options: z
       .looseObject({
         search_context_size: z.enum(["low", "medium", "high"]).optional(),
-        user_location: z.looseObject({ type: z.literal("approximate"), approximate: z.record(z.string(), z.string()) }).nullable().optional(),
+        user_location: z
+          .looseObject({ type: z.literal("approximate"), approximate: z.record(z.string(), z.string()) })
+          .nullable()
+          .optional(),
       })
       .optional(),
   })

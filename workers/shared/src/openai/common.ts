@@ -9,14 +9,10 @@ import { MAX_TOKENS_LIMIT } from "../model-output";
  */
 
 /** `model`: the client's model name, `<provider>/<model>` to pin a provider or a bare name/alias. */
-export const ModelNameSchema = z
-  .string()
-  .min(1)
-  .max(256)
-  .meta({
-    description: "Model to use: `<provider>/<model>` pins a provider (e.g. `openai/gpt-4o`); a bare name or alias is resolved by the gateway's routes.",
-    example: "openai/gpt-4o-mini",
-  });
+export const ModelNameSchema = z.string().min(1).max(256).meta({
+  description: "Model to use: `<provider>/<model>` pins a provider (e.g. `openai/gpt-4o`); a bare name or alias is resolved by the gateway's routes.",
+  example: "openai/gpt-4o-mini",
+});
 
 /** Up to 4 stop sequences, or one string. */
 export const StopSchema = z
@@ -60,5 +56,8 @@ export const UserSchema = z.string().meta({ description: "A stable identifier fo
  * the day it ships instead of being refused by the gateway.
  */
 export function openEnum(known: readonly string[], description: string) {
-  return z.string().min(1).meta({ description: `${description} Known values: ${known.map((v) => `\`${v}\``).join(", ")}.`, examples: [...known] });
+  return z
+    .string()
+    .min(1)
+    .meta({ description: `${description} Known values: ${known.map((v) => `\`${v}\``).join(", ")}.`, examples: [...known] });
 }

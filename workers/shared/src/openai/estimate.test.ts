@@ -19,7 +19,9 @@ describe("media parts", () => {
   it("count the characters they carry, at least the flat minimum", () => {
     const url = `data:image/png;base64,${"A".repeat(40_000)}`; // 40 022 characters
     expect(estimateChatPromptTokens({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }] }] })).toBe(4 + 10_006);
-    expect(estimateChatPromptTokens({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x.test/a.png" } }] }] })).toBe(4 + 765);
+    expect(estimateChatPromptTokens({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x.test/a.png" } }] }] })).toBe(
+      4 + 765,
+    );
     const data = "A".repeat(8_000); // 2 000 tokens at the text rule, above Anthropic's 1 600 minimum
     expect(estimateMessagesPromptTokens({ messages: [{ content: [{ type: "image", source: { type: "base64", media_type: "image/png", data } }] }] })).toBe(
       4 + Math.ceil("image/png".length / 4) + 2_000,

@@ -55,7 +55,10 @@ export const ChatCompletionSchema = z
     service_tier: z.string().nullable().optional(),
     system_fingerprint: z.string().nullable().optional(),
   })
-  .meta({ id: "ChatCompletion", description: "A chat completion. With `stream: true`, the body is instead `text/event-stream` of `ChatCompletionChunk`s ending in `data: [DONE]`." });
+  .meta({
+    id: "ChatCompletion",
+    description: "A chat completion. With `stream: true`, the body is instead `text/event-stream` of `ChatCompletionChunk`s ending in `data: [DONE]`.",
+  });
 
 export const ChatCompletionChunkSchema = z
   .looseObject({
@@ -70,7 +73,16 @@ export const ChatCompletionChunkSchema = z
           role: z.string().optional(),
           content: z.string().nullable().optional(),
           refusal: z.string().nullable().optional(),
-          tool_calls: z.array(z.looseObject({ index: z.number().int(), id: z.string().optional(), type: z.string().optional(), function: z.looseObject({ name: z.string().optional(), arguments: z.string().optional() }).optional() })).optional(),
+          tool_calls: z
+            .array(
+              z.looseObject({
+                index: z.number().int(),
+                id: z.string().optional(),
+                type: z.string().optional(),
+                function: z.looseObject({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
+              }),
+            )
+            .optional(),
         }),
         logprobs: LogprobsSchema.optional(),
         finish_reason: z.string().nullable(),
@@ -99,7 +111,9 @@ export const EmbeddingListSchema = z
       z.looseObject({
         object: z.literal("embedding"),
         index: z.number().int(),
-        embedding: z.union([z.array(z.number()), z.string()]).meta({ description: "Floats, or a base64 string of little-endian float32 with `encoding_format: base64`." }),
+        embedding: z
+          .union([z.array(z.number()), z.string()])
+          .meta({ description: "Floats, or a base64 string of little-endian float32 with `encoding_format: base64`." }),
       }),
     ),
     model: z.string(),

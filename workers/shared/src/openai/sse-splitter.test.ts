@@ -24,7 +24,11 @@ describe("SseEventSplitter", () => {
   });
 
   it("holds an incomplete event until its end arrives, in any chunking", () => {
-    expect(split(["data: a\n\ndata: b", "c\n", "\ndata: d\n\nda"])).toEqual({ runs: ["data: a\n\n", "data: bc\n\n", "data: d\n\n"], rest: "da", refused: false });
+    expect(split(["data: a\n\ndata: b", "c\n", "\ndata: d\n\nda"])).toEqual({
+      runs: ["data: a\n\n", "data: bc\n\n", "data: d\n\n"],
+      rest: "da",
+      refused: false,
+    });
     // The blank line split across chunks, LF and CRLF alike.
     expect(split(["data: a\n", "\n"]).runs).toEqual(["data: a\n\n"]);
     expect(split(["data: a\r\n", "\r\n"]).runs).toEqual(["data: a\r\n\r\n"]);

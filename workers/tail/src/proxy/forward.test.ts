@@ -48,7 +48,14 @@ describe("forward", () => {
 
   it("answers 503 when model-proxy cannot be reached", async () => {
     const { token, verifyJwk } = await keys();
-    const env = { PRINCIPAL_VERIFY_JWK: verifyJwk, MODEL_PROXY: { dispatch: async (): Promise<Response> => { throw new Error("binding down"); } } };
+    const env = {
+      PRINCIPAL_VERIFY_JWK: verifyJwk,
+      MODEL_PROXY: {
+        dispatch: async (): Promise<Response> => {
+          throw new Error("binding down");
+        },
+      },
+    };
     const res = await forward(env, "chat", { principalToken: token, requestId: "r1", operation: "chat", body: { model: "m" } });
     expect(res.status).toBe(503);
     expect(await res.text()).not.toContain("binding down");
@@ -84,7 +91,14 @@ describe("forwardHttp (a request that does not stream, encoded as HTTP)", () => 
 
   it("answers 400 naming the operation for a path that is not one, and 503 when model-proxy cannot be reached", async () => {
     const { token, verifyJwk } = await keys();
-    const env = { PRINCIPAL_VERIFY_JWK: verifyJwk, MODEL_PROXY: { fetch: async (): Promise<Response> => { throw new Error("binding down"); } } };
+    const env = {
+      PRINCIPAL_VERIFY_JWK: verifyJwk,
+      MODEL_PROXY: {
+        fetch: async (): Promise<Response> => {
+          throw new Error("binding down");
+        },
+      },
+    };
     const wrong = new Request("https://proxy.internal/images", { method: "POST", headers: { "x-gateway-principal-token": token, "x-request-id": "r1" }, body });
     const bad = await forwardHttp(env, wrong);
     expect(bad.status).toBe(400);

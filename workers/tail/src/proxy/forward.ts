@@ -40,7 +40,11 @@ export async function forwardHttp(env: ForwardHttpEnv, request: Request): Promis
   return verifiedThen(env, envelope.value, () => env.MODEL_PROXY.fetch(request));
 }
 
-async function verifiedThen(env: { PRINCIPAL_VERIFY_JWK: string }, req: { principalToken: string; requestId: string }, call: () => Promise<Response>): Promise<Response> {
+async function verifiedThen(
+  env: { PRINCIPAL_VERIFY_JWK: string },
+  req: { principalToken: string; requestId: string },
+  call: () => Promise<Response>,
+): Promise<Response> {
   const claims = await verifyPrincipalToken(req.principalToken, env.PRINCIPAL_VERIFY_JWK);
   if (!claims.ok) return errorResponse(claims.error, req.requestId);
   try {

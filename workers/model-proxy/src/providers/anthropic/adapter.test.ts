@@ -87,9 +87,7 @@ describe("Anthropic adapter", () => {
 
   it("refuses an untranslatable parameter without calling the upstream", async () => {
     stubFetch(() => Response.json(text));
-    const err = await adapter
-      .call("chat", { model: "m", messages: [{ role: "user", content: "x" }], n: 3 }, target(), ctx())
-      .catch((e: unknown) => e);
+    const err = await adapter.call("chat", { model: "m", messages: [{ role: "user", content: "x" }], n: 3 }, target(), ctx()).catch((e: unknown) => e);
     expect((err as ApiError).param).toBe("n");
     expect(calls).toHaveLength(0);
   });

@@ -58,14 +58,7 @@ export type AnthropicContentBlock =
   | { type: "redacted_thinking"; data: string }
   | { type: string; [key: string]: unknown };
 
-export type AnthropicStopReason =
-  | "end_turn"
-  | "max_tokens"
-  | "stop_sequence"
-  | "tool_use"
-  | "pause_turn"
-  | "refusal"
-  | "model_context_window_exceeded";
+export type AnthropicStopReason = "end_turn" | "max_tokens" | "stop_sequence" | "tool_use" | "pause_turn" | "refusal" | "model_context_window_exceeded";
 
 export interface AnthropicMessage {
   id: string;

@@ -156,7 +156,10 @@ describe("OpenAI chat request → Anthropic Messages request", () => {
       stream: true,
     });
     expect(out).toMatchObject({ temperature: 0.2, top_p: 0.9, stop_sequences: ["END"], max_tokens: 300, metadata: { user_id: "user-123" }, stream: true });
-    expect(translate({ messages: [{ role: "user", content: "x" }], stop: ["a", "b"], max_tokens: 50 })).toMatchObject({ stop_sequences: ["a", "b"], max_tokens: 50 });
+    expect(translate({ messages: [{ role: "user", content: "x" }], stop: ["a", "b"], max_tokens: 50 })).toMatchObject({
+      stop_sequences: ["a", "b"],
+      max_tokens: 50,
+    });
   });
 
   it("defaults max_tokens by model family when the client sets none", () => {
@@ -214,12 +217,12 @@ describe("OpenAI chat request → Anthropic Messages request", () => {
     expect(rejection({ ...base, reasoning_effort: "minimal" })).toMatchObject({ param: "reasoning_effort" });
     expect(rejection({ ...base, tool_choice: "required" })).toMatchObject({ param: "tool_choice" });
     expect(rejection({ ...base, tools: [{ type: "custom", custom: { name: "c" } }] })).toMatchObject({ param: "tools[0].type" });
-    expect(
-      rejection({ messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "AA==", format: "wav" } }] }] }),
-    ).toMatchObject({ param: "messages[0].content[0].type" });
-    expect(
-      rejection({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/bmp;base64,Qk0=" } }] }] }),
-    ).toMatchObject({ param: "messages[0].content[0].image_url.url" });
+    expect(rejection({ messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "AA==", format: "wav" } }] }] })).toMatchObject({
+      param: "messages[0].content[0].type",
+    });
+    expect(rejection({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/bmp;base64,Qk0=" } }] }] })).toMatchObject({
+      param: "messages[0].content[0].image_url.url",
+    });
     expect(
       rejection({
         messages: [

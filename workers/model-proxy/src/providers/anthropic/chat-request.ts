@@ -1,20 +1,5 @@
-import type {
-  ContentBlockParam,
-  MessageCreateParamsBase,
-  MessageParam,
-  TextBlockParam,
-  Tool,
-  ToolChoice,
-} from "@anthropic-ai/sdk/resources/messages";
-import {
-  parseDataUrl,
-  parseToolArguments,
-  requestedMaxTokens,
-  stopSequences,
-  textOf,
-  unsupportedParam,
-  type ChatRequest,
-} from "../chat-translation";
+import type { ContentBlockParam, MessageCreateParamsBase, MessageParam, TextBlockParam, Tool, ToolChoice } from "@anthropic-ai/sdk/resources/messages";
+import { parseDataUrl, parseToolArguments, requestedMaxTokens, stopSequences, textOf, unsupportedParam, type ChatRequest } from "../chat-translation";
 
 /**
  * OpenAI chat request → Anthropic Messages request.
@@ -138,10 +123,7 @@ export function toAnthropicRequest(body: ChatRequest, model: string): AnthropicR
   const temperature = body.temperature;
   if (typeof temperature === "number") {
     if (temperature > 1) {
-      throw unsupportedParam(
-        "temperature",
-        `Invalid value for 'temperature': Anthropic providers accept 0 to 1, got ${temperature}.`,
-      );
+      throw unsupportedParam("temperature", `Invalid value for 'temperature': Anthropic providers accept 0 to 1, got ${temperature}.`);
     }
     request.temperature = temperature;
   }
@@ -203,9 +185,7 @@ function userBlocks(content: OpenAIMessage["content"], at: string): ContentBlock
 function textBlocks(content: OpenAIMessage["content"]): TextBlockParam[] {
   if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }];
   if (!Array.isArray(content)) return [];
-  return content
-    .filter((part) => (part.text ?? "") !== "")
-    .map((part) => withCacheBreakpoint(part, { type: "text", text: part.text! }));
+  return content.filter((part) => (part.text ?? "") !== "").map((part) => withCacheBreakpoint(part, { type: "text", text: part.text! }));
 }
 
 /**
@@ -336,8 +316,5 @@ function applyResponseFormat(body: ChatRequest, request: AnthropicRequest): void
     request.output_config = { ...request.output_config, format: { type: "json_schema", schema: format.json_schema.schema } };
     return;
   }
-  throw unsupportedParam(
-    "response_format",
-    `response_format '${format.type}' is not supported by Anthropic providers; use 'json_schema' with a schema.`,
-  );
+  throw unsupportedParam("response_format", `response_format '${format.type}' is not supported by Anthropic providers; use 'json_schema' with a schema.`);
 }

@@ -77,7 +77,7 @@ describe("Anthropic message → OpenAI chat completion", () => {
       stop_sequence: null,
       usage: { input_tokens: 10, output_tokens: 40, output_tokens_details: { thinking_tokens: 25 } },
     });
-    const message = out.choices[0]!.message as typeof out.choices[0]["message"] & { reasoning_content?: string };
+    const message = out.choices[0]!.message as (typeof out.choices)[0]["message"] & { reasoning_content?: string };
     expect(message.content).toBeNull();
     expect(message.reasoning_content).toBe("The user wants weather.");
     expect(out.usage?.completion_tokens_details?.reasoning_tokens).toBe(25);

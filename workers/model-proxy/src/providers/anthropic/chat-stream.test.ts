@@ -24,8 +24,7 @@ const provider = {
   models: null,
 } satisfies ProviderConfig;
 const errorFor = (detail: Parameters<typeof anthropicStreamError>[0]) => anthropicStreamError(detail, provider);
-const run = async (sse: string, includeUsage = true) =>
-  readOpenAISse(await translateSse(sse, anthropicToOpenAIStream({ includeUsage, errorFor })));
+const run = async (sse: string, includeUsage = true) => readOpenAISse(await translateSse(sse, anthropicToOpenAIStream({ includeUsage, errorFor })));
 
 describe("Anthropic SSE → OpenAI chunks", () => {
   it("streams text deltas as OpenAI chunks sharing one id and model, ending in [DONE]", async () => {
@@ -73,7 +72,9 @@ describe("Anthropic SSE → OpenAI chunks", () => {
     ]);
     const message = assemble(view.chunks);
     expect(message.content).toBe("I'll check the weather in Paris for you.");
-    expect(message.tools).toEqual([{ id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", name: "get_weather", arguments: '{"location": "Paris, France", "unit": "celsius"}' }]);
+    expect(message.tools).toEqual([
+      { id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", name: "get_weather", arguments: '{"location": "Paris, France", "unit": "celsius"}' },
+    ]);
     expect(JSON.parse(message.tools[0]!.arguments)).toEqual({ location: "Paris, France", unit: "celsius" });
     expect(message.finish).toBe("tool_calls");
   });

@@ -103,10 +103,16 @@ describe("Anthropic Messages request → OpenAI chat request", () => {
       { role: "assistant", content: null, tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
       { role: "tool", tool_call_id: "toolu_1", content: "18C" },
       { role: "user", content: "And tomorrow?" },
-      { role: "assistant", content: null, tool_calls: [{ id: "toolu_2", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris","day":"tomorrow"}' } }] },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: "toolu_2", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris","day":"tomorrow"}' } }],
+      },
       { role: "tool", tool_call_id: "toolu_2", content: "Error: service down" },
     ]);
-    expect(out.tools).toEqual([{ type: "function", function: { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }]);
+    expect(out.tools).toEqual([
+      { type: "function", function: { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } } },
+    ]);
     expect(out.tool_choice).toBe("required");
     expect(out.parallel_tool_calls).toBe(false);
   });
@@ -128,9 +134,16 @@ describe("Anthropic Messages request → OpenAI chat request", () => {
   });
 
   it("refuses Anthropic-only features with a 400 naming the param", () => {
-    expect(rejection({ messages: [{ role: "user", content: "x" }], tools: [{ type: "web_search_20250305", name: "web_search" }] })).toEqual({ status: 400, param: "tools[0].type" });
+    expect(rejection({ messages: [{ role: "user", content: "x" }], tools: [{ type: "web_search_20250305", name: "web_search" }] })).toEqual({
+      status: 400,
+      param: "tools[0].type",
+    });
     expect(rejection({ messages: [{ role: "user", content: "x" }], container: "container_1" }).param).toBe("container");
-    expect(rejection({ messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "file_1" } }] }] }).param).toBe("messages[0].content[0].source.type");
-    expect(rejection({ messages: [{ role: "user", content: [{ type: "search_result", source: "s", title: "t", content: [] }] }] }).param).toBe("messages[0].content[0].type");
+    expect(rejection({ messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "file_1" } }] }] }).param).toBe(
+      "messages[0].content[0].source.type",
+    );
+    expect(rejection({ messages: [{ role: "user", content: [{ type: "search_result", source: "s", title: "t", content: [] }] }] }).param).toBe(
+      "messages[0].content[0].type",
+    );
   });
 });

@@ -43,8 +43,7 @@ export function toOpenAIChatRequest(body: MessagesRequest): ChatCompletionCreate
 
   body.messages.forEach((message, i) => {
     const at = `messages[${i}].content`;
-    const blocks: ContentBlock[] =
-      typeof message.content === "string" ? [{ type: "text", text: message.content }] : (message.content as ContentBlock[]);
+    const blocks: ContentBlock[] = typeof message.content === "string" ? [{ type: "text", text: message.content }] : (message.content as ContentBlock[]);
     if (message.role === "assistant") messages.push(assistantMessage(blocks, at));
     else messages.push(...userMessages(blocks, at));
   });

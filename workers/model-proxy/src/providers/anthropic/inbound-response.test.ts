@@ -64,7 +64,13 @@ describe("OpenAI chat completion → Anthropic Message", () => {
       { type: "tool_use", id: "c1", name: "f", input: { raw_arguments: "{broken" } },
     ]);
     expect(message.usage).toEqual({ input_tokens: 30, cache_read_input_tokens: 60, cache_creation_input_tokens: 10, output_tokens: 20 });
-    const filtered = toAnthropicMessage({ id: "x", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, logprobs: null, finish_reason: "content_filter", message: { role: "assistant", content: null, refusal: null } }] });
+    const filtered = toAnthropicMessage({
+      id: "x",
+      object: "chat.completion",
+      created: 1,
+      model: "m",
+      choices: [{ index: 0, logprobs: null, finish_reason: "content_filter", message: { role: "assistant", content: null, refusal: null } }],
+    });
     expect(filtered.stop_reason).toBe("refusal");
     expect(filtered.content).toEqual([]);
   });

@@ -14,7 +14,8 @@ type Fixture = { completion: unknown; chunks: unknown[]; usage: unknown };
 function openAISse(fixture: Fixture, { usage = true, done = true } = {}): string {
   let out = fixture.chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join("");
   const first = fixture.chunks[0] as { id: string; model: string; created: number };
-  if (usage) out += `data: ${JSON.stringify({ id: first.id, object: "chat.completion.chunk", created: first.created, model: first.model, choices: [], usage: fixture.usage })}\n\n`;
+  if (usage)
+    out += `data: ${JSON.stringify({ id: first.id, object: "chat.completion.chunk", created: first.created, model: first.model, choices: [], usage: fixture.usage })}\n\n`;
   if (done) out += "data: [DONE]\n\n";
   return out;
 }
@@ -84,8 +85,13 @@ describe("OpenAI chunks → Anthropic Messages events", () => {
   });
 
   it("turns an OpenAI error event into Anthropic's error event", async () => {
-    const first = (chatText as Fixture).chunks.slice(0, 3).map((c) => `data: ${JSON.stringify(c)}\n\n`).join("");
-    const list = await events(`${first}data: {"error":{"message":"Provider 'x' failed (HTTP 503): overloaded","type":"upstream_error","param":null,"code":"upstream_unavailable"}}\n\n`);
+    const first = (chatText as Fixture).chunks
+      .slice(0, 3)
+      .map((c) => `data: ${JSON.stringify(c)}\n\n`)
+      .join("");
+    const list = await events(
+      `${first}data: {"error":{"message":"Provider 'x' failed (HTTP 503): overloaded","type":"upstream_error","param":null,"code":"upstream_unavailable"}}\n\n`,
+    );
     const last = list.at(-1)!;
     expect(last.event).toBe("error");
     expect(last.data).toEqual({ type: "error", error: { type: "overloaded_error", message: "Provider 'x' failed (HTTP 503): overloaded" } });
@@ -93,7 +99,10 @@ describe("OpenAI chunks → Anthropic Messages events", () => {
   });
 
   it("ends a stream that stopped before its finish reason with an error, not a message_stop", async () => {
-    const cut = (chatText as Fixture).chunks.slice(0, 3).map((c) => `data: ${JSON.stringify(c)}\n\n`).join("");
+    const cut = (chatText as Fixture).chunks
+      .slice(0, 3)
+      .map((c) => `data: ${JSON.stringify(c)}\n\n`)
+      .join("");
     const list = await events(cut);
     expect(list.at(-1)!.event).toBe("error");
     expect(list.some((e) => e.event === "message_stop")).toBe(false);

@@ -69,9 +69,7 @@ export function openAIToAnthropicStream(options: { model: string }): TransformSt
   const complete = (controller: TransformStreamDefaultController<string>) => {
     close(controller);
     const u = anthropicUsageOf(usage);
-    controller.enqueue(
-      formatSseJson({ type: "message_delta", delta: { stop_reason: stopReasonOf(finish), stop_sequence: null }, usage: u }, "message_delta"),
-    );
+    controller.enqueue(formatSseJson({ type: "message_delta", delta: { stop_reason: stopReasonOf(finish), stop_sequence: null }, usage: u }, "message_delta"));
     controller.enqueue(formatSseJson({ type: "message_stop" }, "message_stop"));
     ended = true;
   };
@@ -135,4 +133,3 @@ export function openAIToAnthropicStream(options: { model: string }): TransformSt
     },
   });
 }
-

@@ -13,7 +13,12 @@ const target = (type: ProviderType, baseUrl: string): Target => ({
   model: "upstream-model",
 });
 const ctx = callContext(true);
-const request = (extra: Record<string, unknown> = {}) => ({ model: "client/model", max_tokens: 256, messages: [{ role: "user", content: "Capital of France?" }], ...extra });
+const request = (extra: Record<string, unknown> = {}) => ({
+  model: "client/model",
+  max_tokens: 256,
+  messages: [{ role: "user", content: "Capital of France?" }],
+  ...extra,
+});
 
 const { calls, stubFetch, sentBody } = fetchRecorder();
 
@@ -42,7 +47,10 @@ describe("the messages operation on every adapter", () => {
     stubFetch(() => Response.json(anthropicText));
     const t = target("anthropic", "https://api.anthropic.com/v1");
     t.provider.headers = { "anthropic-beta": "prompt-caching-2024-07-31" };
-    await adapterFor("anthropic")!.call("messages", request(), t, { ...ctx, clientHeaders: { "anthropic-version": "2026-10-21", "anthropic-beta": "context-1m-2025-08-07" } });
+    await adapterFor("anthropic")!.call("messages", request(), t, {
+      ...ctx,
+      clientHeaders: { "anthropic-version": "2026-10-21", "anthropic-beta": "context-1m-2025-08-07" },
+    });
     const headers = new Headers(calls[0]!.init.headers);
     expect(headers.get("anthropic-version")).toBe("2026-10-21");
     expect(headers.get("anthropic-beta")).toBe("prompt-caching-2024-07-31,context-1m-2025-08-07");

@@ -15,12 +15,9 @@ import { openAIToAnthropicStream } from "./inbound-stream";
  */
 export function withMessages(inner: ProviderAdapter): ProviderAdapter {
   return {
-    supports: (operation: ProxyOperation) =>
-      operation === "messages" ? inner.supports("messages") || inner.supports("chat") : inner.supports(operation),
+    supports: (operation: ProxyOperation) => (operation === "messages" ? inner.supports("messages") || inner.supports("chat") : inner.supports(operation)),
     call: (operation, body, target, ctx) =>
-      operation !== "messages" || inner.supports("messages")
-        ? inner.call(operation, body, target, ctx)
-        : messagesThroughChat(inner, body, target, ctx),
+      operation !== "messages" || inner.supports("messages") ? inner.call(operation, body, target, ctx) : messagesThroughChat(inner, body, target, ctx),
   };
 }
 

@@ -77,13 +77,26 @@ describe("OpenAI chat request → Gemini generateContent request", () => {
         { role: "tool", tool_call_id: "call_1", content: '{"temperature":18}' },
         { role: "tool", tool_call_id: "call_1", content: "sunny" },
       ],
-      tools: [{ type: "function", function: { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { location: { type: "string" } }, additionalProperties: false } } }],
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            description: "Weather",
+            parameters: { type: "object", properties: { location: { type: "string" } }, additionalProperties: false },
+          },
+        },
+      ],
       tool_choice: { type: "function", function: { name: "get_weather" } },
     });
     expect(out.tools).toEqual([
       {
         functionDeclarations: [
-          { name: "get_weather", description: "Weather", parametersJsonSchema: { type: "object", properties: { location: { type: "string" } }, additionalProperties: false } },
+          {
+            name: "get_weather",
+            description: "Weather",
+            parametersJsonSchema: { type: "object", properties: { location: { type: "string" } }, additionalProperties: false },
+          },
         ],
       },
     ]);
@@ -102,7 +115,10 @@ describe("OpenAI chat request → Gemini generateContent request", () => {
   });
 
   it("maps tool_choice none/auto/required/allowed_tools", () => {
-    const tools = [{ type: "function", function: { name: "f" } }, { type: "function", function: { name: "g" } }];
+    const tools = [
+      { type: "function", function: { name: "f" } },
+      { type: "function", function: { name: "g" } },
+    ];
     const config = (tool_choice: unknown) => translate({ messages: [{ role: "user", content: "x" }], tools, tool_choice }).toolConfig;
     expect(config("none")).toEqual({ functionCallingConfig: { mode: "NONE" } });
     expect(config("auto")).toEqual({ functionCallingConfig: { mode: "AUTO" } });
@@ -164,7 +180,16 @@ describe("OpenAI chat request → Gemini generateContent request", () => {
     expect(rejection({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/image" } }] }] }).param).toBe(
       "messages[0].content[0].image_url.url",
     );
-    expect(rejection({ messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-abc" } }] }] }).param).toBe("messages[0].content[0].file.file_id");
-    expect(rejection({ messages: [{ role: "user", content: "x" }, { role: "tool", tool_call_id: "nope", content: "r" }] }).param).toBe("messages[1].tool_call_id");
+    expect(rejection({ messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-abc" } }] }] }).param).toBe(
+      "messages[0].content[0].file.file_id",
+    );
+    expect(
+      rejection({
+        messages: [
+          { role: "user", content: "x" },
+          { role: "tool", tool_call_id: "nope", content: "r" },
+        ],
+      }).param,
+    ).toBe("messages[1].tool_call_id");
   });
 });

@@ -1,12 +1,4 @@
-import {
-  parseDataUrl,
-  parseToolArguments,
-  requestedMaxTokens,
-  stopSequences,
-  textOf,
-  unsupportedParam,
-  type ChatRequest,
-} from "../chat-translation";
+import { parseDataUrl, parseToolArguments, requestedMaxTokens, stopSequences, textOf, unsupportedParam, type ChatRequest } from "../chat-translation";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "./api";
 
 /**
@@ -219,9 +211,7 @@ function toolResponse(text: string): Record<string, unknown> {
 }
 
 type OpenAITool = { type: string; function?: { name: string; description?: string; parameters?: Record<string, unknown> } };
-type OpenAIToolChoice =
-  | string
-  | { type: string; function?: { name: string }; allowed_tools?: { mode: string; tools: { function?: { name?: string } }[] } };
+type OpenAIToolChoice = string | { type: string; function?: { name: string }; allowed_tools?: { mode: string; tools: { function?: { name?: string } }[] } };
 
 function applyTools(body: ChatRequest, request: GeminiRequest): void {
   const tools = (body.tools as OpenAITool[] | undefined) ?? [];

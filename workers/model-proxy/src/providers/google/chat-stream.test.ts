@@ -15,9 +15,7 @@ import { geminiStreamError } from "./errors";
 
 const provider = geminiProvider();
 const run = async (sse: string, includeUsage = true) =>
-  readOpenAISse(
-    await translateSse(sse, geminiToOpenAIStream({ model: "gemini-2.5-flash", includeUsage, errorFor: (e) => geminiStreamError(e, provider) })),
-  );
+  readOpenAISse(await translateSse(sse, geminiToOpenAIStream({ model: "gemini-2.5-flash", includeUsage, errorFor: (e) => geminiStreamError(e, provider) })));
 
 describe("Gemini SSE → OpenAI chunks", () => {
   it("streams text incrementally (CRLF-framed events), ending in [DONE]", async () => {
@@ -48,7 +46,11 @@ describe("Gemini SSE → OpenAI chunks", () => {
     expect(JSON.parse(message.tools[0]!.arguments)).toEqual({ location: "Paris, France", unit: "celsius" });
     expect(message.finish).toBe("tool_calls");
     const toolDelta = view.chunks.find((c) => c.choices[0]?.delta.tool_calls)!.choices[0]!.delta.tool_calls![0]!;
-    expect(toolDelta).toMatchObject({ index: 0, type: "function", extra_content: { google: { thought_signature: "CiQB0e2Kb7sE2vL5q0bYQy0n4lV7pQ5mFq6p0dSxYbQ0Q1Jk9CA=" } } });
+    expect(toolDelta).toMatchObject({
+      index: 0,
+      type: "function",
+      extra_content: { google: { thought_signature: "CiQB0e2Kb7sE2vL5q0bYQy0n4lV7pQ5mFq6p0dSxYbQ0Q1Jk9CA=" } },
+    });
   });
 
   it("ends a stream Gemini stopped for safety with finish_reason content_filter", async () => {
@@ -64,7 +66,12 @@ describe("Gemini SSE → OpenAI chunks", () => {
     expect(assemble(view.chunks).content).toBe("The capital");
     expect(view.done).toBe(false);
     expect(view.errors).toEqual([
-      { message: "Provider 'gemini' failed (HTTP 503): The model is overloaded. Please try again later.", type: "upstream_error", param: null, code: "upstream_error" },
+      {
+        message: "Provider 'gemini' failed (HTTP 503): The model is overloaded. Please try again later.",
+        type: "upstream_error",
+        param: null,
+        code: "upstream_error",
+      },
     ]);
   });
 

@@ -15,7 +15,12 @@ const { calls, stubFetch } = fetchRecorder();
 describe("Gemini embeddings via batchEmbedContents", () => {
   it("sends one request per input and answers OpenAI's embedding list", async () => {
     stubFetch(() => Response.json(batchEmbed));
-    const res = await adapterFor("google")!.call("embeddings", { model: "gemini/gemini-embedding-001", input: ["hello world", "goodbye"], dimensions: 4, encoding_format: "float" }, target, ctx);
+    const res = await adapterFor("google")!.call(
+      "embeddings",
+      { model: "gemini/gemini-embedding-001", input: ["hello world", "goodbye"], dimensions: 4, encoding_format: "float" },
+      target,
+      ctx,
+    );
     expect(calls[0]!.url).toBe("https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents");
     expect(new Headers(calls[0]!.init.headers).get("x-goog-api-key")).toBe(provider.apiKey);
     expect(JSON.parse(String(calls[0]!.init.body))).toEqual({
@@ -50,7 +55,9 @@ describe("Gemini embeddings via batchEmbedContents", () => {
 
   it("refuses token-id input with a 400 naming input", async () => {
     stubFetch(() => Response.json(batchEmbed));
-    const err = await adapterFor("google")!.call("embeddings", { model: "m", input: [[1, 2, 3]] }, target, ctx).catch((e: unknown) => e);
+    const err = await adapterFor("google")!
+      .call("embeddings", { model: "m", input: [[1, 2, 3]] }, target, ctx)
+      .catch((e: unknown) => e);
     expect((err as ApiError).param).toBe("input");
     expect(calls).toHaveLength(0);
   });

@@ -30,7 +30,12 @@ export function geminiHttpError(status: number, headers: Headers, text: string, 
 /** A Gemini error object that arrived inside a stream (`data: {"error":…}`), or a broken stream. */
 export function geminiStreamError(error: GeminiErrorBody["error"] | null, provider: ProviderConfig): ApiErrorInit {
   if (!error) {
-    return upstreamHttpError(500, new Headers(), JSON.stringify({ error: { message: "the upstream stream ended before the response was complete" } }), provider);
+    return upstreamHttpError(
+      500,
+      new Headers(),
+      JSON.stringify({ error: { message: "the upstream stream ended before the response was complete" } }),
+      provider,
+    );
   }
   return geminiHttpError(typeof error.code === "number" && error.code >= 400 ? error.code : 500, new Headers(), JSON.stringify({ error }), provider);
 }

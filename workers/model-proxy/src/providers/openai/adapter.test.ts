@@ -40,7 +40,12 @@ describe("OpenAICompatibleAdapter", () => {
 
   it("leaves stream_options alone for vendors that reject it", async () => {
     stubFetch(() => new Response("data: [DONE]\n\n"));
-    await OpenAICompatibleAdapter.for("mistral")!.call("chat", { model: "m", messages: [], stream: true }, { provider: provider({ type: "mistral" }), model: "m" }, ctx(true));
+    await OpenAICompatibleAdapter.for("mistral")!.call(
+      "chat",
+      { model: "m", messages: [], stream: true },
+      { provider: provider({ type: "mistral" }), model: "m" },
+      ctx(true),
+    );
     expect(sentBody()["stream_options"]).toBeUndefined();
   });
 
