@@ -21,9 +21,9 @@ export function upstreamTooLarge(provider: string | null): ApiErrorInit {
  * A body read whole, or null when it is larger than `limit` (then no more of it is read). A
  * declared `content-length` is checked before reading, and one within the limit is read natively
  * in one go (the usual case); a body of undeclared length is counted as it arrives. Throws when the
- * body breaks. The one bounded reader: upstream answers and client requests alike.
+ * body breaks.
  */
-export async function readBoundedBytes(res: Request | Response, limit = MAX_UPSTREAM_JSON_BYTES): Promise<Uint8Array | null> {
+export async function readBoundedBytes(res: Response, limit = MAX_UPSTREAM_JSON_BYTES): Promise<Uint8Array | null> {
   if (!res.body) return new Uint8Array(0);
   const length = res.headers.get("content-length");
   const declared = length === null ? NaN : Number(length);

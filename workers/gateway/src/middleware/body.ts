@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { ApiError, readBoundedBytes } from "../../../shared/src";
+import { ApiError } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth";
 
@@ -12,8 +12,6 @@ function maxBytes(env: { MAX_BODY_BYTES?: string }): number {
   const n = Number(env.MAX_BODY_BYTES);
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_MAX_BODY_BYTES;
 }
-
-const decoder = new TextDecoder();
 
 function tooLarge(limit: number): ApiError {
   return new ApiError({ code: "payload_too_large", message: `The request body exceeds the limit of ${limit} bytes.` });
@@ -59,9 +57,14 @@ export async function readJsonRequest(request: Request, env: { MAX_BODY_BYTES?: 
  */
 async function readBoundedText(request: Request, env: { MAX_BODY_BYTES?: string }): Promise<string> {
   const limit = maxBytes(env);
-  const bytes = await readBoundedBytes(request, limit);
-  if (bytes === null) throw tooLarge(limit);
-  const text = decoder.decode(bytes);
+  const length = request.headers.get("content-length");
+  const declared = length === null ? NaN : Number(length);
+  if (declared > limit) throw tooLarge(limit);
+
+  // A declared length within the limit is read natively in one go (what the SDKs send); a chunked
+  // body is counted as it arrives and refused as soon as it passes the limit.
+  const text = Number.isInteger(declared) ? await request.text() : await readText(request, limit);
+  if (text.length > limit) throw tooLarge(limit);
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     throw new ApiError({ code: "invalid_request", message: `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.` });
   }
@@ -79,4 +82,24 @@ export function boundedBody(): MiddlewareHandler<GatewayBindings> {
     if (c.req.raw.body) c.req.raw = new Request(c.req.raw, { body: await readBoundedText(c.req.raw, c.env) });
     await next();
   };
+}
+
+/** The body as text, refusing it as soon as more than `limit` bytes arrived. */
+async function readText(request: Request, limit: number): Promise<string> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
 }
