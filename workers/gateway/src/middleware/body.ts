@@ -84,7 +84,11 @@ export function boundedBody(): MiddlewareHandler<GatewayBindings> {
   };
 }
 
-/** The body as text, refusing it as soon as more than `limit` bytes arrived. */
+/**
+ * The body as text, refusing it as soon as more than `limit` bytes arrived. Not shared with
+ * `readBoundedBytes` (upstream answers): that one cancels an over-size body up front, which for a
+ * client's request closes the connection before the client can read our 413.
+ */
 async function readText(request: Request, limit: number): Promise<string> {
   if (!request.body) return "";
   const reader = request.body.getReader();
