@@ -62,7 +62,7 @@ const MIGRATIONS: Record<string, string> = {
   "model-proxy": "migrations/proxy",
   tail: "migrations/tail",
 };
-// A database without migrations yet (tail's) has no folder in a fresh clone: git keeps no empty dirs.
+// A database without migrations has no folder in a fresh clone (git keeps no empty dirs): no binding then.
 const testMigrations = async (worker: string) =>
   MIGRATIONS[worker] && existsSync(MIGRATIONS[worker]!) ? { TEST_MIGRATIONS: await readD1Migrations(MIGRATIONS[worker]!) } : {};
 
