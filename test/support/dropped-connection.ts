@@ -42,8 +42,22 @@ export function droppableGatewayClient(stack: Stack, apiKey: string): DroppableC
  * The same for any client: a `fetch` into the gateway, the header that tags its requests, and
  * `dropConnection` (resets the connection of the latest tagged request).
  */
-export function droppableGatewayFetch(stack: Stack): { fetch: typeof globalThis.fetch; headers: Record<string, string>; dropConnection(): void } {
+export function droppableGatewayFetch(stack: Stack): DroppableFetch {
   const gateway = stack.harness.getWorker("gateway");
+  return droppableFetch(((url: string, init: RequestInit) => gateway.fetch(url, init as never)) as never);
+}
+
+export interface DroppableFetch {
+  fetch: typeof globalThis.fetch;
+  headers: Record<string, string>;
+  dropConnection(): void;
+}
+
+/**
+ * The same over any undici-based `fetch` (Node's own by default): for a gateway that workerd
+ * serves itself (`startDirectStack` in ./stack.ts), where a reset reaches workerd directly.
+ */
+export function droppableFetch(base: typeof globalThis.fetch = globalThis.fetch): DroppableFetch {
   const tag = randomUUID();
   let connection: Socket | null = null;
   const onSendHeaders = (message: unknown) => {
@@ -52,7 +66,7 @@ export function droppableGatewayFetch(stack: Stack): { fetch: typeof globalThis.
   };
   dc.subscribe(SEND_HEADERS, onSendHeaders);
   return {
-    fetch: ((url: string, init: RequestInit) => gateway.fetch(url, init as never)) as never,
+    fetch: base,
     headers: { [TAG_HEADER]: tag },
     dropConnection() {
       dc.unsubscribe(SEND_HEADERS, onSendHeaders);

@@ -1,5 +1,8 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createTestHarness, type TestHarness } from "wrangler";
+import { startDirectStack as startDirectWorkerd } from "../../bench/lib/direct-stack.mjs";
 import { generateLocalSecrets, secretsFor } from "../../scripts/local-secrets.mjs";
 import { WORKERS } from "../../scripts/workers.mjs";
 
@@ -68,4 +71,39 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     harness,
     close: () => harness.close(),
   };
+}
+
+/** The gateway of a stack that workerd serves by itself (`startDirectStack`): no harness, no Node hop. */
+export interface DirectStack {
+  url: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * The same seven Workers, bindings and test vars as `startStack`, served by a plain `workerd serve`
+ * with the config `npm run bench` uses (bench/lib/direct-stack.mjs): each Worker's outbound
+ * `fetch()` goes straight to the network and the gateway's socket is workerd's own. Only for what
+ * the harness cannot show: under `createTestHarness` every outbound fetch crosses Miniflare's
+ * loopback server in Node, which keeps the upstream connection open after the Worker aborted its
+ * fetch, and its HTTP listener does not pass a client's reset on. Slower to start (wrangler builds
+ * the stack, then workerd starts again on the captured config); there is no `harness` to reach a
+ * Worker's bindings directly, so such a test asserts through the public API.
+ */
+export async function startDirectStack(options: StackOptions = {}): Promise<DirectStack> {
+  const names = new Set([...Object.keys(TEST_VARS), ...Object.keys(options.vars ?? {}), "model-proxy"]);
+  const vars: Record<string, Record<string, string>> = {};
+  for (const name of names) {
+    vars[name] = {
+      ...(name === "model-proxy" ? { ALLOW_PRIVATE_UPSTREAMS: "true" } : {}),
+      ...(TEST_VARS[name] ?? {}),
+      ...(options.vars?.[name] ?? {}),
+    };
+  }
+  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"))?.[1];
+  if (!compatibilityDate) throw new Error("no compatibility_date in wrangler.toml");
+  const stack = await startDirectWorkerd({ root: ROOT, compatibilityDate, vars });
+  return { url: stack.url, adminToken: stack.adminToken, close: () => stack.close() };
 }
