@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { generateLocalSecrets, secretsFor } from "./local-secrets.mjs";
-import { D1_DATABASES, WORKERS } from "./workers.mjs";
+import { D1_DATABASES, OPTIONAL_SECRETS, WORKERS } from "./workers.mjs";
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const wrangler = join(root, "node_modules/.bin/wrangler");
@@ -27,7 +27,9 @@ const devOnlyVars = {
   "model-proxy": { ALLOW_PRIVATE_UPSTREAMS: "true" },
 };
 for (const w of WORKERS) {
-  const vars = { ...secretsFor(w.name, secrets), ...(devOnlyVars[w.name] ?? {}) };
+  // Optional secrets (PLATFORM_PROVIDER_KEYS) come from this process's environment when set there.
+  const optional = Object.fromEntries((OPTIONAL_SECRETS[w.name] ?? []).filter((n) => process.env[n]).map((n) => [n, process.env[n]]));
+  const vars = { ...secretsFor(w.name, secrets), ...optional, ...(devOnlyVars[w.name] ?? {}) };
   // Single quotes: dotenv keeps their content literally, so JSON values (MASTER_KEYS, the JWKs) arrive
   // intact; in double quotes it would leave every \" escaped. No value here contains ' or a newline.
   const lines = Object.entries(vars).map(([k, v]) => `${k}='${v}'`);

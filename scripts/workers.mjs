@@ -17,6 +17,16 @@ export const WORKERS = [
   },
 ];
 
+/**
+ * Secrets a Worker runs without, so not in its `[secrets] required`: typed optional in its Env
+ * (scripts/types.mjs), written to .dev.vars by `npm run dev` when set in its environment, and handed
+ * to the Worker by `npm run deploy -- --secrets-file` when the file has them.
+ */
+export const OPTIONAL_SECRETS = {
+  // Keys of the platform providers in PLATFORM_PROVIDERS (absent: `{}`, no platform provider needs a key).
+  "model-proxy": ["PLATFORM_PROVIDER_KEYS"],
+};
+
 export const D1_DATABASES = [
   { name: "auth", config: "workers/auth/wrangler.toml" },
   { name: "billing", config: "workers/billing/wrangler.toml" },

@@ -9,8 +9,10 @@ interface __BaseEnv_ModelProxyEnv {
 	CIRCUIT_COOLDOWN_MS: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	GATEWAY_VERIFY_JWK: string;
-	PLATFORM_PROVIDER_KEYS: string;
 	CIRCUIT_BREAKER: DurableObjectNamespace<import("./index").CircuitBreaker>;
 	SECRETS: Service<typeof import("../../secrets/src/index").SecretsService>;
 }
-interface ModelProxyEnv extends __BaseEnv_ModelProxyEnv {}
+interface ModelProxyEnv extends __BaseEnv_ModelProxyEnv {
+	/** Optional secret: absent when not set (scripts/workers.mjs OPTIONAL_SECRETS). */
+	PLATFORM_PROVIDER_KEYS?: string;
+}

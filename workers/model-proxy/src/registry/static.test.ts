@@ -69,4 +69,13 @@ describe("StaticRegistry", () => {
     expect(() => StaticRegistry.fromConfig("[]", "not json")).toThrow(/PLATFORM_PROVIDER_KEYS/);
     expect(StaticRegistry.fromConfig("", "").providers.size).toBe(0);
   });
+
+  it("runs without the PLATFORM_PROVIDER_KEYS secret: as {} (no platform provider, or keyless ones only)", () => {
+    expect(StaticRegistry.fromConfig("[]", undefined).providers.size).toBe(0);
+    const local = StaticRegistry.fromConfig(JSON.stringify([{ name: "local", type: "ollama", base_url: "http://127.0.0.1:11434/v1" }]), undefined);
+    expect(local.providers.get("local")).toMatchObject({ name: "local", apiKey: "" });
+    expect(() => StaticRegistry.fromConfig(JSON.stringify([{ name: "openai", type: "openai" }]), undefined)).toThrow(
+      "PLATFORM_PROVIDERS[0] ('openai'): no key in PLATFORM_PROVIDER_KEYS",
+    );
+  });
 });
