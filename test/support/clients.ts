@@ -1,4 +1,5 @@
 import Anthropic, { type ClientOptions as AnthropicOptions } from "@anthropic-ai/sdk";
+import { ChatOpenAI, type ChatOpenAIFields } from "@langchain/openai";
 import OpenAI, { type ClientOptions as OpenAIOptions } from "openai";
 import type { Stack } from "./stack";
 import { tenantWithKey } from "./tenants";
@@ -17,6 +18,24 @@ export function openaiClient(stack: Pick<Stack, "url">, apiKey: string, opts: Pa
 /** An Anthropic SDK client on the gateway (the SDK adds `/v1/messages` itself). */
 export function anthropicClient(stack: Pick<Stack, "url">, apiKey: string, opts: Partial<AnthropicOptions> = {}): Anthropic {
   return new Anthropic({ apiKey, baseURL: stack.url, maxRetries: 0, ...opts });
+}
+
+/**
+ * LangChain's `ChatOpenAI` on the gateway's `/v1/langchain`, exactly as a LangChain app configures
+ * it (`configuration.baseURL`), retries off; `defaultHeaders` go on every request (e.g. `x-lc-*`).
+ */
+export function langchainChat(
+  stack: Pick<Stack, "url">,
+  apiKey: string,
+  fields: ChatOpenAIFields = {},
+  defaultHeaders: Record<string, string> = {},
+): ChatOpenAI {
+  return new ChatOpenAI({
+    apiKey,
+    maxRetries: 0,
+    ...fields,
+    configuration: { baseURL: `${stack.url}/v1/langchain`, defaultHeaders, ...fields.configuration },
+  });
 }
 
 /** A new tenant's key and an OpenAI client on the gateway for it. */

@@ -8,6 +8,8 @@ import { RequestIdSchema, type CostResult, type Page, type RequestUsage, type Us
 import { costBuckets, usageBuckets } from "./usage/organization";
 import { usageScope } from "./usage/reader";
 import { requestUsage } from "./usage/request";
+import { langchainRun, langchainUsage } from "./usage/langchain";
+import type { LangchainRun, LangchainUsage } from "../../shared/src/contracts/langchain";
 import { MonthSpendQuerySchema, monthSpendMicros, UsageQuerySchema, usageSummary, type UsageSummary } from "./usage/query";
 
 const ModelNameSchema = PriceSchema.shape.model;
@@ -117,6 +119,24 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     const scope = await usageScope(actor, this.#keys());
     if (!scope.ok) return scope;
     return costBuckets(this.env.BILLING_DB, scope.value, query, Math.floor(Date.now() / 1000));
+  }
+
+  /**
+   * `/v1/langchain/usage`: the usage of the tenant's requests made through `/v1/langchain`, by
+   * run, session or tag, grouped by model, day or tag. `actor`: a tenant key's principal token
+   * with `usage:read` (its own tenant only).
+   */
+  async langchainUsage(actor: unknown, query: unknown): Promise<Result<LangchainUsage>> {
+    const scope = await usageScope(actor, this.#keys());
+    if (!scope.ok) return scope;
+    return langchainUsage(this.env.BILLING_DB, scope.value, query);
+  }
+
+  /** `/v1/langchain/runs/{run_id}`: one run's requests, child runs and totals; another tenant's run is 404. Same callers. */
+  async langchainRun(actor: unknown, runId: unknown): Promise<Result<LangchainRun>> {
+    const scope = await usageScope(actor, this.#keys());
+    if (!scope.ok) return scope;
+    return langchainRun(this.env.BILLING_DB, scope.value, runId);
   }
 
   /**

@@ -4,6 +4,7 @@ import { registerAdmin } from "./admin";
 import { registerDocs } from "./docs/route";
 import { registerHealth } from "./health/route";
 import { registerKeys } from "./keys";
+import { registerLangchain } from "./langchain";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
 import { registerOpenAI } from "./openai";
@@ -31,6 +32,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerMessages(app);
   registerProviders(app);
   registerUsageApi(app);
+  registerLangchain(app);
 
   app.notFound(notFound(app));
   return app;

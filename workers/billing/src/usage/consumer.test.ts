@@ -17,6 +17,8 @@ beforeEach(async () => {
   await db().batch([
     db().prepare("DELETE FROM usage_events"),
     db().prepare("DELETE FROM usage_monthly"),
+    db().prepare("DELETE FROM langchain_requests"),
+    db().prepare("DELETE FROM langchain_request_tags"),
     db().prepare("DELETE FROM prices"),
     db().prepare(
       "INSERT INTO prices (model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, updated_at) VALUES ('gpt-4o-mini', 'openai', 150000, 600000, 75000, 0)",
@@ -102,6 +104,32 @@ describe("usage-events consumer", () => {
     const rollup = await db().prepare("SELECT * FROM usage_monthly").all();
     expect(rollup.results).toEqual([
       expect.objectContaining({ month: "2026-11", tenant_id: "ten_1", key_id: "key_1", requests: 1, cost_usd_micros: 435, total_tokens: 1500 }),
+    ]);
+  });
+
+  it("stores a /v1/langchain event's labels once, in the same transaction as its usage row", async () => {
+    const correlation = { run_id: "run-1", parent_run_id: "run-0", session_id: "s 1", project: "p", tags: ["a", "b"], metadata: '{"k":1}' };
+    const e = event({ correlation });
+    const plain = event();
+    await consumeUsageBatch(batchOf([e, plain]).batch, env);
+    await consumeUsageBatch(batchOf([e]).batch, env);
+    const rows = await db().prepare("SELECT * FROM langchain_requests").all();
+    expect(rows.results).toEqual([
+      {
+        request_id: e.request_id,
+        tenant_id: "ten_1",
+        run_id: "run-1",
+        parent_run_id: "run-0",
+        session_id: "s 1",
+        project: "p",
+        metadata: '{"k":1}',
+        started_at: e.started_at,
+      },
+    ]);
+    const tags = await db().prepare("SELECT request_id, tag FROM langchain_request_tags ORDER BY tag").all();
+    expect(tags.results).toEqual([
+      { request_id: e.request_id, tag: "a" },
+      { request_id: e.request_id, tag: "b" },
     ]);
   });
 

@@ -1,6 +1,7 @@
 import type { PriceBook } from "../../../shared/src/pricing";
 import { PriceStore } from "../prices/store";
 import { decodeUsageMessage } from "./decode";
+import { correlationStatements } from "./langchain";
 import { insertStatements, priceEvent, ROWS_PER_INSERT, type ParsedUsageEvent, type PricedUsage } from "./record";
 
 /** Seconds before a batch that failed to reach D1 is redelivered: 2, 4, 8, … capped at 60. */
@@ -74,7 +75,8 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Billi
     for (; firstUnwritten < end; firstUnwritten++) pending[firstUnwritten]!.message.ack();
   };
   const write = async (): Promise<void> => {
-    if (rows.length > 0) await env.BILLING_DB.batch(insertStatements(env.BILLING_DB, rows, now));
+    // The LangChain labels of the same events go in the same transaction (idempotent alike).
+    if (rows.length > 0) await env.BILLING_DB.batch([...insertStatements(env.BILLING_DB, rows, now), ...correlationStatements(env.BILLING_DB, rows)]);
     rows = [];
   };
   for (let i = 0; i < pending.length; i++) {

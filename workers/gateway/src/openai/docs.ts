@@ -1,6 +1,7 @@
 import type { RouteConfig } from "@hono/zod-openapi";
 import type { z } from "zod";
 import { API_KEY_SECURITY, errorResponses, jsonBody, jsonResponse } from "../admin/openapi";
+import type { OpenAISurface } from "./surface";
 
 const SSE_NOTE =
   'With `stream: true` the answer is `text/event-stream`: one `data: {chunk}` event per delta, then `data: [DONE]`. A stream that fails mid-way ends with `data: {"error":{…}}` (the SDKs raise it).';
@@ -14,15 +15,16 @@ function error(description: string) {
  * The OpenAPI description of a proxied POST operation. The routes themselves parse the body once
  * with the same schema (proxy.ts), so the document and the validation cannot drift apart.
  */
-export function proxiedRoute(path: string, summary: string, request: z.ZodType, response: z.ZodType, streams: boolean): RouteConfig {
+export function proxiedRoute(surface: OpenAISurface, path: string, summary: string, request: z.ZodType, response: z.ZodType, streams: boolean): RouteConfig {
+  const description = [streams ? SSE_NOTE : null, surface.note ?? null].filter((d) => d !== null).join(" ");
   return {
     method: "post",
     path,
-    tags: ["openai"],
+    tags: surface.tags,
     summary,
-    description: streams ? SSE_NOTE : undefined,
+    description: description || undefined,
     security: API_KEY_SECURITY,
-    request: jsonBody(request as never),
+    request: { ...jsonBody(request as never), ...(surface.headers ? { headers: surface.headers } : {}) },
     responses: {
       200: streams
         ? {

@@ -3,10 +3,14 @@ import { apiKeyAuth } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
 import { registerModels } from "./models";
 import { registerOperations } from "./operations";
+import { OPENAI_SURFACE, type OpenAISurface } from "./surface";
 
-/** The OpenAI-compatible core: chat, completions, embeddings and models, behind API-key auth. */
-export function registerOpenAI(app: OpenAPIHono<GatewayBindings>): void {
-  for (const path of ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/v1/models/*"]) app.use(path, apiKeyAuth());
-  registerOperations(app);
-  registerModels(app);
+/**
+ * The OpenAI-compatible core: chat, completions, embeddings and models, behind API-key auth, on a
+ * surface (`/v1`, or `/v1/langchain`: langchain/index.ts).
+ */
+export function registerOpenAI(app: OpenAPIHono<GatewayBindings>, surface: OpenAISurface = OPENAI_SURFACE): void {
+  for (const path of ["/chat/completions", "/completions", "/embeddings", "/models", "/models/*"]) app.use(`${surface.prefix}${path}`, apiKeyAuth());
+  registerOperations(app, surface);
+  registerModels(app, surface);
 }

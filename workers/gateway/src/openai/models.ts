@@ -4,6 +4,7 @@ import { ApiError, modelAllowed, requireModelScope, type Principal } from "../..
 import { ModelListSchema, ModelSchema, type Model } from "../../../shared/src/openai";
 import { API_KEY_SECURITY, errorResponses, jsonResponse, unwrap } from "../admin/openapi";
 import type { GatewayBindings } from "../types";
+import type { OpenAISurface } from "./surface";
 
 /** The models this key may use: the tenant's addressable models, filtered by the key's model globs. */
 async function allowedModels(env: GatewayEnv, principal: Principal): Promise<Model[]> {
@@ -21,31 +22,31 @@ async function allowedModels(env: GatewayEnv, principal: Principal): Promise<Mod
   return (unwrap(result) as Model[]).filter((m) => modelAllowed(principal, m.id));
 }
 
-/** `GET /v1/models` and `GET /v1/models/{id}` (ids contain `/`: `openai/gpt-4o`). */
-export function registerModels(app: OpenAPIHono<GatewayBindings>): void {
+/** `GET <prefix>/models` and `GET <prefix>/models/{id}` (ids contain `/`: `openai/gpt-4o`). */
+export function registerModels(app: OpenAPIHono<GatewayBindings>, s: OpenAISurface): void {
   app.openAPIRegistry.registerPath({
     method: "get",
-    path: "/v1/models",
-    tags: ["openai"],
+    path: `${s.prefix}/models`,
+    tags: s.tags,
     summary: "List the models this API key may use",
     security: API_KEY_SECURITY,
     responses: { 200: jsonResponse(ModelListSchema, "OpenAI's model list"), ...errorResponses(401, 403, 503) },
   });
-  app.get("/v1/models", async (c) => {
+  app.get(`${s.prefix}/models`, async (c) => {
     const data = await allowedModels(c.env, c.get("principal"));
     return c.json({ object: "list", data });
   });
 
   app.openAPIRegistry.registerPath({
     method: "get",
-    path: "/v1/models/{model}",
-    tags: ["openai"],
+    path: `${s.prefix}/models/{model}`,
+    tags: s.tags,
     summary: "Retrieve one model this API key may use (the id may contain `/`)",
     security: API_KEY_SECURITY,
     request: { params: z.object({ model: z.string().meta({ example: "openai/gpt-4o-mini" }) }) },
     responses: { 200: jsonResponse(ModelSchema, "The model"), ...errorResponses(401, 403, 404, 503) },
   });
-  app.get("/v1/models/:model{.+}", async (c) => {
+  app.get(`${s.prefix}/models/:model{.+}`, async (c) => {
     const id = c.req.param("model");
     const principal = c.get("principal");
     requireModelScope(principal);

@@ -13,14 +13,17 @@ import {
 import type { GatewayBindings } from "../types";
 import { proxiedRoute } from "./docs";
 import { proxyOperation } from "./proxy";
+import type { OpenAISurface } from "./surface";
 
-/** `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`: validated here, proxied through tail. */
-export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
+/** `POST <prefix>/chat/completions`, `/completions`, `/embeddings`: validated here, proxied through tail. */
+export function registerOperations(app: OpenAPIHono<GatewayBindings>, s: OpenAISurface): void {
+  const p = s.prefix;
   app.openAPIRegistry.registerPath(
-    proxiedRoute("/v1/chat/completions", "Create a chat completion (streamed or not)", ChatCompletionRequestSchema, ChatCompletionSchema, true),
+    proxiedRoute(s, `${p}/chat/completions`, "Create a chat completion (streamed or not)", ChatCompletionRequestSchema, ChatCompletionSchema, true),
   );
-  app.post("/v1/chat/completions", (c) =>
+  app.post(`${p}/chat/completions`, (c) =>
     proxyOperation(c, {
+      ...s.perRequest?.(c),
       operation: "chat",
       scope: "chat",
       schema: ChatCompletionRequestSchema,
@@ -29,10 +32,11 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
   );
 
   app.openAPIRegistry.registerPath(
-    proxiedRoute("/v1/completions", "Create a text completion (legacy; streamed or not)", CompletionRequestSchema, CompletionSchema, true),
+    proxiedRoute(s, `${p}/completions`, "Create a text completion (legacy; streamed or not)", CompletionRequestSchema, CompletionSchema, true),
   );
-  app.post("/v1/completions", (c) =>
+  app.post(`${p}/completions`, (c) =>
     proxyOperation(c, {
+      ...s.perRequest?.(c),
       operation: "completions",
       scope: "chat",
       schema: CompletionRequestSchema,
@@ -43,9 +47,12 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>): void {
     }),
   );
 
-  app.openAPIRegistry.registerPath(proxiedRoute("/v1/embeddings", "Create embeddings (float or base64)", EmbeddingRequestSchema, EmbeddingListSchema, false));
-  app.post("/v1/embeddings", (c) =>
+  app.openAPIRegistry.registerPath(
+    proxiedRoute(s, `${p}/embeddings`, "Create embeddings (float or base64)", EmbeddingRequestSchema, EmbeddingListSchema, false),
+  );
+  app.post(`${p}/embeddings`, (c) =>
     proxyOperation(c, {
+      ...s.perRequest?.(c),
       operation: "embeddings",
       scope: "embeddings",
       schema: EmbeddingRequestSchema,

@@ -25,6 +25,7 @@ import { answerCostUsd } from "../usage/cost";
 import { recordUsage } from "../usage/record";
 import type { GatewayBindings } from "../types";
 import type { CompletionAsk } from "../../../shared/src/openai";
+import type { Correlation } from "../../../shared/src/contracts/langchain";
 import type { z } from "zod";
 
 /** One proxied OpenAI operation: how to validate it, what it needs and what it may cost. */
@@ -36,6 +37,13 @@ export interface OperationSpec<S extends z.ZodType> {
   estimate(body: z.infer<S>): { promptTokens: number; completion: CompletionAsk };
   /** Client headers the upstream must see (allow-listed in the ProxyRequest contract). */
   forwardHeaders?: readonly string[];
+  /**
+   * Streams end with the usage chunk even when the client did not ask for it (`/v1/langchain`:
+   * LangChain's `usage_metadata` comes from it). model-proxy asks every upstream for it anyway.
+   */
+  alwaysReturnUsage?: boolean;
+  /** The request's correlation labels (`/v1/langchain`), stored with its usage event. */
+  correlation?: Correlation | null;
   /** Taps for answers that are not OpenAI-shaped (Anthropic's `/v1/messages`); OpenAI's by default. */
   taps?: {
     sse(body: ReadableStream<Uint8Array>, options: { provider: string | null; onEnd: (observation: Observation) => void }): ReadableStream<Uint8Array>;
@@ -74,6 +82,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     stream: body.stream === true,
     startedAt,
     promptEstimate: estimate.promptTokens,
+    correlation: spec.correlation ?? null,
   };
   const lease = await acquireLimits(c.env, principal, { model: body.model, operation: spec.operation, ...estimate });
 
@@ -177,7 +186,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   const tapped = spec.taps
     ? spec.taps.sse(answer.body, { provider, onEnd: done })
     : tapSse(answer.body, {
-        stripUsageChunk: facts.stream && body.stream_options?.include_usage !== true,
+        stripUsageChunk: facts.stream && spec.alwaysReturnUsage !== true && body.stream_options?.include_usage !== true,
         provider,
         onEnd: done,
         clientGone: c.req.raw.signal,

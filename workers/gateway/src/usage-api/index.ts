@@ -40,17 +40,21 @@ const ADMIN: UsageSurface = {
  * admin-token middleware, which signs the admin context billing verifies).
  */
 export function registerUsageApi(app: OpenAPIHono<GatewayBindings>): void {
-  for (const path of ["/v1/usage/*", "/v1/organization/*"]) {
-    app.use(path, apiKeyAuth());
-    // Scope before query validation, so a key without `usage:read` learns nothing more.
-    app.use(path, async (c, next) => {
-      requireScope(c.get("principal"), "usage:read");
-      await next();
-    });
-  }
+  usageReadersOnly(app, ["/v1/usage/*", "/v1/organization/*"]);
   registerRequestUsage(app);
   for (const register of [registerCompletionsUsage, registerEmbeddingsUsage, registerCosts]) {
     register(app, TENANT);
     register(app, ADMIN);
+  }
+}
+
+/** API-key auth and the `usage:read` scope on `paths`, checked before query validation so a key without it learns nothing more. */
+export function usageReadersOnly(app: OpenAPIHono<GatewayBindings>, paths: readonly string[]): void {
+  for (const path of paths) {
+    app.use(path, apiKeyAuth());
+    app.use(path, async (c, next) => {
+      requireScope(c.get("principal"), "usage:read");
+      await next();
+    });
   }
 }

@@ -1,4 +1,5 @@
 import type { AbandonedAttempt, Principal, UsageEvent } from "../../../shared/src";
+import type { Correlation } from "../../../shared/src/contracts/langchain";
 import type { TokenUsage } from "../../../shared/src/openai";
 import type { Observation } from "../streaming/observation";
 
@@ -18,6 +19,8 @@ export interface RequestFacts {
   startedAt: number;
   /** Estimated prompt tokens, used when the upstream reports no usage. */
   promptEstimate: number;
+  /** `/v1/langchain` requests: their run/session/tag labels, stored with the usage (and with each abandoned attempt's). */
+  correlation?: Correlation | null;
 }
 
 /** What the response turned out to be. */
@@ -71,6 +74,7 @@ export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = mete
     ttfb_ms: seen?.firstByteAt != null ? Math.max(0, seen.firstByteAt - req.startedAt) : null,
     started_at: req.startedAt,
     tags: estimated ? { usage: "estimated" } : {},
+    correlation: req.correlation ?? null,
   };
 }
 
@@ -106,5 +110,6 @@ export function abandonedAttemptEvents(req: RequestFacts, attempts: readonly Aba
     ttfb_ms: null,
     started_at: req.startedAt,
     tags: { attempt: "abandoned", usage: "estimated" },
+    correlation: req.correlation ?? null,
   }));
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CorrelationSchema } from "./langchain";
 
 /**
  * One usage event per request, sent by the gateway (and tail, for batch/agentic) to the
@@ -43,8 +44,13 @@ export const UsageEventSchema = z.object({
   ttfb_ms: z.number().nonnegative().nullable().default(null),
   /** Epoch ms when the request was received. */
   started_at: z.number().int(),
-  /** Free-form attribution (LangChain run/session/tags, batch id, ...). */
+  /** Free-form attribution (batch id, `usage: estimated`, `attempt: abandoned`, ...). */
   tags: z.record(z.string(), z.string()).default({}),
+  /**
+   * Requests made through `/v1/langchain`: their run/session/tag labels (contracts/langchain.ts),
+   * parsed from the request's headers and bounded by the gateway; null for every other route.
+   */
+  correlation: CorrelationSchema.nullable().default(null),
 });
 export type UsageEvent = z.input<typeof UsageEventSchema>;
 
