@@ -10,6 +10,7 @@ import {
   type ListView,
   type ProviderTestReport,
   type ProviderView,
+  workersAiBaseUrl,
 } from "../../../shared/src/contracts/providers";
 import { checkUpstreamUrl, type UpstreamPolicy } from "../../../shared/src/ssrf";
 import { adapterFor } from "../providers";
@@ -64,12 +65,15 @@ export class ProviderAdmin {
     if (!parsed.success) return fail(validationError(parsed.error));
     const body = parsed.data;
     const preset = PROVIDER_PRESETS[body.type];
+    if (body.account_id !== undefined && body.type !== "workers-ai") {
+      return fail({ code: "invalid_request", param: "account_id", message: "Invalid value for 'account_id': only providers of type 'workers-ai' take one." });
+    }
     const record: ProviderRecord = {
       id: newId("prv"),
       owner,
       name: body.name,
       type: body.type,
-      baseUrl: body.base_url ?? null,
+      baseUrl: body.base_url ?? (body.account_id !== undefined ? workersAiBaseUrl(body.account_id) : null),
       credentialRef: null,
       last4: null,
       rotatedAt: null,
@@ -80,6 +84,8 @@ export class ProviderAdmin {
       enabled: body.enabled ?? true,
       createdAt: this.now(),
       updatedAt: this.now(),
+      source: null,
+      credentialEnv: null,
     };
     const invalid = this.checkEndpoint(record);
     if (invalid) return fail(invalid);
@@ -256,20 +262,23 @@ export class ProviderAdmin {
     return ok(providerView(next));
   }
 
-  /** The upstream root must exist and pass the SSRF guard (the preset's too: ollama's is loopback). */
   private checkEndpoint(p: ProviderRecord): ApiErrorInit | null {
-    const url = effectiveBaseUrl(p);
-    if (!url)
-      return { code: "invalid_request", param: "base_url", message: `Missing required parameter: 'base_url' (providers of type '${p.type}' have no default).` };
-    const check = checkUpstreamUrl(url, this.deps.policy);
-    if (check.ok) return null;
-    const which = p.baseUrl ? "'base_url'" : `The default base_url of type '${p.type}' (${url})`;
-    return { code: "invalid_request", param: "base_url", message: `Invalid value for ${which}: it ${check.reason}.${p.baseUrl ? "" : " Set 'base_url'."}` };
+    return endpointProblem(p, this.deps.policy);
   }
 }
 
+/** The upstream root must exist and pass the SSRF guard (the preset's too: ollama's is loopback). */
+export function endpointProblem(p: Pick<ProviderRecord, "type" | "baseUrl">, policy: UpstreamPolicy, param = "base_url"): ApiErrorInit | null {
+  const url = effectiveBaseUrl(p);
+  if (!url) return { code: "invalid_request", param, message: `Missing required parameter: '${param}' (providers of type '${p.type}' have no default).` };
+  const check = checkUpstreamUrl(url, policy);
+  if (check.ok) return null;
+  const which = p.baseUrl ? `'${param}'` : `The default base_url of type '${p.type}' (${url})`;
+  return { code: "invalid_request", param, message: `Invalid value for ${which}: it ${check.reason}.${p.baseUrl ? "" : ` Set '${param}'.`}` };
+}
+
 /** Scheme, host and port: where a credential is sent. Null for no or an unreadable URL. */
-function originOf(url: string | null): string | null {
+export function originOf(url: string | null): string | null {
   if (!url) return null;
   try {
     return new URL(url).origin;
@@ -296,7 +305,7 @@ function answerSummary(code: ApiErrorInit["code"], status: number, model: string
 
 const notFound = (id: string): Result<never> => fail({ code: "not_found", message: `No provider with id '${id}'.` });
 const nameTaken = (name: string): ApiErrorInit => ({ code: "conflict", param: "name", message: `A provider named '${name}' already exists.` });
-const credentialStoreFailed = (error: ApiErrorInit): ApiErrorInit => ({
+export const credentialStoreFailed = (error: ApiErrorInit): ApiErrorInit => ({
   code: error.code === "invalid_request" ? "invalid_request" : "service_unavailable",
   param: error.code === "invalid_request" ? "api_key" : null,
   message:

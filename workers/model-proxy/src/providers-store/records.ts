@@ -28,12 +28,44 @@ export interface ProviderRecord {
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
+  /** What wrote it: null = the providers API, `litellm` = a LiteLLM config import. */
+  source: RecordSource;
+  /** The `os.environ/NAME` the credential was imported as and is exported as (a name, never the value). */
+  credentialEnv: string | null;
 }
 
+export type RecordSource = "litellm" | null;
+
+/** A route target: one deployment of a model group (LiteLLM's per-deployment fields are optional). */
 export interface RouteTargetRecord {
   provider: string;
   model: string;
   weight: number;
+  /** Requests / tokens per minute this deployment may take (LiteLLM `rpm`/`tpm`). */
+  rpm?: number;
+  tpm?: number;
+  /** LiteLLM `order`: lower tiers are tried first; the strategy chooses within a tier. */
+  order?: number;
+  /** LiteLLM's deployment id (`model_info.id`): `x-litellm-model-id`. */
+  id?: string;
+  /** The most prompt tokens this deployment takes (`model_info.max_input_tokens`). */
+  maxInputTokens?: number;
+}
+
+/** A model group's LiteLLM routing beyond its targets. */
+export interface RouteSettings {
+  /** Groups tried, in order, after every deployment of this one failed. */
+  fallbacks?: string[];
+  /** Groups for a prompt too long for every deployment of this one. */
+  contextWindowFallbacks?: string[];
+  /** Groups for a request an upstream refused by its content policy. */
+  contentPolicyFallbacks?: string[];
+  /** Failures of a deployment (within a minute) before it is cooled down. */
+  allowedFails?: number;
+  /** How long a cooled-down deployment sits out. */
+  cooldownMs?: number;
+  /** Set on a `model_group_alias` route: the group it names. */
+  aliasOf?: string;
 }
 
 export interface RouteRecord {
@@ -47,6 +79,8 @@ export interface RouteRecord {
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
+  source: RecordSource;
+  settings: RouteSettings;
 }
 
 export interface ProviderRow {
@@ -65,6 +99,8 @@ export interface ProviderRow {
   enabled: number;
   created_at: number;
   updated_at: number;
+  source: string | null;
+  credential_env: string | null;
 }
 
 export interface RouteRow {
@@ -78,6 +114,8 @@ export interface RouteRow {
   enabled: number;
   created_at: number;
   updated_at: number;
+  source: string | null;
+  settings: string;
 }
 
 export function providerFromRow(r: ProviderRow): ProviderRecord {
@@ -97,6 +135,8 @@ export function providerFromRow(r: ProviderRow): ProviderRecord {
     enabled: r.enabled === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    source: r.source === "litellm" ? "litellm" : null,
+    credentialEnv: r.credential_env,
   };
 }
 
@@ -112,6 +152,8 @@ export function routeFromRow(r: RouteRow): RouteRecord {
     enabled: r.enabled === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    source: r.source === "litellm" ? "litellm" : null,
+    settings: JSON.parse(r.settings) as RouteSettings,
   };
 }
 

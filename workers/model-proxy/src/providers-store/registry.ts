@@ -189,6 +189,8 @@ function configuredRecord(p: ProviderConfig): ProviderRecord {
     enabled: true,
     createdAt: 0,
     updatedAt: 0,
+    source: null,
+    credentialEnv: null,
   };
 }
 

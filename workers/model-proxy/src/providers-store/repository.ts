@@ -69,8 +69,8 @@ export class ProviderRepository extends OwnedTable<ProviderRecord, ProviderRow> 
     return this.insertUnlessNameTaken(
       this.db
         .prepare(
-          `INSERT INTO providers (id, owner, name, type, base_url, credential_ref, last4, rotated_at, models, headers, timeout_ms, api_version, enabled, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
+          `INSERT INTO providers (id, owner, name, type, base_url, credential_ref, last4, rotated_at, models, headers, timeout_ms, api_version, enabled, source, credential_env, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
         )
         .bind(p.id, p.owner, ...providerColumns(p), p.createdAt, p.updatedAt),
     );
@@ -82,7 +82,7 @@ export class ProviderRepository extends OwnedTable<ProviderRecord, ProviderRow> 
       this.db
         .prepare(
           `UPDATE providers SET name = ?, type = ?, base_url = ?, credential_ref = ?, last4 = ?, rotated_at = ?, models = ?, headers = ?,
-             timeout_ms = ?, api_version = ?, enabled = ?, updated_at = ? WHERE owner = ? AND id = ?`,
+             timeout_ms = ?, api_version = ?, enabled = ?, source = ?, credential_env = ?, updated_at = ? WHERE owner = ? AND id = ?`,
         )
         .bind(...providerColumns(p), p.updatedAt, p.owner, p.id),
     );
@@ -103,6 +103,8 @@ function providerColumns(p: ProviderRecord) {
     p.timeoutMs,
     p.apiVersion,
     p.enabled ? 1 : 0,
+    p.source,
+    p.credentialEnv,
   ];
 }
 
@@ -116,8 +118,8 @@ export class RouteRepository extends OwnedTable<RouteRecord, RouteRow> {
     return this.insertUnlessNameTaken(
       this.db
         .prepare(
-          `INSERT INTO routes (id, owner, name, strategy, targets, retries, timeout_ms, enabled, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
+          `INSERT INTO routes (id, owner, name, strategy, targets, retries, timeout_ms, enabled, source, settings, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
         )
         .bind(r.id, r.owner, ...routeColumns(r), r.createdAt, r.updatedAt),
     );
@@ -127,7 +129,9 @@ export class RouteRepository extends OwnedTable<RouteRecord, RouteRow> {
   async update(r: RouteRecord): Promise<boolean> {
     return this.updateUnlessNameTaken(
       this.db
-        .prepare("UPDATE routes SET name = ?, strategy = ?, targets = ?, retries = ?, timeout_ms = ?, enabled = ?, updated_at = ? WHERE owner = ? AND id = ?")
+        .prepare(
+          "UPDATE routes SET name = ?, strategy = ?, targets = ?, retries = ?, timeout_ms = ?, enabled = ?, source = ?, settings = ?, updated_at = ? WHERE owner = ? AND id = ?",
+        )
         .bind(...routeColumns(r), r.updatedAt, r.owner, r.id),
     );
   }
@@ -135,7 +139,7 @@ export class RouteRepository extends OwnedTable<RouteRecord, RouteRow> {
 
 /** A route's mutable columns, in the order both insert and update list them (name … enabled). */
 function routeColumns(r: RouteRecord) {
-  return [r.name, r.strategy, JSON.stringify(r.targets), r.retries, r.timeoutMs, r.enabled ? 1 : 0];
+  return [r.name, r.strategy, JSON.stringify(r.targets), r.retries, r.timeoutMs, r.enabled ? 1 : 0, r.source, JSON.stringify(r.settings)];
 }
 
 function isUniqueViolation(err: unknown): boolean {

@@ -67,6 +67,8 @@ export class RouteAdmin {
       enabled: body.enabled ?? true,
       createdAt: this.now(),
       updatedAt: this.now(),
+      source: null,
+      settings: {},
     };
     if (!(await this.routes.insert(record))) return fail(nameTaken(body.name));
     this.deps.cache.invalidate(owner);

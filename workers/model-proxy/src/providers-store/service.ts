@@ -1,5 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { fail, type Result } from "../../../shared/src";
+import { fail, ok, type Result } from "../../../shared/src";
+import type { ImportPlan, LiteLLMExport } from "../../../shared/src/contracts/litellm";
+import { LiteLLMExporter } from "../litellm/exporter";
+import { LiteLLMImporter } from "../litellm/importer";
 import type { DeletedView, ListView, ProviderTestReport, ProviderView, RewrapSummary, RouteView } from "../../../shared/src/contracts/providers";
 import { upstreamPolicy } from "../../../shared/src/ssrf";
 import { configCache } from "./config-cache";
@@ -66,6 +69,25 @@ export class ProvidersService extends WorkerEntrypoint<ModelProxyEnv> {
 
   deleteRoute(owner: unknown, id: string): Promise<Result<DeletedView>> {
     return this.as(owner, "write", (o) => this.routes().delete(o, String(id)));
+  }
+
+  /** Imports a LiteLLM proxy config (parsed by the gateway) into the owner's providers and routes; `dryRun` only plans. */
+  importLiteLLM(owner: unknown, doc: unknown, dryRun: boolean): Promise<Result<ImportPlan>> {
+    return this.as(owner, "write", (o) =>
+      new LiteLLMImporter({
+        db: this.env.PROXY_DB,
+        secrets: this.env.SECRETS,
+        policy: upstreamPolicy(this.env),
+        cache: configCache,
+        credentials: credentialCache,
+        env: this.env as unknown as Record<string, unknown>,
+      }).import(o, o === PLATFORM, doc, dryRun === true),
+    );
+  }
+
+  /** The owner's providers and routes as a LiteLLM config (credentials as os.environ references only). */
+  exportLiteLLM(owner: unknown): Promise<Result<LiteLLMExport>> {
+    return this.as(owner, "read", async (o) => ok(await new LiteLLMExporter(this.env.PROXY_DB).export(o)));
   }
 
   /** Master-key rotation: re-wraps a page of credentials under the current key. Platform only. */

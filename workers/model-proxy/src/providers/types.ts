@@ -1,23 +1,9 @@
+import type { ProviderKind } from "../../../shared/src/contracts/providers";
 import type { ProxyOperation } from "../../../shared/src";
 import type { UpstreamPolicy } from "../../../shared/src/ssrf";
 
-/** Provider kinds. OpenAI-compatible vendors are presets over one shared adapter, not copies. */
-export type ProviderType =
-  | "openai"
-  | "openai-compatible"
-  | "azure-openai"
-  | "groq"
-  | "together"
-  | "mistral"
-  | "deepseek"
-  | "fireworks"
-  | "openrouter"
-  | "xai"
-  | "perplexity"
-  | "ollama"
-  | "vllm"
-  | "anthropic"
-  | "google";
+/** Provider kinds (the providers contract lists them). */
+export type ProviderType = ProviderKind;
 
 /** A configured provider with its credential already revealed (lives only in model-proxy memory). */
 export interface ProviderConfig {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ok, type PrincipalClaims, type ProxyOperation, type Result } from "../../../shared/src";
-import { PROVIDER_PRESETS, ProviderCreateSchema } from "../../../shared/src/contracts/providers";
+import { PROVIDER_PRESETS, ProviderCreateSchema, workersAiBaseUrl } from "../../../shared/src/contracts/providers";
 import { adapterFor } from "../providers";
 import type { ProviderConfig } from "../providers/types";
 import { modelNotFound, type ModelEntry, type ModelRegistry, type Resolution } from "./types";
@@ -47,7 +47,7 @@ export class StaticRegistry implements ModelRegistry {
       if (names.has(p.name)) throw new Error(`PLATFORM_PROVIDERS[${i}]: duplicate provider name '${p.name}'`);
       names.add(p.name);
       const preset = PROVIDER_PRESETS[p.type];
-      const baseUrl = p.base_url ?? preset.baseUrl;
+      const baseUrl = p.base_url ?? (p.account_id !== undefined ? workersAiBaseUrl(p.account_id) : preset.baseUrl);
       if (!baseUrl) throw new Error(`PLATFORM_PROVIDERS[${i}] ('${p.name}'): type '${p.type}' needs a base_url`);
       const apiKey = keys[p.name] ?? "";
       if (!apiKey && !preset.keyless) throw new Error(`PLATFORM_PROVIDERS[${i}] ('${p.name}'): no key in PLATFORM_PROVIDER_KEYS`);

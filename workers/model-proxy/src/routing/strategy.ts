@@ -14,6 +14,10 @@ export interface StrategyContext {
   latencyOf: (key: string) => number | null;
   /** Share of least-latency requests sent in random order, so a target measured slow once is measured again. */
   exploreRate?: number;
+  /** Requests in flight to a target from this isolate (`least-busy`). */
+  busyOf?: (key: string) => number;
+  /** Tokens a target took this minute, shared across isolates (`usage-based`); read before ordering. */
+  usageOf?: (key: string) => number;
 }
 
 /**
@@ -37,7 +41,30 @@ export function orderTargets<T extends Weighted>(strategy: RouteStrategy, target
       const measured = targets.map((t, i) => ({ t, i, ms: ctx.latencyOf(t.key) }));
       return measured.sort((a, b) => (a.ms ?? -1) - (b.ms ?? -1) || a.i - b.i).map((m) => m.t);
     }
+    case "least-busy":
+      return byLeast(weightedOrder(targets, ctx.random), (t) => ctx.busyOf?.(t.key) ?? 0);
+    case "usage-based":
+      return byLeast(weightedOrder(targets, ctx.random), (t) => ctx.usageOf?.(t.key) ?? 0);
   }
+}
+
+/** Stable sort by a measure, lowest first (ties keep the order given: a weighted draw). */
+function byLeast<T>(targets: T[], measure: (t: T) => number): T[] {
+  return targets
+    .map((t, i) => ({ t, i, m: measure(t) }))
+    .sort((a, b) => a.m - b.m || a.i - b.i)
+    .map((x) => x.t);
+}
+
+/** LiteLLM's `order`: lower tiers first (targets without one form the last tier), the strategy choosing within each tier. */
+export function orderByTier<T extends Weighted & { order?: number }>(strategy: RouteStrategy, targets: readonly T[], ctx: StrategyContext): T[] {
+  if (!targets.some((t) => t.order !== undefined)) return orderTargets(strategy, targets, ctx);
+  const tiers = new Map<number, T[]>();
+  for (const t of targets) {
+    const tier = t.order ?? Number.MAX_SAFE_INTEGER;
+    tiers.set(tier, [...(tiers.get(tier) ?? []), t]);
+  }
+  return [...tiers.keys()].sort((a, b) => a - b).flatMap((tier) => orderTargets(strategy, tiers.get(tier)!, ctx));
 }
 
 export function weightedOrder<T extends Weighted>(targets: readonly T[], random: () => number): T[] {

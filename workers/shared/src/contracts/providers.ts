@@ -23,6 +23,9 @@ export const PROVIDER_TYPES = [
   "vllm",
   "anthropic",
   "google",
+  "workers-ai",
+  "meta-llama",
+  "litellm-proxy",
 ] as const;
 export const ProviderTypeSchema = z.enum(PROVIDER_TYPES);
 export type ProviderKind = z.infer<typeof ProviderTypeSchema>;
@@ -48,7 +51,18 @@ export const PROVIDER_PRESETS: Record<ProviderKind, { baseUrl: string | null; ke
   vllm: { baseUrl: "http://localhost:8000/v1", keyless: true },
   anthropic: { baseUrl: "https://api.anthropic.com/v1", keyless: false },
   google: { baseUrl: "https://generativelanguage.googleapis.com/v1beta", keyless: false },
+  // Cloudflare's OpenAI-compatible endpoint is per account: `account_id` fills in WORKERS_AI_BASE_URL.
+  "workers-ai": { baseUrl: null, keyless: false },
+  // Meta's Llama API, its OpenAI-compatible endpoint.
+  "meta-llama": { baseUrl: "https://api.llama.com/compat/v1", keyless: false },
+  // A LiteLLM proxy as an upstream (OpenAI's API at its own URL; its virtual keys are optional).
+  "litellm-proxy": { baseUrl: null, keyless: true },
 };
+
+/** Workers AI's OpenAI-compatible root for one Cloudflare account. */
+export const workersAiBaseUrl = (accountId: string): string => `https://api.cloudflare.com/client/v4/accounts/${accountId}/ai/v1`;
+/** A Cloudflare account id: 32 hex characters. */
+export const CloudflareAccountIdSchema = z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare account id (32 hex characters)");
 
 /** Azure OpenAI's `api-version` when none is configured (a GA version). */
 export const AZURE_DEFAULT_API_VERSION = "2024-10-21";
@@ -134,6 +148,8 @@ export const ProviderCreateSchema = z
     timeout_ms: TimeoutSchema.optional(),
     /** Azure OpenAI `api-version`. */
     api_version: ApiVersionSchema.optional(),
+    /** Workers AI: the Cloudflare account whose endpoint to use (sets `base_url`). */
+    account_id: CloudflareAccountIdSchema.optional(),
     enabled: z.boolean().optional(),
   })
   .strict();
@@ -211,7 +227,12 @@ export const ProviderTestReportSchema = z.object({
 });
 export type ProviderTestReport = z.infer<typeof ProviderTestReportSchema>;
 
-export const ROUTE_STRATEGIES = ["fallback", "weighted", "least-latency"] as const;
+/**
+ * `least-busy` prefers the target with the fewest requests in flight (in this isolate), and
+ * `usage-based` the one with the fewest tokens used this minute (shared, exact: a Durable Object),
+ * LiteLLM's `least-busy` and `usage-based-routing-v2`.
+ */
+export const ROUTE_STRATEGIES = ["fallback", "weighted", "least-latency", "least-busy", "usage-based"] as const;
 export const RouteStrategySchema = z.enum(ROUTE_STRATEGIES);
 export type RouteStrategy = z.infer<typeof RouteStrategySchema>;
 

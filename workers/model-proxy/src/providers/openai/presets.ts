@@ -35,6 +35,9 @@ export const WIRE_PRESETS: Partial<Record<ProviderType, WirePreset>> = {
   perplexity: { operations: CHAT, auth: "bearer", streamUsage: false },
   ollama: { operations: ALL, auth: "bearer", streamUsage: true },
   vllm: { operations: ALL, auth: "bearer", streamUsage: true },
+  "workers-ai": { operations: CHAT_EMBED, auth: "bearer", streamUsage: false },
+  "meta-llama": { operations: CHAT, auth: "bearer", streamUsage: false },
+  "litellm-proxy": { operations: ALL, auth: "bearer", streamUsage: true },
 };
 
 /** OpenAI's paths; `messages` (Anthropic's API) is served through translation, not by a path here. */

@@ -1,0 +1,276 @@
+import type OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ANTHROPIC_FAKE_KEY } from "../fake-upstream/anthropic";
+import { GOOGLE_FAKE_KEY } from "../fake-upstream/google";
+import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
+import { expectError } from "../support/errors";
+import { gatewayFetch } from "../support/fetch";
+import { exportLiteLLM, importLiteLLM, postLiteLLM, type ImportPlan } from "../support/litellm";
+import { uniqueModel } from "../support/names";
+import { api, providerTenant, type Caller, type ProviderView, type RouteView } from "../support/providers";
+import { startStack, type Stack } from "../support/stack";
+import { dumpAllStores } from "../support/stores";
+
+/** A Worker secret of model-proxy the platform's config references as os.environ/FAKE_OPENAI_KEY. */
+const ENV_KEY_NAME = "FAKE_OPENAI_KEY";
+
+let stack: Stack;
+let upstream: FakeUpstream;
+const admin = (): Caller => ({ token: stack.adminToken });
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  stack = await startStack({ vars: { "model-proxy": { [ENV_KEY_NAME]: upstream.apiKey } } });
+});
+afterAll(async () => {
+  await stack?.close();
+  await upstream?.close();
+});
+
+/** Upstream model names of one realistic config (unique per test: the fake's knobs are keyed by model). */
+function models(label: string) {
+  return {
+    gptA: uniqueModel(`${label}-gpt-a`),
+    gptB: uniqueModel(`${label}-gpt-b`),
+    claude: uniqueModel(`${label}-claude`),
+    gemini: uniqueModel(`${label}-gemini`),
+    small: uniqueModel(`${label}-small`),
+  };
+}
+
+/**
+ * A LiteLLM proxy config as its users write it: three providers (an OpenAI-compatible server,
+ * Anthropic, Gemini), a group with two weighted deployments, fallbacks, a context-window fallback,
+ * an alias, and keys LiteLLM has that the gateway does not apply.
+ */
+function realisticConfig(m: ReturnType<typeof models>, keys: { openai: string; anthropic: string; gemini: string }): string {
+  const gemini = upstream.url.replace(/\/v1$/, "/v1beta");
+  return `# LiteLLM proxy config
+model_list:
+  - model_name: gpt-4o
+    litellm_params:
+      model: openai/${m.gptA}
+      api_base: ${upstream.url}
+      api_key: ${keys.openai}
+      weight: 3
+      rpm: 600
+    model_info:
+      id: gpt-4o-primary
+  - model_name: gpt-4o
+    litellm_params:
+      model: openai/${m.gptB}
+      api_base: ${upstream.url}
+      api_key: ${keys.openai}
+      weight: 1
+      aws_region_name: us-east-1
+    model_info:
+      id: gpt-4o-secondary
+  - model_name: claude-sonnet
+    litellm_params:
+      model: anthropic/${m.claude}
+      api_base: ${upstream.url}
+      api_key: ${keys.anthropic}
+      timeout: 20
+  - model_name: gemini-long
+    litellm_params:
+      model: gemini/${m.gemini}
+      api_base: ${gemini}
+      api_key: ${keys.gemini}
+    model_info:
+      max_input_tokens: 1000000
+  - model_name: small-context
+    litellm_params:
+      model: openai/${m.small}
+      api_base: ${upstream.url}
+      api_key: ${keys.openai}
+    model_info:
+      max_input_tokens: 64
+  - model_name: vertex-claude
+    litellm_params:
+      model: vertex_ai/claude-3-5-sonnet
+      vertex_project: my-project
+
+router_settings:
+  routing_strategy: simple-shuffle
+  num_retries: 0
+  allowed_fails: 1
+  cooldown_time: 600
+  fallbacks:
+    - gpt-4o: [claude-sonnet]
+  context_window_fallbacks:
+    - small-context: [gemini-long]
+  model_group_alias:
+    gpt-4: gpt-4o
+  redis_host: localhost
+
+litellm_settings:
+  drop_params: true
+  callbacks: [langfuse]
+
+general_settings:
+  master_key: sk-1234
+`;
+}
+
+const TENANT_KEYS = () => ({ openai: upstream.apiKey, anthropic: ANTHROPIC_FAKE_KEY, gemini: GOOGLE_FAKE_KEY });
+
+async function list<T>(caller: Caller, path: string): Promise<T[]> {
+  const res = await api(stack, caller, "GET", path);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: T[] }).data;
+}
+
+const byAction = (plan: ImportPlan) => ({
+  providers: Object.fromEntries(plan.providers.map((p) => [p.name, p.action])),
+  routes: Object.fromEntries(plan.routes.map((r) => [r.name, r.action])),
+});
+
+describe("LiteLLM config import and export", () => {
+  let tenant: { caller: Caller; client: OpenAI };
+  let m: ReturnType<typeof models>;
+  let yaml: string;
+
+  beforeAll(async () => {
+    tenant = await providerTenant(stack);
+    m = models("import");
+    yaml = realisticConfig(m, TENANT_KEYS());
+  });
+
+  it("plans a dry run without changing anything, and lists every key it does not apply", async () => {
+    const plan = await importLiteLLM(stack, tenant.caller, yaml, true);
+    expect(plan).toMatchObject({ object: "litellm.import", dry_run: true, changed: true });
+    expect(plan.routes.map((r) => [r.name, r.action, r.strategy])).toEqual([
+      ["gpt-4o", "create", "weighted"],
+      ["claude-sonnet", "create", "weighted"],
+      ["gemini-long", "create", "weighted"],
+      ["small-context", "create", "weighted"],
+      ["gpt-4", "create", "weighted"],
+    ]);
+    expect(plan.routes[0]!.deployments).toEqual([
+      { provider: plan.providers[0]!.name, model: m.gptA },
+      { provider: plan.providers[0]!.name, model: m.gptB },
+    ]);
+    // One provider per endpoint and key: the three OpenAI-compatible deployments share one.
+    expect(plan.providers.map((p) => [p.type, p.base_url, p.action])).toEqual([
+      ["openai", upstream.url, "create"],
+      ["anthropic", upstream.url, "create"],
+      ["google", upstream.url.replace(/\/v1$/, "/v1beta"), "create"],
+    ]);
+    expect(plan.unsupported).toEqual(
+      expect.arrayContaining([
+        { path: "general_settings", reason: expect.stringContaining("no equivalent") },
+        { path: "model_list[1].litellm_params.aws_region_name", reason: expect.any(String) },
+        { path: "model_list[5].litellm_params.model", reason: expect.stringContaining("Vertex AI") },
+        { path: "model_list[5].litellm_params.vertex_project", reason: expect.any(String) },
+        { path: "router_settings.redis_host", reason: expect.stringContaining("Durable Objects") },
+        { path: "litellm_settings.drop_params", reason: expect.any(String) },
+        { path: "litellm_settings.callbacks", reason: expect.any(String) },
+      ]),
+    );
+    expect(plan.unsupported).toHaveLength(7);
+    expect(await list(tenant.caller, "/v1/providers")).toEqual([]);
+    expect(await list(tenant.caller, "/v1/routes")).toEqual([]);
+  });
+
+  it("applies the file: providers with encrypted keys and routes the openai SDK can use", async () => {
+    const plan = await importLiteLLM(stack, tenant.caller, yaml);
+    expect(plan).toMatchObject({ dry_run: false, changed: true });
+    const providers = await list<ProviderView>(tenant.caller, "/v1/providers");
+    const rows = (list: { name: string; type: string }[]) => list.map((p) => [p.name, p.type]).sort();
+    expect(rows(providers)).toEqual(rows(plan.providers));
+    expect(providers.every((p) => p.has_api_key && p.last4 !== null)).toBe(true);
+    const routes = await list<RouteView>(tenant.caller, "/v1/routes");
+    expect(routes.map((r) => r.name).sort()).toEqual(["claude-sonnet", "gemini-long", "gpt-4", "gpt-4o", "small-context"]);
+
+    const { data, response } = await tenant.client.chat.completions
+      .create({ model: "claude-sonnet", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(response.headers.get("x-gateway-provider")).toBe(plan.providers[1]!.name);
+    expect(response.headers.get("x-gateway-model")).toBe(m.claude);
+    expect(upstream.requests(m.claude)).toHaveLength(1);
+  });
+
+  it("changes nothing when the same file is imported again", async () => {
+    const before = await list<ProviderView>(tenant.caller, "/v1/providers");
+    const plan = await importLiteLLM(stack, tenant.caller, yaml);
+    expect(plan.changed).toBe(false);
+    expect([...plan.providers, ...plan.routes].every((e) => e.action === "unchanged" && e.changes.length === 0)).toBe(true);
+    expect(await list<ProviderView>(tenant.caller, "/v1/providers")).toEqual(before);
+  });
+
+  it("exports os.environ references, never a key, and the export re-imports as a no-op", async () => {
+    const exported = await exportLiteLLM(stack, tenant.caller);
+    for (const key of Object.values(TENANT_KEYS())) expect(exported).not.toContain(key);
+    expect(exported).toContain("api_key: os.environ/GATEWAY_KEY_");
+    expect(exported).toContain("routing_strategy: simple-shuffle");
+    expect(exported).toContain("gpt-4: gpt-4o");
+    const before = await list<ProviderView>(tenant.caller, "/v1/providers");
+    const plan = await importLiteLLM(stack, tenant.caller, exported);
+    expect({ changed: plan.changed, unsupported: plan.unsupported }).toEqual({ changed: false, unsupported: [] });
+    expect(new Set(Object.values(byAction(plan).providers))).toEqual(new Set(["unchanged"]));
+    expect(new Set(Object.values(byAction(plan).routes))).toEqual(new Set(["unchanged"]));
+    expect(await list<ProviderView>(tenant.caller, "/v1/providers")).toEqual(before);
+    // Nothing at rest holds a key in the clear either.
+    const stores = await dumpAllStores(stack);
+    for (const key of Object.values(TENANT_KEYS())) expect(stores).not.toContain(key);
+  });
+
+  it("removes what an earlier import made and the file no longer names", async () => {
+    const other = await providerTenant(stack);
+    await importLiteLLM(stack, other.caller, yaml);
+    const trimmed = yaml.replace(/ {2}- model_name: small-context[\s\S]*?max_input_tokens: 64\n/, "").replace(/ {2}context_window_fallbacks:\n.*\n/, "");
+    const plan = await importLiteLLM(stack, other.caller, trimmed);
+    expect(plan.routes.find((r) => r.name === "small-context")?.action).toBe("delete");
+    expect((await list<RouteView>(other.caller, "/v1/routes")).map((r) => r.name)).not.toContain("small-context");
+  });
+
+  it("refuses a malformed file with a 400 naming the path", async () => {
+    const cases: [string, string][] = [
+      [yaml.replace("rpm: 600", "rpm: many"), "model_list[0].litellm_params.rpm"],
+      [yaml.replace(`model: anthropic/${m.claude}`, "model: claude-3"), "model_list[2].litellm_params.model"],
+      [yaml.replace("- gpt-4o: [claude-sonnet]", "- gpt-4o: [no-such-group]"), "router_settings.fallbacks[0].gpt-4o[0]"],
+      [yaml.replace("routing_strategy: simple-shuffle", "routing_strategy: fastest"), "router_settings.routing_strategy"],
+      ["model_list:\n  - model_name: a\n    litellm_params: [unclosed\n", "line 4, column 1"],
+      ["model_list: {}", "model_list"],
+    ];
+    for (const [file, path] of cases) {
+      const error = await expectError(await postLiteLLM(stack, tenant.caller, file), 400, "invalid_request");
+      expect(error.param, file.slice(0, 60)).toBe(path);
+      expect(error.message).toContain(path);
+    }
+    const json = await gatewayFetch(stack, "/v1/config/litellm", { key: tenant.caller.token, rawBody: "{", headers: { "content-type": "application/json" } });
+    expect((await expectError(json, 400, "invalid_json")).param).toBe("$");
+  });
+
+  it("resolves os.environ/NAME from model-proxy's Worker secrets for the platform only", async () => {
+    const file = `model_list:\n  - model_name: ${uniqueModel("env")}\n    litellm_params:\n      model: openai/${uniqueModel("env-model")}\n      api_base: ${upstream.url}\n      api_key: os.environ/${ENV_KEY_NAME}\n`;
+    const refused = await expectError(await postLiteLLM(stack, tenant.caller, file), 400, "invalid_request");
+    expect(refused.param).toBe("model_list[0].litellm_params.api_key");
+    expect(refused.message).toContain("tenants cannot read the gateway's Worker secrets");
+    const reserved = file.replace(ENV_KEY_NAME, "PLATFORM_PROVIDER_KEYS");
+    expect((await expectError(await postLiteLLM(stack, admin(), reserved), 400, "invalid_request")).param).toBe("model_list[0].litellm_params.api_key");
+
+    const plan = await importLiteLLM(stack, admin(), file);
+    expect(plan.changed).toBe(true);
+    const exported = await exportLiteLLM(stack, admin());
+    expect(exported).toContain(`api_key: os.environ/${ENV_KEY_NAME}`);
+    expect(exported).not.toContain(upstream.apiKey);
+    expect((await importLiteLLM(stack, admin(), file)).changed).toBe(false);
+  });
+
+  it("keeps tenants apart: tenant B's import never touches tenant A's providers", async () => {
+    const a = await providerTenant(stack);
+    const b = await providerTenant(stack);
+    await importLiteLLM(stack, a.caller, yaml);
+    const aBefore = await list<ProviderView>(a.caller, "/v1/providers");
+    // A's export names A's stored keys; to B those names are nothing (no credential crosses tenants).
+    const refused = await expectError(await postLiteLLM(stack, b.caller, await exportLiteLLM(stack, a.caller)), 400, "invalid_request");
+    expect(refused.message).toContain("names no credential of yours");
+    const planB = await importLiteLLM(stack, b.caller, yaml);
+    expect(planB.providers.every((p) => p.action === "create")).toBe(true);
+    expect(planB.routes.every((r) => r.action === "create")).toBe(true);
+    expect(await list<ProviderView>(a.caller, "/v1/providers")).toEqual(aBefore);
+    expect((await importLiteLLM(stack, a.caller, yaml)).changed).toBe(false);
+  });
+});
