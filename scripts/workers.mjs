@@ -7,7 +7,8 @@ export const WORKERS = [
   { name: "billing", config: "workers/billing/wrangler.toml", envInterface: "BillingEnv", bound: [] },
   { name: "rate-limiter", config: "workers/rate-limiter/wrangler.toml", envInterface: "RateLimiterEnv", bound: ["billing"] },
   { name: "model-proxy", config: "workers/model-proxy/wrangler.toml", envInterface: "ModelProxyEnv", bound: ["secrets"] },
-  { name: "tail", config: "workers/tail/wrangler.toml", envInterface: "TailEnv", bound: ["model-proxy"] },
+  // tail → gateway: batch lines run through the gateway's request path (BatchLineService).
+  { name: "tail", config: "workers/tail/wrangler.toml", envInterface: "TailEnv", bound: ["model-proxy", "gateway"] },
   {
     name: "gateway",
     config: "wrangler.toml",

@@ -30,11 +30,14 @@ const hasMigrations = (dir: string) => existsSync(dir) && readdirSync(dir).some(
 /**
  * The test stack's determinism (workers/shared/src/test-clock.ts), honoured only with
  * ENVIRONMENT=test and TEST_CLOCK=true, which no wrangler config sets: the limiter's clock can be
- * moved (test/support/limiter.ts), model-proxy's random choices (weighted routing) are seeded.
+ * moved (test/support/limiter.ts), and a batch's (test/support/batches.ts); model-proxy's random
+ * choices (weighted routing) are seeded.
  */
 const TEST_VARS: Record<string, Record<string, string>> = {
   "rate-limiter": { ENVIRONMENT: "test", TEST_CLOCK: "true" },
   "model-proxy": { ENVIRONMENT: "test", TEST_CLOCK: "true", ROUTING_SEED: "20" },
+  // Batches: each BatchCoordinator's completion window can be moved (test/support/batches.ts).
+  tail: { ENVIRONMENT: "test", TEST_CLOCK: "true" },
 };
 
 export interface StackOptions {

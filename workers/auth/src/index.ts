@@ -16,6 +16,7 @@ import { listAudit, recordAudit } from "./admin/audit";
 import { createKey, getKey, listKeys, revokeKey, rotateKey, updateKey } from "./admin/keys";
 import { createTenant, disableTenant, getTenant, listTenants, updateTenant } from "./admin/tenants";
 import { authenticate } from "./authenticate/authenticate";
+import { principalOfKey } from "./authenticate/by-key";
 
 /**
  * auth: tenants, API keys and principal tokens. Reached only through service bindings (RPC).
@@ -33,6 +34,14 @@ export class AuthService extends WorkerEntrypoint<AuthEnv> {
   /** The hot path's one call (on a miss of the gateway's in-isolate cache). */
   async authenticate(apiKey: string): Promise<Result<Principal>> {
     return this.guard("authenticate", undefined, () => authenticate({ env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, apiKey));
+  }
+
+  /**
+   * The principal of a key by id, read from D1 now: for work a key started earlier that the gateway
+   * runs later (batch lines, gateway `BatchLineService`). Internal only (service binding).
+   */
+  async principalForKey(keyId: string): Promise<Result<Principal>> {
+    return this.guard("principalForKey", undefined, () => principalOfKey(this.env, keyId));
   }
 
   createTenant(ctx: AuthCallContext, input: unknown): Promise<Result<Tenant>> {

@@ -7,6 +7,8 @@ import { registerKeys } from "./keys";
 import { registerLangchain } from "./langchain";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
+import { batchLineCaller } from "./batch/line-call";
+import { registerFilesAndBatches } from "./batch/routes";
 import { registerOpenAI } from "./openai";
 import { registerMessages } from "./messages";
 import { registerProviders } from "./providers";
@@ -22,6 +24,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
     },
   });
   app.use("*", requestId());
+  app.use("*", batchLineCaller());
   app.onError(onError);
 
   registerHealth(app);
@@ -33,6 +36,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerProviders(app);
   registerUsageApi(app);
   registerLangchain(app);
+  registerFilesAndBatches(app);
 
   app.notFound(notFound(app));
   return app;

@@ -9,6 +9,7 @@ interface __BaseEnv_GatewayEnv {
 	RATE_LIMITER: DurableObjectNamespace<import("../../rate-limiter/src/index").RateLimiter>;
 	AUTH: Service<typeof import("../../auth/src/index").AuthService>;
 	TAIL: Service<typeof import("../../tail/src/index").TailService>;
+	TAIL_API: Service<typeof import("../../tail/src/index").TailApiService>;
 	BILLING: Service<typeof import("../../billing/src/index").BillingService>;
 	MODEL_PROXY: Service<typeof import("../../model-proxy/src/index").ModelProxyService>;
 	PROVIDERS: Service<typeof import("../../model-proxy/src/index").ProvidersService>;

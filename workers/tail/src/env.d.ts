@@ -5,8 +5,10 @@ interface __BaseEnv_TailEnv {
 	BATCH_REQUESTS: Queue;
 	USAGE_EVENTS: Queue;
 	ENVIRONMENT: string;
+	MAX_FILE_BYTES: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	BATCH_COORDINATOR: DurableObjectNamespace<import("./index").BatchCoordinator>;
 	MODEL_PROXY: Service<typeof import("../../model-proxy/src/index").ModelProxyService>;
+	GATEWAY_BATCH: Service<typeof import("../../gateway/src/index").BatchLineService>;
 }
 interface TailEnv extends __BaseEnv_TailEnv {}

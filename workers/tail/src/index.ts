@@ -2,6 +2,9 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { privateWorkerFetch, runChecks, type ProxyRequest, type ServiceHealth } from "../../shared/src";
 import { forward, forwardHttp } from "./proxy/forward";
 import { BatchCoordinator } from "../../../durable-objects/batch-coordinator";
+import { handleApi } from "./api/router";
+import { coordinatorOf } from "./batches/api";
+import { consumeChunks, consumeDeadLetters, type ConsumerEnv } from "./batches/consumer";
 
 export { BatchCoordinator };
 
@@ -50,4 +53,26 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
   }
 }
 
-export default { fetch: privateWorkerFetch } satisfies ExportedHandler<TailEnv>;
+/**
+ * Files and batches (`/v1/files…`, `/v1/batches…`, `/v1/batch`), forwarded by the gateway as HTTP
+ * with the caller's principal token (api/router.ts): a separate entrypoint, so an upload streams
+ * through untouched and the inference `fetch` above keeps its one contract.
+ */
+export class TailApiService extends WorkerEntrypoint<TailEnv> {
+  override async fetch(request: Request): Promise<Response> {
+    return handleApi(this.env, request);
+  }
+}
+
+function consumerEnv(env: TailEnv): ConsumerEnv {
+  return { FILES: env.FILES, BATCH_REQUESTS: env.BATCH_REQUESTS, coordinator: (batchId) => coordinatorOf(env, batchId) };
+}
+
+export default {
+  fetch: privateWorkerFetch,
+  /** `batch-requests` (chunks of batch lines) and its dead-letter queue (batches/consumer.ts). */
+  async queue(batch, env) {
+    if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, consumerEnv(env));
+    return consumeChunks(batch, consumerEnv(env), env.GATEWAY_BATCH);
+  },
+} satisfies ExportedHandler<TailEnv>;

@@ -116,7 +116,7 @@ async function loadFromD1(db: D1Database, hash: string, now: number): Promise<Re
   });
 }
 
-async function toPrincipal(env: AuthEnv, hash: string, record: KeyRecord, now: number): Promise<Principal> {
+export async function toPrincipal(env: AuthEnv, hash: string, record: KeyRecord, now: number): Promise<Principal> {
   const recordJson = JSON.stringify(record);
   const memo = tokenMemo.get(hash);
   let token: string;

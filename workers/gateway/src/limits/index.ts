@@ -44,6 +44,21 @@ export interface LimitReservation {
   promptTokens: number;
   /** The client's completion maximum per choice (null: none set) and the number of choices. */
   completion: CompletionAsk;
+  /** `batch`: a batch line, admitted only within `BATCH_SHARE` of each rate limit (interactive traffic keeps the rest). */
+  priority?: "batch";
+}
+
+/**
+ * Batch lines run at a lower priority than interactive requests: they see each subject's rpm, tpm
+ * and concurrency scaled to this share, against the same counters, so they stop (and wait on the
+ * Queue) while the last 20% of every limit stays free for interactive traffic. Budgets are spend,
+ * not rate, and apply in full.
+ */
+export const BATCH_SHARE = 0.8;
+
+function atBatchPriority(s: SubjectLimits): SubjectLimits {
+  const share = (n: number | null) => (n === null ? null : Math.max(1, Math.floor(n * BATCH_SHARE)));
+  return { ...s, rpm: share(s.rpm), tpm: share(s.tpm), maxConcurrency: share(s.maxConcurrency) };
 }
 
 export interface ActualUsage {
@@ -126,7 +141,7 @@ export async function acquireLimits(
   renewEveryMs = LEASE_RENEW_MS,
 ): Promise<Lease | null> {
   if (!hasLimits(principal)) return null;
-  const subjects = subjectsOf(principal);
+  const subjects = reservation.priority === "batch" ? subjectsOf(principal).map(atBatchPriority) : subjectsOf(principal);
   const budgeted = subjects.some((s) => s.monthlyBudgetMicros !== null);
   // The targets price an alias by what may serve it and bound an answer without a client maximum;
   // a request with its own maximum to a key without a budget needs neither.

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { clientRequestIdFrom, newId } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
+import { batchLineOf } from "../batch/line-call";
 
 /**
  * Gives every request the gateway's own id, echoed in `x-request-id` on every response: the id
@@ -10,7 +11,8 @@ import type { GatewayBindings } from "../types";
  */
 export function requestId(): MiddlewareHandler<GatewayBindings> {
   return async function requestIdMiddleware(c, next) {
-    const id = newId("req");
+    // A batch line's id is derived from its batch and line (batch/line-service.ts): its usage is billed once however often it runs.
+    const id = batchLineOf(c.req.raw)?.requestId ?? newId("req");
     const clientId = clientRequestIdFrom(c.req.raw.headers);
     c.set("requestId", id);
     c.set("clientRequestId", clientId);

@@ -24,6 +24,7 @@ import { abandonedAttemptEvents, usageEvent, meteredUsage, type MeteredOperation
 import { answerCostUsd } from "../usage/cost";
 import { recordUsage } from "../usage/record";
 import type { GatewayBindings } from "../types";
+import { batchLineOf } from "../batch/line-call";
 import type { CompletionAsk } from "../../../shared/src/openai";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
 import type { z } from "zod";
@@ -84,7 +85,14 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     promptEstimate: estimate.promptTokens,
     correlation: spec.correlation ?? null,
   };
-  const lease = await acquireLimits(c.env, principal, { model: body.model, operation: spec.operation, ...estimate });
+  const batchLine = batchLineOf(c.req.raw);
+  if (batchLine) facts.batch = { batchId: batchLine.batchId, customId: batchLine.customId };
+  const lease = await acquireLimits(c.env, principal, {
+    model: body.model,
+    operation: spec.operation,
+    ...estimate,
+    ...(batchLine ? { priority: "batch" as const } : {}),
+  });
 
   // The client's body as sent (vendor extensions included), not zod's re-built copy — with the
   // maximum the reservation relies on when the client set none (limited keys only).

@@ -21,6 +21,13 @@ export interface RequestFacts {
   promptEstimate: number;
   /** `/v1/langchain` requests: their run/session/tag labels, stored with the usage (and with each abandoned attempt's). */
   correlation?: Correlation | null;
+  /** Set when the request is a batch line (batch/line-service.ts): metered as operation `batch`, tagged with its batch and custom id. */
+  batch?: { batchId: string; customId: string };
+}
+
+/** The operation and tags a request's usage is recorded under: a batch line's is `batch` (priced with the batch discount). */
+function meteredAs(req: RequestFacts): { operation: UsageEvent["operation"]; tags: Record<string, string> } {
+  return req.batch ? { operation: "batch", tags: { batch_id: req.batch.batchId, custom_id: req.batch.customId } } : { operation: req.operation, tags: {} };
 }
 
 /** What the response turned out to be. */
@@ -57,7 +64,7 @@ export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = mete
     client_request_id: req.clientRequestId,
     tenant_id: req.principal.tenantId,
     key_id: req.principal.keyId,
-    operation: req.operation,
+    operation: meteredAs(req).operation,
     requested_model: req.requestedModel,
     provider: res.provider,
     model: res.model,
@@ -73,7 +80,7 @@ export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = mete
     latency_ms: Math.max(0, res.endedAt - req.startedAt),
     ttfb_ms: seen?.firstByteAt != null ? Math.max(0, seen.firstByteAt - req.startedAt) : null,
     started_at: req.startedAt,
-    tags: estimated ? { usage: "estimated" } : {},
+    tags: estimated ? { ...meteredAs(req).tags, usage: "estimated" } : meteredAs(req).tags,
     correlation: req.correlation ?? null,
   };
 }
@@ -93,7 +100,7 @@ export function abandonedAttemptEvents(req: RequestFacts, attempts: readonly Aba
     client_request_id: req.clientRequestId,
     tenant_id: req.principal.tenantId,
     key_id: req.principal.keyId,
-    operation: req.operation,
+    operation: meteredAs(req).operation,
     requested_model: req.requestedModel,
     provider: a.provider,
     model: a.model,
@@ -109,7 +116,7 @@ export function abandonedAttemptEvents(req: RequestFacts, attempts: readonly Aba
     latency_ms: Math.max(0, endedAt - req.startedAt),
     ttfb_ms: null,
     started_at: req.startedAt,
-    tags: { attempt: "abandoned", usage: "estimated" },
+    tags: { ...meteredAs(req).tags, attempt: "abandoned", usage: "estimated" },
     correlation: req.correlation ?? null,
   }));
 }
