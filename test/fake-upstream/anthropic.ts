@@ -16,6 +16,8 @@ import { requestFields } from "./schemas";
  *   …-truncated        → a stream that stops before `message_stop`
  *   …-refusal          → stop_reason `refusal` (JSON and SSE)
  *   …-max-tokens       → stop_reason `max_tokens` (JSON)
+ *   …-thinking         → a thinking block then text, usage with cache reads, cache writes and
+ *                        thinking tokens (JSON and SSE: message-thinking.json, stream-thinking.sse)
  * Otherwise: a tool_use answer when tools are offered (and tool_choice is not none), else text.
  */
 
@@ -111,6 +113,7 @@ export async function handleAnthropic(request: Request): Promise<Response | null
   if (model.endsWith("-truncated")) return sse("stream-truncated.sse");
   if (model.endsWith("-refusal")) return stream ? sse("stream-refusal.sse") : Response.json(json("message-refusal.json"));
   if (model.endsWith("-max-tokens")) return Response.json(json("message-max-tokens.json"));
+  if (model.endsWith("-thinking")) return stream ? sse("stream-thinking.sse") : Response.json(json("message-thinking.json"));
 
   const wantsTool = Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice?.type !== "none";
   if (wantsTool) return stream ? sse("stream-tool-use.sse") : Response.json(json("message-tool-use.json"));

@@ -29,9 +29,19 @@ describe("admin prices", () => {
       input_per_mtok: 0.15,
       output_per_mtok: 0.6,
       cached_input_per_mtok: 0.075,
+      cache_write_per_mtok: null,
       input_per_mtok_micros: 150_000,
       output_per_mtok_micros: 600_000,
       cached_input_per_mtok_micros: 75_000,
+      cache_write_per_mtok_micros: null,
+    });
+    // Anthropic's seeded models carry its published cache-write premium (1.25× input, migration billing/0006).
+    const sonnet = await adminFetch(stack, "/admin/prices/claude-sonnet-4-5");
+    expect(await sonnet.json()).toMatchObject({
+      input_per_mtok: 3,
+      cached_input_per_mtok: 0.3,
+      cache_write_per_mtok: 3.75,
+      cache_write_per_mtok_micros: 3_750_000,
     });
   });
 
@@ -41,9 +51,20 @@ describe("admin prices", () => {
     expect(created.status).toBe(201);
     expect(await created.json()).toMatchObject({ model: "acme/my-model", input_per_mtok_micros: 1_250_000, cached_input_per_mtok: null });
 
-    const replaced = await adminFetch(stack, path, { method: "PUT", body: { input_per_mtok: 1, output_per_mtok: 4, cached_input_per_mtok: 0.1 } });
+    const replaced = await adminFetch(stack, path, {
+      method: "PUT",
+      body: { input_per_mtok: 1, output_per_mtok: 4, cached_input_per_mtok: 0.1, cache_write_per_mtok: 1.25 },
+    });
     expect(replaced.status).toBe(200);
-    expect(await replaced.json()).toMatchObject({ model: "acme/my-model", provider: null, input_per_mtok: 1, cached_input_per_mtok_micros: 100_000 });
+    expect(await replaced.json()).toMatchObject({
+      model: "acme/my-model",
+      provider: null,
+      input_per_mtok: 1,
+      cached_input_per_mtok_micros: 100_000,
+      cache_write_per_mtok: 1.25,
+      cache_write_per_mtok_micros: 1_250_000,
+    });
+    expect(await (await adminFetch(stack, path)).json()).toMatchObject({ cache_write_per_mtok_micros: 1_250_000 });
 
     expect((await adminFetch(stack, path)).status).toBe(200);
     const deleted = await adminFetch(stack, path, { method: "DELETE" });
@@ -61,6 +82,7 @@ describe("admin prices", () => {
       [{ input_per_mtok: 1 }, "output_per_mtok"],
       [{ input_per_mtok: 0.0000001, output_per_mtok: 1 }, "input_per_mtok"],
       [{ input_per_mtok: 1, output_per_mtok: 1, cached_input_per_mtok: "cheap" }, "cached_input_per_mtok"],
+      [{ input_per_mtok: 1, output_per_mtok: 1, cache_write_per_mtok: -3.75 }, "cache_write_per_mtok"],
       [{ input_per_mtok: 1, output_per_mtok: 1, currency: "EUR" }, "currency"],
     ];
     for (const [body, param] of cases) {

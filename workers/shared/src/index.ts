@@ -18,3 +18,4 @@ export * from "./bounded-body";
 export * from "./admin-context";
 export * from "./actor";
 export * from "./contracts/actor";
+export * from "./token-usage";

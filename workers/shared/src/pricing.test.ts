@@ -1,12 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { costMicros, microsToUsdString, monthOf, nextMonthStart, PriceBook, usdToMicros, worstCaseCostMicros, type Price } from "./pricing";
 
-const price = (model: string, input: number, output: number, cached: number | null = null, provider: string | null = null): Price => ({
+const price = (
+  model: string,
+  input: number,
+  output: number,
+  cached: number | null = null,
+  provider: string | null = null,
+  cacheWrite: number | null = null,
+): Price => ({
   model,
   provider,
   input_per_mtok_micros: input,
   output_per_mtok_micros: output,
   cached_input_per_mtok_micros: cached,
+  cache_write_per_mtok_micros: cacheWrite,
 });
 
 describe("costMicros", () => {
@@ -42,6 +50,26 @@ describe("costMicros", () => {
     ] as const) {
       expect(costMicros(mini, { promptTokens: p, completionTokens: c, cachedTokens: k })).toBeLessThanOrEqual(worst);
     }
+  });
+
+  it("charges cache writes at their own (premium) rate, the input rate when the model has none, and caps them after the reads", () => {
+    // Anthropic Sonnet: $3 input, $0.30 reads, $3.75 writes, $15 output per 1M tokens.
+    const sonnet = price("claude-sonnet-4-5", 3_000_000, 15_000_000, 300_000, "anthropic", 3_750_000);
+    // 100 uncached × 3 + 200 reads × 0.3 + 400 writes × 3.75 + 10 × 15 = 300 + 60 + 1500 + 150.
+    expect(costMicros(sonnet, { promptTokens: 700, cachedTokens: 200, cacheWriteTokens: 400, completionTokens: 10 })).toBe(2010);
+    // Without a write price: 500 × 3 + 60 + 150.
+    expect(
+      costMicros({ ...sonnet, cache_write_per_mtok_micros: null }, { promptTokens: 700, cachedTokens: 200, cacheWriteTokens: 400, completionTokens: 10 }),
+    ).toBe(1710);
+    // More reads and writes than prompt: reads first (100), then writes fill the rest (0 left).
+    expect(costMicros(sonnet, { promptTokens: 100, cachedTokens: 100, cacheWriteTokens: 100, completionTokens: 0 })).toBe(30);
+  });
+
+  it("worst case prices every prompt token at the dearest input rate (a cache-write premium), so it bounds any actual cost", () => {
+    const sonnet = price("claude-sonnet-4-5", 3_000_000, 15_000_000, 300_000, "anthropic", 3_750_000);
+    const worst = worstCaseCostMicros(sonnet, 1000, 100);
+    expect(worst).toBe(3750 + 1500);
+    expect(costMicros(sonnet, { promptTokens: 1000, cachedTokens: 0, cacheWriteTokens: 1000, completionTokens: 100 })).toBe(worst);
   });
 
   it("is exact for large requests (no float drift)", () => {

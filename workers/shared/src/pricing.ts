@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { TokenUsage } from "./token-usage";
 
 /**
  * Money is integer micro-dollars everywhere (1 µ$ = 1e-6 USD): no float drift between the cost the
@@ -10,7 +11,12 @@ import { z } from "zod";
 export const MICROS_PER_USD = 1_000_000;
 const TOKENS_PER_PRICE_UNIT = 1_000_000;
 
-/** A model's price; `cached_input` null means cache reads cost the normal input price. */
+/**
+ * A model's price. `cached_input` null means cache reads cost the normal input price;
+ * `cache_write` null means cache writes cost the normal input price (OpenAI, Gemini: no premium).
+ * Anthropic charges a premium for writing its prompt cache: 1.25× the input price for the default
+ * 5-minute cache (2× for the 1-hour cache, not modelled: priced at the 5-minute rate).
+ */
 export const PriceSchema = z
   .object({
     /** Stored lower-case: lookups are case-insensitive, so two spellings must not be two rows. */
@@ -19,6 +25,7 @@ export const PriceSchema = z
     input_per_mtok_micros: z.number().int().nonnegative().max(1e10),
     output_per_mtok_micros: z.number().int().nonnegative().max(1e10),
     cached_input_per_mtok_micros: z.number().int().nonnegative().max(1e10).nullable().default(null),
+    cache_write_per_mtok_micros: z.number().int().nonnegative().max(1e10).nullable().default(null),
   })
   .strict();
 export type Price = z.output<typeof PriceSchema>;
@@ -26,36 +33,52 @@ export type Price = z.output<typeof PriceSchema>;
 /** The model name that acts as catch-all price for models without their own row (optional). */
 export const DEFAULT_PRICE_MODEL = "*";
 
-export interface TokenCounts {
-  /** All prompt tokens, cached ones included (OpenAI's `prompt_tokens` semantics). */
-  promptTokens: number;
-  completionTokens: number;
-  /** The part of `promptTokens` read from the provider's prompt cache. */
-  cachedTokens: number;
-}
+/**
+ * The counts a price applies to: the normalised usage record (token-usage.ts, OpenAI semantics:
+ * `promptTokens` includes cache reads and cache writes, `completionTokens` includes reasoning).
+ * `cacheWriteTokens` may be omitted (0).
+ */
+export type TokenCounts = Pick<TokenUsage, "promptTokens" | "completionTokens" | "cachedTokens"> & Partial<Pick<TokenUsage, "cacheWriteTokens">>;
 
 /**
- * Cost of a request in integer micro-dollars, rounded up once per request (never under-charges by
- * a fraction; the rounding error is < 1 µ$ per request). Cached tokens are capped at the prompt
- * size so a provider reporting odd numbers can never produce a negative uncached count.
+ * Cost of a request in integer micro-dollars. The one price rule (billing records it, the limiter
+ * settles with it, `x-gateway-cost-usd` shows it):
+ *
+ *   µ$ = ceil( ( uncached_input × input + cached × cached_input + cache_write × cache_write
+ *                + completion × output ) / 1,000,000 )
+ *
+ * with uncached_input = prompt − cached − cache_write, rates in µ$ per 1M tokens (a null cached or
+ * cache-write rate is the input rate), and reasoning tokens inside `completion` — billed once, at
+ * the output price. Each token is in exactly one term. Rounded up once per request, on the exact
+ * integer sum (never per term): a request is never under-charged, by less than 1 µ$. Counts are
+ * capped the way `tokenUsage` caps them (cache reads, then writes, at the prompt), so odd numbers
+ * from a provider can never produce a negative uncached count.
  */
 export function costMicros(price: Price, usage: TokenCounts): number {
   const prompt = nonNegInt(usage.promptTokens);
   const cached = Math.min(nonNegInt(usage.cachedTokens), prompt);
+  const cacheWrite = Math.min(nonNegInt(usage.cacheWriteTokens ?? 0), prompt - cached);
   const completion = nonNegInt(usage.completionTokens);
   const cachedRate = price.cached_input_per_mtok_micros ?? price.input_per_mtok_micros;
+  const cacheWriteRate = price.cache_write_per_mtok_micros ?? price.input_per_mtok_micros;
   // Products stay far below 2^53: 10M tokens × 1e10 µ$/Mtok = 1e17 would not, so rates and token
   // counts are bounded by the schema (≤ 1e10) and the gateway (context windows ≤ a few million).
-  const numerator = (prompt - cached) * price.input_per_mtok_micros + cached * cachedRate + completion * price.output_per_mtok_micros;
+  const numerator =
+    (prompt - cached - cacheWrite) * price.input_per_mtok_micros +
+    cached * cachedRate +
+    cacheWrite * cacheWriteRate +
+    completion * price.output_per_mtok_micros;
   return Math.ceil(numerator / TOKENS_PER_PRICE_UNIT);
 }
 
 /**
- * The most a request can cost before we know how it ends: every prompt token at the full input
- * price (no cache discount) and every allowed completion token at the output price.
+ * The most a request can cost before we know how it ends: every prompt token at the dearest input
+ * rate it could be billed at (the input price, or the cache-write premium where it is higher — a
+ * prompt may be written to the cache whole) and every allowed completion token at the output price.
  */
 export function worstCaseCostMicros(price: Price, promptTokens: number, maxCompletionTokens: number): number {
-  return costMicros(price, { promptTokens, completionTokens: maxCompletionTokens, cachedTokens: 0 });
+  const dearest = Math.max(price.input_per_mtok_micros, price.cache_write_per_mtok_micros ?? 0, price.cached_input_per_mtok_micros ?? 0);
+  return costMicros({ ...price, input_per_mtok_micros: dearest }, { promptTokens, completionTokens: maxCompletionTokens, cachedTokens: 0 });
 }
 
 export const usdToMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD);

@@ -33,6 +33,22 @@ describe("seeded prices", () => {
     for (const [model, provider, expected] of cases) expect(book.find(model, provider)?.model, model).toBe(expected);
     expect(book.find("gpt-4o-mini")).toMatchObject({ input_per_mtok_micros: 150_000, output_per_mtok_micros: 600_000, cached_input_per_mtok_micros: 75_000 });
     expect(book.find("claude-3-5-haiku")).toMatchObject({ input_per_mtok_micros: 800_000, output_per_mtok_micros: 4_000_000 });
+    // Anthropic's published 5-minute cache-write prices (1.25× input, migration 0006); none elsewhere.
+    const writes: [string, number][] = [
+      ["claude-opus-4-5", 6_250_000],
+      ["claude-opus-4-1", 18_750_000],
+      ["claude-sonnet-4-5", 3_750_000],
+      ["claude-3-7-sonnet", 3_750_000],
+      ["claude-haiku-4-5", 1_250_000],
+      ["claude-3-5-haiku", 1_000_000],
+      ["claude-3-haiku", 300_000],
+    ];
+    for (const [model, micros] of writes) expect(book.find(model)?.cache_write_per_mtok_micros, model).toBe(micros);
+    const anthropic = book.all().filter((p) => p.provider === "anthropic");
+    // Every seeded Anthropic model has one, at a premium over input (1.25×; Claude 3 Haiku's list price rounds: $0.30 for $0.25).
+    expect(anthropic.length).toBeGreaterThan(10);
+    for (const p of anthropic) expect(p.cache_write_per_mtok_micros! > p.input_per_mtok_micros, p.model).toBe(true);
+    expect(book.all().filter((p) => p.provider !== "anthropic" && p.cache_write_per_mtok_micros !== null)).toEqual([]);
     expect(book.find("*")).toBeNull();
   });
 });

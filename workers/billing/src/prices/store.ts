@@ -6,6 +6,7 @@ interface PriceRow {
   input_per_mtok_micros: number;
   output_per_mtok_micros: number;
   cached_input_per_mtok_micros: number | null;
+  cache_write_per_mtok_micros: number | null;
   updated_at: number;
 }
 
@@ -15,7 +16,9 @@ export class PriceStore {
 
   async list(): Promise<Price[]> {
     const { results } = await this.db
-      .prepare("SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros FROM prices ORDER BY model")
+      .prepare(
+        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros FROM prices ORDER BY model",
+      )
       .all<PriceRow>();
     return results.map(toPrice);
   }
@@ -26,7 +29,9 @@ export class PriceStore {
 
   async get(model: string): Promise<Price | null> {
     const row = await this.db
-      .prepare("SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros FROM prices WHERE model = ?")
+      .prepare(
+        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros FROM prices WHERE model = ?",
+      )
       .bind(model)
       .first<PriceRow>();
     return row ? toPrice(row) : null;
@@ -37,13 +42,23 @@ export class PriceStore {
     const existed = await this.get(price.model);
     await this.db
       .prepare(
-        `INSERT INTO prices (model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO prices (model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros,
+           cache_write_per_mtok_micros, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (model) DO UPDATE SET provider = excluded.provider,
            input_per_mtok_micros = excluded.input_per_mtok_micros, output_per_mtok_micros = excluded.output_per_mtok_micros,
-           cached_input_per_mtok_micros = excluded.cached_input_per_mtok_micros, updated_at = excluded.updated_at`,
+           cached_input_per_mtok_micros = excluded.cached_input_per_mtok_micros,
+           cache_write_per_mtok_micros = excluded.cache_write_per_mtok_micros, updated_at = excluded.updated_at`,
       )
-      .bind(price.model, price.provider, price.input_per_mtok_micros, price.output_per_mtok_micros, price.cached_input_per_mtok_micros, now)
+      .bind(
+        price.model,
+        price.provider,
+        price.input_per_mtok_micros,
+        price.output_per_mtok_micros,
+        price.cached_input_per_mtok_micros,
+        price.cache_write_per_mtok_micros,
+        now,
+      )
       .run();
     return existed === null;
   }
@@ -62,5 +77,6 @@ function toPrice(row: PriceRow): Price {
     input_per_mtok_micros: row.input_per_mtok_micros,
     output_per_mtok_micros: row.output_per_mtok_micros,
     cached_input_per_mtok_micros: row.cached_input_per_mtok_micros,
+    cache_write_per_mtok_micros: row.cache_write_per_mtok_micros,
   });
 }

@@ -12,7 +12,14 @@ const env = workerEnv as unknown as BillingEnv & { TEST_MIGRATIONS: D1Migration[
 const db = () => env.BILLING_DB;
 
 const book = new PriceBook([
-  { model: "gpt-4o-mini", provider: "openai", input_per_mtok_micros: 150_000, output_per_mtok_micros: 600_000, cached_input_per_mtok_micros: 75_000 },
+  {
+    model: "gpt-4o-mini",
+    provider: "openai",
+    input_per_mtok_micros: 150_000,
+    output_per_mtok_micros: 600_000,
+    cached_input_per_mtok_micros: 75_000,
+    cache_write_per_mtok_micros: null,
+  },
 ]);
 /** The consumer's write path: priced events, inserted idempotently (ON CONFLICT DO NOTHING). */
 const store = (events: UsageEvent[]) =>
@@ -126,7 +133,12 @@ describe("usageBuckets / costBuckets", () => {
 
   it("stops a page before the bucket that would pass MAX_RESULT_ROWS, and goes on from it", async () => {
     const row = (bucket: number, model: string) =>
-      db().prepare("INSERT INTO usage_rollups VALUES (60, 'ten_1', ?, 'key_1', ?, 'chat', 1, 1, 1, 0, 0, 2, 1)").bind(bucket, model);
+      db()
+        .prepare(
+          `INSERT INTO usage_rollups (width, tenant_id, bucket_start, key_id, model, operation, requests, prompt_tokens, completion_tokens,
+             cached_tokens, reasoning_tokens, total_tokens, cost_usd_micros) VALUES (60, 'ten_1', ?, 'key_1', ?, 'chat', 1, 1, 1, 0, 0, 2, 1)`,
+        )
+        .bind(bucket, model);
     const rows = [];
     for (let i = 0; i < MAX_RESULT_ROWS - 10; i++) rows.push(row(S, `m${i}`));
     for (let i = 0; i < 20; i++) rows.push(row(S + 60, `m${i}`));

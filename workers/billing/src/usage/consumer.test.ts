@@ -392,3 +392,99 @@ describe("usage-events consumer: packs of events", () => {
     log.mockRestore();
   });
 });
+
+describe("usage-events consumer: every token kind once, every event once", () => {
+  const rollupOf = (keyId: string) =>
+    db()
+      .prepare(
+        `SELECT SUM(requests) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached, SUM(cache_write_tokens) AS cache_write,
+                SUM(completion_tokens) AS completion, SUM(reasoning_tokens) AS reasoning, SUM(cost_usd_micros) AS micros
+         FROM usage_rollups WHERE width = 60 AND key_id = ?`,
+      )
+      .bind(keyId)
+      .first();
+
+  it("prices cache reads, cache writes and reasoning once each at their own rate, and rolls each kind up", async () => {
+    await db()
+      .prepare(
+        "INSERT INTO prices (model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros, updated_at) VALUES ('claude-test', 'anthropic', 3000000, 15000000, 300000, 3750000, 0)",
+      )
+      .run();
+    // Anthropic-shaped usage, normalised: 21 uncached + 2048 read + 1024 written = 3093 prompt; 212 output of which 200 thinking.
+    const e = event({
+      key_id: "key_kinds",
+      provider: "anthropic",
+      model: "claude-test",
+      prompt_tokens: 3093,
+      cached_tokens: 2048,
+      cache_write_tokens: 1024,
+      completion_tokens: 212,
+      reasoning_tokens: 200,
+      total_tokens: 3305,
+    });
+    await consumeUsageBatch(batchOf([e]).batch, env);
+    // 21 × 3 + 2048 × 0.3 + 1024 × 3.75 + 212 × 15 = 63 + 614.4 + 3840 + 3180 = 7697.4 µ$ → 7698 (one rounding up).
+    const row = await db().prepare("SELECT * FROM usage_events WHERE request_id = ?").bind(e.request_id).first();
+    expect(row).toMatchObject({
+      prompt_tokens: 3093,
+      cached_tokens: 2048,
+      cache_write_tokens: 1024,
+      completion_tokens: 212,
+      reasoning_tokens: 200,
+      cost_usd_micros: 7698,
+    });
+    expect(await db().prepare("SELECT cache_write_tokens, cost_usd_micros FROM usage_monthly WHERE key_id = 'key_kinds'").first()).toEqual({
+      cache_write_tokens: 1024,
+      cost_usd_micros: 7698,
+    });
+    expect(await rollupOf("key_kinds")).toEqual({ requests: 1, prompt: 3093, cached: 2048, cache_write: 1024, completion: 212, reasoning: 200, micros: 7698 });
+  });
+
+  it("an event without cache_write_tokens (produced before they existed) is stored with 0", async () => {
+    const { cache_write_tokens: _, ...old } = event({ key_id: "key_old" }) as UsageEvent & { cache_write_tokens?: number };
+    await consumeUsageBatch(batchOf([old]).batch, env);
+    expect(await db().prepare("SELECT cache_write_tokens, cost_usd_micros FROM usage_events WHERE key_id = 'key_old'").first()).toEqual({
+      cache_write_tokens: 0,
+      cost_usd_micros: 435,
+    });
+  });
+
+  it("a delivery that fails midway, then is redelivered whole (at least once), counts every event exactly once in events and both rollups", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const events = Array.from({ length: 5 * 100 }, (_, i) =>
+      event({ request_id: `req_retry_${i}`, key_id: "key_retry", started_at: Date.UTC(2026, 10, 30, 12) }),
+    );
+    const packs = Array.from({ length: 5 }, (_, p) => packOf(events.slice(p * 100, p * 100 + 100)));
+    const failing = failingDb(2);
+    const first = batchOf(packs);
+    await consumeUsageBatch(first.batch, failing.env);
+    // Some messages were written and acked, the rest are retried: none is lost, none dropped.
+    expect(first.messages.some((m) => m.acked)).toBe(true);
+    expect(first.messages.every((m) => m.acked !== (m.retried !== null))).toBe(true);
+    expect(first.messages.some((m) => m.retried !== null)).toBe(true);
+
+    // The Queue delivers at least once: every message again, acked ones included.
+    const again = batchOf(packs, 2);
+    await consumeUsageBatch(again.batch, env);
+    expect(again.messages.every((m) => m.acked)).toBe(true);
+
+    expect(await db().prepare("SELECT COUNT(*) AS n, SUM(cost_usd_micros) AS micros FROM usage_events WHERE key_id = 'key_retry'").first()).toEqual({
+      n: 500,
+      micros: 500 * 435,
+    });
+    expect(await db().prepare("SELECT requests, cost_usd_micros FROM usage_monthly WHERE key_id = 'key_retry'").first()).toEqual({
+      requests: 500,
+      cost_usd_micros: 500 * 435,
+    });
+    expect(await rollupOf("key_retry")).toEqual({
+      requests: 500,
+      prompt: 500 * 1000,
+      cached: 500 * 200,
+      cache_write: 0,
+      completion: 500 * 500,
+      reasoning: 0,
+      micros: 500 * 435,
+    });
+    log.mockRestore();
+  });
+});

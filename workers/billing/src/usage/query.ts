@@ -37,6 +37,7 @@ export interface UsageByModel {
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   reasoning_tokens: number;
   total_tokens: number;
   cost_usd_micros: number;
@@ -59,13 +60,14 @@ export async function usageSummary(db: D1Database, q: UsageQuery): Promise<Usage
     : db.prepare("SELECT * FROM usage_monthly WHERE month = ? AND tenant_id = ? ORDER BY key_id, model").bind(q.month, q.tenant_id);
   const { results } = await stmt.all<UsageByModel & { month: string; tenant_id: string }>();
   const by_model = results.map(
-    ({ key_id, model, requests, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, total_tokens, cost_usd_micros }) => ({
+    ({ key_id, model, requests, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd_micros }) => ({
       key_id,
       model,
       requests,
       prompt_tokens,
       completion_tokens,
       cached_tokens,
+      cache_write_tokens,
       reasoning_tokens,
       total_tokens,
       cost_usd_micros,

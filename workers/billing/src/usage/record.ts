@@ -24,19 +24,20 @@ export function priceEvent(event: ParsedUsageEvent, book: PriceBook): PricedUsag
         promptTokens: event.prompt_tokens,
         completionTokens: event.completion_tokens,
         cachedTokens: event.cached_tokens,
+        cacheWriteTokens: event.cache_write_tokens,
       })
     : 0;
   return { event, costUsdMicros, priced: price !== null, month: monthOf(event.started_at) };
 }
 
 const COLUMNS = `request_id, client_request_id, tenant_id, key_id, operation, requested_model, provider, model,
-  prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, total_tokens,
+  prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
   status, stream, aborted, upstream_error, latency_ms, ttfb_ms, started_at, tags,
   cost_usd_micros, priced, month, received_at`;
-const COLUMN_COUNT = 25;
+const COLUMN_COUNT = 26;
 
 /**
- * Rows per INSERT: D1 binds at most 100 parameters per statement, so 4 rows of 25 columns. Fewer
+ * Rows per INSERT: D1 binds at most 100 parameters per statement, so 3 rows of 26 columns. Fewer
  * statements per delivery is less work per row for D1 (each statement is executed and accounted
  * on its own).
  */
@@ -64,6 +65,7 @@ function values(u: PricedUsage, receivedAt: number): unknown[] {
     e.prompt_tokens,
     e.completion_tokens,
     e.cached_tokens,
+    e.cache_write_tokens,
     e.reasoning_tokens,
     e.total_tokens,
     e.status,

@@ -12,6 +12,7 @@ interface EventRow {
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   reasoning_tokens: number;
   total_tokens: number;
   cost_usd_micros: number;
@@ -43,6 +44,7 @@ export async function requestUsage(db: D1Database, tenantId: string, requestId: 
     prompt_tokens: row.prompt_tokens,
     completion_tokens: row.completion_tokens,
     cached_tokens: row.cached_tokens,
+    cache_write_tokens: row.cache_write_tokens,
     reasoning_tokens: row.reasoning_tokens,
     total_tokens: row.total_tokens,
     cost_usd: microsToUsdString(row.cost_usd_micros),

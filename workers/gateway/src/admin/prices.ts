@@ -38,6 +38,11 @@ const PriceWrite = z
     input_per_mtok: usd("Input (prompt)"),
     output_per_mtok: usd("Output (completion)"),
     cached_input_per_mtok: usd("Cached input").nullable().optional().openapi({ description: "Cached input price in USD per 1M tokens; null = same as input" }),
+    cache_write_per_mtok: usd("Cache write").nullable().optional().openapi({
+      description:
+        "Price in USD per 1M prompt tokens written to the provider's cache (Anthropic's premium: 1.25× input for the 5-minute cache); null = same as input",
+      example: 3.75,
+    }),
   })
   .strict()
   .openapi("PriceWrite");
@@ -50,9 +55,11 @@ const PriceView = z
     input_per_mtok: z.number(),
     output_per_mtok: z.number(),
     cached_input_per_mtok: z.number().nullable(),
+    cache_write_per_mtok: z.number().nullable(),
     input_per_mtok_micros: z.number().int(),
     output_per_mtok_micros: z.number().int(),
     cached_input_per_mtok_micros: z.number().int().nullable(),
+    cache_write_per_mtok_micros: z.number().int().nullable(),
   })
   .openapi("ModelPrice");
 
@@ -127,17 +134,17 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
         provider: body.provider ?? null,
         input_per_mtok_micros: micros(body.input_per_mtok),
         output_per_mtok_micros: micros(body.output_per_mtok),
-        cached_input_per_mtok_micros:
-          body.cached_input_per_mtok === null || body.cached_input_per_mtok === undefined ? null : micros(body.cached_input_per_mtok),
+        cached_input_per_mtok_micros: optionalMicros(body.cached_input_per_mtok),
+        cache_write_per_mtok_micros: optionalMicros(body.cache_write_per_mtok),
       }),
     );
     await refreshPricesQuietly(c.env);
-    const { model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros } = res.price;
+    const { model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros } = res.price;
     await recordAudit(c, adminContext(c), {
       action: "price.set",
       target_type: "price",
       target_id: model,
-      details: { provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, created: res.created },
+      details: { provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros, created: res.created },
     });
     return c.json(view(res.price), res.created ? 201 : 200);
   });
@@ -152,6 +159,9 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
 
 const micros = (usdValue: number) => Math.round(usdValue * MICROS_PER_USD);
 const dollars = (m: number) => m / MICROS_PER_USD;
+/** An optional rate: absent or null stores null (the input rate applies). */
+const optionalMicros = (usdValue: number | null | undefined) => (usdValue === null || usdValue === undefined ? null : micros(usdValue));
+const optionalDollars = (m: number | null) => (m === null ? null : dollars(m));
 
 function view(p: Price) {
   return {
@@ -160,10 +170,12 @@ function view(p: Price) {
     provider: p.provider,
     input_per_mtok: dollars(p.input_per_mtok_micros),
     output_per_mtok: dollars(p.output_per_mtok_micros),
-    cached_input_per_mtok: p.cached_input_per_mtok_micros === null ? null : dollars(p.cached_input_per_mtok_micros),
+    cached_input_per_mtok: optionalDollars(p.cached_input_per_mtok_micros),
+    cache_write_per_mtok: optionalDollars(p.cache_write_per_mtok_micros),
     input_per_mtok_micros: p.input_per_mtok_micros,
     output_per_mtok_micros: p.output_per_mtok_micros,
     cached_input_per_mtok_micros: p.cached_input_per_mtok_micros,
+    cache_write_per_mtok_micros: p.cache_write_per_mtok_micros,
   };
 }
 

@@ -14,8 +14,22 @@ import { resetPriceCache } from "./prices";
 import { resetTargetCache } from "./targets";
 
 const PRICES: Price[] = [
-  { model: "gpt-4o-mini", provider: "openai", input_per_mtok_micros: 150_000, output_per_mtok_micros: 600_000, cached_input_per_mtok_micros: 75_000 },
-  { model: "o1-pro", provider: "openai", input_per_mtok_micros: 150_000_000, output_per_mtok_micros: 600_000_000, cached_input_per_mtok_micros: null },
+  {
+    model: "gpt-4o-mini",
+    provider: "openai",
+    input_per_mtok_micros: 150_000,
+    output_per_mtok_micros: 600_000,
+    cached_input_per_mtok_micros: 75_000,
+    cache_write_per_mtok_micros: null,
+  },
+  {
+    model: "o1-pro",
+    provider: "openai",
+    input_per_mtok_micros: 150_000_000,
+    output_per_mtok_micros: 600_000_000,
+    cached_input_per_mtok_micros: null,
+    cache_write_per_mtok_micros: null,
+  },
 ];
 
 function principal(p: Partial<Principal> = {}): Principal {

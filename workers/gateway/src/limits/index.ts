@@ -13,6 +13,7 @@ import {
   type ProxyOperation,
   type RouteTarget,
   type SubjectLimits,
+  type TokenCounts,
 } from "../../../shared/src";
 import type { CompletionAsk } from "../../../shared/src/openai";
 import { priceBook } from "./prices";
@@ -61,10 +62,8 @@ function atBatchPriority(s: SubjectLimits): SubjectLimits {
   return { ...s, rpm: share(s.rpm), tpm: share(s.tpm), maxConcurrency: share(s.maxConcurrency) };
 }
 
-export interface ActualUsage {
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
+/** The request's one metered usage record (`TokenUsage`, cache writes included) and what served it. */
+export interface ActualUsage extends TokenCounts {
   /** Upstream model that served the request (for pricing), null if none did. */
   model: string | null;
   provider: string | null;

@@ -8,7 +8,14 @@ const run = (raw: string) => ({ observation: observeAnthropicJson(new TextEncode
 describe("Anthropic JSON tap", () => {
   it("reads the Message's usage (cache reads and writes in the prompt)", () => {
     const { observation } = run(JSON.stringify(text, null, 2));
-    expect(observation.usage).toEqual({ promptTokens: 3093, completionTokens: 12, cachedTokens: 2048, reasoningTokens: 0, totalTokens: 3105 });
+    expect(observation.usage).toEqual({
+      promptTokens: 3093,
+      completionTokens: 12,
+      cachedTokens: 2048,
+      cacheWriteTokens: 1024,
+      reasoningTokens: 0,
+      totalTokens: 3105,
+    });
   });
 
   it("counts text and tool input as generated content", () => {

@@ -1,4 +1,4 @@
-import { tokenUsageOfAnthropic, type AnthropicUsage } from "../../../shared/src/anthropic";
+import { usageFromAnthropic, type AnthropicUsage } from "../../../shared/src/token-usage";
 import { usageNearEnd } from "../streaming/json-tap";
 import { emptyObservation, type Observation } from "../streaming/observation";
 
@@ -29,7 +29,7 @@ export function observeAnthropicJson(bytes: Uint8Array): Observation {
   } catch {
     // Not JSON: usage stays unknown and is estimated.
   }
-  const metered = usage ? tokenUsageOfAnthropic(usage) : null;
+  const metered = usage ? usageFromAnthropic(usage) : null;
   seen.usage = metered && metered.totalTokens > 0 ? metered : null;
   return seen;
 }

@@ -29,7 +29,14 @@ describe("Anthropic SSE tap", () => {
   it("passes the bytes through unchanged and reads usage from message_start + message_delta", async () => {
     const { out, observation } = await run(textStream);
     expect(out).toBe(textStream);
-    expect(observation!.usage).toEqual({ promptTokens: 21 + 1024 + 2048, completionTokens: 12, cachedTokens: 2048, reasoningTokens: 0, totalTokens: 3105 });
+    expect(observation!.usage).toEqual({
+      promptTokens: 21 + 1024 + 2048,
+      completionTokens: 12,
+      cachedTokens: 2048,
+      cacheWriteTokens: 1024,
+      reasoningTokens: 0,
+      totalTokens: 3105,
+    });
     expect(observation!.upstreamError).toBe(false);
     expect(observation!.contentEvents).toBe(3);
   });

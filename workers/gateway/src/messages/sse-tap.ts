@@ -1,4 +1,5 @@
-import { anthropicErrorEvent, anthropicErrorFromOpenAI, mergeAnthropicUsage, tokenUsageOfAnthropic, type AnthropicUsage } from "../../../shared/src/anthropic";
+import { anthropicErrorEvent, anthropicErrorFromOpenAI } from "../../../shared/src/anthropic";
+import { mergeAnthropicUsage, usageFromAnthropic, type AnthropicUsage } from "../../../shared/src/token-usage";
 import { nextEventEnd, SseEventSplitter, sseEventTooLarge } from "../../../shared/src/openai";
 import { emptyObservation, type Observation } from "../streaming/observation";
 
@@ -60,7 +61,7 @@ export function tapAnthropicSse(body: ReadableStream<Uint8Array>, options: Anthr
   const end = () => {
     if (ended) return;
     ended = true;
-    const metered = tokenUsageOfAnthropic(usage);
+    const metered = usageFromAnthropic(usage);
     seen.usage = metered.totalTokens > 0 ? metered : null;
     options.onEnd(seen);
   };

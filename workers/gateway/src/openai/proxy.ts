@@ -224,13 +224,7 @@ function finish(
   recordUsage(env, waitUntil, usageEvent(req, res, { usage, estimated }));
   for (const event of abandonedAttemptEvents(req, abandoned, res.endedAt)) recordUsage(env, waitUntil, event);
   if (!lease) return Promise.resolve();
-  return settleLimits(env, lease, {
-    promptTokens: usage.promptTokens,
-    completionTokens: usage.completionTokens,
-    cachedTokens: usage.cachedTokens,
-    model: res.model,
-    provider: res.provider,
-  }).catch((err: unknown) =>
+  return settleLimits(env, lease, { ...usage, model: res.model, provider: res.provider }).catch((err: unknown) =>
     console.error(JSON.stringify({ level: "error", requestId: req.requestId, message: "settling the lease failed", error: String(err) })),
   );
 }

@@ -11,7 +11,7 @@ describe("observeJsonBytes", () => {
       2,
     );
     const seen = observeJsonBytes(bytesOf(body));
-    expect(seen.usage).toEqual({ promptTokens: 9, completionTokens: 2, cachedTokens: 0, reasoningTokens: 0, totalTokens: 11 });
+    expect(seen.usage).toEqual({ promptTokens: 9, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, totalTokens: 11 });
     expect(seen.completionChars).toBe(6);
   });
 

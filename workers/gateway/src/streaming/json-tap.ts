@@ -1,4 +1,4 @@
-import { readUsage } from "../../../shared/src/openai";
+import { usageFromOpenAI } from "../../../shared/src/token-usage";
 import { emptyObservation, generatedChars, type Observation } from "./observation";
 
 /**
@@ -41,14 +41,14 @@ export function observeJsonBytes(bytes: Uint8Array): Observation {
   const seen = emptyObservation();
   seen.firstByteAt = Date.now();
   if (bytes.byteLength <= WHOLE_LIMIT) return readBody(bytes, seen);
-  seen.usage = readUsage(usageNearEnd(decoder.decode(bytes.subarray(bytes.byteLength - TAIL_BYTES))));
+  seen.usage = usageFromOpenAI(usageNearEnd(decoder.decode(bytes.subarray(bytes.byteLength - TAIL_BYTES))));
   return seen;
 }
 
 function readBody(bytes: Uint8Array, seen: Observation): Observation {
   try {
     const json = JSON.parse(decoder.decode(bytes)) as { usage?: unknown; choices?: unknown };
-    seen.usage = readUsage(json.usage);
+    seen.usage = usageFromOpenAI(json.usage);
     if (Array.isArray(json.choices)) for (const c of json.choices) seen.completionChars += generatedChars(c);
   } catch {
     // Truncated or not JSON: usage stays unknown and is estimated.

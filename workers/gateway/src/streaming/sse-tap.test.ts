@@ -46,7 +46,7 @@ describe("tapSse", () => {
     const wire = delta("Hel") + delta("lo") + finish() + usageChunk + DONE;
     const { text, seen } = await run([wire]);
     expect(text).toBe(wire);
-    expect(seen.usage).toEqual({ promptTokens: 10, completionTokens: 3, cachedTokens: 4, reasoningTokens: 1, totalTokens: 13 });
+    expect(seen.usage).toEqual({ promptTokens: 10, completionTokens: 3, cachedTokens: 4, cacheWriteTokens: 0, reasoningTokens: 1, totalTokens: 13 });
     expect(seen).toMatchObject({ aborted: false, upstreamError: false, contentEvents: 2, completionChars: 5 });
   });
 

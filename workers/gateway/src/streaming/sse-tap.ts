@@ -1,4 +1,5 @@
-import { nextEventEnd, readUsage, SSE_DONE_BYTES, SseEventSplitter, sseErrorEvent, sseEventTooLarge } from "../../../shared/src/openai";
+import { usageFromOpenAI } from "../../../shared/src/token-usage";
+import { nextEventEnd, SSE_DONE_BYTES, SseEventSplitter, sseErrorEvent, sseEventTooLarge } from "../../../shared/src/openai";
 import { emptyObservation, generatedChars, type Observation } from "./observation";
 
 export interface SseTapOptions {
@@ -158,7 +159,7 @@ export function tapSse(body: ReadableStream<Uint8Array>, options: SseTapOptions)
     }
     if (!chunk || typeof chunk !== "object") return bytes;
     if (chunk["error"]) seen.upstreamError = true;
-    const usage = chunk["usage"] ? readUsage(chunk["usage"]) : null;
+    const usage = chunk["usage"] ? usageFromOpenAI(chunk["usage"]) : null;
     if (usage) seen.usage = usage;
     const choices = chunk["choices"];
     if (Array.isArray(choices)) {

@@ -20,7 +20,7 @@ describe("usageEvent", () => {
   it("uses the upstream's usage when it reported one", () => {
     const observation = {
       ...emptyObservation(),
-      usage: { promptTokens: 10, completionTokens: 5, cachedTokens: 2, reasoningTokens: 1, totalTokens: 15 },
+      usage: { promptTokens: 10, completionTokens: 5, cachedTokens: 2, cacheWriteTokens: 3, reasoningTokens: 1, totalTokens: 15 },
       firstByteAt: 1_040,
     };
     const e = usageEvent(req, { status: 200, provider: "acme", model: "m", observation, endedAt: 1_300 });
@@ -28,6 +28,7 @@ describe("usageEvent", () => {
       prompt_tokens: 10,
       completion_tokens: 5,
       cached_tokens: 2,
+      cache_write_tokens: 3,
       reasoning_tokens: 1,
       total_tokens: 15,
       latency_ms: 300,
@@ -63,7 +64,7 @@ describe("usageEvent", () => {
 
   it("lays out the Analytics Engine datapoint as documented", () => {
     const e = usageEvent(req, { status: 200, provider: "acme", model: "m", observation: { ...emptyObservation(), aborted: true }, endedAt: 1_100 });
-    const dp = datapoint(e);
+    const dp = datapoint(e, 42);
     expect(dp.indexes).toEqual(["ten_1"]);
     expect(dp.blobs).toEqual(["ten_1", "key_1", "chat", "acme/m", "acme", "m", "aborted", "stream", "req_1"]);
     expect(dp.doubles?.[0]).toBe(200);

@@ -1,6 +1,6 @@
 import type { AbandonedAttempt, Principal, UsageEvent } from "../../../shared/src";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
-import type { TokenUsage } from "../../../shared/src/openai";
+import { ZERO_USAGE, tokenUsage, type TokenUsage } from "../../../shared/src/token-usage";
 import type { Observation } from "../streaming/observation";
 
 export type MeteredOperation = "chat" | "completions" | "embeddings" | "messages";
@@ -49,11 +49,10 @@ export interface ResponseFacts {
 export function meteredUsage(req: RequestFacts, res: ResponseFacts): { usage: TokenUsage; estimated: boolean } {
   const seen = res.observation;
   if (seen?.usage) return { usage: seen.usage, estimated: false };
-  if (!seen || (res.status >= 400 && !seen.aborted))
-    return { usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0, totalTokens: 0 }, estimated: false };
+  if (!seen || (res.status >= 400 && !seen.aborted)) return { usage: { ...ZERO_USAGE }, estimated: false };
   const promptTokens = req.promptEstimate;
   const completionTokens = req.operation === "embeddings" ? 0 : Math.max(seen.contentEvents, Math.ceil(seen.completionChars / 4));
-  return { usage: { promptTokens, completionTokens, cachedTokens: 0, reasoningTokens: 0, totalTokens: promptTokens + completionTokens }, estimated: true };
+  return { usage: tokenUsage({ prompt: promptTokens, completion: completionTokens }), estimated: true };
 }
 
 export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = meteredUsage(req, res)): UsageEvent {
@@ -71,6 +70,7 @@ export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = mete
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     cached_tokens: usage.cachedTokens,
+    cache_write_tokens: usage.cacheWriteTokens,
     reasoning_tokens: usage.reasoningTokens,
     total_tokens: usage.totalTokens,
     status: res.status,
@@ -107,6 +107,7 @@ export function abandonedAttemptEvents(req: RequestFacts, attempts: readonly Aba
     prompt_tokens: req.promptEstimate,
     completion_tokens: 0,
     cached_tokens: 0,
+    cache_write_tokens: 0,
     reasoning_tokens: 0,
     total_tokens: req.promptEstimate,
     status: 504,

@@ -64,19 +64,6 @@ export function parseToolArguments(raw: string, param: string): Record<string, u
   throw unsupportedParam(param, `Invalid value for '${param}': tool call arguments must be a JSON object.`);
 }
 
-/** Sums OpenAI usage so `total_tokens` is always consistent with its parts. */
-export function openAIUsage(parts: { prompt: number; completion: number; cachedRead: number; cacheWrite?: number; reasoning: number }): CompletionUsage {
-  const usage: CompletionUsage = {
-    prompt_tokens: parts.prompt,
-    completion_tokens: parts.completion,
-    total_tokens: parts.prompt + parts.completion,
-    prompt_tokens_details: { cached_tokens: parts.cachedRead },
-    completion_tokens_details: { reasoning_tokens: parts.reasoning },
-  };
-  if (parts.cacheWrite !== undefined) usage.prompt_tokens_details!.cache_write_tokens = parts.cacheWrite;
-  return usage;
-}
-
 /**
  * Writes OpenAI chat chunks as SSE text. One writer per stream, so every chunk shares the id,
  * `created` and `model` the way OpenAI's own streams do.

@@ -1,4 +1,3 @@
 export * from "./messages-request";
 export * from "./errors";
-export * from "./usage";
 export * from "./estimate";

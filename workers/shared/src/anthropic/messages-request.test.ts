@@ -3,7 +3,6 @@ import { validationError } from "../validation";
 import { anthropicErrorBody, anthropicErrorFromOpenAI, anthropicErrorType } from "./errors";
 import { estimateMessagesPromptTokens } from "./estimate";
 import { MessagesRequestSchema } from "./messages-request";
-import { mergeAnthropicUsage, tokenUsageOfAnthropic } from "./usage";
 
 const errorOf = (input: unknown) => {
   const r = MessagesRequestSchema.safeParse(input);
@@ -86,14 +85,7 @@ describe("Anthropic errors", () => {
   });
 });
 
-describe("Anthropic usage and estimates", () => {
-  it("merges cumulative usage reports and meters cache tokens inside the prompt", () => {
-    const start = { input_tokens: 10, cache_read_input_tokens: 100, cache_creation_input_tokens: 5, output_tokens: 1 };
-    const merged = mergeAnthropicUsage(start, { output_tokens: 42, input_tokens: null });
-    expect(merged).toEqual({ ...start, output_tokens: 42 });
-    expect(tokenUsageOfAnthropic(merged)).toEqual({ promptTokens: 115, completionTokens: 42, cachedTokens: 100, reasoningTokens: 0, totalTokens: 157 });
-  });
-
+describe("Anthropic estimates", () => {
   it("estimates prompt tokens from system, text, tool use and tools", () => {
     const estimate = estimateMessagesPromptTokens({ system: "x".repeat(40), messages: [{ content: "y".repeat(80) }], tools: [] });
     expect(estimate).toBe(10 + 4 + 20 + 1);

@@ -149,9 +149,15 @@ export const RequestUsageSchema = z.object({
   requested_model: z.string(),
   provider: z.string().nullable(),
   model: z.string().nullable(),
+  /**
+   * Tokens by kind, OpenAI's semantics (shared/src/token-usage.ts): `prompt_tokens` includes
+   * `cached_tokens` (cache reads) and `cache_write_tokens` (cache writes, Anthropic's premium);
+   * `completion_tokens` includes `reasoning_tokens`. Each kind is priced once at its own rate.
+   */
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   cached_tokens: z.number().int(),
+  cache_write_tokens: z.number().int(),
   reasoning_tokens: z.number().int(),
   total_tokens: z.number().int(),
   /** Decimal USD, as `x-gateway-cost-usd` showed it. */

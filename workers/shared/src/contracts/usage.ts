@@ -27,9 +27,16 @@ export const UsageEventSchema = z.object({
   /** The provider and upstream model that actually served it (null if none was reached). */
   provider: z.string().nullable(),
   model: z.string().nullable(),
+  /**
+   * Token counts: the one normalised record (shared/src/token-usage.ts), OpenAI's semantics —
+   * `prompt_tokens` includes `cached_tokens` (cache reads) and `cache_write_tokens`;
+   * `completion_tokens` includes `reasoning_tokens`; `total_tokens` = prompt + completion.
+   */
   prompt_tokens: z.number().int().nonnegative(),
   completion_tokens: z.number().int().nonnegative(),
   cached_tokens: z.number().int().nonnegative(),
+  /** Prompt tokens written to the provider's cache (Anthropic's premium). Absent in older events: 0. */
+  cache_write_tokens: z.number().int().nonnegative().default(0),
   reasoning_tokens: z.number().int().nonnegative(),
   total_tokens: z.number().int().nonnegative(),
   /** HTTP status the client saw (200 for a stream that started, even if it later broke). */

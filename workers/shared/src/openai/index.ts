@@ -3,7 +3,6 @@ export * from "./chat";
 export * from "./completions";
 export * from "./embeddings";
 export * from "./responses";
-export * from "./usage";
 export * from "./estimate";
 export * from "./sse-frames";
 export * from "./sse-splitter";

@@ -43,13 +43,9 @@ export function anthropicHeaders(provider: ProviderConfig, passthrough: Record<s
 
 // ---- wire types (what Anthropic sends) -------------------------------------------------------
 
-export interface AnthropicUsage {
-  input_tokens?: number | null;
-  output_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-  output_tokens_details?: { thinking_tokens?: number | null } | null;
-}
+/** Anthropic's usage object: one definition, beside the normaliser that reads it. */
+export type { AnthropicUsage } from "../../../../shared/src/token-usage";
+import type { AnthropicUsage } from "../../../../shared/src/token-usage";
 
 export type AnthropicContentBlock =
   | { type: "text"; text: string }

@@ -1,5 +1,6 @@
 import type { ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
-import { openAIUsage, type ChatCompletion, type CompletionUsage, type FinishReason } from "../chat-translation";
+import { openAIUsageOf, usageFromAnthropic } from "../../../../shared/src/token-usage";
+import type { ChatCompletion, CompletionUsage, FinishReason } from "../chat-translation";
 import type { AnthropicMessage, AnthropicStopReason, AnthropicUsage } from "./api";
 
 /**
@@ -25,20 +26,12 @@ export function finishReasonOf(stop: AnthropicStopReason | null | undefined, saw
 }
 
 /**
- * Anthropic usage → OpenAI usage. Anthropic's `input_tokens` excludes cached tokens, while
- * OpenAI's `prompt_tokens` includes them, so the prompt is the sum of uncached, cache-read and
- * cache-write tokens; cache reads are `cached_tokens` and cache writes `cache_write_tokens`.
+ * Anthropic usage → OpenAI usage, through the one normaliser (shared/src/token-usage.ts): the
+ * prompt is uncached + cache-read + cache-write tokens; cache reads are `cached_tokens`, cache
+ * writes `cache_write_tokens`, thinking tokens `reasoning_tokens` (inside `completion_tokens`).
  */
 export function usageOf(usage: AnthropicUsage): CompletionUsage {
-  const cachedRead = usage.cache_read_input_tokens ?? 0;
-  const cacheWrite = usage.cache_creation_input_tokens ?? 0;
-  return openAIUsage({
-    prompt: (usage.input_tokens ?? 0) + cachedRead + cacheWrite,
-    completion: usage.output_tokens ?? 0,
-    cachedRead,
-    cacheWrite,
-    reasoning: usage.output_tokens_details?.thinking_tokens ?? 0,
-  });
+  return openAIUsageOf(usageFromAnthropic(usage));
 }
 
 /** A whole Anthropic message → an OpenAI chat completion. */

@@ -1,5 +1,6 @@
 import type { ApiErrorInit, SseEvent } from "../../../../shared/src";
 import { ChunkWriter } from "../chat-translation";
+import { mergeAnthropicUsage } from "../../../../shared/src/token-usage";
 import type { AnthropicErrorDetail, AnthropicStopReason, AnthropicStreamEvent, AnthropicUsage } from "./api";
 import { finishReasonOf, usageOf } from "./chat-response";
 
@@ -48,7 +49,7 @@ export function anthropicToOpenAIStream(options: AnthropicStreamOptions): Transf
       switch (event.type) {
         case "message_start": {
           writer = new ChunkWriter(event.message.id, event.message.model);
-          usage = { ...event.message.usage };
+          usage = mergeAnthropicUsage({}, event.message.usage);
           controller.enqueue(writer.chunk({ role: "assistant", content: "" }));
           break;
         }
@@ -87,9 +88,7 @@ export function anthropicToOpenAIStream(options: AnthropicStreamOptions): Transf
         case "message_delta": {
           stopReason = event.delta.stop_reason ?? stopReason;
           // message_delta usage is cumulative; newer API versions repeat input/cache counts here.
-          for (const [key, value] of Object.entries(event.usage ?? {})) {
-            if (value !== null && value !== undefined) (usage as Record<string, unknown>)[key] = value;
-          }
+          usage = mergeAnthropicUsage(usage, event.usage);
           break;
         }
         case "message_stop": {

@@ -1,4 +1,4 @@
-import type { AnthropicUsage } from "../../../../shared/src/anthropic";
+import { anthropicUsageOf as anthropicUsageOfRecord, usageFromOpenAI, ZERO_USAGE } from "../../../../shared/src/token-usage";
 import type { ChatCompletion, CompletionUsage } from "../chat-translation";
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason } from "./api";
 
@@ -26,15 +26,9 @@ export function stopReasonOf(finish: string | null | undefined): AnthropicStopRe
   }
 }
 
-export function anthropicUsageOf(usage: CompletionUsage | null | undefined): AnthropicUsage & { input_tokens: number; output_tokens: number } {
-  const cachedRead = usage?.prompt_tokens_details?.cached_tokens ?? 0;
-  const cacheWrite = usage?.prompt_tokens_details?.cache_write_tokens ?? 0;
-  return {
-    input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cachedRead - cacheWrite),
-    cache_creation_input_tokens: cacheWrite,
-    cache_read_input_tokens: cachedRead,
-    output_tokens: usage?.completion_tokens ?? 0,
-  };
+/** OpenAI usage → Anthropic usage, through the one normaliser (shared/src/token-usage.ts). */
+export function anthropicUsageOf(usage: CompletionUsage | null | undefined): ReturnType<typeof anthropicUsageOfRecord> {
+  return anthropicUsageOfRecord(usageFromOpenAI(usage) ?? ZERO_USAGE);
 }
 
 export function toolInput(args: string): Record<string, unknown> {

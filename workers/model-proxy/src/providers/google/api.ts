@@ -84,14 +84,9 @@ export interface GeminiCandidate {
   finishMessage?: string;
 }
 
-export interface GeminiUsage {
-  promptTokenCount?: number;
-  candidatesTokenCount?: number;
-  totalTokenCount?: number;
-  cachedContentTokenCount?: number;
-  thoughtsTokenCount?: number;
-  toolUsePromptTokenCount?: number;
-}
+/** Gemini's `usageMetadata`: one definition, beside the normaliser that reads it. */
+export type { GeminiUsage } from "../../../../shared/src/token-usage";
+import type { GeminiUsage } from "../../../../shared/src/token-usage";
 
 export interface GeminiResponse {
   candidates?: GeminiCandidate[];

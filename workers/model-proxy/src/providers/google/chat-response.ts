@@ -1,6 +1,7 @@
 import type { ChatCompletionMessageFunctionToolCall } from "openai/resources/chat/completions";
 import { newId } from "../../../../shared/src";
-import { openAIUsage, type ChatCompletion, type CompletionUsage, type FinishReason } from "../chat-translation";
+import { openAIUsageOf, usageFromGemini } from "../../../../shared/src/token-usage";
+import type { ChatCompletion, CompletionUsage, FinishReason } from "../chat-translation";
 import type { GeminiCandidate, GeminiPart, GeminiResponse, GeminiUsage } from "./api";
 
 /**
@@ -27,19 +28,13 @@ export function finishReasonOf(reason: string | undefined, sawToolCall: boolean)
 }
 
 /**
- * Gemini usage → OpenAI usage. `promptTokenCount` already includes cached tokens (like OpenAI's
- * `prompt_tokens`); tool-use prompt tokens are prompt too. Thinking tokens are billed as output
- * and are output in OpenAI's accounting (`reasoning_tokens` is part of `completion_tokens`).
+ * Gemini usage → OpenAI usage, through the one normaliser (shared/src/token-usage.ts):
+ * `promptTokenCount` already includes cached tokens (like OpenAI's `prompt_tokens`) and tool-use
+ * prompt tokens are prompt too; thinking tokens are NOT in `candidatesTokenCount`, so they are
+ * added to `completion_tokens` (OpenAI's accounting: `reasoning_tokens` is part of completion).
  */
 export function usageOf(usage: GeminiUsage | undefined): CompletionUsage {
-  const u = usage ?? {};
-  const reasoning = u.thoughtsTokenCount ?? 0;
-  return openAIUsage({
-    prompt: (u.promptTokenCount ?? 0) + (u.toolUsePromptTokenCount ?? 0),
-    completion: (u.candidatesTokenCount ?? 0) + reasoning,
-    cachedRead: u.cachedContentTokenCount ?? 0,
-    reasoning,
-  });
+  return openAIUsageOf(usageFromGemini(usage));
 }
 
 export type GeminiToolCall = ChatCompletionMessageFunctionToolCall & { extra_content?: { google: { thought_signature: string } } };
