@@ -25,7 +25,8 @@ export const PriceSchema = z
     input_per_mtok_micros: z.number().int().nonnegative().max(1e10),
     output_per_mtok_micros: z.number().int().nonnegative().max(1e10),
     cached_input_per_mtok_micros: z.number().int().nonnegative().max(1e10).nullable().default(null),
-    cache_write_per_mtok_micros: z.number().int().nonnegative().max(1e10).nullable().default(null),
+    /** Optional in the type (absent = null) so price literals written before it stay valid. */
+    cache_write_per_mtok_micros: z.number().int().nonnegative().max(1e10).nullable().optional(),
   })
   .strict();
 export type Price = z.output<typeof PriceSchema>;

@@ -56,7 +56,7 @@ export class PriceStore {
         price.input_per_mtok_micros,
         price.output_per_mtok_micros,
         price.cached_input_per_mtok_micros,
-        price.cache_write_per_mtok_micros,
+        price.cache_write_per_mtok_micros ?? null,
         now,
       )
       .run();

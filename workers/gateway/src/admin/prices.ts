@@ -144,7 +144,14 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
       action: "price.set",
       target_type: "price",
       target_id: model,
-      details: { provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros, created: res.created },
+      details: {
+        provider,
+        input_per_mtok_micros,
+        output_per_mtok_micros,
+        cached_input_per_mtok_micros,
+        cache_write_per_mtok_micros: cache_write_per_mtok_micros ?? null,
+        created: res.created,
+      },
     });
     return c.json(view(res.price), res.created ? 201 : 200);
   });
@@ -161,7 +168,7 @@ const micros = (usdValue: number) => Math.round(usdValue * MICROS_PER_USD);
 const dollars = (m: number) => m / MICROS_PER_USD;
 /** An optional rate: absent or null stores null (the input rate applies). */
 const optionalMicros = (usdValue: number | null | undefined) => (usdValue === null || usdValue === undefined ? null : micros(usdValue));
-const optionalDollars = (m: number | null) => (m === null ? null : dollars(m));
+const optionalDollars = (m: number | null | undefined) => (m === null || m === undefined ? null : dollars(m));
 
 function view(p: Price) {
   return {
@@ -175,7 +182,7 @@ function view(p: Price) {
     input_per_mtok_micros: p.input_per_mtok_micros,
     output_per_mtok_micros: p.output_per_mtok_micros,
     cached_input_per_mtok_micros: p.cached_input_per_mtok_micros,
-    cache_write_per_mtok_micros: p.cache_write_per_mtok_micros,
+    cache_write_per_mtok_micros: p.cache_write_per_mtok_micros ?? null,
   };
 }
 
