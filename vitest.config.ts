@@ -60,6 +60,14 @@ const UNIT = [
 ] as const;
 
 /**
+ * tail's unit tests drive its batch consumer themselves (durable-objects/batch-coordinator.test.ts):
+ * the chunks a coordinator sends go to a queue nothing consumes, so no background consumer races them.
+ */
+const UNIT_OVERRIDES: Record<string, Record<string, unknown>> = {
+  tail: { queueProducers: { BATCH_REQUESTS: { queueName: "batch-requests-unit-tests" } } },
+};
+
+/**
  * D1 migrations per Worker, handed to its unit tests as the `TEST_MIGRATIONS` binding so a test can
  * `applyD1Migrations(env.<DB>, env.TEST_MIGRATIONS)` and run against the real schema.
  */
@@ -92,7 +100,11 @@ export default defineConfig({
               u.config
                 ? {
                     wrangler: { configPath: u.config },
-                    miniflare: { workers: u.bound.map((b) => STUBS[b]), bindings: { ...testSecrets(u.name), ...(await testMigrations(u.name)) } },
+                    miniflare: {
+                      workers: u.bound.map((b) => STUBS[b]),
+                      bindings: { ...testSecrets(u.name), ...(await testMigrations(u.name)) },
+                      ...(UNIT_OVERRIDES[u.name] ?? {}),
+                    },
                   }
                 : { miniflare: { compatibilityDate: COMPAT } },
             ),
