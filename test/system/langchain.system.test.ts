@@ -354,3 +354,38 @@ describe("ChatOpenAI against /v1/langchain", () => {
     expect(badRun.param).toBe("run_id");
   });
 });
+
+describe("the LangChain endpoint in the OpenAPI document", () => {
+  it("documents the OpenAI routes under /v1/langchain with the correlation headers, and the usage and runs queries", async () => {
+    const doc = await json<{ paths: Record<string, Record<string, { tags?: string[]; parameters?: { name: string; in: string }[] }>> }>(
+      await gatewayFetch(stack, "/openapi.json"),
+    );
+    const ops = (path: string) => Object.keys(doc.paths[path] ?? {}).sort();
+    for (const path of ["/v1/langchain/chat/completions", "/v1/langchain/completions", "/v1/langchain/embeddings"]) expect(ops(path)).toEqual(["post"]);
+    for (const path of ["/v1/langchain/models", "/v1/langchain/models/{model}", "/v1/langchain/usage", "/v1/langchain/runs/{run_id}"])
+      expect(ops(path)).toEqual(["get"]);
+    const chat = doc.paths["/v1/langchain/chat/completions"]!["post"]!;
+    expect(chat.tags).toEqual(["langchain"]);
+    expect(chat.parameters?.filter((p) => p.in === "header").map((p) => p.name)).toEqual([
+      "x-lc-run-id",
+      "x-lc-parent-run-id",
+      "x-lc-session-id",
+      "x-lc-tags",
+      "x-lc-metadata",
+      "langsmith-trace",
+      "baggage",
+    ]);
+    expect(doc.paths["/v1/langchain/usage"]!["get"]!.parameters?.map((p) => p.name)).toEqual([
+      "run_id",
+      "session_id",
+      "tag",
+      "group_by",
+      "start_time",
+      "end_time",
+    ]);
+    expect(doc.paths["/v1/langchain/runs/{run_id}"]!["get"]!.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(["path:run_id"]);
+    // The OpenAI routes themselves are unchanged.
+    expect(doc.paths["/v1/chat/completions"]!["post"]!.tags).toEqual(["openai"]);
+    expect(doc.paths["/v1/chat/completions"]!["post"]!.parameters ?? []).toEqual([]);
+  });
+});
