@@ -1,5 +1,5 @@
 import Anthropic, { type ClientOptions as AnthropicOptions } from "@anthropic-ai/sdk";
-import { ChatOpenAI, type ChatOpenAIFields } from "@langchain/openai";
+import { ChatOpenAI, OpenAIEmbeddings, type ChatOpenAIFields } from "@langchain/openai";
 import OpenAI, { type ClientOptions as OpenAIOptions } from "openai";
 import type { Stack } from "./stack";
 import { tenantWithKey } from "./tenants";
@@ -36,6 +36,11 @@ export function langchainChat(
     ...fields,
     configuration: { baseURL: `${stack.url}/v1/langchain`, defaultHeaders, ...fields.configuration },
   });
+}
+
+/** LangChain's `OpenAIEmbeddings` on the gateway's `/v1/langchain`, retries off. */
+export function langchainEmbeddings(stack: Pick<Stack, "url">, apiKey: string, model: string, defaultHeaders: Record<string, string> = {}): OpenAIEmbeddings {
+  return new OpenAIEmbeddings({ apiKey, model, maxRetries: 0, configuration: { baseURL: `${stack.url}/v1/langchain`, defaultHeaders } });
 }
 
 /** A new tenant's key and an OpenAI client on the gateway for it. */

@@ -52,6 +52,11 @@ describe("parseCorrelation", () => {
   it("lets the explicit x-lc-* ids win over langsmith-trace", () => {
     const { correlation } = parse({ "langsmith-trace": [PARENT, RUN].map(seg).join("."), "x-lc-run-id": "mine", "x-lc-parent-run-id": "theirs" });
     expect(correlation).toMatchObject({ run_id: "mine", parent_run_id: "theirs" });
+    // LangSmith's parent is the parent of LangSmith's run, not of another one.
+    expect(parse({ "langsmith-trace": [PARENT, RUN].map(seg).join("."), "x-lc-run-id": "mine" }).correlation).toMatchObject({
+      run_id: "mine",
+      parent_run_id: null,
+    });
   });
 
   it("drops what is malformed or over its bound, by header and reason only, and keeps the rest", () => {

@@ -24,7 +24,8 @@ import type { z } from "zod";
  *
  * Labels only: nothing is fetched or followed, and none of these headers goes upstream (the
  * gateway never forwards client headers it does not list). The explicit `x-lc-*` header wins over
- * LangSmith's for the same label; tags of both are kept (first MAX_LC_TAGS, de-duplicated).
+ * LangSmith's for the same label (and an `x-lc-run-id` takes no parent from `langsmith-trace`);
+ * tags of both are kept (first MAX_LC_TAGS, de-duplicated), metadata merged (x-lc-metadata wins).
  *
  * A header that is malformed or over its bound never refuses the request: it is dropped and
  * logged by name and reason, never by content (labels may carry anything a tenant put there).
@@ -95,9 +96,12 @@ export function parseCorrelation(headers: Headers): { correlation: Correlation; 
   }
   addTags("baggage", baggage.tags);
 
+  // A run and its parent come from one source: LangSmith's parent belongs to LangSmith's run.
+  const lcRun = one("x-lc-run-id", RunIdSchema);
+  const lcParent = one("x-lc-parent-run-id", RunIdSchema);
   const parsed = CorrelationSchema.safeParse({
-    run_id: one("x-lc-run-id", RunIdSchema) ?? trace.runId,
-    parent_run_id: one("x-lc-parent-run-id", RunIdSchema) ?? trace.parentRunId,
+    run_id: lcRun ?? trace.runId,
+    parent_run_id: lcParent ?? (lcRun === null ? trace.parentRunId : null),
     session_id: one("x-lc-session-id", SessionIdSchema),
     project: baggage.project,
     tags,

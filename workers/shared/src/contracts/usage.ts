@@ -20,7 +20,11 @@ export const UsageEventSchema = z.object({
   client_request_id: z.string().max(128).nullable().default(null),
   tenant_id: z.string(),
   key_id: z.string(),
-  /** Which API produced the usage. */
+  /**
+   * Which API produced the usage. Requests made through `/v1/langchain` keep their own operation
+   * (chat, completions, embeddings), so every usage API classifies them alike; what marks them is
+   * `correlation`. `langchain` is still accepted (events of an older producer).
+   */
   operation: z.enum(["chat", "completions", "embeddings", "messages", "batch", "agentic", "langchain"]),
   /** The model name the client asked for (alias or `<provider>/<model>`). */
   requested_model: z.string(),
