@@ -19,12 +19,23 @@ const stub = (name: string, body: string, extra: Record<string, unknown> = {}) =
 });
 const STUBS = {
   auth: stub("auth", "export class AuthService extends WorkerEntrypoint {}"),
-  tail: stub("tail", "export class TailService extends WorkerEntrypoint {}\nexport class TailApiService extends WorkerEntrypoint {}"),
+  tail: stub(
+    "tail",
+    "export class TailService extends WorkerEntrypoint {}\nexport class TailApiService extends WorkerEntrypoint {}\nexport class TenantEvents extends WorkerEntrypoint {}",
+  ),
   // tail's batch consumer is unit-tested with its own line runner; the binding only has to exist.
   gateway: stub("gateway", "export class BatchLineService extends WorkerEntrypoint {}"),
   // monthSpend: a new billing ledger (nothing recorded yet), which is what the limiter seeds budgets from.
   billing: stub("billing", "export class BillingService extends WorkerEntrypoint { monthSpend() { return { ok: true, value: { micros: 0 } }; } }"),
-  secrets: stub("secrets", "export class SecretsService extends WorkerEntrypoint {}"),
+  // WebhookSecrets: a stand-in that keeps the secret readable (the real envelope is tested in secrets' own project).
+  secrets: stub(
+    "secrets",
+    "export class SecretsService extends WorkerEntrypoint {}\n" +
+      "export class WebhookSecrets extends WorkerEntrypoint {\n" +
+      "  seal(i) { return { ok: true, value: { envelope: JSON.stringify({ stub: i.secret }) } }; }\n" +
+      "  open(i) { return { ok: true, value: { secret: JSON.parse(i.envelope).stub, rewrapped: null } }; }\n" +
+      "}",
+  ),
   "model-proxy": stub("model-proxy", "export class ModelProxyService extends WorkerEntrypoint {}\nexport class ProvidersService extends WorkerEntrypoint {}"),
   "rate-limiter": stub("rate-limiter", "export class RateLimiterService extends WorkerEntrypoint {}\nexport class RateLimiter extends DurableObject {}", {
     durableObjects: { RATE_LIMITER: "RateLimiter" },
@@ -39,9 +50,9 @@ const UNIT = [
     name: "tail",
     config: "./workers/tail/wrangler.toml",
     include: ["workers/tail/**/*.test.ts", "durable-objects/batch-coordinator*.test.ts"],
-    bound: ["model-proxy", "gateway"],
+    bound: ["model-proxy", "gateway", "secrets"],
   },
-  { name: "billing", config: "./workers/billing/wrangler.toml", include: ["workers/billing/**/*.test.ts"], bound: [] },
+  { name: "billing", config: "./workers/billing/wrangler.toml", include: ["workers/billing/**/*.test.ts"], bound: ["tail"] },
   { name: "secrets", config: "./workers/secrets/wrangler.toml", include: ["workers/secrets/**/*.test.ts"], bound: [] },
   {
     name: "model-proxy",

@@ -23,8 +23,10 @@ if (process.env.ADMIN_TOKEN) secrets.ADMIN_TOKEN = process.env.ADMIN_TOKEN;
 writeFileSync(store, JSON.stringify(secrets, null, 2), { mode: 0o600 });
 
 const devOnlyVars = {
-  // Local development talks to loopback upstreams (a local vLLM/Ollama, the fake upstream).
+  // Local development talks to loopback upstreams (a local vLLM/Ollama, the fake upstream) and
+  // delivers webhooks to receivers on this machine.
   "model-proxy": { ALLOW_PRIVATE_UPSTREAMS: "true" },
+  tail: { ALLOW_PRIVATE_UPSTREAMS: "true" },
 };
 for (const w of WORKERS) {
   // Optional secrets (PLATFORM_PROVIDER_KEYS) come from this process's environment when set there.

@@ -4,11 +4,12 @@ export const WORKERS = [
   // Deploy order: a Worker's service bindings must exist before it is deployed.
   { name: "secrets", config: "workers/secrets/wrangler.toml", envInterface: "SecretsEnv", bound: [] },
   { name: "auth", config: "workers/auth/wrangler.toml", envInterface: "AuthEnv", bound: [] },
-  { name: "billing", config: "workers/billing/wrangler.toml", envInterface: "BillingEnv", bound: [] },
-  { name: "rate-limiter", config: "workers/rate-limiter/wrangler.toml", envInterface: "RateLimiterEnv", bound: ["billing"] },
   { name: "model-proxy", config: "workers/model-proxy/wrangler.toml", envInterface: "ModelProxyEnv", bound: ["secrets"] },
   // tail → gateway: batch lines run through the gateway's request path (BatchLineService).
-  { name: "tail", config: "workers/tail/wrangler.toml", envInterface: "TailEnv", bound: ["model-proxy", "gateway"] },
+  { name: "tail", config: "workers/tail/wrangler.toml", envInterface: "TailEnv", bound: ["model-proxy", "secrets", "gateway"] },
+  // billing → tail: tenant events (budget alerts) go out through tail's webhooks (TenantEvents).
+  { name: "billing", config: "workers/billing/wrangler.toml", envInterface: "BillingEnv", bound: ["tail"] },
+  { name: "rate-limiter", config: "workers/rate-limiter/wrangler.toml", envInterface: "RateLimiterEnv", bound: ["billing"] },
   {
     name: "gateway",
     config: "wrangler.toml",

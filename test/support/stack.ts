@@ -36,8 +36,10 @@ const hasMigrations = (dir: string) => existsSync(dir) && readdirSync(dir).some(
 const TEST_VARS: Record<string, Record<string, string>> = {
   "rate-limiter": { ENVIRONMENT: "test", TEST_CLOCK: "true" },
   "model-proxy": { ENVIRONMENT: "test", TEST_CLOCK: "true", ROUTING_SEED: "20" },
-  // Batches: each BatchCoordinator's completion window can be moved (test/support/batches.ts).
-  tail: { ENVIRONMENT: "test", TEST_CLOCK: "true" },
+  // Batches: each BatchCoordinator's completion window can be moved (test/support/batches.ts). A
+  // failed webhook delivery is retried after 1 s, 2 s, … (production: 30 s, 1 min, …): the backoff
+  // itself is exercised, in seconds instead of minutes.
+  tail: { ENVIRONMENT: "test", TEST_CLOCK: "true", WEBHOOK_RETRY_BASE_SECONDS: "1" },
 };
 
 export interface StackOptions {
@@ -48,7 +50,7 @@ export interface StackOptions {
 /**
  * Starts all seven Workers from their wrangler configs in one local runtime (real local D1, KV,
  * R2, Queues and Durable Objects, fresh storage), applies every D1 migration and returns the
- * gateway's URL. Loopback upstreams are allowed, as under `npm run dev`.
+ * gateway's URL. Loopback upstreams (and webhook receivers) are allowed, as under `npm run dev`.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const secrets = await generateLocalSecrets();
@@ -58,7 +60,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       configPath: w.config,
       secrets: secretsFor(w.name, secrets),
       vars: {
-        ...(w.name === "model-proxy" ? { ALLOW_PRIVATE_UPSTREAMS: "true" } : {}),
+        ...(w.name === "model-proxy" || w.name === "tail" ? { ALLOW_PRIVATE_UPSTREAMS: "true" } : {}),
         ...(TEST_VARS[w.name] ?? {}),
         ...(options.vars?.[w.name] ?? {}),
       },

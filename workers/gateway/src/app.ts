@@ -14,6 +14,7 @@ import { registerMessages } from "./messages";
 import { registerProviders } from "./providers";
 import type { GatewayBindings } from "./types";
 import { registerUsageApi } from "./usage-api";
+import { registerWebhooks } from "./webhooks";
 
 /** Builds the public API. Routes register themselves per concept folder. */
 export function createApp(): OpenAPIHono<GatewayBindings> {
@@ -37,6 +38,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerUsageApi(app);
   registerLangchain(app);
   registerFilesAndBatches(app);
+  registerWebhooks(app);
 
   app.notFound(notFound(app));
   return app;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromBase64, toBase64 } from "./bytes";
+import { fromBase64, toBase64 } from "../../shared/src/bytes";
 import { DecryptError, open, parseEnvelope, rewrap, seal, type Envelope } from "./envelope";
 import { importKeyRing } from "./master-keys";
 import { masterKeysSecret, randomKey } from "./test-keys";

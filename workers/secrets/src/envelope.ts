@@ -1,4 +1,4 @@
-import { fromBase64, toBase64, utf8 } from "./bytes";
+import { fromBase64, toBase64, utf8 } from "../../shared/src/bytes";
 import type { MasterKeyRing } from "./master-keys";
 
 /**

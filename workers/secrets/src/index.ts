@@ -5,6 +5,7 @@ import { RewrapRequestSchema, type CredentialInfo, type RewrapSummary } from "..
 import { DecryptError } from "./envelope";
 import { MasterKeyError, masterKeyRing } from "./master-keys";
 import { isCredentialRef, Vault } from "./vault";
+export { WebhookSecrets } from "./webhook-secrets";
 
 const RefSchema = z.string().refine(isCredentialRef, "is not a credential reference");
 const PlaintextSchema = z.string().min(1).max(8192);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { fromBase64 } from "./bytes";
+import { fromBase64 } from "../../shared/src/bytes";
 
 /**
  * The versioned master keys from the `MASTER_KEYS` Worker secret:

@@ -1,4 +1,4 @@
-import { toBase64 } from "./bytes";
+import { toBase64 } from "../../shared/src/bytes";
 
 /** A MASTER_KEYS secret with fresh random keys, for tests: `versions` in order, the last one current. */
 export function masterKeysSecret(versions: Record<string, Uint8Array>, current: string): string {

@@ -10,5 +10,8 @@ interface __BaseEnv_TailEnv {
 	BATCH_COORDINATOR: DurableObjectNamespace<import("./index").BatchCoordinator>;
 	MODEL_PROXY: Service<typeof import("../../model-proxy/src/index").ModelProxyService>;
 	GATEWAY_BATCH: Service<typeof import("../../gateway/src/index").BatchLineService>;
+	WEBHOOKS?: Queue;
+	WEBHOOK_RETRY_BASE_SECONDS?: string;
+	WEBHOOK_SECRETS?: Service<typeof import("../../secrets/src/index").WebhookSecrets>;
 }
 interface TailEnv extends __BaseEnv_TailEnv {}

@@ -5,6 +5,11 @@ import { BatchCoordinator } from "../../../durable-objects/batch-coordinator";
 import { handleApi } from "./api/router";
 import { coordinatorOf } from "./batches/api";
 import { consumeChunks, consumeDeadLetters, type ConsumerEnv } from "./batches/consumer";
+import type { CreatedWebhookEndpoint, DeletedWebhook, EmittedTenantEvent, WebhookEndpoint, WebhookList } from "../../shared/src/contracts/webhooks";
+import type { Result } from "../../shared/src";
+import { WebhookApi } from "./webhooks/api";
+import { WebhookDeliverer } from "./webhooks/delivery";
+import { TenantEventEmitter } from "./webhooks/emitter";
 
 export { BatchCoordinator };
 
@@ -20,6 +25,9 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
       },
       queue_usage_events: async () => {
         if (typeof this.env.USAGE_EVENTS?.send !== "function") throw new Error("USAGE_EVENTS binding missing");
+      },
+      queue_webhooks: async () => {
+        if (typeof this.env.WEBHOOKS?.send !== "function") throw new Error("WEBHOOKS binding missing");
       },
     });
   }
@@ -51,6 +59,23 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
   async messages(request: ProxyRequest): Promise<Response> {
     return forward(this.env, "messages", request);
   }
+
+  /** `POST /v1/webhooks` for the key whose principal token this is: the secret is in this answer only. */
+  async createWebhook(token: string, input: unknown): Promise<Result<CreatedWebhookEndpoint>> {
+    return new WebhookApi(this.env).create(token, input);
+  }
+
+  async listWebhooks(token: string): Promise<Result<WebhookList>> {
+    return new WebhookApi(this.env).list(token);
+  }
+
+  async getWebhook(token: string, id: string): Promise<Result<WebhookEndpoint>> {
+    return new WebhookApi(this.env).get(token, id);
+  }
+
+  async deleteWebhook(token: string, id: string): Promise<Result<DeletedWebhook>> {
+    return new WebhookApi(this.env).delete(token, id);
+  }
 }
 
 /**
@@ -68,10 +93,28 @@ function consumerEnv(env: TailEnv): ConsumerEnv {
   return { FILES: env.FILES, BATCH_REQUESTS: env.BATCH_REQUESTS, coordinator: (batchId) => coordinatorOf(env, batchId) };
 }
 
+/**
+ * Tenant events for other Workers (billing's alerts): `emit` queues the event for every endpoint of
+ * the tenant subscribed to its type. A separate entrypoint, so a Worker bound to it can emit events
+ * and do nothing else of tail's.
+ */
+export class TenantEvents extends WorkerEntrypoint<TailEnv> {
+  async emit(input: { tenant_id: string; type: string; data: { id: string }; dedupe_key?: string }): Promise<Result<EmittedTenantEvent>> {
+    return new TenantEventEmitter(this.env).emit(input);
+  }
+}
+
+/** The webhook deliveries Queue (wrangler.toml `[[queues.consumers]]`; webhooks/delivery.ts). */
+const WEBHOOKS_QUEUE = "webhooks";
+
 export default {
   fetch: privateWorkerFetch,
-  /** `batch-requests` (chunks of batch lines) and its dead-letter queue (batches/consumer.ts). */
+  /**
+   * `webhooks` (tenant webhook deliveries, webhooks/delivery.ts); `batch-requests` (chunks of batch
+   * lines) and its dead-letter queue (batches/consumer.ts).
+   */
   async queue(batch, env) {
+    if (batch.queue === WEBHOOKS_QUEUE) return new WebhookDeliverer(env).deliverBatch(batch);
     if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, consumerEnv(env));
     return consumeChunks(batch, consumerEnv(env), env.GATEWAY_BATCH);
   },

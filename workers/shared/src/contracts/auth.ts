@@ -12,9 +12,10 @@ import { BudgetSchema, LimitsSchema, ScopeSchema, SCOPES, type Scope } from "./p
  * Scopes a key gets when none are given: everything except the administrative ones. Managing keys
  * (`keys:write`) and changing the tenant's providers and routes (`providers:write`: where its
  * traffic and credentials go) are opted into explicitly, so a key minted for an app cannot
- * redirect the tenant's traffic.
+ * redirect the tenant's traffic. So is registering webhook endpoints (`webhooks:write`: where the
+ * tenant's events are sent); listing them (`webhooks:read`, never a secret) is a default.
  */
-const OPT_IN_SCOPES: readonly Scope[] = ["keys:write", "providers:write"];
+const OPT_IN_SCOPES: readonly Scope[] = ["keys:write", "providers:write", "webhooks:write"];
 export const DEFAULT_KEY_SCOPES: Scope[] = SCOPES.filter((s) => !OPT_IN_SCOPES.includes(s));
 
 export const MAX_NAME_LENGTH = 128;

@@ -1,7 +1,18 @@
 import { z } from "zod";
 
 /** Scopes a key may hold. A key never grants more than its tenant's own key could. */
-export const SCOPES = ["chat", "embeddings", "batch", "agentic", "providers:read", "providers:write", "usage:read", "keys:write"] as const;
+export const SCOPES = [
+  "chat",
+  "embeddings",
+  "batch",
+  "agentic",
+  "providers:read",
+  "providers:write",
+  "usage:read",
+  "keys:write",
+  "webhooks:read",
+  "webhooks:write",
+] as const;
 export const ScopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof ScopeSchema>;
 

@@ -1,4 +1,4 @@
-/** Base64 (standard alphabet, padded) ↔ bytes. Small and dependency-free; used for keys and ciphertexts. */
+/** Base64 (standard alphabet, padded) ↔ bytes. Small and dependency-free: keys, ciphertexts (secrets) and webhook signatures. */
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
