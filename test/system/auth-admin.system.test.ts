@@ -110,9 +110,9 @@ describe("keys", () => {
     }
   });
 
-  it("defaults: every scope but keys:write and providers:write, every model, no expiry", async () => {
+  it("defaults: every scope but keys:write, providers:write and webhooks:write, every model, no expiry", async () => {
     const { key, apiKey } = await tenantWithKey(stack);
-    expect(key.scopes.sort()).toEqual(["agentic", "batch", "chat", "embeddings", "providers:read", "usage:read"]);
+    expect(key.scopes.sort()).toEqual(["agentic", "batch", "chat", "embeddings", "providers:read", "usage:read", "webhooks:read"]);
     expect(key.models).toBeNull();
     expect(key.expires_at).toBeNull();
     // A default key can see the tenant's providers but not add one (nor point its traffic elsewhere).
