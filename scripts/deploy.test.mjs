@@ -56,7 +56,7 @@ describe("production deploy", () => {
   it("provisions every D1 database and Queue (with dead-letter queues) the Workers use", () => {
     const { d1, queues } = resourcesFor(WORKERS.map((worker) => ({ worker, config: configFor(worker, "production") })));
     expect([...d1.keys()].sort()).toEqual(["auth", "billing", "proxy", "tail"]);
-    expect(queues).toEqual(["batch-requests", "batch-requests-dlq", "usage-events", "usage-events-dlq"]);
+    expect(queues).toEqual(["batch-requests", "batch-requests-dlq", "usage-events", "usage-events-dlq", "webhooks", "webhooks-dlq"]);
   });
 
   it("the secrets a Worker requires are the ones dev and the test stack write for it (no 'Missing required secrets')", async () => {

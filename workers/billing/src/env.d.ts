@@ -4,6 +4,6 @@ interface __BaseEnv_BillingEnv {
 	ENVIRONMENT: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	GATEWAY_VERIFY_JWK: string;
-	TENANT_EVENTS?: Service<typeof import("../../tail/src/index").TenantEvents>;
+	TENANT_EVENTS: Service<typeof import("../../tail/src/index").TenantEvents>;
 }
 interface BillingEnv extends __BaseEnv_BillingEnv {}

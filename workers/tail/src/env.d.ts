@@ -4,14 +4,15 @@ interface __BaseEnv_TailEnv {
 	TAIL_DB: D1Database;
 	BATCH_REQUESTS: Queue;
 	USAGE_EVENTS: Queue;
+	WEBHOOKS: Queue;
 	ENVIRONMENT: string;
 	MAX_FILE_BYTES: string;
+	WEBHOOK_RETRY_BASE_SECONDS: string;
+	ALLOW_PRIVATE_UPSTREAMS: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	BATCH_COORDINATOR: DurableObjectNamespace<import("./index").BatchCoordinator>;
 	MODEL_PROXY: Service<typeof import("../../model-proxy/src/index").ModelProxyService>;
 	GATEWAY_BATCH: Service<typeof import("../../gateway/src/index").BatchLineService>;
-	WEBHOOKS?: Queue;
-	WEBHOOK_RETRY_BASE_SECONDS?: string;
-	WEBHOOK_SECRETS?: Service<typeof import("../../secrets/src/index").WebhookSecrets>;
+	WEBHOOK_SECRETS: Service<typeof import("../../secrets/src/index").WebhookSecrets>;
 }
 interface TailEnv extends __BaseEnv_TailEnv {}
