@@ -10,7 +10,9 @@ import { gatewayFetch } from "../support/fetch";
 import { uniqueModel } from "../support/names";
 import { sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
-import { d1 } from "../support/stores";
+import { d1, usageRow } from "../support/stores";
+import { adminFetch } from "../support/tenants";
+import { costMicros, type Price } from "../../workers/shared/src/pricing";
 import { eventually } from "../support/wait";
 
 let stack: Stack;
@@ -259,6 +261,38 @@ describe("batches", () => {
     expect(upstream.requests(model)).toHaveLength(4);
     const usage = await batchUsage(created.id, 4);
     expect(usage.map((u) => u.tags.custom_id).sort()).toEqual(["req-1", "req-2", "req-3", "req-4"]);
+  });
+});
+
+describe("batch pricing", () => {
+  it("prices a batch line with its model's batch discount from the price table; an interactive request pays the full price", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("batch-priced");
+    const put = await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 2, output_per_mtok: 8, batch_discount_pct: 50 } });
+    expect(put.status).toBe(201);
+    expect(await put.json()).toMatchObject({ model, batch_discount_pct: 50 });
+    const price: Price = {
+      model,
+      provider: null,
+      input_per_mtok_micros: 2_000_000,
+      output_per_mtok_micros: 8_000_000,
+      cached_input_per_mtok_micros: null,
+      batch_discount_pct: 50,
+    };
+
+    const { response } = await client.chat.completions.create({ model: `fake/${model}`, messages: [{ role: "user", content: "question 1" }] }).withResponse();
+    const interactive = await usageRow(stack, response.headers.get("x-request-id")!);
+    const tokens = { promptTokens: Number(interactive.prompt_tokens), completionTokens: Number(interactive.completion_tokens), cachedTokens: 0 };
+    expect(interactive.cost_usd_micros).toBe(costMicros(price, tokens));
+
+    const file = await uploadBatchFile(client, jsonl(chatLines(`fake/${model}`, 1)));
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+    await batchReaching(client, batch.id, "completed");
+    const [line] = await batchUsage(batch.id, 1);
+    const row = await usageRow(stack, line!.request_id);
+    expect(row).toMatchObject({ operation: "batch", prompt_tokens: interactive.prompt_tokens, completion_tokens: interactive.completion_tokens });
+    expect(row.cost_usd_micros).toBe(costMicros(price, tokens, { batch: true }));
+    expect(Number(row.cost_usd_micros)).toBeLessThan(Number(interactive.cost_usd_micros));
   });
 });
 

@@ -34,6 +34,7 @@ describe("admin prices", () => {
       output_per_mtok_micros: 600_000,
       cached_input_per_mtok_micros: 75_000,
       cache_write_per_mtok_micros: null,
+      batch_discount_pct: 0,
     });
     // Anthropic's seeded models carry its published cache-write premium (1.25× input, migration billing/0006).
     const sonnet = await adminFetch(stack, "/admin/prices/claude-sonnet-4-5");

@@ -27,6 +27,11 @@ export const PriceSchema = z
     cached_input_per_mtok_micros: z.number().int().nonnegative().max(1e10).nullable().default(null),
     /** Optional in the type (absent = null) so price literals written before it stay valid. */
     cache_write_per_mtok_micros: z.number().int().nonnegative().max(1e10).nullable().optional(),
+    /**
+     * Percent off this model's usage when it ran as a batch line (usage operation `batch`): 0–100,
+     * absent = 0. Data, not code: the operator sets it per model (billing/0008).
+     */
+    batch_discount_pct: z.number().int().min(0).max(100).optional(),
   })
   .strict();
 export type Price = z.output<typeof PriceSchema>;
@@ -55,7 +60,7 @@ export type TokenCounts = Pick<TokenUsage, "promptTokens" | "completionTokens" |
  * capped the way `tokenUsage` caps them (cache reads, then writes, at the prompt), so odd numbers
  * from a provider can never produce a negative uncached count.
  */
-export function costMicros(price: Price, usage: TokenCounts): number {
+export function costMicros(price: Price, usage: TokenCounts, options: { batch?: boolean } = {}): number {
   const prompt = nonNegInt(usage.promptTokens);
   const cached = Math.min(nonNegInt(usage.cachedTokens), prompt);
   const cacheWrite = Math.min(nonNegInt(usage.cacheWriteTokens ?? 0), prompt - cached);
@@ -69,7 +74,12 @@ export function costMicros(price: Price, usage: TokenCounts): number {
     cached * cachedRate +
     cacheWrite * cacheWriteRate +
     completion * price.output_per_mtok_micros;
-  return Math.ceil(numerator / TOKENS_PER_PRICE_UNIT);
+  const discount = options.batch ? (price.batch_discount_pct ?? 0) : 0;
+  if (discount === 0) return Math.ceil(numerator / TOKENS_PER_PRICE_UNIT);
+  // A batch line's discount, on the same exact integer sum, rounded up once (BigInt: the product
+  // with the percentage may pass 2^53).
+  const unit = BigInt(100 * TOKENS_PER_PRICE_UNIT);
+  return Number((BigInt(numerator) * BigInt(100 - discount) + unit - 1n) / unit);
 }
 
 /**

@@ -7,6 +7,7 @@ interface PriceRow {
   output_per_mtok_micros: number;
   cached_input_per_mtok_micros: number | null;
   cache_write_per_mtok_micros: number | null;
+  batch_discount_pct: number;
   updated_at: number;
 }
 
@@ -17,7 +18,7 @@ export class PriceStore {
   async list(): Promise<Price[]> {
     const { results } = await this.db
       .prepare(
-        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros FROM prices ORDER BY model",
+        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros, batch_discount_pct FROM prices ORDER BY model",
       )
       .all<PriceRow>();
     return results.map(toPrice);
@@ -30,7 +31,7 @@ export class PriceStore {
   async get(model: string): Promise<Price | null> {
     const row = await this.db
       .prepare(
-        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros FROM prices WHERE model = ?",
+        "SELECT model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros, cache_write_per_mtok_micros, batch_discount_pct FROM prices WHERE model = ?",
       )
       .bind(model)
       .first<PriceRow>();
@@ -43,12 +44,13 @@ export class PriceStore {
     await this.db
       .prepare(
         `INSERT INTO prices (model, provider, input_per_mtok_micros, output_per_mtok_micros, cached_input_per_mtok_micros,
-           cache_write_per_mtok_micros, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+           cache_write_per_mtok_micros, batch_discount_pct, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (model) DO UPDATE SET provider = excluded.provider,
            input_per_mtok_micros = excluded.input_per_mtok_micros, output_per_mtok_micros = excluded.output_per_mtok_micros,
            cached_input_per_mtok_micros = excluded.cached_input_per_mtok_micros,
-           cache_write_per_mtok_micros = excluded.cache_write_per_mtok_micros, updated_at = excluded.updated_at`,
+           cache_write_per_mtok_micros = excluded.cache_write_per_mtok_micros, batch_discount_pct = excluded.batch_discount_pct,
+           updated_at = excluded.updated_at`,
       )
       .bind(
         price.model,
@@ -57,6 +59,7 @@ export class PriceStore {
         price.output_per_mtok_micros,
         price.cached_input_per_mtok_micros,
         price.cache_write_per_mtok_micros ?? null,
+        price.batch_discount_pct ?? 0,
         now,
       )
       .run();
@@ -78,5 +81,6 @@ function toPrice(row: PriceRow): Price {
     output_per_mtok_micros: row.output_per_mtok_micros,
     cached_input_per_mtok_micros: row.cached_input_per_mtok_micros,
     cache_write_per_mtok_micros: row.cache_write_per_mtok_micros,
+    batch_discount_pct: row.batch_discount_pct,
   });
 }

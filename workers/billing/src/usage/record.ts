@@ -20,12 +20,16 @@ export interface PricedUsage {
 export function priceEvent(event: ParsedUsageEvent, book: PriceBook): PricedUsage {
   const price = book.forUsage(event.model, event.provider, event.requested_model);
   const costUsdMicros = price
-    ? costMicros(price, {
-        promptTokens: event.prompt_tokens,
-        completionTokens: event.completion_tokens,
-        cachedTokens: event.cached_tokens,
-        cacheWriteTokens: event.cache_write_tokens,
-      })
+    ? costMicros(
+        price,
+        {
+          promptTokens: event.prompt_tokens,
+          completionTokens: event.completion_tokens,
+          cachedTokens: event.cached_tokens,
+          cacheWriteTokens: event.cache_write_tokens,
+        },
+        { batch: event.operation === "batch" },
+      )
     : 0;
   return { event, costUsdMicros, priced: price !== null, month: monthOf(event.started_at) };
 }

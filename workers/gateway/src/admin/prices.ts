@@ -43,6 +43,10 @@ const PriceWrite = z
         "Price in USD per 1M prompt tokens written to the provider's cache (Anthropic's premium: 1.25× input for the 5-minute cache); null = same as input",
       example: 3.75,
     }),
+    batch_discount_pct: z.number().int().min(0).max(100).optional().openapi({
+      description: "Percent off this model's usage when it runs as a batch line (`/v1/batches`, `/v1/batch`); absent = 0",
+      example: 50,
+    }),
   })
   .strict()
   .openapi("PriceWrite");
@@ -60,6 +64,7 @@ const PriceView = z
     output_per_mtok_micros: z.number().int(),
     cached_input_per_mtok_micros: z.number().int().nullable(),
     cache_write_per_mtok_micros: z.number().int().nullable(),
+    batch_discount_pct: z.number().int(),
   })
   .openapi("ModelPrice");
 
@@ -136,6 +141,7 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
         output_per_mtok_micros: micros(body.output_per_mtok),
         cached_input_per_mtok_micros: optionalMicros(body.cached_input_per_mtok),
         cache_write_per_mtok_micros: optionalMicros(body.cache_write_per_mtok),
+        batch_discount_pct: body.batch_discount_pct ?? 0,
       }),
     );
     await refreshPricesQuietly(c.env);
@@ -150,6 +156,7 @@ export function registerPriceRoutes(app: OpenAPIHono<GatewayBindings>): void {
         output_per_mtok_micros,
         cached_input_per_mtok_micros,
         cache_write_per_mtok_micros: cache_write_per_mtok_micros ?? null,
+        batch_discount_pct: res.price.batch_discount_pct ?? 0,
         created: res.created,
       },
     });
@@ -183,6 +190,7 @@ function view(p: Price) {
     output_per_mtok_micros: p.output_per_mtok_micros,
     cached_input_per_mtok_micros: p.cached_input_per_mtok_micros,
     cache_write_per_mtok_micros: p.cache_write_per_mtok_micros ?? null,
+    batch_discount_pct: p.batch_discount_pct ?? 0,
   };
 }
 

@@ -82,6 +82,8 @@ export interface Lease {
   reservedCostMicros: number;
   /** A budget applies, so settle must price the actual usage. */
   budgeted: boolean;
+  /** A batch line: settled at the model's batch price (its `batch_discount_pct`), as billing records it. */
+  batch: boolean;
   /** Stops the renewals (settle calls it). */
   stopRenewing: () => void;
   /**
@@ -172,6 +174,7 @@ export async function acquireLimits(
       requestedModel: reservation.model,
       reservedCostMicros,
       budgeted,
+      batch: reservation.priority === "batch",
       stopRenewing: keepRenewing(stub, result.leaseId, object, renewEveryMs),
       bodyOverrides: bound.bodyOverrides,
     };
@@ -204,7 +207,7 @@ export async function settleLimits(env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLI
   if (lease.budgeted) {
     try {
       const price = (await priceBook(env)).forUsage(actual.model, actual.provider, lease.requestedModel);
-      cost = price ? costMicros(price, actual) : 0;
+      cost = price ? costMicros(price, actual, { batch: lease.batch }) : 0;
     } catch {
       cost = lease.reservedCostMicros;
     }

@@ -12,11 +12,12 @@ async function priceMicros(
   env: Pick<GatewayEnv, "BILLING">,
   served: { model: string | null; provider: string | null; requestedModel: string },
   usage: TokenCounts,
+  batch: boolean,
 ): Promise<number | null> {
   const book = await priceBook(env).catch(() => null);
   if (!book) return null;
   const price = book.forUsage(served.model, served.provider, served.requestedModel);
-  return price ? costMicros(price, usage) : 0;
+  return price ? costMicros(price, usage, { batch }) : 0;
 }
 
 /**
@@ -25,7 +26,12 @@ async function priceMicros(
  * when the table cannot be loaded: the answer is then sent without the header rather than failed.
  */
 export async function answerCostUsd(env: Pick<GatewayEnv, "BILLING">, req: RequestFacts, res: ResponseFacts): Promise<string | null> {
-  const micros = await priceMicros(env, { model: res.model, provider: res.provider, requestedModel: req.requestedModel }, meteredUsage(req, res).usage);
+  const micros = await priceMicros(
+    env,
+    { model: res.model, provider: res.provider, requestedModel: req.requestedModel },
+    meteredUsage(req, res).usage,
+    req.batch !== undefined,
+  );
   return micros === null ? null : microsToUsdString(micros);
 }
 
@@ -40,5 +46,6 @@ export function eventCostMicros(env: Pick<GatewayEnv, "BILLING">, event: UsageEv
       cachedTokens: event.cached_tokens,
       cacheWriteTokens: event.cache_write_tokens ?? 0,
     },
+    event.operation === "batch",
   );
 }
