@@ -76,6 +76,7 @@ interface Sums {
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   reasoning_tokens: number;
   cost_usd: string;
   cost_usd_micros: number;
@@ -223,6 +224,7 @@ describe("ChatOpenAI against /v1/langchain", () => {
       input_tokens: 3 * REASONING.prompt_tokens,
       output_tokens: 3 * REASONING.completion_tokens,
       cached_tokens: 3 * REASONING.prompt_tokens_details.cached_tokens,
+      cache_write_tokens: 0,
       reasoning_tokens: 3 * REASONING.completion_tokens_details.reasoning_tokens,
       cost_usd: usd(3 * each),
       cost_usd_micros: 3 * each,
@@ -335,7 +337,16 @@ describe("ChatOpenAI against /v1/langchain", () => {
       object: "langchain.usage",
       data: [],
       has_more: false,
-      totals: { requests: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, reasoning_tokens: 0, cost_usd: "0.000000", cost_usd_micros: 0 },
+      totals: {
+        requests: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        cached_tokens: 0,
+        cache_write_tokens: 0,
+        reasoning_tokens: 0,
+        cost_usd: "0.000000",
+        cost_usd_micros: 0,
+      },
     });
 
     const noScope = await clientFor(stack, { scopes: ["chat"] });

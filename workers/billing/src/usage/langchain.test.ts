@@ -75,6 +75,7 @@ describe("langchain usage", () => {
             input_tokens: 100,
             output_tokens: 50,
             cached_tokens: 40,
+            cache_write_tokens: 0,
             reasoning_tokens: 10,
             cost_usd: "0.000180",
             cost_usd_micros: MICROS,
@@ -85,6 +86,7 @@ describe("langchain usage", () => {
             input_tokens: 100,
             output_tokens: 50,
             cached_tokens: 40,
+            cache_write_tokens: 0,
             reasoning_tokens: 10,
             cost_usd: "0.000200",
             cost_usd_micros: 200,
@@ -96,6 +98,7 @@ describe("langchain usage", () => {
           input_tokens: 200,
           output_tokens: 100,
           cached_tokens: 80,
+          cache_write_tokens: 0,
           reasoning_tokens: 20,
           cost_usd: "0.000380",
           cost_usd_micros: MICROS + 200,
@@ -168,6 +171,11 @@ describe("langchain runs", () => {
       created_at: DAY1 / 1000,
     });
     expect(run.value.totals).toMatchObject({ requests: 2, cost_usd_micros: 2 * MICROS });
+
+    // Cache writes (Anthropic's) are their own count, as billing stored them.
+    await store(labelled({ run_id: "writer" }, { cached_tokens: 0, cache_write_tokens: 30 }));
+    const writer = await langchainRun(db(), scopeA, "writer");
+    expect(writer).toMatchObject({ ok: true, value: { data: [{ cache_write_tokens: 30, cached_tokens: 0 }], totals: { cache_write_tokens: 30 } } });
 
     expect(await langchainRun(db(), { tenantId: "ten_2" }, "parent")).toMatchObject({ ok: false, error: { code: "not_found", param: "run_id" } });
     expect(await langchainRun(db(), scopeA, "nope")).toMatchObject({ ok: false, error: { code: "not_found" } });

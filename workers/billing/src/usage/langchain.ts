@@ -57,12 +57,13 @@ interface SumsRow {
   input_tokens: number | null;
   output_tokens: number | null;
   cached_tokens: number | null;
+  cache_write_tokens: number | null;
   reasoning_tokens: number | null;
   cost_usd_micros: number | null;
 }
 
 const SUMS = `COUNT(*) AS requests, SUM(e.prompt_tokens) AS input_tokens, SUM(e.completion_tokens) AS output_tokens,
-  SUM(e.cached_tokens) AS cached_tokens, SUM(e.reasoning_tokens) AS reasoning_tokens, SUM(e.cost_usd_micros) AS cost_usd_micros`;
+  SUM(e.cached_tokens) AS cached_tokens, SUM(e.cache_write_tokens) AS cache_write_tokens, SUM(e.reasoning_tokens) AS reasoning_tokens, SUM(e.cost_usd_micros) AS cost_usd_micros`;
 
 function sums(row: SumsRow | null): LangchainSums {
   const micros = row?.cost_usd_micros ?? 0;
@@ -71,6 +72,7 @@ function sums(row: SumsRow | null): LangchainSums {
     input_tokens: row?.input_tokens ?? 0,
     output_tokens: row?.output_tokens ?? 0,
     cached_tokens: row?.cached_tokens ?? 0,
+    cache_write_tokens: row?.cache_write_tokens ?? 0,
     reasoning_tokens: row?.reasoning_tokens ?? 0,
     cost_usd: microsToUsdString(micros),
     cost_usd_micros: micros,
@@ -157,6 +159,7 @@ interface RunRow {
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   reasoning_tokens: number;
   total_tokens: number;
   cost_usd_micros: number;
@@ -192,6 +195,7 @@ function entry(r: RunRow): RunEntry {
     input_tokens: r.prompt_tokens,
     output_tokens: r.completion_tokens,
     cached_tokens: r.cached_tokens,
+    cache_write_tokens: r.cache_write_tokens,
     reasoning_tokens: r.reasoning_tokens,
     total_tokens: r.total_tokens,
     cost_usd: microsToUsdString(r.cost_usd_micros),
@@ -229,7 +233,7 @@ export async function langchainRun(db: D1Database, scope: UsageScope, runId: unk
       .prepare(
         `SELECT r.request_id, r.parent_run_id, r.session_id, r.project, r.metadata,
                 (SELECT json_group_array(tag) FROM (SELECT t.tag FROM langchain_request_tags t WHERE t.request_id = r.request_id ORDER BY t.tag)) AS tags,
-                e.operation, e.requested_model, e.provider, e.model, e.prompt_tokens, e.completion_tokens, e.cached_tokens, e.reasoning_tokens,
+                e.operation, e.requested_model, e.provider, e.model, e.prompt_tokens, e.completion_tokens, e.cached_tokens, e.cache_write_tokens, e.reasoning_tokens,
                 e.total_tokens, e.cost_usd_micros, e.latency_ms, e.ttfb_ms, e.status, e.stream, e.started_at
          FROM langchain_requests r JOIN usage_events e ON e.request_id = r.request_id
          WHERE ${tenant}r.run_id = ? ORDER BY r.started_at, r.request_id LIMIT ?`,

@@ -90,7 +90,11 @@ export const LangchainSumsSchema = z.object({
   requests: z.number().int(),
   input_tokens: z.number().int(),
   output_tokens: z.number().int(),
+  /** Input tokens read from the provider's cache (included in `input_tokens`). */
   cached_tokens: z.number().int(),
+  /** Input tokens written to the provider's cache (included in `input_tokens`; Anthropic's premium). */
+  cache_write_tokens: z.number().int(),
+  /** Output tokens spent reasoning (included in `output_tokens`). */
   reasoning_tokens: z.number().int(),
   /** Decimal USD, as `x-gateway-cost-usd` shows it. */
   cost_usd: z.string(),
@@ -125,6 +129,7 @@ export const RunEntrySchema = z.object({
   input_tokens: z.number().int(),
   output_tokens: z.number().int(),
   cached_tokens: z.number().int(),
+  cache_write_tokens: z.number().int(),
   reasoning_tokens: z.number().int(),
   total_tokens: z.number().int(),
   cost_usd: z.string(),
