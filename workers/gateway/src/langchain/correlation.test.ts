@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_LC_TAGS } from "../../../shared/src/contracts/langchain";
-import { parseCorrelation } from "./correlation";
+import { logDroppedLabels, parseCorrelation } from "./correlation";
 
 const RUN = "6f1c1f7e-0b8a-4d0e-9a57-3f1d5d0c2a11";
 const PARENT = "0d3c9a52-57a1-4d69-a2b2-6c5f0e3e9b10";
@@ -91,5 +91,31 @@ describe("parseCorrelation", () => {
       correlation: { run_id: null, parent_run_id: null, session_id: null, project: null, tags: [], metadata: null },
       dropped: [],
     });
+  });
+});
+
+describe("logDroppedLabels", () => {
+  it("logs one line per request naming each dropped header and why, never its value; nothing when nothing was dropped", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const secret = "tenant-secret-label";
+      const { dropped } = parse({ "x-lc-run-id": `${secret} !`, "x-lc-metadata": `{"k":"${secret}"` });
+      logDroppedLabels("req_1", dropped);
+      logDroppedLabels("req_2", []);
+      expect(warn).toHaveBeenCalledTimes(1);
+      const line = String(warn.mock.calls[0]![0]);
+      expect(JSON.parse(line)).toEqual({
+        level: "warn",
+        requestId: "req_1",
+        message: "correlation headers dropped",
+        dropped: [
+          { header: "x-lc-metadata", reason: "metadata is not JSON" },
+          { header: "x-lc-run-id", reason: "invalid" },
+        ],
+      });
+      expect(line).not.toContain(secret);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
