@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { existsSync, globSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { ensureDocsAssets } from "./scripts/docs-assets.mjs";
 import { generateLocalSecrets, secretsFor } from "./scripts/local-secrets.mjs";
 
 const COMPAT = "2026-10-01";
@@ -99,6 +100,9 @@ const testMigrations = async (worker: string) =>
 const SECRETS = await generateLocalSecrets();
 const testSecrets = (worker: string) => secretsFor(worker, SECRETS);
 
+// `/docs`'s renderer, copied from node_modules into the gateway's static assets (the stack serves them).
+ensureDocsAssets();
+
 const hasTests = (include: readonly string[]) => include.some((p) => globSync(p, { exclude: ["**/node_modules/**"] }).length > 0);
 
 export default defineConfig({
@@ -135,6 +139,19 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // One stack per file; files run one at a time so two stacks never compete for 2 cores.
+          fileParallelism: false,
+        },
+      },
+      // Browser tests (Playwright driving Debian's Chromium) against the whole stack: the global
+      // setup installs Chromium when it is missing (test/support/browser.ts).
+      {
+        test: {
+          name: "browser",
+          include: ["test/**/*.browser.test.ts"],
+          environment: "node",
+          globalSetup: ["test/support/browser-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

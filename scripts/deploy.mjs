@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { unstable_readConfig } from "wrangler";
+import { ensureDocsAssets } from "./docs-assets.mjs";
 import { OPTIONAL_SECRETS, WORKERS } from "./workers.mjs";
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
@@ -121,7 +122,8 @@ function main() {
     else run(["d1", "migrations", "apply", name, "--remote", "-c", worker.config, "--env", env]);
   }
 
-  // 4. The Workers, in order.
+  // 4. The Workers, in order (the gateway's static assets carry `/docs`'s renderer).
+  ensureDocsAssets();
   const all = secretsFile ? JSON.parse(readFileSync(secretsFile, "utf8")) : null;
   const scratch = mkdtempSync(join(tmpdir(), "deploy-secrets-"));
   try {

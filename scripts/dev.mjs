@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { ensureDocsAssets } from "./docs-assets.mjs";
 import { generateLocalSecrets, secretsFor } from "./local-secrets.mjs";
 import { D1_DATABASES, OPTIONAL_SECRETS, WORKERS } from "./workers.mjs";
 
@@ -49,6 +50,9 @@ for (const db of D1_DATABASES) {
   });
 }
 console.log("D1 migrations applied.");
+
+// `/docs`'s renderer into the gateway's static assets.
+ensureDocsAssets();
 
 // 3. All seven Workers in one local runtime; the gateway (first config) serves the port.
 const configs = WORKERS.slice()

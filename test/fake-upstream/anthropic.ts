@@ -2,7 +2,8 @@ import { recordings } from "./recordings";
 import { requestFields } from "./schemas";
 
 /**
- * The fake upstream's Anthropic Messages API (`POST /v1/messages`), answering with the recorded
+ * The fake upstream's Anthropic Messages API (`POST /v1/messages`, and token counting at
+ * `POST /v1/messages/count_tokens`), answering with the recorded
  * wire formats in test/fixtures/anthropic (JSON and SSE, byte for byte). Like the real API it
  * checks what it receives — `x-api-key`, a known `anthropic-version`, no top-level field the API
  * does not define ("<field>: Extra inputs are not permitted", the fields read from the installed
@@ -19,6 +20,11 @@ import { requestFields } from "./schemas";
  *   …-thinking         → a thinking block then text, usage with cache reads, cache writes and
  *                        thinking tokens (JSON and SSE: message-thinking.json, stream-thinking.sse)
  * Otherwise: a tool_use answer when tools are offered (and tool_choice is not none), else text.
+ *
+ * Token counting is checked the same way against `MessageCountTokensParams` (no `max_tokens`,
+ * `stream` or sampling fields: "Extra inputs are not permitted") and answers `{"input_tokens": n}`
+ * with n from `fakeTokenCount` — a rule of its own (one token per word, 3 per message), so a test
+ * can tell the upstream's count from the gateway's estimate.
  */
 
 const { json, recorded, sse } = recordings("anthropic", {
@@ -36,6 +42,7 @@ interface MessagesBody {
   model?: unknown;
   max_tokens?: unknown;
   messages?: { role?: string; content?: unknown }[];
+  system?: unknown;
   stream?: boolean;
   tools?: unknown[];
   tool_choice?: { type?: string };
@@ -64,18 +71,30 @@ export function anthropicStatusError(status: number): Response {
   return anthropicError(status, type, type === "api_error" ? "Internal server error" : type.replace(/_/g, " "));
 }
 
-/** Validates like Anthropic does before generating; returns the error response or null. */
-function validate(headers: Headers, body: MessagesBody): Response | null {
+/** The fake's token count of a counting request: one per whitespace-separated word of every text, 3 per message. */
+export function fakeTokenCount(body: { system?: unknown; messages?: { content?: unknown }[] }): number {
+  const words = (value: unknown): number => {
+    if (typeof value === "string") return value.split(/\s+/).filter(Boolean).length;
+    if (Array.isArray(value)) return value.reduce((n: number, block: { text?: unknown }) => n + words(block?.text), 0);
+    return 0;
+  };
+  return words(body.system) + (body.messages ?? []).reduce((n, m) => n + 3 + words(m.content), 0);
+}
+
+/** Validates like Anthropic does before generating (or counting); returns the error response or null. */
+function validate(headers: Headers, body: MessagesBody, counting = false): Response | null {
   if (headers.get("x-api-key") !== ANTHROPIC_FAKE_KEY) return recorded("error-401-authentication.json");
   const version = headers.get("anthropic-version");
   if (!version) return anthropicError(400, "invalid_request_error", "anthropic-version: header is required");
   const versionFields = VERSION_EXTRA_FIELDS[version];
   if (!versionFields) return anthropicError(400, "invalid_request_error", `anthropic-version: "${version}" is not a valid version`);
-  const fields = requestFields(headers.has("anthropic-beta") ? "anthropicBetaMessages" : "anthropicMessages");
-  const extra = Object.keys(body).find((k) => !fields.has(k) && !versionFields.includes(k));
+  const beta = headers.has("anthropic-beta");
+  const fields = requestFields(counting ? (beta ? "anthropicBetaCountTokens" : "anthropicCountTokens") : beta ? "anthropicBetaMessages" : "anthropicMessages");
+  // The sampling fields an older version still takes belong to generation, never to counting.
+  const extra = Object.keys(body).find((k) => !fields.has(k) && (counting || !versionFields.includes(k)));
   if (extra) return anthropicError(400, "invalid_request_error", `${extra}: Extra inputs are not permitted`);
   if (typeof body.model !== "string") return anthropicError(400, "invalid_request_error", "model: Field required");
-  if (typeof body.max_tokens !== "number") return anthropicError(400, "invalid_request_error", "max_tokens: Field required");
+  if (!counting && typeof body.max_tokens !== "number") return anthropicError(400, "invalid_request_error", "max_tokens: Field required");
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     return anthropicError(400, "invalid_request_error", "messages: at least one message is required");
   }
@@ -91,23 +110,27 @@ function validate(headers: Headers, body: MessagesBody): Response | null {
   return null;
 }
 
-/** Answers `POST /v1/messages`; null for any other request. */
+const COUNT_TOKENS_PATH = "/v1/messages/count_tokens";
+
+/** Answers `POST /v1/messages` and `POST /v1/messages/count_tokens`; null for any other request. */
 export async function handleAnthropic(request: Request): Promise<Response | null> {
   const url = new URL(request.url);
-  if (request.method !== "POST" || url.pathname !== "/v1/messages") return null;
+  if (request.method !== "POST" || (url.pathname !== "/v1/messages" && url.pathname !== COUNT_TOKENS_PATH)) return null;
   let body: MessagesBody;
   try {
     body = (await request.json()) as MessagesBody;
   } catch {
     return anthropicError(400, "invalid_request_error", "There was an error parsing the body of your request.");
   }
-  const invalid = validate(request.headers, body);
+  const counting = url.pathname === COUNT_TOKENS_PATH;
+  const invalid = validate(request.headers, body, counting);
   if (invalid) return invalid;
 
   const model = String(body.model);
   for (const status of [400, 401, 429, 529]) {
     if (model.endsWith(`-error-${status}`)) return anthropicStatusError(status);
   }
+  if (counting) return Response.json({ input_tokens: fakeTokenCount(body) }, { headers: { "request-id": "req_fake_upstream" } });
   const stream = body.stream === true;
   if (model.endsWith("-midstream-error")) return sse("stream-error-overloaded.sse");
   if (model.endsWith("-truncated")) return sse("stream-truncated.sse");

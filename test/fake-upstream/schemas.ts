@@ -22,6 +22,8 @@ const SOURCES = {
   openaiEmbeddings: ["openai/resources/embeddings.d.ts", "EmbeddingCreateParams"],
   anthropicMessages: ["@anthropic-ai/sdk/resources/messages/messages.d.ts", "MessageCreateParamsBase"],
   anthropicBetaMessages: ["@anthropic-ai/sdk/resources/beta/messages/messages.d.ts", "MessageCreateParamsBase"],
+  anthropicCountTokens: ["@anthropic-ai/sdk/resources/messages/messages.d.ts", "MessageCountTokensParams"],
+  anthropicBetaCountTokens: ["@anthropic-ai/sdk/resources/beta/messages/messages.d.ts", "MessageCountTokensParams"],
   // Gemini: the REST body of generateContent as the older SDK sends it (the current @google/genai
   // has no type for the wire body), and generationConfig from the current SDK, which types fields
   // the older one predates (thinkingConfig, seed, responseJsonSchema).

@@ -4,13 +4,15 @@ import anthropicText from "../fixtures/anthropic/message-text.json";
 import anthropicTools from "../fixtures/anthropic/message-tool-use.json";
 import chatText from "../fixtures/openai/chat-text.json";
 import chatTools from "../fixtures/openai/chat-tools.json";
-import { ANTHROPIC_FAKE_KEY } from "../fake-upstream/anthropic";
+import { estimateMessagesPromptTokens } from "../../workers/shared/src/anthropic";
+import { ANTHROPIC_FAKE_KEY, fakeTokenCount } from "../fake-upstream/anthropic";
 import { GOOGLE_FAKE_KEY } from "../fake-upstream/google";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
 import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import { startStack, type Stack } from "../support/stack";
 import { anthropicClient, anthropicClientFor } from "../support/clients";
+import { gatewayFetch } from "../support/fetch";
 
 /**
  * Issue 6, "must show": the official `@anthropic-ai/sdk` against the gateway's `/v1/messages` —
@@ -337,5 +339,125 @@ describe("/v1/messages errors in Anthropic's shape", () => {
     const unknown = await other.messages.create({ model: "nobody/model", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
     expect((unknown as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ error: { type: "not_found_error" } });
+  });
+});
+
+describe("request-id: the SDK's _request_id (issue 19)", () => {
+  it("is the gateway's request id on a message, a stream and an error", async () => {
+    const { client } = await anthropicTenant();
+    const created = client.messages.create({ model: `claude/${uniqueModel("rid")}`, max_tokens: 16, messages: [{ role: "user", content: "Hi" }] });
+    const message = await created;
+    const { response } = await created.withResponse();
+    expect(message._request_id).toMatch(/^req_/);
+    expect(message._request_id).toBe(response.headers.get("x-request-id"));
+
+    const stream = client.messages.stream({ model: `oai/${uniqueModel("rid-stream")}`, max_tokens: 16, messages: [{ role: "user", content: "Hi" }] });
+    await stream.finalMessage();
+    const streamed = await stream.withResponse();
+    expect(stream.request_id).toMatch(/^req_/);
+    expect(stream.request_id).toBe(streamed.response.headers.get("x-request-id"));
+
+    const err = await client.messages
+      .create({ model: `claude/${uniqueModel("rid")}-error-429`, max_tokens: 16, messages: [{ role: "user", content: "Hi" }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+    const failed = err as InstanceType<typeof Anthropic.RateLimitError>;
+    expect(failed.requestID).toMatch(/^req_/);
+    expect(failed.requestID).toBe(failed.headers?.get("x-request-id"));
+  });
+});
+
+describe("messages.countTokens (issue 19)", () => {
+  const counted = {
+    system: "Answer in one word.",
+    messages: [
+      { role: "user" as const, content: "What is the capital of France?" },
+      { role: "assistant" as const, content: "Paris." },
+      { role: "user" as const, content: [{ type: "text" as const, text: "And of Italy, please?" }] },
+    ],
+  };
+
+  it("is exact for an Anthropic provider: the upstream's own count_tokens answers, with only the model replaced", async () => {
+    const { client, apiKey } = await anthropicTenant();
+    const model = uniqueModel("claude-count");
+    const counting = client.messages.countTokens({ model: `claude/${model}`, ...counted });
+    const data = await counting;
+    const { response } = await counting.withResponse();
+    expect(data).toEqual({ input_tokens: fakeTokenCount(counted) });
+    expect(data.input_tokens).not.toBe(estimateMessagesPromptTokens(counted));
+    expect(data._request_id).toBe(response.headers.get("x-request-id"));
+    expect(response.headers.get("x-gateway-token-count")).toBe("exact");
+    expect(response.headers.get("x-gateway-provider")).toBe("claude");
+
+    const sent = upstream.requests(model);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.path).toBe("/v1/messages/count_tokens");
+    expect(sent[0]!.body).toEqual({ model, ...counted });
+    expect(sent[0]!.headers["x-api-key"]).toBe(ANTHROPIC_FAKE_KEY);
+    expect(sent[0]!.headers["anthropic-version"]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(JSON.stringify(sent[0])).not.toContain(apiKey);
+  });
+
+  it("is the gateway's documented estimate for an OpenAI provider, which is never called", async () => {
+    const { client } = await anthropicTenant();
+    const model = uniqueModel("oai-count");
+    const counting = client.messages.countTokens({ model: `oai/${model}`, ...counted });
+    const data = await counting;
+    const { response } = await counting.withResponse();
+    expect(data).toEqual({ input_tokens: estimateMessagesPromptTokens(counted) });
+    expect(data._request_id).toBe(response.headers.get("x-request-id"));
+    expect(response.headers.get("x-gateway-token-count")).toBe("estimate");
+    expect(response.headers.get("x-gateway-provider")).toBe("oai");
+    expect(upstream.requests(model)).toHaveLength(0);
+  });
+
+  it("refuses what a Messages request would refuse, in Anthropic's shape: a bad body, a model the key may not use, an upstream's 400", async () => {
+    const { client } = await anthropicTenant({ models: ["claude/*"] });
+    const model = uniqueModel("claude-count-bad");
+    const empty = await client.messages.countTokens({ model: `claude/${model}`, messages: [] }).catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((empty as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("messages") },
+    });
+    expect(upstream.requests(model)).toHaveLength(0);
+
+    const denied = await client.messages.countTokens({ model: "oai/anything", ...counted }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(Anthropic.PermissionDeniedError);
+
+    // max_tokens belongs to generation: the gateway forwards it, Anthropic refuses it as the strict fake does.
+    const extra = await client.messages.countTokens({ model: `claude/${model}`, ...counted, max_tokens: 10 } as never).catch((e: unknown) => e);
+    expect(extra).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((extra as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+      error: { type: "invalid_request_error", message: "max_tokens: Extra inputs are not permitted" },
+    });
+  });
+});
+
+describe("404s under /v1/messages are Anthropic-shaped (issue 19)", () => {
+  it("an unknown model (messages and countTokens) is a NotFoundError with not_found_error and request-id", async () => {
+    const { client } = await anthropicTenant();
+    for (const call of [
+      () => client.messages.create({ model: "nobody/model", max_tokens: 10, messages: [{ role: "user", content: "x" }] }),
+      () => client.messages.countTokens({ model: "nobody/model", messages: [{ role: "user", content: "x" }] }),
+    ]) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+      const notFound = err as InstanceType<typeof Anthropic.NotFoundError>;
+      expect(notFound.error).toMatchObject({ type: "error", error: { type: "not_found_error", message: expect.stringContaining("nobody/model") } });
+      expect(notFound.requestID).toMatch(/^req_/);
+    }
+  });
+
+  it("an unknown route under /v1/messages is Anthropic's 404 body, not OpenAI's", async () => {
+    const res = await gatewayFetch(stack, "/v1/messages/batches_nope", { body: {}, headers: { "anthropic-version": "2023-06-01" } });
+    expect(res.status).toBe(404);
+    const requestId = res.headers.get("x-request-id");
+    expect(res.headers.get("request-id")).toBe(requestId);
+    expect(await res.json()).toEqual({
+      type: "error",
+      error: { type: "not_found_error", message: "Unknown route: POST /v1/messages/batches_nope." },
+      request_id: requestId,
+    });
   });
 });

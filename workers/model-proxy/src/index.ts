@@ -5,6 +5,7 @@ import {
   privateWorkerFetch,
   runChecks,
   type ProxyOperation,
+  type MessageTokenCount,
   type ProxyRequest,
   type Result,
   type RouteTarget,
@@ -13,6 +14,7 @@ import {
 import { proxyRequestOf } from "../../shared/src/contracts/proxy-http";
 import type { Model } from "../../shared/src/openai";
 import { dispatch } from "./dispatch/dispatcher";
+import { countMessageTokens } from "./dispatch/count-tokens";
 import { getModel, listModels, routeTargets } from "./dispatch/models";
 import { registryFor } from "./registry";
 import { routingFor } from "./routing/route-request";
@@ -49,6 +51,21 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
     const decoded = await proxyRequestOf(request);
     if (!decoded.ok) return errorResponse(decoded.error, request.headers.get("x-request-id") ?? undefined);
     return this.dispatch(decoded.value);
+  }
+
+  /**
+   * Anthropic's token count of a Messages request (`POST /v1/messages/count_tokens`): exact from an
+   * Anthropic upstream, the gateway's estimate for any other (dispatch/count-tokens.ts).
+   */
+  async countMessageTokens(request: ProxyRequest): Promise<Result<MessageTokenCount>> {
+    try {
+      return await countMessageTokens(request, this.env, () => registryFor(this.env, this.ctx), routingFor(this.env, this.ctx));
+    } catch (err) {
+      console.error(
+        JSON.stringify({ level: "error", service: "model-proxy", requestId: request.requestId, message: err instanceof Error ? err.message : String(err) }),
+      );
+      return fail({ code: "internal_error", message: "model-proxy could not count the tokens. Quote the request id when reporting it." });
+    }
   }
 
   /** The models the principal's tenant can address (`GET /v1/models`, before the key's own filter). */

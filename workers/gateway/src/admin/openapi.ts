@@ -30,14 +30,14 @@ export function errorResponses<S extends number>(...statuses: S[]) {
   ) as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
 }
 
-/** A JSON success response entry. */
-export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
-  return { description, content: { "application/json": { schema } } };
+/** A JSON success response entry, with an example answer where one helps the reader. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string, example?: unknown) {
+  return { description, content: { "application/json": { schema, ...(example === undefined ? {} : { example }) } } };
 }
 
-/** A required JSON request body. */
-export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
-  return { body: { required: true, description, content: { "application/json": { schema } } } };
+/** A required JSON request body, with an example request where one helps the reader. */
+export function jsonBody<T extends z.ZodType>(schema: T, description?: string, example?: unknown) {
+  return { body: { required: true, description, content: { "application/json": { schema, ...(example === undefined ? {} : { example }) } } } };
 }
 
 /**

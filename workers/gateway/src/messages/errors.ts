@@ -4,7 +4,11 @@ import { ANTHROPIC_VERSION_FORMAT, anthropicErrorFromOpenAI } from "../../../sha
 import type { GatewayBindings } from "../types";
 
 /**
- * Anthropic's error shape on `/v1/messages`. Every failure in the gateway — a bad key from the
+ * Anthropic's answers on `/v1/messages` and everything under it. Every answer — stream or not,
+ * success or error — carries `request-id` (Anthropic's header, what `@anthropic-ai/sdk` reads into
+ * `_request_id` and its errors' `requestID`), the same id as `x-request-id`.
+ *
+ * Anthropic's error shape there. Every failure in the gateway — a bad key from the
  * auth middleware, a validation error, a refused limit, an upstream error relayed from model-proxy
  * — is produced once, in OpenAI's shape, by the shared error model; this middleware sits outside
  * all of them and re-renders that body as `{"type":"error","error":{"type","message"}}` with the
@@ -14,6 +18,7 @@ import type { GatewayBindings } from "../types";
 export function anthropicErrors(): MiddlewareHandler<GatewayBindings> {
   return async (c, next) => {
     await next();
+    c.res.headers.set("request-id", c.get("requestId"));
     const res = c.res;
     if (res.status < 400 || !(res.headers.get("content-type") ?? "").includes("application/json")) return;
     const body: unknown = await res

@@ -15,7 +15,16 @@ function error(description: string) {
  * The OpenAPI description of a proxied POST operation. The routes themselves parse the body once
  * with the same schema (proxy.ts), so the document and the validation cannot drift apart.
  */
-export function proxiedRoute(surface: OpenAISurface, path: string, summary: string, request: z.ZodType, response: z.ZodType, streams: boolean): RouteConfig {
+export function proxiedRoute(
+  surface: OpenAISurface,
+  path: string,
+  summary: string,
+  request: z.ZodType,
+  response: z.ZodType,
+  streams: boolean,
+  examples: { request?: unknown; response?: unknown } = {},
+): RouteConfig {
+  const answer = examples.response === undefined ? {} : { example: examples.response };
   const description = [streams ? SSE_NOTE : null, surface.note ?? null].filter((d) => d !== null).join(" ");
   return {
     method: "post",
@@ -24,14 +33,14 @@ export function proxiedRoute(surface: OpenAISurface, path: string, summary: stri
     summary,
     description: description || undefined,
     security: API_KEY_SECURITY,
-    request: { ...jsonBody(request as never), ...(surface.headers ? { headers: surface.headers } : {}) },
+    request: { ...jsonBody(request as never, undefined, examples.request), ...(surface.headers ? { headers: surface.headers } : {}) },
     responses: {
       200: streams
         ? {
             description: "The completion (JSON), or a stream of chunks (SSE)",
-            content: { "application/json": { schema: response as never }, "text/event-stream": { schema: { type: "string" } } },
+            content: { "application/json": { schema: response as never, ...answer }, "text/event-stream": { schema: { type: "string" } } },
           }
-        : jsonResponse(response as never, "The result"),
+        : jsonResponse(response as never, "The result", examples.response),
       ...errorResponses(400, 401, 403, 404),
       413: error("The body exceeds MAX_BODY_BYTES (4 MiB by default)"),
       415: error("The body is not `application/json`"),

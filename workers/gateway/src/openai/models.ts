@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ApiError, modelAllowed, requireModelScope, type Principal } from "../../../shared/src";
 import { ModelListSchema, ModelSchema, type Model } from "../../../shared/src/openai";
 import { API_KEY_SECURITY, errorResponses, jsonResponse, unwrap } from "../admin/openapi";
+import { EXAMPLES } from "../docs/examples";
 import type { GatewayBindings } from "../types";
 import type { OpenAISurface } from "./surface";
 
@@ -30,7 +31,7 @@ export function registerModels(app: OpenAPIHono<GatewayBindings>, s: OpenAISurfa
     tags: s.tags,
     summary: "List the models this API key may use",
     security: API_KEY_SECURITY,
-    responses: { 200: jsonResponse(ModelListSchema, "OpenAI's model list"), ...errorResponses(401, 403, 503) },
+    responses: { 200: jsonResponse(ModelListSchema, "OpenAI's model list", EXAMPLES.models.list), ...errorResponses(401, 403, 503) },
   });
   app.get(`${s.prefix}/models`, async (c) => {
     const data = await allowedModels(c.env, c.get("principal"));
@@ -44,7 +45,7 @@ export function registerModels(app: OpenAPIHono<GatewayBindings>, s: OpenAISurfa
     summary: "Retrieve one model this API key may use (the id may contain `/`)",
     security: API_KEY_SECURITY,
     request: { params: z.object({ model: z.string().meta({ example: "openai/gpt-4o-mini" }) }) },
-    responses: { 200: jsonResponse(ModelSchema, "The model"), ...errorResponses(401, 403, 404, 503) },
+    responses: { 200: jsonResponse(ModelSchema, "The model", EXAMPLES.models.one), ...errorResponses(401, 403, 404, 503) },
   });
   app.get(`${s.prefix}/models/:model{.+}`, async (c) => {
     const id = c.req.param("model");

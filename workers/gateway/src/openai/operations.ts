@@ -10,6 +10,7 @@ import {
   estimateChatPromptTokens,
   estimateInputTokens,
 } from "../../../shared/src/openai";
+import { EXAMPLES } from "../docs/examples";
 import type { GatewayBindings } from "../types";
 import { proxiedRoute } from "./docs";
 import { proxyOperation } from "./proxy";
@@ -19,7 +20,7 @@ import type { OpenAISurface } from "./surface";
 export function registerOperations(app: OpenAPIHono<GatewayBindings>, s: OpenAISurface): void {
   const p = s.prefix;
   app.openAPIRegistry.registerPath(
-    proxiedRoute(s, `${p}/chat/completions`, "Create a chat completion (streamed or not)", ChatCompletionRequestSchema, ChatCompletionSchema, true),
+    proxiedRoute(s, `${p}/chat/completions`, "Create a chat completion (streamed or not)", ChatCompletionRequestSchema, ChatCompletionSchema, true, EXAMPLES.chat),
   );
   app.post(`${p}/chat/completions`, (c) =>
     proxyOperation(c, {
@@ -32,7 +33,7 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>, s: OpenAIS
   );
 
   app.openAPIRegistry.registerPath(
-    proxiedRoute(s, `${p}/completions`, "Create a text completion (legacy; streamed or not)", CompletionRequestSchema, CompletionSchema, true),
+    proxiedRoute(s, `${p}/completions`, "Create a text completion (legacy; streamed or not)", CompletionRequestSchema, CompletionSchema, true, EXAMPLES.completions),
   );
   app.post(`${p}/completions`, (c) =>
     proxyOperation(c, {
@@ -48,7 +49,7 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>, s: OpenAIS
   );
 
   app.openAPIRegistry.registerPath(
-    proxiedRoute(s, `${p}/embeddings`, "Create embeddings (float or base64)", EmbeddingRequestSchema, EmbeddingListSchema, false),
+    proxiedRoute(s, `${p}/embeddings`, "Create embeddings (float or base64)", EmbeddingRequestSchema, EmbeddingListSchema, false, EXAMPLES.embeddings),
   );
   app.post(`${p}/embeddings`, (c) =>
     proxyOperation(c, {

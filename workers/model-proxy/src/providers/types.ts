@@ -57,4 +57,10 @@ export interface AdapterContext {
 export interface ProviderAdapter {
   supports(operation: ProxyOperation): boolean;
   call(operation: ProxyOperation, body: Record<string, unknown>, target: Target, ctx: AdapterContext): Promise<Response>;
+  /**
+   * The exact input tokens of an Anthropic Messages request (`/v1/messages/count_tokens`), from
+   * the upstream's own counting endpoint. Only adapters whose upstream has one implement it; for
+   * the others model-proxy answers the gateway's documented estimate (dispatch/count-tokens.ts).
+   */
+  countMessageTokens?(body: Record<string, unknown>, target: Target, ctx: AdapterContext): Promise<number>;
 }

@@ -3,7 +3,7 @@ import { seededRandom } from "../../../shared/src/test-clock";
 import { credentialCache, type CredentialCache, type CredentialSource } from "../providers-store/credentials";
 import { adapterFor } from "../providers";
 import { billedExtra } from "../providers/billed-extras";
-import type { Target } from "../providers/types";
+import type { ProviderConfig, Target } from "../providers/types";
 import type { Resolution } from "../registry/types";
 import { Breakers, circuitConfigFrom, durableCircuitStore, type Background } from "./breaker";
 import { runRoute, type RouteResult, type RoutedTarget } from "./execute";
@@ -67,6 +67,21 @@ export function isolatedRouting(): RoutingContext {
 }
 
 /**
+ * A target's provider as one call uses it: under that call's timeout, with its stored credential
+ * revealed (isolate-cached). Throws the ApiError a client sees when the credential cannot be loaded.
+ */
+export async function providerForCall(configured: ProviderConfig, timeoutMs: number, routing: RoutingContext): Promise<ProviderConfig> {
+  const provider = { ...configured, timeoutMs };
+  if (provider.credential) {
+    if (!routing.secrets) throw new ApiError({ code: "internal_error", message: `The credential of provider '${provider.name}' cannot be loaded here.` });
+    const revealed = await routing.credentials.reveal(routing.secrets, provider.name, provider.credential);
+    if (!revealed.ok) throw new ApiError(revealed.error);
+    provider.apiKey = revealed.value;
+  }
+  return provider;
+}
+
+/**
  * Sends one proxied request through its resolution: the route's strategy orders the targets, each
  * attempt reveals the target's credential (isolate-cached) and calls its adapter.
  */
@@ -116,13 +131,7 @@ export async function routeRequest(
         if (!adapter?.supports(req.operation)) {
           throw new ApiError({ code: "invalid_request", param: "model", message: `Provider '${target.provider.name}' does not support ${req.operation}.` });
         }
-        const provider = { ...target.provider, timeoutMs };
-        if (provider.credential) {
-          if (!routing.secrets) throw new ApiError({ code: "internal_error", message: `The credential of provider '${provider.name}' cannot be loaded here.` });
-          const revealed = await routing.credentials.reveal(routing.secrets, provider.name, provider.credential);
-          if (!revealed.ok) throw new ApiError(revealed.error);
-          provider.apiKey = revealed.value;
-        }
+        const provider = await providerForCall(target.provider, timeoutMs, routing);
         return adapter.call(
           req.operation,
           req.body,

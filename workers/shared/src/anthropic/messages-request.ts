@@ -111,6 +111,30 @@ export const MessagesRequestSchema = z
   .meta({ id: "CreateMessageRequest", description: "Anthropic's Messages API request." });
 
 export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
+
+/**
+ * `POST /v1/messages/count_tokens` request (Anthropic's `MessageCountTokensParams`): what would be
+ * sent to `/v1/messages` minus the fields that shape generation (`max_tokens`, `stream`,
+ * sampling, `stop_sequences`, `metadata`), which Anthropic's endpoint does not take. The same
+ * content checks as a Messages request, so what counts is what could be sent.
+ */
+export const MessagesCountTokensRequestSchema = MessagesRequestSchema.omit({
+  max_tokens: true,
+  stream: true,
+  temperature: true,
+  top_p: true,
+  top_k: true,
+  stop_sequences: true,
+  metadata: true,
+  service_tier: true,
+}).meta({ id: "CountMessageTokensRequest", description: "Anthropic's token-counting request: a Messages request without its generation settings." });
+
+export type MessagesCountTokensRequest = z.infer<typeof MessagesCountTokensRequestSchema>;
+
+/** `POST /v1/messages/count_tokens` answer (Anthropic's `MessageTokensCount`). */
+export const MessageTokensCountSchema = z
+  .object({ input_tokens: z.number().int().min(0).describe("Tokens in the messages, system prompt and tools, as the model would be billed for them.") })
+  .meta({ id: "MessageTokensCount" });
 export type ContentBlock = z.infer<typeof ContentBlockSchema> & Record<string, unknown>;
 
 /** `anthropic-version` is a date (`2023-06-01`); which dates exist is Anthropic's to say. */

@@ -37,6 +37,18 @@ export const ProxyRequestSchema = z.object({
 });
 
 /**
+ * model-proxy's answer to a token count (`/v1/messages/count_tokens`): Anthropic's `input_tokens`,
+ * whether the upstream counted it (`exact`) or it is the gateway's estimate, and which provider and
+ * upstream model it is for (the first target of the model's resolution).
+ */
+export interface MessageTokenCount {
+  input_tokens: number;
+  exact: boolean;
+  provider: string;
+  model: string;
+}
+
+/**
  * One upstream a model name may be served by, as model-proxy's `routeTargets` tells the gateway:
  * the gateway reserves a limited key's request at the most expensive target's price and the
  * largest target's output (an alias costs what it may be served by, not what its own name costs).

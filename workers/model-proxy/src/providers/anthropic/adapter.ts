@@ -2,6 +2,7 @@ import { ApiError, type ProxyOperation } from "../../../../shared/src";
 import type { ChatRequest } from "../chat-translation";
 import type { AdapterContext, ProviderAdapter, Target } from "../types";
 import { anthropicChat } from "./chat";
+import { anthropicCountTokens } from "./count-tokens";
 import { anthropicMessages } from "./messages";
 
 /**
@@ -19,5 +20,10 @@ export class AnthropicAdapter implements ProviderAdapter {
     if (operation === "chat") return anthropicChat(body as ChatRequest, target, ctx);
     if (operation === "messages") return anthropicMessages(body, target, ctx);
     throw new ApiError({ code: "invalid_request", message: `Provider '${target.provider.name}' (anthropic) does not serve ${operation}.` });
+  }
+
+  /** Anthropic counts exactly: its own `/v1/messages/count_tokens`. */
+  countMessageTokens(body: Record<string, unknown>, target: Target, ctx: AdapterContext): Promise<number> {
+    return anthropicCountTokens(body, target, ctx);
   }
 }

@@ -10,7 +10,7 @@ export const ANTHROPIC_API = {
   defaultBaseUrl: "https://api.anthropic.com",
   /** The one stable API version; newer behaviour is opted into with `anthropic-beta`, never implied. */
   version: "2023-06-01",
-  paths: { messages: "/v1/messages" },
+  paths: { messages: "/v1/messages", countTokens: "/v1/messages/count_tokens" },
 } as const;
 
 /**
@@ -18,8 +18,17 @@ export const ANTHROPIC_API = {
  * (`https://api.anthropic.com`) or an OpenAI-style base ending in `/v1`; both are accepted.
  */
 export function messagesUrl(provider: ProviderConfig): string {
+  return apiUrl(provider, ANTHROPIC_API.paths.messages);
+}
+
+/** The token-counting URL for a provider (`/v1/messages/count_tokens`), from the same base. */
+export function countTokensUrl(provider: ProviderConfig): string {
+  return apiUrl(provider, ANTHROPIC_API.paths.countTokens);
+}
+
+function apiUrl(provider: ProviderConfig, path: string): string {
   const base = (provider.baseUrl || ANTHROPIC_API.defaultBaseUrl).replace(/\/+$/, "");
-  return base.endsWith("/v1") ? `${base}/messages` : `${base}${ANTHROPIC_API.paths.messages}`;
+  return base.endsWith("/v1") ? `${base}${path.slice("/v1".length)}` : `${base}${path}`;
 }
 
 /**

@@ -15,6 +15,7 @@ import { openAIToAnthropicStream } from "./inbound-stream";
  */
 export function withMessages(inner: ProviderAdapter): ProviderAdapter {
   return {
+    ...(inner.countMessageTokens ? { countMessageTokens: inner.countMessageTokens.bind(inner) } : {}),
     supports: (operation: ProxyOperation) => (operation === "messages" ? inner.supports("messages") || inner.supports("chat") : inner.supports(operation)),
     call: (operation, body, target, ctx) =>
       operation !== "messages" || inner.supports("messages") ? inner.call(operation, body, target, ctx) : messagesThroughChat(inner, body, target, ctx),

@@ -1,0 +1,2 @@
+export const DOCS_VENDOR_DIR: string;
+export function ensureDocsAssets(): void;
