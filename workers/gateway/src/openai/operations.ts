@@ -20,7 +20,15 @@ import type { OpenAISurface } from "./surface";
 export function registerOperations(app: OpenAPIHono<GatewayBindings>, s: OpenAISurface): void {
   const p = s.prefix;
   app.openAPIRegistry.registerPath(
-    proxiedRoute(s, `${p}/chat/completions`, "Create a chat completion (streamed or not)", ChatCompletionRequestSchema, ChatCompletionSchema, true, EXAMPLES.chat),
+    proxiedRoute(
+      s,
+      `${p}/chat/completions`,
+      "Create a chat completion (streamed or not)",
+      ChatCompletionRequestSchema,
+      ChatCompletionSchema,
+      true,
+      EXAMPLES.chat,
+    ),
   );
   app.post(`${p}/chat/completions`, (c) =>
     proxyOperation(c, {
@@ -33,7 +41,15 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>, s: OpenAIS
   );
 
   app.openAPIRegistry.registerPath(
-    proxiedRoute(s, `${p}/completions`, "Create a text completion (legacy; streamed or not)", CompletionRequestSchema, CompletionSchema, true, EXAMPLES.completions),
+    proxiedRoute(
+      s,
+      `${p}/completions`,
+      "Create a text completion (legacy; streamed or not)",
+      CompletionRequestSchema,
+      CompletionSchema,
+      true,
+      EXAMPLES.completions,
+    ),
   );
   app.post(`${p}/completions`, (c) =>
     proxyOperation(c, {
