@@ -76,7 +76,7 @@ const UNIT = [
  * the chunks a coordinator sends go to a queue nothing consumes, so no background consumer races them.
  */
 const UNIT_OVERRIDES: Record<string, Record<string, unknown>> = {
-  tail: { queueProducers: { BATCH_REQUESTS: { queueName: "batch-requests-unit-tests" } } },
+  tail: { queueProducers: { BATCH_REQUESTS: { queueName: "batch-requests-unit-tests" }, WEBHOOKS: { queueName: "webhooks-unit-tests" } } },
 };
 
 /**

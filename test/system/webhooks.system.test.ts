@@ -3,10 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CreatedWebhookEndpoint, EmittedTenantEvent, WebhookEndpoint } from "../../workers/shared/src/contracts/webhooks";
 import type { Result } from "../../workers/shared/src/result";
 import { newWebhookSecret, signWebhook } from "../../workers/shared/src/webhooks/signature";
-import { openaiClient } from "../support/clients";
+import { startCoreStack } from "../fake-upstream/stack";
+import { batchReaching, chatLines, jsonl, uploadBatchFile } from "../support/batches";
+import { clientFor, openaiClient } from "../support/clients";
 import { expectError } from "../support/errors";
 import { gatewayFetch } from "../support/fetch";
-import { startStack, type Stack } from "../support/stack";
+import { uniqueModel } from "../support/names";
+import type { Stack } from "../support/stack";
 import { dumpAllStores } from "../support/stores";
 import { tenantWithKey } from "../support/tenants";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
@@ -14,16 +17,18 @@ import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-r
 /**
  * Tenant webhooks end to end: registration through the gateway (`/v1/webhooks`), endpoints owned by
  * tail, secrets sealed by the secrets Worker, deliveries through the `webhooks` Queue to a receiver
- * on loopback, verified with the `openai` SDK's `webhooks.unwrap` exactly as a tenant's server would.
+ * on loopback, verified with the `openai` SDK's `webhooks.unwrap` exactly as a tenant's server would;
+ * batches (run against the fake upstream) send their terminal events through it.
  */
 let stack: Stack;
+let close: () => Promise<void>;
 const receivers: WebhookReceiver[] = [];
 beforeAll(async () => {
-  stack = await startStack();
+  ({ stack, close } = await startCoreStack());
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
-  await stack?.close();
+  await close?.();
 });
 
 const sdk = () => openaiClient(stack, "sk-unused");
@@ -44,7 +49,7 @@ async function receiver(statuses?: number[]): Promise<WebhookReceiver> {
 
 /**
  * Emits a tenant event the way another Worker does: billing's `TENANT_EVENTS` binding (tail's
- * `TenantEvents` entrypoint). Until batches emit their own terminal events, this is the test's path in.
+ * `TenantEvents` entrypoint), for event types and cases no batch produces here.
  */
 async function emit(input: { tenant_id: string; type: string; data: { id: string }; dedupe_key?: string }): Promise<EmittedTenantEvent> {
   const env = (await stack.harness.getWorker("billing").getEnv()) as { TENANT_EVENTS: { emit(i: unknown): Promise<Result<EmittedTenantEvent>> } };
@@ -212,5 +217,45 @@ describe("delivery", () => {
     expect(JSON.parse(onlyFailed!.body)).toMatchObject({ id: failed.event_id, type: "batch.failed", data: { id: "batch_f" } });
     expect(failedOnly.received).toHaveLength(1);
     expect(otherTenant.received).toEqual([]);
+  });
+});
+
+describe("batch events", () => {
+  it("a completed batch sends batch.completed, which verifies with the SDK's webhooks.unwrap", async () => {
+    const { client, apiKey } = await clientFor(stack, { scopes: ["chat", "batch", "webhooks:write"] });
+    const hook = await receiver();
+    const endpoint = await register(apiKey, { url: hook.url, events: ["batch.completed", "batch.failed"] });
+    const file = await uploadBatchFile(client, jsonl(chatLines(`fake/${uniqueModel("webhook-batch")}`, 2)));
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+    const done = await batchReaching(client, batch.id, "completed");
+    const [delivery] = await hook.waitFor(1);
+    const event = await sdk().webhooks.unwrap(delivery!.body, headersOf(delivery!.headers), endpoint.secret);
+    expect(event).toEqual({
+      id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+      object: "event",
+      type: "batch.completed",
+      created_at: expect.any(Number),
+      data: { id: batch.id },
+    });
+    expect(event.created_at).toBeGreaterThanOrEqual(done.completed_at!);
+    expect(delivery!.headers["webhook-id"]).toBe(event.id);
+    expect(hook.received).toHaveLength(1);
+  });
+
+  it("a batch that fails validation sends batch.failed; an endpoint subscribed only to completions gets nothing", async () => {
+    const { client, apiKey } = await clientFor(stack, { scopes: ["chat", "batch", "webhooks:write"] });
+    const failures = await receiver();
+    const completions = await receiver();
+    const endpoint = await register(apiKey, { url: failures.url, events: ["batch.failed"] });
+    await register(apiKey, { url: completions.url, events: ["batch.completed"] });
+    const file = await uploadBatchFile(client, jsonl(["{not json"]));
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+    await batchReaching(client, batch.id, "failed");
+    const [delivery] = await failures.waitFor(1);
+    expect(await sdk().webhooks.unwrap(delivery!.body, headersOf(delivery!.headers), endpoint.secret)).toMatchObject({
+      type: "batch.failed",
+      data: { id: batch.id },
+    });
+    expect(completions.received).toEqual([]);
   });
 });

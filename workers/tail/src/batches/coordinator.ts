@@ -3,6 +3,8 @@ import { R2StreamWriter } from "../files/r2-writer";
 import { fileKey, insertFile, newFileId } from "../files/store";
 import { ChunkMessageSchema, TERMINAL, type BatchEndpoint, type BatchObject, type BatchStatus, type ChunkMessage, type Claim, type LineResult } from "./model";
 import { validateLines } from "./validate";
+import type { TenantEventType } from "../../../shared/src/webhooks/events";
+import { TenantEventEmitter } from "../webhooks/emitter";
 
 /**
  * One batch's state machine, counts and results: the logic of the `BatchCoordinator` Durable
@@ -64,7 +66,19 @@ export interface CoordinatorEnv {
   TEST_CLOCK?: string;
   /** Test stack only (honoured with the test clock's vars): a completion window shorter than 24 h, in seconds. */
   TEST_BATCH_WINDOW_SECONDS?: string;
+  /** Tenant webhooks: the batch's terminal event is queued here (webhooks/emitter.ts). */
+  WEBHOOKS: Queue;
 }
+
+/** Terminal statuses and the tenant webhook event each sends. */
+const TERMINAL_EVENTS: Partial<Record<BatchStatus, TenantEventType>> = {
+  completed: "batch.completed",
+  failed: "batch.failed",
+  expired: "batch.expired",
+  cancelled: "batch.cancelled",
+};
+/** When queuing a terminal event fails, the hook is tried again this much later (from the alarm). */
+const NOTIFY_RETRY_MS = 30_000;
 
 const STATE = "state";
 const CLOCK = "test-clock";
@@ -421,14 +435,41 @@ export class BatchRun {
    * Tenant webhooks (`batch.completed`, `batch.failed`, `batch.expired`, `batch.cancelled`) are
    * sent from here: this is where their delivery is enqueued.
    */
-  async #onTerminal(batch: BatchObject, tenantId: string): Promise<void> {
+  async #onTerminal(batch: BatchObject, tenantId: string): Promise<boolean> {
     console.log(JSON.stringify({ level: "info", service: "tail", message: "batch finished", batchId: batch.id, tenantId, status: batch.status }));
+    const type = TERMINAL_EVENTS[batch.status];
+    if (!type) return true;
+    // The batch id is the de-duplication key: a batch ends once, so a hook that runs again (a
+    // restart between the emit and `notified` being saved) emits the same event id.
+    try {
+      const emitted = await new TenantEventEmitter(this.#env).emit({ tenant_id: tenantId, type, data: { id: batch.id }, dedupe_key: batch.id });
+      if (emitted.ok) return true;
+      console.error(
+        JSON.stringify({ level: "error", service: "tail", message: "batch webhook event refused", batchId: batch.id, error: emitted.error.message }),
+      );
+      return true; // a refused event (invalid input) would be refused again: not retried
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          service: "tail",
+          message: "batch webhook event not queued; retried",
+          batchId: batch.id,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+      return false;
+    }
   }
 
   async #notify(): Promise<void> {
     const s = this.#state!;
     if (s.notified) return;
-    await this.#onTerminal(s.batch, s.tenantId);
+    if (!(await this.#onTerminal(s.batch, s.tenantId))) {
+      // D1 or the Queue failed: the alarm's terminal branch runs the hook again.
+      await this.#storage.setAlarm(Date.now() + NOTIFY_RETRY_MS);
+      return;
+    }
     s.notified = true;
     await this.#save();
   }

@@ -1,9 +1,9 @@
 import { fail, ok, validationError, type Result } from "../../../shared/src";
 import { EmitTenantEventSchema, type EmittedTenantEvent, type WebhookDelivery } from "../../../shared/src/contracts/webhooks";
 import { buildTenantEvent } from "../../../shared/src/webhooks/events";
-import { WebhookRegistry } from "./registry";
+import { subscribedEndpoints } from "./registry";
 
-type Env = ConstructorParameters<typeof WebhookRegistry>[0] & Pick<TailEnv, "WEBHOOKS">;
+export type EmitterEnv = Pick<TailEnv, "TAIL_DB" | "WEBHOOKS">;
 
 /**
  * Emits a tenant event: builds OpenAI's event payload once, and queues one delivery per subscribed
@@ -14,13 +14,11 @@ type Env = ConstructorParameters<typeof WebhookRegistry>[0] & Pick<TailEnv, "WEB
  * BatchCoordinator, in this Worker), billing's alerts (over RPC, `TenantEvents.emit`).
  */
 export class TenantEventEmitter {
-  readonly #env: Env;
-  readonly #registry: WebhookRegistry;
+  readonly #env: EmitterEnv;
   readonly #now: () => number;
 
-  constructor(env: Env, now: () => number = Date.now) {
+  constructor(env: EmitterEnv, now: () => number = Date.now) {
     this.#env = env;
-    this.#registry = new WebhookRegistry(env, now);
     this.#now = now;
   }
 
@@ -29,7 +27,7 @@ export class TenantEventEmitter {
     if (!parsed.success) return fail(validationError(parsed.error));
     const { tenant_id, type, data, dedupe_key } = parsed.data;
     const event = await buildTenantEvent({ tenantId: tenant_id, type, data, createdAt: this.#now() / 1000, dedupeKey: dedupe_key });
-    const endpoints = await this.#registry.subscribers(tenant_id, type);
+    const endpoints = await subscribedEndpoints(this.#env.TAIL_DB, tenant_id, type);
     if (endpoints.length > 0) {
       const body = JSON.stringify(event);
       const messages: MessageSendRequest<WebhookDelivery>[] = endpoints.map((endpoint_id) => ({

@@ -118,18 +118,19 @@ export class WebhookRegistry {
       .run();
   }
 
-  /** Ids of the tenant's endpoints subscribed to `type`. */
-  async subscribers(tenantId: string, type: TenantEventType): Promise<string[]> {
-    const rows = await this.#env.TAIL_DB.prepare("SELECT id, events FROM webhook_endpoints WHERE tenant_id = ? LIMIT ?")
-      .bind(tenantId, MAX_WEBHOOKS_PER_TENANT)
-      .all<Pick<EndpointRow, "id" | "events">>();
-    return rows.results.filter((r) => subscribes(parseEvents(r.events), type)).map((r) => r.id);
-  }
-
   async #row(tenantId: string, id: string, columns: string): Promise<EndpointRow | null> {
     if (!WebhookIdSchema.safeParse(id).success) return null;
     return this.#env.TAIL_DB.prepare(`SELECT ${columns} FROM webhook_endpoints WHERE id = ? AND tenant_id = ?`).bind(id, tenantId).first<EndpointRow>();
   }
+}
+
+/** Ids of the tenant's endpoints subscribed to `type` (what the emitter queues deliveries for). */
+export async function subscribedEndpoints(db: D1Database, tenantId: string, type: TenantEventType): Promise<string[]> {
+  const rows = await db
+    .prepare("SELECT id, events FROM webhook_endpoints WHERE tenant_id = ? LIMIT ?")
+    .bind(tenantId, MAX_WEBHOOKS_PER_TENANT)
+    .all<Pick<EndpointRow, "id" | "events">>();
+  return rows.results.filter((r) => subscribes(parseEvents(r.events), type)).map((r) => r.id);
 }
 
 function parseEvents(text: string): string[] {
