@@ -14,7 +14,15 @@ const wrangler = join(root, "node_modules/.bin/wrangler");
 const persist = join(root, ".wrangler/state");
 const port = process.env.PORT ?? "8787";
 // Node 22 from node_modules/.bin first, also when this script is started without npm.
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` };
+// CLOUDFLARE_CF_FETCH_ENABLED=false: Miniflare's placeholder `request.cf` instead of downloading one
+// from workers.cloudflare.com at every start (offline, that printed a DNS failure; the gateway reads
+// no `cf` field).
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+  PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`,
+};
 
 // 1. Local secrets, stable across runs.
 const store = join(root, ".dev.secrets.json");
@@ -63,8 +71,27 @@ const child = spawn(wrangler, ["dev", ...configs, "--port", port, "--persist-to"
   env,
   stdio: "inherit",
 });
-console.log(`\nGateway: http://localhost:${port}   admin token: ${secrets.ADMIN_TOKEN}\n`);
+const banner = `Gateway: http://localhost:${port}   admin token: ${secrets.ADMIN_TOKEN}`;
+console.log(`\n${banner}\n`);
 const stop = () => child.kill("SIGINT");
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 child.on("exit", (code) => process.exit(code ?? 0));
+
+// 4. Once every Worker answers (the gateway's full /health), the URL and token again, below wrangler's output.
+for (;;) {
+  if (child.exitCode !== null) break;
+  // With the admin token /health checks every Worker and store now (the public one is a cached summary).
+  const ready = await fetch(`http://localhost:${port}/health`, {
+    headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}` },
+    signal: AbortSignal.timeout(30_000),
+  }).then(
+    (r) => r.ok,
+    () => false,
+  );
+  if (ready) {
+    console.log(`\nReady. ${banner}\n  docs: http://localhost:${port}/docs   the token is kept in .dev.secrets.json   stop: Ctrl-C\n`);
+    break;
+  }
+  await new Promise((r) => setTimeout(r, 250));
+}
