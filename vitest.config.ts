@@ -99,6 +99,10 @@ const testMigrations = async (worker: string) =>
  */
 const SECRETS = await generateLocalSecrets();
 const testSecrets = (worker: string) => secretsFor(worker, SECRETS);
+// While it reads a unit project's wrangler config, wrangler looks for the `[secrets] required` in
+// .dev.vars, .env or this process's environment, and warns for each one missing (once per project;
+// a fresh clone has no .dev.vars): the same generated values the projects get as bindings.
+for (const [name, value] of Object.entries(SECRETS)) process.env[name] ??= value;
 
 // `/docs`'s renderer, copied from node_modules into the gateway's static assets (the stack serves them).
 ensureDocsAssets();

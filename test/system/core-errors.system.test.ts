@@ -126,6 +126,15 @@ describe("bad input", () => {
       expect(err).toBeInstanceOf(OpenAI.NotFoundError);
       expect(err).toMatchObject({ code: "model_not_found", param: "model" });
     }
+    // A provider's `models` is an allow-list: the 404 names what that provider serves.
+    const err = await sdkFailure(client.chat.completions.create({ model: "catalog/not-listed", messages: hi }));
+    expect(err.status).toBe(404);
+    expect(err.error).toMatchObject({
+      code: "model_not_found",
+      param: "model",
+      message:
+        "The model 'catalog/not-listed' does not exist or you do not have access to it: provider 'catalog' serves only: 'catalog-chat-1', 'catalog-embed-1'.",
+    });
   });
 
   it("answers a model the key may not use with 403 PermissionDeniedError", async () => {

@@ -69,7 +69,7 @@ describe("a request without max_tokens", () => {
     expect(err.code).toBe("insufficient_quota");
     expect(err.message).toContain(`monthly budget of API key ${key.id}`);
     // (12 + 16 384) × 100 µ$ = 1 639 600 µ$.
-    expect(err.message).toContain("this request may cost up to $1.639600.");
+    expect(err.message).toContain("this request may cost up to $1.6396.");
     expect(upstream.requests(model)).toHaveLength(0);
 
     // With room for the worst case it is served, without any maximum added.
@@ -146,7 +146,7 @@ describe("prices", () => {
     const err = await sdkFailure(client.chat.completions.create({ model: alias, messages: [{ role: "user", content: QUESTION }], max_tokens: 100 }));
     expect(err).toBeInstanceOf(RateLimitError);
     expect(err.code).toBe("insufficient_quota");
-    expect(err.message).toContain(`API key ${key.id}: budget $0.005000, spent or reserved $0.00, this request may cost up to $0.011200.`);
+    expect(err.message).toContain(`API key ${key.id}: budget $0.005, spent or reserved $0.00, this request may cost up to $0.0112.`);
     expect(upstream.requests(cheap)).toHaveLength(0);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { costMicros, microsToUsdString, monthOf, nextMonthStart, PriceBook, usdToMicros, worstCaseCostMicros, type Price } from "./pricing";
+import { costMicros, formatUsd, microsToUsdString, monthOf, nextMonthStart, PriceBook, usdToMicros, worstCaseCostMicros, type Price } from "./pricing";
 
 const price = (
   model: string,
@@ -147,6 +147,15 @@ describe("money and months", () => {
     expect(microsToUsdString(1_000_000)).toBe("1.000000");
     // Past float's exact range for micros / 1e6 printing: integer arithmetic keeps every digit.
     expect(microsToUsdString(9_007_199_254_740_991)).toBe("9007199254.740991");
+  });
+
+  it("prints budget amounts as money: cents always, finer digits only when there are some", () => {
+    expect(formatUsd(4_100_000)).toBe("$4.10");
+    expect(formatUsd(5_000_000)).toBe("$5.00");
+    expect(formatUsd(0)).toBe("$0.00");
+    expect(formatUsd(5_000)).toBe("$0.005");
+    expect(formatUsd(1_639_600)).toBe("$1.6396");
+    expect(formatUsd(123)).toBe("$0.000123");
   });
 
   it("uses UTC calendar months", () => {

@@ -105,6 +105,16 @@ export function microsToUsdString(micros: number): string {
   return `${Math.floor(m / MICROS_PER_USD)}.${String(m % MICROS_PER_USD).padStart(6, "0")}`;
 }
 
+/**
+ * Integer micro-dollars as money for people (error messages): `$4.10`, `$5.00`; amounts finer than
+ * a cent keep their digits, never rounded away (`$0.005`, `$1.6396`, `$0.000123`).
+ */
+export function formatUsd(micros: number): string {
+  const exact = microsToUsdString(micros);
+  const [whole, frac] = exact.split(".") as [string, string];
+  return `$${whole}.${frac.replace(/0+$/, "").padEnd(2, "0")}`;
+}
+
 /** 'YYYY-MM' (UTC) of an epoch-ms instant: the budget and invoice period. */
 export function monthOf(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 7);

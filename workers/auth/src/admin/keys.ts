@@ -1,5 +1,6 @@
 import {
   fail,
+  formatUsd,
   generateApiKey,
   globCovers,
   hashApiKey,
@@ -7,6 +8,7 @@ import {
   ok,
   parseApiKey,
   validationError,
+  usdToMicros,
   type Budget,
   type Limits,
   type Result,
@@ -68,7 +70,7 @@ function withinActorBounds(actor: Actor, grant: KeyGrant, lead = GRANT_LEAD): Re
   const ownBudget = actor.budget.monthly_usd;
   const givenBudget = grant.budget.monthly_usd;
   if (ownBudget != null && (givenBudget == null || givenBudget > ownBudget)) {
-    return beyond("budget.monthly_usd", `'monthly_usd' must be at most ${ownBudget}.`);
+    return beyond("budget.monthly_usd", `'monthly_usd' must be at most ${formatUsd(usdToMicros(ownBudget))} (this key's own monthly budget).`);
   }
   if (actor.expiresAt !== null && (grant.expires_at === null || grant.expires_at > actor.expiresAt)) {
     return beyond("expires_at", `the key must expire no later than ${actor.expiresAt}.`);

@@ -72,6 +72,8 @@ describe("tenant self-service (keys:write)", () => {
       const r = await createKey(env, acting, tenant.id, body);
       expect(r, JSON.stringify(body)).toMatchObject({ ok: false, error: { code: "permission_denied", param } });
     }
+    const budget = await createKey(env, acting, tenant.id, { budget: { monthly_usd: 11 } });
+    expect(!budget.ok && budget.error.message).toMatch(/'monthly_usd' must be at most \$10\.00 \(this key's own monthly budget\)\.$/);
   });
 
   it("cannot see or touch another tenant's keys: 404, never 403", async () => {

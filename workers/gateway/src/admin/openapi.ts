@@ -41,6 +41,14 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string, e
 }
 
 /**
+ * A JSON body that may be left out: validated when sent with a JSON content type, `{}` otherwise
+ * (@hono/zod-openapi's rule for `required: false`); read it with `c.req.valid("json")`.
+ */
+export function optionalJsonBody<T extends z.ZodType>(schema: T, description?: string) {
+  return { body: { required: false, description, content: { "application/json": { schema } } } };
+}
+
+/**
  * An RPC `Result` from another Worker: its value, or its error thrown for the gateway's error
  * handler. Generic over the result as RPC delivers it (each branch intersected with `Disposable`),
  * so the value keeps its type without a cast at the call site.

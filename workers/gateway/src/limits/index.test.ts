@@ -255,7 +255,7 @@ describe("acquireLimits", () => {
     const err = await refusal(acquireLimits(env, principal({ keyBudget: { monthly_usd: 5 } }), reservation));
     expect(err.status).toBe(429);
     expect(err.code).toBe("insufficient_quota");
-    expect(err.message).toContain("monthly budget of API key key_1: budget $5.00, spent or reserved $4.999500");
+    expect(err.message).toContain("monthly budget of API key key_1: budget $5.00, spent or reserved $4.9995");
     expect(err.headers["x-should-retry"]).toBe("false");
     expect(Number(err.headers["retry-after"])).toBeGreaterThan(0);
   });

@@ -1,4 +1,4 @@
-import { ApiError, microsToUsd, nextMonthStart, type LimiterStatus, type Refusal } from "../../../shared/src";
+import { ApiError, formatUsd, nextMonthStart, type LimiterStatus, type Refusal } from "../../../shared/src";
 import { openAIDuration } from "./duration";
 
 /** OpenAI's `x-ratelimit-*` headers for the tightest subject on each axis. */
@@ -23,7 +23,7 @@ function label(subject: string): string {
   return kind === "key" ? `API key ${id}` : `tenant ${id}`;
 }
 
-const usd = (micros: number) => `$${microsToUsd(micros).toFixed(micros % 10_000 === 0 ? 2 : 6)}`;
+const usd = formatUsd;
 
 /**
  * The 429 a refused request gets. The message says which limit of which subject, like OpenAI's

@@ -1,12 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { parseOrThrow } from "../../../shared/src";
-import { ProviderTestSchema } from "../../../shared/src/contracts/providers";
-import { errorResponses, jsonBody, jsonResponse, unwrap } from "../admin/openapi";
-import { optionalJson } from "../keys";
+import { errorResponses, jsonBody, jsonResponse, optionalJsonBody, unwrap } from "../admin/openapi";
 import type { GatewayBindings } from "../types";
 import { auditProviderChange, changedFields, providerDetails } from "./audit";
 import { ownerOf } from "./owner";
-import { Deleted, IdParam, Provider, ProviderCreate, ProviderList, ProviderRotate, ProviderTestReport, ProviderUpdate } from "./schemas";
+import { Deleted, IdParam, Provider, ProviderCreate, ProviderList, ProviderRotate, ProviderTest, ProviderTestReport, ProviderUpdate } from "./schemas";
 
 const SECURITY: Record<string, string[]>[] = [{ AdminToken: [] }, { ApiKey: [] }];
 const common = { tags: ["providers"], security: SECURITY };
@@ -25,7 +22,7 @@ const create = createRoute({
   path: "/v1/providers",
   summary: "Add a provider; its credential is stored encrypted and never returned",
   description:
-    "`type` selects the wire format and the default `base_url` (OpenAI-compatible presets: groq, together, mistral, deepseek, fireworks, openrouter, xai, perplexity, ollama, vllm; `openai-compatible` takes any `base_url`; `azure-openai` takes the resource URL and `api_version`; `anthropic` and `google` are translated). A `base_url` must be https on a public host. Call its models as `<name>/<model>`; a tenant's provider takes precedence over the platform's of the same name for that tenant.",
+    "`type` selects the wire format and the default `base_url` (OpenAI-compatible presets: groq, together, mistral, deepseek, fireworks, openrouter, xai, perplexity, ollama, vllm; `openai-compatible` takes any `base_url`; `azure-openai` takes the resource URL and `api_version`; `anthropic` and `google` are translated). A `base_url` must be https on a public host (port 443 or 8443); a local or private upstream (a vLLM or Ollama on localhost or a private network, over http) is accepted only where model-proxy runs with `ALLOW_PRIVATE_UPSTREAMS = \"true\"` — local development (`npm run dev` sets it), never production. `models` lists what GET /v1/models shows and is an allow-list (see the field). Call its models as `<name>/<model>`; a tenant's provider takes precedence over the platform's of the same name for that tenant.",
   request: jsonBody(ProviderCreate),
   responses: { 201: jsonResponse(Provider, "The provider"), ...errorResponses(400, 401, 403, 409, 503) },
 });
@@ -74,8 +71,8 @@ const test = createRoute({
   path: "/v1/providers/{id}/test",
   summary: "Make a cheap call (a one-token chat) with the stored credential and report the result",
   description:
-    "Optional JSON body `{model}`; defaults to the provider's first listed model. The report says whether the provider answered (`reachable`), its HTTP `status`, how long it took, and on failure an error in the gateway's words (the credential was rejected, rate limited, unknown model, ...). The upstream's own answer is never returned.",
-  request: { params: IdParam },
+    'Optional JSON body `{"model": "<upstream model>"}` (send `content-type: application/json`); without it, the provider\'s first listed model is called. The report says whether the provider answered (`reachable`), its HTTP `status`, how long it took, and on failure an error in the gateway\'s words (the credential was rejected, rate limited, unknown model, ...). The upstream\'s own answer is never returned.',
+  request: { params: IdParam, ...optionalJsonBody(ProviderTest, "Which model to call; optional") },
   responses: { 200: jsonResponse(ProviderTestReport, "The outcome of the call"), ...errorResponses(400, 401, 403, 404, 503) },
 });
 
@@ -115,7 +112,6 @@ export function registerProviderRoutes(app: OpenAPIHono<GatewayBindings>): void 
   });
 
   app.openapi(test, async (c) => {
-    const body = parseOrThrow(ProviderTestSchema, await optionalJson(c.req.raw));
-    return c.json(unwrap(await c.env.PROVIDERS.testProvider(ownerOf(c), c.req.valid("param").id, body, c.get("requestId"))), 200);
+    return c.json(unwrap(await c.env.PROVIDERS.testProvider(ownerOf(c), c.req.valid("param").id, c.req.valid("json"), c.get("requestId"))), 200);
   });
 }

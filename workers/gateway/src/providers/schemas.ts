@@ -26,7 +26,7 @@ export const ProviderList = listOf(Provider).openapi("ProviderList");
 export const ProviderCreate = ProviderCreateSchema.openapi("ProviderCreate");
 export const ProviderUpdate = ProviderUpdateSchema.openapi("ProviderUpdate");
 export const ProviderRotate = ProviderRotateSchema.openapi("ProviderRotate");
-export const ProviderTest = ProviderTestSchema;
+export const ProviderTest = ProviderTestSchema.openapi("ProviderTest");
 export const ProviderTestReport = ProviderTestReportSchema.openapi("ProviderTestReport");
 
 export const Route = RouteViewSchema.openapi("Route", {

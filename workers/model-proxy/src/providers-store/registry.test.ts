@@ -59,6 +59,26 @@ describe("StoredRegistry", () => {
     expect(forA.ok && forB.ok && forA.value.targets[0]!.provider.id !== forB.value.targets[0]!.provider.id).toBe(true);
   });
 
+  it("a provider's models are an allow-list: another model of it is a 404 naming what it serves (at most 10)", async () => {
+    const w = await world();
+    const p = await w.mk(w.a, { name: `listed${w.tag}`, models: ["m1", "m2"] });
+    expect(await w.registry.resolve(`${p.name}/m3`, "chat", w.claims(w.a))).toEqual({
+      ok: false,
+      error: {
+        code: "model_not_found",
+        param: "model",
+        message: `The model '${p.name}/m3' does not exist or you do not have access to it: provider '${p.name}' serves only: 'm1', 'm2'.`,
+      },
+    });
+    const many = await w.mk(w.a, { name: `many${w.tag}`, models: Array.from({ length: 12 }, (_, i) => `m${i}`) });
+    const r = await w.registry.resolve(`${many.name}/other`, "chat", w.claims(w.a));
+    expect(!r.ok && r.error.message).toBe(
+      `The model '${many.name}/other' does not exist or you do not have access to it: provider '${many.name}' serves only: ` +
+        `'m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9' and 2 more (GET /v1/models lists them all).`,
+    );
+    expect(await targetsOf(w, `${p.name}/m2`, w.a)).toEqual([`${p.name}:prv_:m2`]);
+  });
+
   it("never resolves another tenant's provider or route", async () => {
     const w = await world();
     const p = await w.mk(w.a, { name: `private${w.tag}` });

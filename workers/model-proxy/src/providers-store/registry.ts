@@ -3,7 +3,7 @@ import { DEFAULT_ROUTE_RETRIES } from "../../../shared/src/contracts/providers";
 import type { UpstreamPolicy } from "../../../shared/src/ssrf";
 import { adapterFor } from "../providers";
 import type { ProviderConfig, Target } from "../providers/types";
-import { modelNotFound, type ModelEntry, type ModelRegistry, type Resolution } from "../registry/types";
+import { modelNotFound, modelNotServed, type ModelEntry, type ModelRegistry, type Resolution } from "../registry/types";
 import type { ConfigCache, OwnerConfig } from "./config-cache";
 import { effectiveBaseUrl, PLATFORM, type ProviderRecord, type RouteRecord } from "./records";
 
@@ -48,7 +48,8 @@ export class StoredRegistry implements ModelRegistry {
       const upstream = model.slice(slash + 1);
       const provider = this.providerNamed(name, [own, platform]);
       if (provider) {
-        if (!upstream || !provider.enabled || (provider.models !== null && !provider.models.includes(upstream))) return modelNotFound(model);
+        if (!upstream || !provider.enabled) return modelNotFound(model);
+        if (provider.models !== null && !provider.models.includes(upstream)) return modelNotServed(model, provider.name, provider.models);
         return this.single(model, provider, upstream, operation);
       }
     }

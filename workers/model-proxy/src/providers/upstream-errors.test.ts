@@ -36,7 +36,9 @@ describe("upstreamHttpError", () => {
   it("relays a 429 with retry-after taken from the upstream", () => {
     const e = upstreamHttpError(429, new Headers({ "retry-after": "7" }), openaiError("Rate limit reached", { code: "rate_limit_exceeded" }), provider);
     expect(e).toMatchObject({ code: "upstream_rate_limited", headers: { "retry-after": "7" } });
-    expect(e.message).toContain("Rate limit reached");
+    expect(e.message).toBe(`Provider '${provider.name}' is rate limiting requests; retry after 7 seconds. It said: Rate limit reached.`);
+    const quiet = upstreamHttpError(429, new Headers({ "retry-after": "1" }), "", provider);
+    expect(quiet.message).toBe(`Provider '${provider.name}' is rate limiting requests; retry after 1 second.`);
   });
 
   it("does not present an exhausted provider account as the client's rate limit", () => {

@@ -157,7 +157,7 @@ export function upstreamHttpError(status: number, headers: Headers, bodyText: st
     const retryAfter = retryAfterSeconds(headers);
     return {
       code: "upstream_rate_limited",
-      message: `Provider '${name}' is rate limiting requests${detail ? `: ${detail}` : "."} Retry after ${retryAfter} s.`,
+      message: `Provider '${name}' is rate limiting requests; retry after ${retryAfter} ${retryAfter === 1 ? "second" : "seconds"}.${detail ? ` It said: ${asSentence(detail)}` : ""}`,
       headers: { "retry-after": String(retryAfter) },
     };
   }
@@ -228,4 +228,10 @@ export function isRetryable(error: ApiErrorInit): boolean {
     error.code === "upstream_timeout" ||
     (error.code === "upstream_error" && error.headers?.["x-should-retry"] !== "false")
   );
+}
+
+/** The upstream's own words as the end of a sentence: trimmed, with a full stop unless it has one. */
+function asSentence(text: string): string {
+  const t = text.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
 }

@@ -3,7 +3,7 @@ import { ok, type PrincipalClaims, type ProxyOperation, type Result } from "../.
 import { PROVIDER_PRESETS, ProviderCreateSchema, workersAiBaseUrl } from "../../../shared/src/contracts/providers";
 import { adapterFor } from "../providers";
 import type { ProviderConfig } from "../providers/types";
-import { modelNotFound, type ModelEntry, type ModelRegistry, type Resolution } from "./types";
+import { modelNotFound, modelNotServed, type ModelEntry, type ModelRegistry, type Resolution } from "./types";
 
 /** Default per-attempt timeout: time to the upstream's response headers, and the longest silence inside a stream. */
 export const DEFAULT_TIMEOUT_MS = 300_000;
@@ -74,7 +74,7 @@ export class StaticRegistry implements ModelRegistry {
       if (provider && upstreamModel && (provider.models === null || provider.models.includes(upstreamModel))) {
         return this.answer(provider, upstreamModel, operation, model);
       }
-      if (provider) return modelNotFound(model);
+      if (provider) return upstreamModel && provider.models ? modelNotServed(model, provider.name, provider.models) : modelNotFound(model);
     }
     const provider = this.bare.get(model);
     return provider ? this.answer(provider, model, operation, model) : modelNotFound(model);

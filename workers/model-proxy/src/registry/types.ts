@@ -40,6 +40,28 @@ export interface ModelEntry {
   created: number;
 }
 
+/** How many of a provider's models a 404 names (a provider may list up to 1000). */
+export const MODELS_NAMED_IN_404 = 10;
+
+/**
+ * `<provider>/<model>` for a model the provider does not list: a provider's `models` is an
+ * allow-list as well as what GET /v1/models shows, so the 404 names what it serves (the same names
+ * GET /v1/models lists for this caller; at most `MODELS_NAMED_IN_404` of them).
+ */
+export function modelNotServed(model: string, provider: string, models: readonly string[]): Result<never> {
+  const named = models.slice(0, MODELS_NAMED_IN_404).map((m) => `'${m}'`);
+  const more = models.length > named.length ? ` and ${models.length - named.length} more (GET /v1/models lists them all)` : "";
+  const serves = models.length ? `serves only: ${named.join(", ")}${more}.` : "serves no model (its 'models' list is empty).";
+  return {
+    ok: false,
+    error: {
+      code: "model_not_found",
+      param: "model",
+      message: `The model '${model}' does not exist or you do not have access to it: provider '${provider}' ${serves}`,
+    },
+  };
+}
+
 export function modelNotFound(model: string): Result<never> {
   return {
     ok: false,

@@ -126,6 +126,9 @@ export const ProviderHeadersSchema = z
   });
 
 const ModelsSchema = z.array(z.string().min(1).max(256)).max(1000);
+/** What a provider's `models` means, for the OpenAPI document (create and update). */
+const MODELS_DESCRIPTION =
+  "The upstream models this provider serves (at most 1000). It is both what GET /v1/models lists for the provider (each as `<name>/<model>`, and bare where no earlier provider lists the name) and an allow-list: `<name>/<model>` for any other model is a 404 `model_not_found` naming the models the provider serves. Absent or null: every model is passed through as `<name>/<model>`, and GET /v1/models lists none of them (list the ones you use to make them discoverable).";
 const ApiKeySchema = z
   .string()
   .min(1)
@@ -141,8 +144,8 @@ export const ProviderCreateSchema = z
     /** The upstream API root (e.g. `https://api.openai.com/v1`); defaults to the type's preset. */
     base_url: z.string().max(2048).optional(),
     api_key: ApiKeySchema.optional(),
-    /** Upstream models this provider serves; absent/null = any model. */
-    models: ModelsSchema.nullable().optional(),
+    /** Upstream models this provider serves: what GET /v1/models lists, and an allow-list. */
+    models: ModelsSchema.nullable().optional().describe(MODELS_DESCRIPTION),
     headers: ProviderHeadersSchema.optional(),
     /** Per-attempt timeout for this provider's calls (a route's own timeout wins). */
     timeout_ms: TimeoutSchema.optional(),
@@ -168,7 +171,7 @@ export const ProviderUpdateSchema = z
     name: ProviderNameSchema.optional(),
     type: ProviderTypeSchema.optional(),
     base_url: z.string().max(2048).nullable().optional(),
-    models: ModelsSchema.nullable().optional(),
+    models: ModelsSchema.nullable().optional().describe(MODELS_DESCRIPTION),
     headers: ProviderHeadersSchema.optional(),
     timeout_ms: TimeoutSchema.nullable().optional(),
     api_version: ApiVersionSchema.nullable().optional(),
@@ -178,7 +181,16 @@ export const ProviderUpdateSchema = z
 export type ProviderUpdate = z.infer<typeof ProviderUpdateSchema>;
 
 export const ProviderRotateSchema = z.object({ api_key: ApiKeySchema }).strict();
-export const ProviderTestSchema = z.object({ model: z.string().min(1).max(256).optional() }).strict();
+export const ProviderTestSchema = z
+  .object({
+    model: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe("The upstream model to call (without the provider's name). Default: the provider's first listed model; required when it lists none."),
+  })
+  .strict();
 
 export const OwnerSchema = z.enum(["platform", "tenant"]);
 export type Owner = z.infer<typeof OwnerSchema>;
