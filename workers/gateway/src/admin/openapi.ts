@@ -41,11 +41,13 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string, e
 }
 
 /**
- * A JSON body that may be left out: validated when sent with a JSON content type, `{}` otherwise
- * (@hono/zod-openapi's rule for `required: false`); read it with `c.req.valid("json")`.
+ * A JSON body that may be left out, documented only: @hono/zod-openapi gates a declared zod body's
+ * content type (a bodiless POST from some clients became a 415), so the handler reads the body
+ * itself (`optionalJson` + `parseOrThrow`) and the document refers to the schema registered under
+ * `schemaName` (`app.openAPIRegistry.register`).
  */
-export function optionalJsonBody<T extends z.ZodType>(schema: T, description?: string) {
-  return { body: { required: false, description, content: { "application/json": { schema } } } };
+export function optionalJsonBodyDoc(schemaName: string, description?: string) {
+  return { body: { required: false, description, content: { "application/json": { schema: { $ref: `#/components/schemas/${schemaName}` } } } } };
 }
 
 /**

@@ -1,5 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { errorResponses, jsonBody, jsonResponse, optionalJsonBody, unwrap } from "../admin/openapi";
+import { parseOrThrow } from "../../../shared/src";
+import { ProviderTestSchema } from "../../../shared/src/contracts/providers";
+import { errorResponses, jsonBody, jsonResponse, optionalJsonBodyDoc, unwrap } from "../admin/openapi";
+import { optionalJson } from "../keys";
 import type { GatewayBindings } from "../types";
 import { auditProviderChange, changedFields, providerDetails } from "./audit";
 import { ownerOf } from "./owner";
@@ -71,12 +74,13 @@ const test = createRoute({
   path: "/v1/providers/{id}/test",
   summary: "Make a cheap call (a one-token chat) with the stored credential and report the result",
   description:
-    'Optional JSON body `{"model": "<upstream model>"}` (send `content-type: application/json`); without it, the provider\'s first listed model is called. The report says whether the provider answered (`reachable`), its HTTP `status`, how long it took, and on failure an error in the gateway\'s words (the credential was rejected, rate limited, unknown model, ...). The upstream\'s own answer is never returned.',
-  request: { params: IdParam, ...optionalJsonBody(ProviderTest, "Which model to call; optional") },
+    'Optional JSON body `{"model": "<upstream model>"}`; without it, the provider\'s first listed model is called. The report says whether the provider answered (`reachable`), its HTTP `status`, how long it took, and on failure an error in the gateway\'s words (the credential was rejected, rate limited, unknown model, ...). The upstream\'s own answer is never returned.',
+  request: { params: IdParam, ...optionalJsonBodyDoc("ProviderTest", "Which model to call; optional") },
   responses: { 200: jsonResponse(ProviderTestReport, "The outcome of the call"), ...errorResponses(400, 401, 403, 404, 503) },
 });
 
 export function registerProviderRoutes(app: OpenAPIHono<GatewayBindings>): void {
+  app.openAPIRegistry.register("ProviderTest", ProviderTest);
   app.openapi(list, async (c) => c.json(unwrap(await c.env.PROVIDERS.listProviders(ownerOf(c))), 200));
 
   app.openapi(create, async (c) => {
@@ -112,6 +116,7 @@ export function registerProviderRoutes(app: OpenAPIHono<GatewayBindings>): void 
   });
 
   app.openapi(test, async (c) => {
-    return c.json(unwrap(await c.env.PROVIDERS.testProvider(ownerOf(c), c.req.valid("param").id, c.req.valid("json"), c.get("requestId"))), 200);
+    const body = parseOrThrow(ProviderTestSchema, await optionalJson(c.req.raw));
+    return c.json(unwrap(await c.env.PROVIDERS.testProvider(ownerOf(c), c.req.valid("param").id, body, c.get("requestId"))), 200);
   });
 }
