@@ -22,6 +22,7 @@ import { gatewayFetch } from "../support/fetch";
 
 let stack: Stack;
 let upstream: FakeUpstream;
+const BROWSER_ORIGIN = "https://console.example.com";
 beforeAll(async () => {
   upstream = await startFakeUpstream();
   const providers = [
@@ -32,7 +33,11 @@ beforeAll(async () => {
   ];
   const keys = { claude: ANTHROPIC_FAKE_KEY, oai: upstream.apiKey, vllm: upstream.apiKey, gemini: GOOGLE_FAKE_KEY };
   stack = await startStack({
-    vars: { "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify(keys) } },
+    vars: {
+      "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify(keys) },
+      // CORS for one origin (issue 19); the SDKs here send no Origin, so nothing else sees it.
+      gateway: { CORS_ALLOWED_ORIGINS: BROWSER_ORIGIN },
+    },
   });
 });
 afterAll(async () => {
@@ -459,5 +464,46 @@ describe("404s under /v1/messages are Anthropic-shaped (issue 19)", () => {
       error: { type: "not_found_error", message: "Unknown route: POST /v1/messages/batches_nope." },
       request_id: requestId,
     });
+  });
+});
+
+describe("CORS on /v1/messages from a listed origin (issue 19)", () => {
+  it("a browser's preflight passes without a key; the answer names the origin and exposes request-id, x-ratelimit-* and x-gateway-*", async () => {
+    const pre = await gatewayFetch(stack, "/v1/messages", {
+      method: "OPTIONS",
+      headers: {
+        origin: BROWSER_ORIGIN,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "x-api-key,anthropic-version,anthropic-dangerous-direct-browser-access,content-type,x-stainless-lang",
+      },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe(BROWSER_ORIGIN);
+    expect(pre.headers.get("access-control-allow-headers")).toBe(
+      "x-api-key, anthropic-version, anthropic-dangerous-direct-browser-access, content-type, x-stainless-lang",
+    );
+
+    const { apiKey } = await anthropicTenant({ limits: { rpm: 100 } });
+    const model = uniqueModel("cors");
+    const res = await gatewayFetch(stack, "/v1/messages", {
+      body: { model: `claude/${model}`, max_tokens: 16, messages: [{ role: "user", content: "Hi" }] },
+      headers: { origin: BROWSER_ORIGIN, "x-api-key": apiKey, "anthropic-version": "2023-06-01" },
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { type: string }).type).toBe("message");
+    expect(res.headers.get("access-control-allow-origin")).toBe(BROWSER_ORIGIN);
+    const exposed = (res.headers.get("access-control-expose-headers") ?? "").split(", ");
+    expect(exposed).toEqual(
+      expect.arrayContaining([
+        "request-id",
+        "x-request-id",
+        "x-gateway-provider",
+        "x-gateway-model",
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-remaining-requests",
+      ]),
+    );
+    for (const name of exposed) expect(name === "x-client-request-id" || res.headers.has(name)).toBe(true);
+    expect(upstream.requests(model)[0]!.headers["origin"]).toBeUndefined();
   });
 });

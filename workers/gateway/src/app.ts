@@ -5,6 +5,7 @@ import { registerDocs } from "./docs/route";
 import { registerHealth } from "./health/route";
 import { registerKeys } from "./keys";
 import { registerLangchain } from "./langchain";
+import { cors } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
 import { batchLineCaller } from "./batch/line-call";
@@ -25,6 +26,8 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
     },
   });
   app.use("*", requestId());
+  // Before every route and authentication: CORS preflights are answered here (middleware/cors.ts).
+  app.use("*", cors());
   app.use("*", batchLineCaller());
   app.onError(onError);
 
