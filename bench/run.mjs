@@ -13,10 +13,12 @@
 //   npm run bench -- --compare-miniflare
 //                                     also time the floor under Miniflare's own config (wrangler dev)
 //   npm run bench -- --keep-state     keep workerd's configs, logs and storage (path printed)
+//   npm run bench -- --batch-only     only the 10,000-line batch (Files + Batch APIs), lines per second
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { runBatchBench } from "./lib/batch.mjs";
 import { analyzeTrace, renderBreakdown } from "./lib/breakdown.mjs";
 import { runLoad } from "./lib/load.mjs";
 import { ensurePortkey, portkeyDir, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
@@ -32,11 +34,12 @@ import { WORKERD } from "./lib/workerd.mjs";
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const results = join(root, "bench/results");
 const args = new Set(process.argv.slice(2));
-const KNOWN = ["--quick", "--no-portkey", "--with-portkey", "--breakdown", "--storage-in-memory", "--compare-miniflare", "--keep-state"];
+const KNOWN = ["--quick", "--no-portkey", "--with-portkey", "--breakdown", "--storage-in-memory", "--compare-miniflare", "--keep-state", "--batch-only"];
 for (const a of args) if (!KNOWN.includes(a)) fail(`unknown option ${a} (known: ${KNOWN.join(" ")})`);
 const quick = args.has("--quick");
 const breakdown = args.has("--breakdown");
-const withPortkey = !args.has("--no-portkey") && !breakdown;
+const batchOnly = args.has("--batch-only");
+const withPortkey = !args.has("--no-portkey") && !breakdown && !batchOnly;
 const inMemory = args.has("--storage-in-memory");
 
 /** How long each measurement runs. Latency runs are split into rounds that interleave the targets, so slow drift of the machine hits every target alike. */
@@ -80,7 +83,11 @@ for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.once(
 try {
   const keys = await createBenchTenant(stack.gateway, stack.adminToken);
   if (breakdown) await runBreakdown(keys);
-  else await runTimings(keys);
+  else if (batchOnly) await runBatch(keys);
+  else {
+    await runTimings(keys);
+    await runBatch(keys);
+  }
 } catch (err) {
   log(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
   log(`workerd logs: ${stack.log}, upstream ${stack.upstreamLog}${args.has("--keep-state") ? "" : " (pass --keep-state to keep them)"}`);
@@ -182,6 +189,27 @@ async function runTimings(keys) {
       `Local storage (D1, KV, Durable Objects): ${runtime.storage}\n` +
       `Calls from Miniflare's Workers to its Node loopback during measurement (answered inside workerd): ${runtime.miniflare_loopback_calls_during_measurement}\n` +
       `JSON: bench/results/latest.json${args.has("--keep-state") ? `\nworkerd logs and configs: ${stack.stateDir} (the upstream's in upstream/)` : ""}\n`,
+  );
+}
+
+/**
+ * A 10,000-line batch against the zero-delay upstream (bench/lib/batch.mjs): lines per second and
+ * time from `POST /v1/batches` to `completed`. Added to bench/results/latest.json as `batch`.
+ * @param {{ batchKey: string }} keys
+ */
+async function runBatch(keys) {
+  log("batch: 10,000 chat lines, uploaded, run and assembled…");
+  const batch = await runBatchBench(stack.gateway, keys.batchKey, { log });
+  const file = join(results, "latest.json");
+  let previous = {};
+  try {
+    previous = batchOnly ? {} : JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    // no timings this run
+  }
+  writeFileSync(file, JSON.stringify({ ...previous, ...(batchOnly ? { date: new Date().toISOString(), machine: machineInfo() } : {}), batch }, null, 2) + "\n");
+  process.stdout.write(
+    `\nBatch of ${batch.lines} lines (target ≥ 500 lines/s): ${batch.lines_per_second} lines/s, ${(batch.time_to_completed_ms / 1000).toFixed(1)} s from create to completed (upload ${batch.upload_ms} ms)\n`,
   );
 }
 

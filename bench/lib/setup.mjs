@@ -32,7 +32,7 @@ export const GENEROUS_BUDGET = { monthly_usd: 1_000_000_000 };
 /**
  * @param {string} gateway base URL
  * @param {string} adminToken
- * @returns {Promise<{ tenantId: string, unlimitedKey: string, limitedKey: string }>}
+ * @returns {Promise<{ tenantId: string, unlimitedKey: string, limitedKey: string, batchKey: string }>}
  */
 export async function createBenchTenant(gateway, adminToken) {
   const admin = async (/** @type {string} */ path, /** @type {unknown} */ body) => {
@@ -53,5 +53,7 @@ export async function createBenchTenant(gateway, adminToken) {
     limits: GENEROUS_LIMITS,
     budget: GENEROUS_BUDGET,
   });
-  return { tenantId: tenant.id, unlimitedKey: unlimited.key, limitedKey: limited.key };
+  // The batch bench's key: `batch` (files and batches) and `chat` (what its lines call), no limits.
+  const batch = await admin(`/admin/tenants/${tenant.id}/keys`, { name: "bench batch", scopes: ["batch", "chat"] });
+  return { tenantId: tenant.id, unlimitedKey: unlimited.key, limitedKey: limited.key, batchKey: batch.key };
 }

@@ -83,11 +83,17 @@ describe("files", () => {
     await expectError(notMultipart, 415, "unsupported_media_type");
   });
 
-  it("needs the batch scope", async () => {
+  it("needs the batch scope, and a batch needs its endpoint's scope too (its lines run as the key)", async () => {
     const { client } = await clientFor(stack, { scopes: ["chat"] });
     const failure = await sdkFailure(client.files.list());
     expect(failure.status).toBe(403);
     expect(failure.error).toMatchObject({ code: "permission_denied" });
+    const batchOnly = (await clientFor(stack, { scopes: ["batch"] })).client;
+    const file = await uploadBatchFile(batchOnly, jsonl(chatLines("fake/scoped", 1)));
+    const refused = await sdkFailure(batchOnly.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" }));
+    expect(refused.status).toBe(403);
+    expect(refused.error).toMatchObject({ code: "permission_denied", param: "endpoint" });
+    expect((await batchOnly.batches.list()).data).toEqual([]);
   });
 });
 

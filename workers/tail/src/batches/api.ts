@@ -1,4 +1,4 @@
-import { ApiError, parseOrThrow } from "../../../shared/src";
+import { ApiError, hasScope, parseOrThrow, type Scope } from "../../../shared/src";
 import type { Caller } from "../api/router";
 import { R2StreamWriter } from "../files/r2-writer";
 import { fileKey, getFile, insertFile, listPage, newFileId, pageOf } from "../files/store";
@@ -13,6 +13,15 @@ export function coordinatorOf(env: Pick<TailEnv, "BATCH_COORDINATOR">, batchId: 
 /** `POST /v1/batches`: checks the input file is the tenant's batch file, then hands the batch to its coordinator (which validates its lines). */
 export async function createBatch(env: TailEnv, caller: Caller, raw: unknown): Promise<BatchObject> {
   const input = parseOrThrow(BatchCreateSchema, raw);
+  // Each line runs as the key through the endpoint's own route, which needs its scope: refused now, not line by line later.
+  const scope: Scope = input.endpoint === "/v1/embeddings" ? "embeddings" : "chat";
+  if (!hasScope(caller, scope)) {
+    throw new ApiError({
+      code: "permission_denied",
+      param: "endpoint",
+      message: `This API key does not have the '${scope}' scope that ${input.endpoint} needs.`,
+    });
+  }
   const file = await getFile(env.TAIL_DB, caller.tenantId, input.input_file_id);
   if (!file) throw new ApiError({ code: "not_found", param: "input_file_id", message: `No such file: '${input.input_file_id}'.` });
   if (file.purpose !== "batch") {
