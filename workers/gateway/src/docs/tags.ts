@@ -22,6 +22,7 @@ export const DOCUMENT_TAGS: { name: string; description: string }[] = [
   },
   { name: "keys", description: "A tenant's own API keys (a key with `keys:write`), never beyond the creating key's own grants." },
   { name: "usage", description: "Metered usage and costs of the key's own tenant (a key with `usage:read`), in OpenAI's Usage and Costs API shapes." },
+  { name: "webhooks", description: "A tenant's webhook endpoints (keys with `webhooks:*`): signed deliveries of the tenant's events, retried." },
   {
     name: "providers",
     description: "Upstream providers with encrypted credentials: the platform's (admin token) or a tenant's own (a key with `providers:*`, BYOK).",
