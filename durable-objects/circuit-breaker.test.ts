@@ -1,6 +1,6 @@
 import { env as testEnv, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { admit, CLOSED, onFailure, onSuccess, type CircuitBreaker, type CircuitConfig } from "./circuit-breaker";
+import { admit, CLOSED, currentUsage, onFailure, onSuccess, takeUsage, type CircuitBreaker, type CircuitConfig } from "./circuit-breaker";
 
 const cfg: CircuitConfig = { threshold: 3, windowMs: 10_000, cooldownMs: 1_000, probeLeaseMs: 5_000 };
 
@@ -78,5 +78,35 @@ describe("CircuitBreaker Durable Object", () => {
     for (let i = 0; i < 3; i++) await a.failure(cfg, 0);
     expect(await a.state()).toMatchObject({ phase: "open" });
     expect(await b.state()).toMatchObject({ phase: "closed" });
+  });
+});
+
+describe("per-minute usage (LiteLLM rpm/tpm)", () => {
+  const idle = { minute: 0, requests: 0, tokens: 0 };
+
+  it("takes requests up to rpm within a minute and refuses the next until the minute ends", () => {
+    let u = idle;
+    for (let i = 0; i < 2; i++) {
+      const d = takeUsage(u, { rpm: 2 }, 10, 60_000 + i);
+      expect(d.allowed).toBe(true);
+      u = d.usage;
+    }
+    expect(takeUsage(u, { rpm: 2 }, 10, 61_000)).toEqual({ allowed: false, retryAt: 120_000, usage: { minute: 1, requests: 2, tokens: 20 } });
+    expect(takeUsage(u, { rpm: 2 }, 10, 120_000)).toMatchObject({ allowed: true, usage: { minute: 2, requests: 1, tokens: 10 } });
+  });
+
+  it("refuses a request that would pass tpm, but lets an oversized one through on an idle minute", () => {
+    const first = takeUsage(idle, { tpm: 100 }, 500, 0);
+    expect(first).toMatchObject({ allowed: true, usage: { tokens: 500 } });
+    expect(takeUsage(first.usage, { tpm: 100 }, 1, 10)).toMatchObject({ allowed: false, retryAt: 60_000 });
+    expect(currentUsage(first.usage, 60_000)).toEqual({ minute: 1, requests: 0, tokens: 0 });
+  });
+
+  it("counts every isolate's requests in the deployment's object", async () => {
+    const ns = (testEnv as unknown as ModelProxyEnv).CIRCUIT_BREAKER;
+    const stub = ns.get(ns.idFromName("usage/p/m"));
+    expect(await stub.take({ rpm: 1 }, 5, 0)).toMatchObject({ allowed: true });
+    expect(await stub.take({ rpm: 1 }, 5, 1)).toMatchObject({ allowed: false, retryAt: 60_000 });
+    expect(await stub.usage(2)).toEqual({ minute: 0, requests: 1, tokens: 5 });
   });
 });

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 
 /**
- * One circuit per upstream deployment (provider × model), shared by every model-proxy isolate.
+ * One circuit per upstream deployment (provider × model), shared by every model-proxy isolate, and
+ * the deployment's use this minute (requests, tokens) for `rpm`/`tpm` limits and usage-based routing.
  *
  *   closed ──(threshold failures within the window)──▶ open ──(cool-down elapsed)──▶ half-open
  *     ▲                                                  ▲                               │
@@ -77,6 +78,47 @@ export function viewOf(c: Circuit): CircuitView {
   return { phase: c.phase, failures: c.failures, retryAt: c.phase === "half_open" ? c.probeUntil : c.retryAt };
 }
 
+/**
+ * A deployment's use this minute, for LiteLLM's per-deployment `rpm`/`tpm` and its usage-based
+ * routing: counted where every isolate's requests meet (this object), so the limits are exact
+ * across isolates. Kept in memory only: an evicted object forgets at most the current minute.
+ */
+export interface MinuteUsage {
+  /** Epoch minute (`floor(ms / 60000)`) the counts belong to. */
+  minute: number;
+  requests: number;
+  tokens: number;
+}
+
+export interface UsageLimits {
+  rpm?: number;
+  tpm?: number;
+}
+
+export interface UsageDecision {
+  allowed: boolean;
+  /** When the deployment takes requests again, if refused (the next minute). */
+  retryAt: number;
+  usage: MinuteUsage;
+}
+
+const MINUTE_MS = 60_000;
+
+export function currentUsage(u: MinuteUsage, now: number): MinuteUsage {
+  const minute = Math.floor(now / MINUTE_MS);
+  return u.minute === minute ? u : { minute, requests: 0, tokens: 0 };
+}
+
+/** Takes one request of `tokens` if it fits this minute's `rpm`/`tpm`; a refusal takes nothing. */
+export function takeUsage(u: MinuteUsage, limits: UsageLimits, tokens: number, now: number): UsageDecision {
+  const current = currentUsage(u, now);
+  const overRpm = limits.rpm !== undefined && current.requests + 1 > limits.rpm;
+  // A request larger than the whole tpm is let through on an idle minute, or it could never run.
+  const overTpm = limits.tpm !== undefined && current.tokens + tokens > limits.tpm && current.tokens > 0;
+  if (overRpm || overTpm) return { allowed: false, retryAt: (current.minute + 1) * MINUTE_MS, usage: current };
+  return { allowed: true, retryAt: 0, usage: { ...current, requests: current.requests + 1, tokens: current.tokens + tokens } };
+}
+
 const STATE_KEY = "circuit";
 
 /**
@@ -86,6 +128,7 @@ const STATE_KEY = "circuit";
  */
 export class CircuitBreaker extends DurableObject {
   private circuit: Circuit | undefined;
+  private minute: MinuteUsage = { minute: 0, requests: 0, tokens: 0 };
 
   private load(): Circuit {
     this.circuit ??= this.ctx.storage.kv.get<Circuit>(STATE_KEY) ?? CLOSED;
@@ -114,5 +157,17 @@ export class CircuitBreaker extends DurableObject {
 
   async success(): Promise<CircuitView> {
     return this.save(onSuccess(this.load()));
+  }
+
+  /** Counts a request of `tokens` against this minute's limits; refused when it would pass one. */
+  async take(limits: UsageLimits, tokens: number, now: number = Date.now()): Promise<UsageDecision> {
+    const decision = takeUsage(this.minute, limits, Math.max(0, Math.floor(tokens)), now);
+    this.minute = decision.usage;
+    return decision;
+  }
+
+  /** This minute's use so far. */
+  async usage(now: number = Date.now()): Promise<MinuteUsage> {
+    return currentUsage(this.minute, now);
   }
 }

@@ -274,3 +274,87 @@ describe("LiteLLM config import and export", () => {
     expect((await importLiteLLM(stack, a.caller, yaml)).changed).toBe(false);
   });
 });
+
+describe("LiteLLM routing semantics", () => {
+  /** A tenant with the realistic config imported over fresh upstream models. */
+  async function imported(label: string) {
+    const tenant = await providerTenant(stack);
+    const m = models(label);
+    await importLiteLLM(stack, tenant.caller, realisticConfig(m, TENANT_KEYS()));
+    const ask = (model: string, content = "hi") => tenant.client.chat.completions.create({ model, messages: [{ role: "user", content }] }).withResponse();
+    return { tenant, m, ask };
+  }
+  const served = (res: Response) => ({
+    group: res.headers.get("x-litellm-model-group"),
+    id: res.headers.get("x-litellm-model-id"),
+    model: res.headers.get("x-gateway-model"),
+  });
+
+  it("spreads a group's load across its deployments by weight (3:1), saying which served", async () => {
+    const { m, ask } = await imported("weights");
+    const ids: Record<string, number> = {};
+    for (let i = 0; i < 40; i++) {
+      const { data, response } = await ask("gpt-4o");
+      expect(data.choices[0]!.message.content).toBeTruthy();
+      const s = served(response);
+      expect(s.group).toBe("gpt-4o");
+      expect(s.model).toBe(s.id === "gpt-4o-primary" ? m.gptA : m.gptB);
+      ids[s.id!] = (ids[s.id!] ?? 0) + 1;
+    }
+    expect(upstream.requests(m.gptA).length).toBe(ids["gpt-4o-primary"]);
+    expect(upstream.requests(m.gptB).length).toBe(ids["gpt-4o-secondary"]);
+    // Seeded (ROUTING_SEED): the same split every run; weight 3 takes about three quarters.
+    expect(ids["gpt-4o-primary"]! + ids["gpt-4o-secondary"]!).toBe(40);
+    expect(ids["gpt-4o-primary"]).toBeGreaterThanOrEqual(24);
+    expect(ids["gpt-4o-secondary"]).toBeGreaterThanOrEqual(4);
+  });
+
+  it("cools a failing deployment down after allowed_fails and moves its traffic to the healthy one", async () => {
+    const { m, ask } = await imported("cooldown");
+    upstream.on(m.gptB, { error: { status: 500 } });
+    // allowed_fails: 1 → the second failure within a minute cools gpt-b down (cooldown_time: 600 s).
+    for (let i = 0; i < 40 && upstream.requests(m.gptB).length < 2; i++) {
+      const { response } = await ask("gpt-4o");
+      expect(served(response)).toMatchObject({ group: "gpt-4o", id: "gpt-4o-primary" });
+    }
+    expect(upstream.requests(m.gptB)).toHaveLength(2);
+    const before = upstream.requests(m.gptA).length;
+    for (let i = 0; i < 12; i++) {
+      const { response } = await ask("gpt-4o");
+      expect(served(response)).toEqual({ group: "gpt-4o", id: "gpt-4o-primary", model: m.gptA });
+      expect(response.headers.get("x-gateway-attempts")).toBe("1");
+    }
+    expect(upstream.requests(m.gptB)).toHaveLength(2);
+    expect(upstream.requests(m.gptA).length).toBe(before + 12);
+  });
+
+  it("uses the fallback group when every deployment of the group fails", async () => {
+    const { m, ask, tenant } = await imported("fallback");
+    upstream.on(m.gptA, { error: { status: 503 } });
+    upstream.on(m.gptB, { error: { status: 500 } });
+    const { data, response } = await ask("gpt-4o");
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(served(response)).toMatchObject({ group: "claude-sonnet", model: m.claude });
+    expect(response.headers.get("x-gateway-attempts")).toBe("3");
+    expect(upstream.requests(m.claude)).toHaveLength(1);
+    // The alias reaches the same group and so the same fallback.
+    const alias = await ask("gpt-4");
+    expect(served(alias.response)).toMatchObject({ group: "claude-sonnet" });
+    // A fallback group does not hide a request error: a 400 from the group is the client's answer.
+    upstream.on(m.small, { error: { status: 400 } });
+    const bad = await tenant.client.chat.completions.create({ model: "small-context", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ status: 400 });
+  });
+
+  it("sends a prompt too long for a deployment's context to the context-window fallback", async () => {
+    const { m, ask } = await imported("context");
+    const short = await ask("small-context", "hi");
+    expect(served(short.response)).toMatchObject({ group: "small-context", model: m.small });
+    // ~250 estimated tokens: over small-context's max_input_tokens (64), within gemini-long's.
+    const long = await ask("small-context", "lorem ipsum dolor sit amet ".repeat(40));
+    expect(long.data.choices[0]!.message.content).toBeTruthy();
+    expect(served(long.response)).toMatchObject({ group: "gemini-long", model: m.gemini });
+    expect(upstream.requests(m.small)).toHaveLength(1);
+    expect(upstream.requests(m.gemini)).toHaveLength(1);
+  });
+});

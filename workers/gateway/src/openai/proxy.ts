@@ -56,7 +56,16 @@ export interface OperationSpec<S extends z.ZodType> {
 const CLIENT_CLOSED_REQUEST = 499;
 
 /** Headers of model-proxy's answer that reach the client; nothing else from upstream does. */
-const PASSED_HEADERS = ["content-type", "cache-control", "x-gateway-provider", "x-gateway-model", "x-gateway-attempts", "x-gateway-upstream-request-id"];
+const PASSED_HEADERS = [
+  "content-type",
+  "cache-control",
+  "x-gateway-provider",
+  "x-gateway-model",
+  "x-gateway-attempts",
+  "x-gateway-upstream-request-id",
+  "x-litellm-model-group",
+  "x-litellm-model-id",
+];
 
 /**
  * The hot path of `/v1/chat/completions`, `/v1/completions` and `/v1/embeddings`: scope → parse and

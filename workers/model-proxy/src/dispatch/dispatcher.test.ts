@@ -58,6 +58,9 @@ describe("dispatch", () => {
       "x-gateway-model": "gpt-4o",
       "x-gateway-attempts": "1",
       "x-gateway-upstream-request-id": "up-1",
+      // LiteLLM's names: the model group asked for, and the deployment (provider/model without an id).
+      "x-litellm-model-group": "acme/gpt-4o",
+      "x-litellm-model-id": "acme/gpt-4o",
     });
     expect(seen[0]!.body["model"]).toBe("gpt-4o");
   });

@@ -10,10 +10,9 @@ import {
 } from "../../../shared/src";
 import { clientLinkOf, type ClientLink } from "../../../shared/src/contracts/client-link";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
-import type { Target } from "../providers/types";
 import type { ModelRegistry, Resolution } from "../registry";
 import type { AttemptRecord } from "../routing/execute";
-import { isolatedRouting, routeRequest, type RoutingContext } from "../routing/route-request";
+import { isolatedRouting, routeRequest, type DispatchTarget, type RoutingContext } from "../routing/route-request";
 import { withinAllowList } from "./allow-list";
 import { sseEventTooLarge } from "../../../shared/src/openai";
 import { guardStream } from "./stream-guard";
@@ -24,6 +23,9 @@ export const GATEWAY_HEADERS = {
   model: "x-gateway-model",
   attempts: "x-gateway-attempts",
   upstreamRequestId: "x-gateway-upstream-request-id",
+  /** LiteLLM's names for the same: the model group that served, and the deployment's id. */
+  litellmGroup: "x-litellm-model-group",
+  litellmModelId: "x-litellm-model-id",
   /** Internal (gateway ← model-proxy): the provider's timeout, for the gateway's stream tap. */
   idleTimeout: "x-gateway-idle-timeout-ms",
 } as const;
@@ -68,15 +70,18 @@ async function attempt(req: ProxyRequest, resolution: Resolution, routing: Routi
   // The gateway meters every stream: ask for usage even when the client did not (its tap strips it).
   const forceStreamUsage = stream && options?.include_usage !== true;
   const result = await routeRequest(req, resolution, forceStreamUsage, routing);
-  if (result.ok) return answer(result.response, result.abort, result.target.target, result.attempts, client, req.operation);
-  return failure(result.error, result.target?.target ?? null, result.attempts, req.requestId);
+  if (result.ok) return answer(result.response, result.abort, result.target, result.attempts, client, req.operation);
+  return failure(result.error, result.target, result.attempts, req.requestId);
 }
 
-function gatewayHeaders(target: Target | null, attempts: readonly AttemptRecord[]): Headers {
+function gatewayHeaders(served: DispatchTarget | null, attempts: readonly AttemptRecord[]): Headers {
   const h = new Headers();
-  if (target) {
+  if (served) {
+    const target = served.target;
     h.set(GATEWAY_HEADERS.provider, target.provider.name);
     h.set(GATEWAY_HEADERS.model, target.model);
+    h.set(GATEWAY_HEADERS.litellmGroup, served.group);
+    h.set(GATEWAY_HEADERS.litellmModelId, target.deployment?.id ?? `${target.provider.name}/${target.model}`);
   }
   h.set(GATEWAY_HEADERS.attempts, String(attempts.length));
   // Attempts our timeout gave up on after sending them: upstreams bill those, so the gateway meters them.
@@ -97,12 +102,12 @@ const TAPPED_BY_GATEWAY = new Set<ProxyOperation>(["chat", "completions"]);
 function answer(
   upstream: Response,
   abort: AbortController,
-  target: Target,
+  served: DispatchTarget,
   attempts: readonly AttemptRecord[],
   client: ClientLink | null,
   operation: ProxyOperation,
 ): Response {
-  const headers = gatewayHeaders(target, attempts);
+  const headers = gatewayHeaders(served, attempts);
   const type = upstream.headers.get("content-type") ?? "application/json";
   headers.set("content-type", type);
   const upstreamId = upstream.headers.get("x-request-id");
@@ -110,7 +115,7 @@ function answer(
   if (!type.startsWith("text/event-stream") || !upstream.body) return new Response(upstream.body, { status: upstream.status, headers });
 
   headers.set("cache-control", "no-cache");
-  const provider = target.provider;
+  const provider = served.target.provider;
   if (TAPPED_BY_GATEWAY.has(operation)) {
     headers.set(GATEWAY_HEADERS.idleTimeout, String(provider.timeoutMs));
     // The caller cannot cancel this stream across RPC; its client link says when nobody reads it,
@@ -141,7 +146,7 @@ function answer(
   return new Response(body, { status: upstream.status, headers });
 }
 
-function failure(error: ApiErrorInit, target: Target | null, attempts: readonly AttemptRecord[], requestId: string): Response {
+function failure(error: ApiErrorInit, target: DispatchTarget | null, attempts: readonly AttemptRecord[], requestId: string): Response {
   const res = errorResponse(error, requestId);
   for (const [k, v] of gatewayHeaders(target, attempts)) res.headers.set(k, v);
   return res;

@@ -348,6 +348,14 @@ function readSettings(doc: Record<string, unknown>, groups: ReadonlyMap<string, 
   const [allowedFails, allowedPath] = pick("allowed_fails");
   const [cooldown, cooldownPath] = pick("cooldown_time");
   const cooldownMs = optionalSeconds(cooldown, cooldownPath, 1, 86_400_000);
+  const [, contentPolicyPath] = pick("content_policy_fallbacks");
+  const contentPolicyFallbacks = readFallbacks(...pick("content_policy_fallbacks"), groups);
+  if (contentPolicyFallbacks.size > 0) {
+    unsupported.push({
+      path: contentPolicyPath,
+      reason: "stored and exported, but not used when routing: an upstream's content-policy refusal is not told apart from other refusals yet",
+    });
+  }
   return {
     strategy: STRATEGIES[litellmStrategy],
     litellmStrategy,
@@ -357,7 +365,7 @@ function readSettings(doc: Record<string, unknown>, groups: ReadonlyMap<string, 
     cooldownMs,
     fallbacks: readFallbacks(...pick("fallbacks"), groups),
     contextWindowFallbacks: readFallbacks(...pick("context_window_fallbacks"), groups),
-    contentPolicyFallbacks: readFallbacks(...pick("content_policy_fallbacks"), groups),
+    contentPolicyFallbacks,
     aliases: readAliases(router["model_group_alias"], "router_settings.model_group_alias", groups),
   };
 }

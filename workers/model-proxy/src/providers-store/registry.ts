@@ -2,10 +2,10 @@ import { ok, type PrincipalClaims, type ProxyOperation, type Result } from "../.
 import { DEFAULT_ROUTE_RETRIES } from "../../../shared/src/contracts/providers";
 import type { UpstreamPolicy } from "../../../shared/src/ssrf";
 import { adapterFor } from "../providers";
-import type { ProviderConfig, Target } from "../providers/types";
+import type { DeploymentSettings, ProviderConfig, Target } from "../providers/types";
 import { modelNotFound, modelNotServed, type ModelEntry, type ModelRegistry, type Resolution } from "../registry/types";
 import type { ConfigCache, OwnerConfig } from "./config-cache";
-import { effectiveBaseUrl, PLATFORM, type ProviderRecord, type RouteRecord } from "./records";
+import { effectiveBaseUrl, PLATFORM, type ProviderRecord, type RouteRecord, type RouteTargetRecord } from "./records";
 
 /** Per-attempt timeout of a provider that sets none: time to the response headers / first byte. */
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 300_000;
@@ -115,7 +115,7 @@ export class StoredRegistry implements ModelRegistry {
     return ok({ targets: [this.target(provider, model, 1)], retriesPerTarget: 0, strategy: "fallback", timeoutMs: null });
   }
 
-  private routeResolution(asked: string, route: RouteRecord, operation: ProxyOperation, scopes: OwnerConfig[]): Result<Resolution> {
+  private routeResolution(asked: string, route: RouteRecord, operation: ProxyOperation, scopes: OwnerConfig[], follow = true): Result<Resolution> {
     const targets: Target[] = [];
     let unsupportedBy: string | null = null;
     for (const t of route.targets) {
@@ -126,7 +126,7 @@ export class StoredRegistry implements ModelRegistry {
         unsupportedBy = provider.name;
         continue;
       }
-      targets.push(this.target(provider, t.model, t.weight));
+      targets.push(this.target(provider, t.model, t.weight, t));
     }
     if (targets.length === 0) {
       if (unsupportedBy) return unsupported(asked, operation, unsupportedBy);
@@ -139,19 +139,42 @@ export class StoredRegistry implements ModelRegistry {
         },
       };
     }
+    const { settings } = route;
+    // Fallback groups are the route owner's own routes, resolved one level deep (no cycles).
+    const groups = (names: string[] | undefined): Resolution[] =>
+      follow
+        ? (names ?? []).flatMap((name) => {
+            const r = scopes[0]!.routes.get(name);
+            const resolved = r?.enabled ? this.routeResolution(name, r, operation, scopes, false) : null;
+            return resolved?.ok ? [resolved.value] : [];
+          })
+        : [];
     return ok({
       targets,
       retriesPerTarget: route.retries ?? DEFAULT_ROUTE_RETRIES,
       strategy: route.strategy,
       timeoutMs: route.timeoutMs,
       ...(route.owner !== PLATFORM ? { routeTenant: route.owner } : {}),
+      group: settings.aliasOf ?? route.name,
+      ...(settings.allowedFails !== undefined || settings.cooldownMs !== undefined
+        ? {
+            cooldown: {
+              ...(settings.allowedFails !== undefined ? { allowedFails: settings.allowedFails } : {}),
+              ...(settings.cooldownMs !== undefined ? { cooldownMs: settings.cooldownMs } : {}),
+            },
+          }
+        : {}),
+      fallbacks: groups(settings.fallbacks),
+      contextWindowFallbacks: groups(settings.contextWindowFallbacks),
     });
   }
 
-  private target(p: ProviderRecord, model: string, weight: number): Target {
+  private target(p: ProviderRecord, model: string, weight: number, route?: RouteTargetRecord): Target {
+    const deployment = route ? deploymentOf(route) : null;
+    const extra = deployment ? { deployment } : {};
     const configured = p.id.startsWith("platform:") ? this.deps.configured.get(p.name) : undefined;
-    if (configured) return { provider: { ...configured, upstreamPolicy: this.deps.policy }, model, weight };
-    return { provider: providerConfigOf(p, this.deps.policy), model, weight, ...(p.owner !== PLATFORM ? { tenant: p.owner } : {}) };
+    if (configured) return { provider: { ...configured, upstreamPolicy: this.deps.policy }, model, weight, ...extra };
+    return { provider: providerConfigOf(p, this.deps.policy), model, weight, ...(p.owner !== PLATFORM ? { tenant: p.owner } : {}), ...extra };
   }
 }
 
@@ -170,6 +193,18 @@ export function providerConfigOf(p: ProviderRecord, policy: UpstreamPolicy): Pro
     ...(p.credentialRef ? { credential: { ref: p.credentialRef, rotatedAt: p.rotatedAt } } : {}),
     upstreamPolicy: policy,
   };
+}
+
+/** A route target's LiteLLM deployment settings, or null when it has none. */
+function deploymentOf(t: RouteTargetRecord): DeploymentSettings | null {
+  const d: DeploymentSettings = {
+    ...(t.id !== undefined ? { id: t.id } : {}),
+    ...(t.rpm !== undefined ? { rpm: t.rpm } : {}),
+    ...(t.tpm !== undefined ? { tpm: t.tpm } : {}),
+    ...(t.order !== undefined ? { order: t.order } : {}),
+    ...(t.maxInputTokens !== undefined ? { maxInputTokens: t.maxInputTokens } : {}),
+  };
+  return Object.keys(d).length > 0 ? d : null;
 }
 
 /** A PLATFORM_PROVIDERS entry seen as a record (its key is already in memory, not in D1). */

@@ -36,6 +36,20 @@ export interface Target {
   weight?: number;
   /** Set when the provider is a tenant's own (BYOK): that tenant. Absent for platform providers. */
   tenant?: string;
+  /** A LiteLLM deployment's own settings (route targets imported from a LiteLLM config). */
+  deployment?: DeploymentSettings;
+}
+
+export interface DeploymentSettings {
+  /** LiteLLM's deployment id (`x-litellm-model-id`). */
+  id?: string;
+  /** Requests / tokens per minute this deployment may take, across every isolate. */
+  rpm?: number;
+  tpm?: number;
+  /** Lower tiers are tried first. */
+  order?: number;
+  /** The most prompt tokens it takes; a longer prompt goes to a context-window fallback. */
+  maxInputTokens?: number;
 }
 
 export interface AdapterContext {

@@ -28,6 +28,14 @@ export interface Resolution {
   timeoutMs?: number | null;
   /** Set when the route is a tenant's own: that tenant (its `timeoutMs` is the tenant's choice). */
   routeTenant?: string;
+  /** The model group (route) name: `x-litellm-model-group`. */
+  group?: string;
+  /** LiteLLM's cooldown: a deployment failing more than `allowedFails` times in a minute sits out `cooldownMs`. */
+  cooldown?: { allowedFails?: number; cooldownMs?: number };
+  /** Groups tried in order after every target of this one failed (one level: theirs are not followed). */
+  fallbacks?: Resolution[];
+  /** Groups for a prompt longer than every target of this one takes. */
+  contextWindowFallbacks?: Resolution[];
 }
 
 /** One addressable model as `GET /v1/models` lists it. */

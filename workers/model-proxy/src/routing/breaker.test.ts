@@ -86,11 +86,14 @@ describe("Breakers", () => {
       admit: () => Promise.reject(new Error("down")),
       failure: () => Promise.reject(new Error("down")),
       success: () => Promise.reject(new Error("down")),
+      take: () => Promise.reject(new Error("down")),
+      usage: () => Promise.reject(new Error("down")),
     };
     const b = new Breakers(failing, cfg);
     const background: Promise<unknown>[] = [];
     await b.failure("p/m");
     expect(await b.gate("p/m", (p) => void background.push(p))).toMatchObject({ allowed: true });
+    expect(await b.take("p/m", { rpm: 1 }, 10)).toEqual({ allowed: true, retryAt: 0 });
     await Promise.all(background);
   });
 });

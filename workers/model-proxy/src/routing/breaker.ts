@@ -1,4 +1,4 @@
-import type { CircuitBreaker, CircuitConfig, CircuitView } from "../../../../durable-objects/circuit-breaker";
+import type { CircuitBreaker, CircuitConfig, CircuitView, MinuteUsage, UsageDecision, UsageLimits } from "../../../../durable-objects/circuit-breaker";
 
 /** The circuit objects, behind an interface so the router can be tested without Durable Objects. */
 export interface CircuitStore {
@@ -6,6 +6,8 @@ export interface CircuitStore {
   admit(key: string, cfg: CircuitConfig): Promise<{ allowed: boolean; probe: boolean; view: CircuitView }>;
   failure(key: string, cfg: CircuitConfig): Promise<CircuitView>;
   success(key: string): Promise<CircuitView>;
+  take(key: string, limits: UsageLimits, tokens: number): Promise<UsageDecision>;
+  usage(key: string): Promise<MinuteUsage>;
 }
 
 export function durableCircuitStore(ns: DurableObjectNamespace<CircuitBreaker>): CircuitStore {
@@ -15,6 +17,14 @@ export function durableCircuitStore(ns: DurableObjectNamespace<CircuitBreaker>):
     admit: (key, cfg) => stub(key).admit(cfg),
     failure: (key, cfg) => stub(key).failure(cfg),
     success: (key) => stub(key).success(),
+    take: async (key, limits, tokens) => {
+      const d = await stub(key).take(limits, tokens);
+      return { allowed: d.allowed, retryAt: d.retryAt, usage: { ...d.usage } };
+    },
+    usage: async (key) => {
+      const u = await stub(key).usage();
+      return { minute: u.minute, requests: u.requests, tokens: u.tokens };
+    },
   };
 }
 
@@ -71,7 +81,7 @@ export class Breakers {
     private readonly refreshMs = 5_000,
   ) {}
 
-  async gate(key: string, background: Background): Promise<Gate> {
+  async gate(key: string, background: Background, cfg: CircuitConfig = this.cfg): Promise<Gate> {
     const entry = this.seen.get(key);
     const now = this.now();
     if (!entry || entry.view.phase === "closed") {
@@ -80,7 +90,7 @@ export class Breakers {
     }
     if (now < entry.view.retryAt) return { allowed: false, probe: false, retryAt: entry.view.retryAt };
     try {
-      const decision = await this.store.admit(key, this.cfg);
+      const decision = await this.store.admit(key, cfg);
       this.remember(key, decision.view);
       return { allowed: decision.allowed, probe: decision.probe, retryAt: decision.view.retryAt };
     } catch (err) {
@@ -89,9 +99,9 @@ export class Breakers {
     }
   }
 
-  async failure(key: string): Promise<void> {
+  async failure(key: string, cfg: CircuitConfig = this.cfg): Promise<void> {
     try {
-      this.remember(key, await this.store.failure(key, this.cfg));
+      this.remember(key, await this.store.failure(key, cfg));
     } catch (err) {
       logUnavailable(err);
     }
@@ -107,6 +117,35 @@ export class Breakers {
         (err: unknown) => logUnavailable(err),
       ),
     );
+  }
+
+  /** The circuit settings when a route sets none (model-proxy's vars). */
+  get defaults(): CircuitConfig {
+    return this.cfg;
+  }
+
+  /**
+   * Takes a request against a deployment's per-minute `rpm`/`tpm` (exact across isolates: the
+   * deployment's object counts). Fails open when the object cannot be reached.
+   */
+  async take(key: string, limits: UsageLimits, tokens: number): Promise<{ allowed: boolean; retryAt: number }> {
+    try {
+      const d = await this.store.take(key, limits, tokens);
+      return { allowed: d.allowed, retryAt: d.retryAt };
+    } catch (err) {
+      logUnavailable(err);
+      return { allowed: true, retryAt: 0 };
+    }
+  }
+
+  /** Tokens a deployment took this minute (0 when unknown). */
+  async tokensThisMinute(key: string): Promise<number> {
+    try {
+      return (await this.store.usage(key)).tokens;
+    } catch (err) {
+      logUnavailable(err);
+      return 0;
+    }
   }
 
   /** The last state this isolate saw (for tests and diagnostics). */

@@ -2,10 +2,11 @@ import { ApiError, type ApiErrorInit } from "../../../shared/src";
 import type { RouteStrategy } from "../../../shared/src/contracts/providers";
 import { isTimeout, UpstreamFailure } from "../providers/upstream-errors";
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from "./backoff";
+import type { CircuitConfig, UsageLimits } from "../../../../durable-objects/circuit-breaker";
 import type { Background, Breakers } from "./breaker";
 import { failurePolicy } from "./failure";
 import type { LatencyTracker } from "./latency";
-import { orderTargets, type Weighted } from "./strategy";
+import { orderByTier, type Weighted } from "./strategy";
 
 /**
  * A deployment a request may be sent to: provider × upstream model. `key` names its circuit (and
@@ -22,6 +23,12 @@ export interface RoutedTarget extends Weighted {
    * platform configured the route (its timeouts are the platform's own measure).
    */
   tenantKey?: string;
+  /** The route's own circuit settings (LiteLLM's allowed_fails / cooldown_time); default: model-proxy's vars. */
+  circuit?: CircuitConfig;
+  /** Per-minute limits of this deployment, counted across isolates (LiteLLM's `rpm`/`tpm`). */
+  limits?: UsageLimits;
+  /** LiteLLM's `order` tier. */
+  order?: number;
 }
 
 export interface RoutePlan<T extends RoutedTarget> {
@@ -34,6 +41,10 @@ export interface RoutePlan<T extends RoutedTarget> {
   /** Per-attempt timeout; for streams it runs until the first byte. */
   timeoutMs: number | null;
   stream: boolean;
+  /** What the request counts against a deployment's `tpm` (its estimated prompt and completion). */
+  tokens?: number;
+  /** Upstream calls this plan may make (what is left of MAX_ATTEMPTS after earlier groups). */
+  maxAttempts?: number;
 }
 
 export interface AttemptRecord {
@@ -67,6 +78,28 @@ export interface RouterDeps<T extends RoutedTarget> {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   backoff?: BackoffPolicy;
+  /** Requests in flight per target in this isolate (`least-busy`). */
+  busy?: BusyTracker;
+}
+
+/** Requests in flight per target key, in this isolate: what `least-busy` compares. */
+export class BusyTracker {
+  readonly #counts = new Map<string, number>();
+
+  start(key: string): void {
+    if (this.#counts.size > 10_000) this.#counts.clear();
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+
+  end(key: string): void {
+    const n = (this.#counts.get(key) ?? 1) - 1;
+    if (n <= 0) this.#counts.delete(key);
+    else this.#counts.set(key, n);
+  }
+
+  get(key: string): number {
+    return this.#counts.get(key) ?? 0;
+  }
 }
 
 /** Upper bound on upstream calls for one request, whatever the route says. */
@@ -86,11 +119,23 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
-  const ordered = orderTargets(plan.strategy, plan.targets, { random, latencyOf: (key) => deps.latency.get(key) });
+  // Usage-based routing compares this minute's tokens per deployment, read from their objects.
+  const usage = new Map<string, number>();
+  if (plan.strategy === "usage-based") {
+    const read = await Promise.all(plan.targets.map(async (t) => [t.key, await deps.breakers.tokensThisMinute(t.key)] as const));
+    for (const [key, tokens] of read) usage.set(key, tokens);
+  }
+  const ordered = orderByTier(plan.strategy, plan.targets, {
+    random,
+    latencyOf: (key) => deps.latency.get(key),
+    busyOf: (key) => deps.busy?.get(key) ?? 0,
+    usageOf: (key) => usage.get(key) ?? 0,
+  });
   const attempts: AttemptRecord[] = [];
   let lastError: ApiErrorInit | null = null;
   let lastTarget: T | null = null;
   let earliestRetry = Infinity;
+  let limited = false;
 
   for (let index = 0; index < ordered.length; index++) {
     const target = ordered[index]!;
@@ -99,23 +144,35 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
     // as much about the route's choice as about the upstream, so it counts toward the route
     // owner's circuit (a tenant's own), never toward the one every tenant shares.
     const timeoutKey = timeoutMs < target.timeoutMs && target.tenantKey ? target.tenantKey : target.key;
-    const gate = await gateAll(timeoutKey === target.key ? [target.key] : [timeoutKey, target.key]);
+    const gate = await gateAll(timeoutKey === target.key ? [target.key] : [timeoutKey, target.key], target.circuit);
     if (!gate.allowed) {
       earliestRetry = Math.min(earliestRetry, gate.retryAt);
       continue;
     }
+    // A deployment at its rpm/tpm for this minute is passed over like a cooled-down one.
+    if (target.limits) {
+      const taken = await deps.breakers.take(target.key, target.limits, plan.tokens ?? 0);
+      if (!taken.allowed) {
+        limited = true;
+        earliestRetry = Math.min(earliestRetry, taken.retryAt);
+        continue;
+      }
+    }
     for (let retry = 0; ; retry++) {
-      if (attempts.length >= MAX_ATTEMPTS) return failed();
+      if (attempts.length >= Math.min(MAX_ATTEMPTS, plan.maxAttempts ?? MAX_ATTEMPTS)) return failed();
       const started = now();
       const controller = new AbortController();
+      deps.busy?.start(target.key);
       try {
         const { response, abort } = await attemptOnce(controller, (signal) => deps.attempt(target, signal, timeoutMs), plan.stream, target, timeoutMs);
+        deps.busy?.end(target.key);
         const ms = now() - started;
         attempts.push({ provider: target.providerName, model: target.model, outcome: "ok", ms });
         deps.latency.record(target.key, ms);
         for (const key of gate.keys) deps.breakers.success(key, gate.probes.has(key) && retry === 0, deps.background);
         return { ok: true, response, target, attempts, abort };
       } catch (err) {
+        deps.busy?.end(target.key);
         const error = toErrorInit(err, target);
         const ms = now() - started;
         const timedOut = isTimeout(controller.signal);
@@ -127,7 +184,7 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
         // Only what the upstream caused counts; an error while preparing the request never does.
         if (policy.tripsCircuit && (timedOut || err instanceof UpstreamFailure)) {
           deps.latency.penalise(target.key, ms);
-          await deps.breakers.failure(circuit);
+          await deps.breakers.failure(circuit, target.circuit);
         }
         if (!policy.tryNext && !policy.retrySame) return failed();
         const more = index < ordered.length - 1;
@@ -145,10 +202,10 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
   return failed();
 
   /** A target runs only if every circuit it answers to admits it; `probes` are the ones it probes. */
-  async function gateAll(keys: string[]): Promise<{ allowed: boolean; retryAt: number; keys: string[]; probes: Set<string> }> {
+  async function gateAll(keys: string[], cfg: CircuitConfig | undefined): Promise<{ allowed: boolean; retryAt: number; keys: string[]; probes: Set<string> }> {
     const probes = new Set<string>();
     for (const key of keys) {
-      const gate = await deps.breakers.gate(key, deps.background);
+      const gate = await deps.breakers.gate(key, deps.background, cfg);
       if (!gate.allowed) return { allowed: false, retryAt: gate.retryAt, keys, probes };
       if (gate.probe) probes.add(key);
     }
@@ -157,8 +214,20 @@ export async function runRoute<T extends RoutedTarget>(plan: RoutePlan<T>, deps:
 
   function failed(): RouteResult<T> {
     if (lastError) return { ok: false, error: lastError, attempts, target: lastTarget };
-    // Every target was skipped by an open circuit: fail fast, say when to come back.
+    // Every target was skipped by an open circuit (or its rpm/tpm): fail fast, say when to come back.
     const seconds = Number.isFinite(earliestRetry) ? Math.max(1, Math.ceil((earliestRetry - now()) / 1000)) : 1;
+    if (limited) {
+      return {
+        ok: false,
+        attempts,
+        target: null,
+        error: {
+          code: "upstream_rate_limited",
+          message: `Every deployment of model '${plan.requested}' is at its requests- or tokens-per-minute limit. Retry after ${seconds} s.`,
+          headers: { "retry-after": String(seconds) },
+        },
+      };
+    }
     return {
       ok: false,
       attempts,

@@ -1,4 +1,14 @@
-import { admit, CLOSED, onFailure, onSuccess, viewOf, type Circuit } from "../../../../durable-objects/circuit-breaker";
+import {
+  admit,
+  CLOSED,
+  currentUsage,
+  onFailure,
+  onSuccess,
+  takeUsage,
+  viewOf,
+  type Circuit,
+  type MinuteUsage,
+} from "../../../../durable-objects/circuit-breaker";
 import type { CircuitStore } from "./breaker";
 
 /**
@@ -8,6 +18,8 @@ import type { CircuitStore } from "./breaker";
  */
 export function memoryCircuitStore(now: () => number = Date.now) {
   const circuits = new Map<string, Circuit>();
+  const minutes = new Map<string, MinuteUsage>();
+  const idle: MinuteUsage = { minute: 0, requests: 0, tokens: 0 };
   const calls: string[] = [];
   const get = (key: string) => circuits.get(key) ?? CLOSED;
   const store: CircuitStore = {
@@ -30,6 +42,16 @@ export function memoryCircuitStore(now: () => number = Date.now) {
       calls.push(`success:${key}`);
       circuits.set(key, onSuccess(get(key)));
       return viewOf(get(key));
+    },
+    async take(key, limits, tokens) {
+      calls.push(`take:${key}`);
+      const d = takeUsage(minutes.get(key) ?? idle, limits, tokens, now());
+      minutes.set(key, d.usage);
+      return d;
+    },
+    async usage(key) {
+      calls.push(`usage:${key}`);
+      return currentUsage(minutes.get(key) ?? idle, now());
     },
   };
   return { store, calls, circuits };

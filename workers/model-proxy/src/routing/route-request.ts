@@ -1,4 +1,7 @@
-import { ApiError, type ApiErrorInit, type ProxyRequest } from "../../../shared/src";
+import { ApiError, ok, type ApiErrorInit, type ProxyRequest, type Result } from "../../../shared/src";
+import { estimateMessagesPromptTokens } from "../../../shared/src/anthropic";
+import { completionAsk, estimateChatPromptTokens, estimateInputTokens } from "../../../shared/src/openai";
+import type { CircuitConfig, UsageLimits } from "../../../../durable-objects/circuit-breaker";
 import { seededRandom } from "../../../shared/src/test-clock";
 import { credentialCache, type CredentialCache, type CredentialSource } from "../providers-store/credentials";
 import { adapterFor } from "../providers";
@@ -6,13 +9,16 @@ import { billedExtra } from "../providers/billed-extras";
 import type { ProviderConfig, Target } from "../providers/types";
 import type { Resolution } from "../registry/types";
 import { Breakers, circuitConfigFrom, durableCircuitStore, type Background } from "./breaker";
-import { runRoute, type RouteResult, type RoutedTarget } from "./execute";
+import { BusyTracker, MAX_ATTEMPTS, runRoute, type AttemptRecord, type RouteResult, type RoutedTarget } from "./execute";
+import { failurePolicy } from "./failure";
 import { LatencyTracker } from "./latency";
 import { memoryCircuitStore } from "./memory-circuits";
 
 /** A route target with the adapter-level target it stands for. */
 export interface DispatchTarget extends RoutedTarget {
   target: Target;
+  /** The model group it serves (`x-litellm-model-group`): the group asked for, or the fallback group used. */
+  group: string;
 }
 
 /** What routing needs besides the request: the shared circuits, this isolate's latencies, credentials. */
@@ -25,9 +31,11 @@ export interface RoutingContext {
   secrets?: CredentialSource;
   /** Weighted choices and jitter: `Math.random`, seeded only in the test stack (shared/src/test-clock.ts). */
   random?: () => number;
+  /** Requests in flight per target in this isolate (`least-busy`). */
+  busy: BusyTracker;
 }
 
-let shared: { config: string; breakers: Breakers; latency: LatencyTracker; random: () => number } | undefined;
+let shared: { config: string; breakers: Breakers; latency: LatencyTracker; busy: BusyTracker; random: () => number } | undefined;
 
 /**
  * The routing context of a request in this isolate: breakers and latencies live as long as the
@@ -42,12 +50,14 @@ export function routingFor(env: ModelProxyEnv, ctx: ExecutionContext): RoutingCo
       config: key,
       breakers: new Breakers(durableCircuitStore(env.CIRCUIT_BREAKER), cfg),
       latency: shared?.latency ?? new LatencyTracker(),
+      busy: shared?.busy ?? new BusyTracker(),
       random: shared?.random ?? seededRandom(env),
     };
   }
   return {
     breakers: shared.breakers,
     latency: shared.latency,
+    busy: shared.busy,
     random: shared.random,
     background: (p) => ctx.waitUntil(p.catch(() => {})),
     credentials: credentialCache,
@@ -61,6 +71,7 @@ export function isolatedRouting(): RoutingContext {
   return {
     breakers: new Breakers(memoryCircuitStore().store, cfg),
     latency: new LatencyTracker(),
+    busy: new BusyTracker(),
     background: (p) => void p.catch(() => {}),
     credentials: credentialCache,
   };
@@ -82,14 +93,77 @@ export async function providerForCall(configured: ProviderConfig, timeoutMs: num
 }
 
 /**
- * Sends one proxied request through its resolution: the route's strategy orders the targets, each
- * attempt reveals the target's credential (isolate-cached) and calls its adapter.
+ * Sends one proxied request through its resolution: the model group first, then its fallback
+ * groups in order (LiteLLM's `fallbacks`), each group's targets ordered by its strategy, each
+ * attempt revealing the target's credential (isolate-cached) and calling its adapter. A prompt
+ * longer than every deployment of the group takes (`max_input_tokens`) goes to the group's
+ * `context_window_fallbacks` instead; deployments too small for it are skipped everywhere.
  */
 export async function routeRequest(
   req: ProxyRequest,
   resolution: Resolution,
   forceStreamUsage: boolean,
   routing: RoutingContext,
+): Promise<RouteResult<DispatchTarget>> {
+  const prompt = promptTokens(req);
+  const chain = groupChain(resolution, prompt, String(req.body["model"]));
+  if (!chain.ok) return { ok: false, error: chain.error, attempts: [], target: null };
+  const attempts: AttemptRecord[] = [];
+  let last: RouteResult<DispatchTarget> | null = null;
+  for (const group of chain.value) {
+    const result = await routeGroup(req, group, forceStreamUsage, routing, prompt, MAX_ATTEMPTS - attempts.length);
+    attempts.push(...result.attempts);
+    if (result.ok) return { ...result, attempts };
+    last = { ...result, attempts };
+    // An error in the request itself fails in every group too; an exhausted attempt budget stops here.
+    if ((result.target !== null && !failurePolicy(result.error).tryNext) || attempts.length >= MAX_ATTEMPTS) break;
+  }
+  return last!;
+}
+
+/** The groups to try, in order, each with only the targets whose context takes the prompt. */
+function groupChain(resolution: Resolution, prompt: number, asked: string): Result<Resolution[]> {
+  const fitting = (r: Resolution): Resolution => ({ ...r, targets: r.targets.filter((t) => (t.deployment?.maxInputTokens ?? Infinity) >= prompt) });
+  const primary = fitting(resolution);
+  if (primary.targets.length > 0) return ok([primary, ...(resolution.fallbacks ?? []).map(fitting).filter((r) => r.targets.length > 0)]);
+  const larger = (resolution.contextWindowFallbacks ?? []).map(fitting).filter((r) => r.targets.length > 0);
+  if (larger.length > 0) return ok(larger);
+  const largest = Math.max(...resolution.targets.map((t) => t.deployment?.maxInputTokens ?? 0));
+  return {
+    ok: false,
+    error: {
+      code: "invalid_request",
+      param: "messages",
+      message: `The prompt (about ${prompt} tokens) is longer than model '${asked}' takes (${largest} tokens), and no context-window fallback takes it. Shorten the prompt.`,
+    },
+  };
+}
+
+/** The prompt's estimated tokens (the same estimate the gateway reserves limits with). */
+function promptTokens(req: ProxyRequest): number {
+  const body = req.body;
+  switch (req.operation) {
+    case "chat":
+      return estimateChatPromptTokens(body);
+    case "messages":
+      return estimateMessagesPromptTokens(body);
+    case "completions":
+      return estimateInputTokens(body["prompt"]);
+    case "embeddings":
+      return estimateInputTokens(body["input"]);
+    default:
+      return 0;
+  }
+}
+
+/** One model group's attempt: its eligible targets under its strategy, cooldown and per-minute limits. */
+async function routeGroup(
+  req: ProxyRequest,
+  resolution: Resolution,
+  forceStreamUsage: boolean,
+  routing: RoutingContext,
+  prompt: number,
+  budget: number,
 ): Promise<RouteResult<DispatchTarget>> {
   // A platform provider takes no request whose upstream bill the gateway cannot meter; a tenant's own does.
   let refusal: ApiErrorInit | null = null;
@@ -99,8 +173,14 @@ export async function routeRequest(
     return !extra;
   });
   if (refusal && eligible.length === 0) return { ok: false, error: refusal, attempts: [], target: null };
+  const circuit = cooldownCircuit(routing.breakers.defaults, resolution.cooldown);
+  const ask = completionAsk(req.body);
+  const tokens = prompt + (ask.maxPerChoice ?? 0) * ask.choices;
   const targets: DispatchTarget[] = eligible.map((target) => {
     const deployment = `${target.provider.id}/${target.model}`;
+    const d = target.deployment;
+    // Counted in the deployment's object when it has per-minute limits or the group routes by usage.
+    const counted = d?.rpm !== undefined || d?.tpm !== undefined || resolution.strategy === "usage-based";
     return {
       // A tenant's own provider fails for that tenant only: its circuit is the tenant's.
       key: target.tenant ? `tenant:${target.tenant}/${deployment}` : deployment,
@@ -109,7 +189,11 @@ export async function routeRequest(
       providerName: target.provider.name,
       model: target.model,
       timeoutMs: target.provider.timeoutMs,
+      ...(circuit ? { circuit } : {}),
+      ...(counted ? { limits: withoutUndefined({ rpm: d?.rpm, tpm: d?.tpm }) } : {}),
+      ...(d?.order !== undefined ? { order: d.order } : {}),
       target,
+      group: resolution.group ?? String(req.body["model"]),
     };
   });
   return runRoute(
@@ -120,11 +204,14 @@ export async function routeRequest(
       retries: resolution.retriesPerTarget,
       timeoutMs: resolution.timeoutMs ?? null,
       stream: req.body["stream"] === true,
+      tokens,
+      maxAttempts: budget,
     },
     {
       breakers: routing.breakers,
       latency: routing.latency,
       background: routing.background,
+      busy: routing.busy,
       ...(routing.random ? { random: routing.random } : {}),
       attempt: async ({ target }, signal, timeoutMs) => {
         const adapter = adapterFor(target.provider.type);
@@ -141,4 +228,21 @@ export async function routeRequest(
       },
     },
   );
+}
+
+/**
+ * LiteLLM's cooldown as a circuit: more than `allowedFails` failures within a minute cool the
+ * deployment down for `cooldownMs` (then one probe decides, as for every circuit here).
+ */
+function cooldownCircuit(defaults: CircuitConfig, cooldown: Resolution["cooldown"]): CircuitConfig | null {
+  if (!cooldown) return null;
+  return {
+    ...defaults,
+    ...(cooldown.allowedFails !== undefined ? { threshold: cooldown.allowedFails + 1, windowMs: 60_000 } : {}),
+    ...(cooldown.cooldownMs !== undefined ? { cooldownMs: cooldown.cooldownMs } : {}),
+  };
+}
+
+function withoutUndefined(limits: { rpm: number | undefined; tpm: number | undefined }): UsageLimits {
+  return { ...(limits.rpm !== undefined ? { rpm: limits.rpm } : {}), ...(limits.tpm !== undefined ? { tpm: limits.tpm } : {}) };
 }

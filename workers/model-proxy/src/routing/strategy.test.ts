@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { orderTargets, weightedOrder } from "./strategy";
+import { orderByTier, orderTargets, weightedOrder } from "./strategy";
 import { seeded } from "./test-support";
 
 const A = { key: "a", weight: 3 };
@@ -51,5 +51,28 @@ describe("weightedOrder", () => {
         () => 0.5,
       ).map((t) => t.key),
     ).toEqual(["x", "y"]);
+  });
+});
+
+describe("LiteLLM strategies", () => {
+  it("least-busy prefers the target with the fewest requests in flight", () => {
+    const busy: Record<string, number> = { a: 2, b: 0, c: 1 };
+    const order = orderTargets("least-busy", [A, B, C], { random: seeded(1), latencyOf: noLatency, busyOf: (k) => busy[k]! });
+    expect(order.map((t) => t.key)).toEqual(["b", "c", "a"]);
+  });
+
+  it("usage-based prefers the target that used the fewest tokens this minute", () => {
+    const used: Record<string, number> = { a: 900, b: 10, c: 300 };
+    const order = orderTargets("usage-based", [A, B, C], { random: seeded(1), latencyOf: noLatency, usageOf: (k) => used[k]! });
+    expect(order.map((t) => t.key)).toEqual(["b", "c", "a"]);
+  });
+
+  it("order tiers come first, the strategy choosing within a tier; targets without an order come last", () => {
+    const targets = [
+      { key: "x", weight: 1 },
+      { key: "y", weight: 1, order: 2 },
+      { key: "z", weight: 1, order: 1 },
+    ];
+    expect(orderByTier("fallback", targets, { random: seeded(1), latencyOf: noLatency }).map((t) => t.key)).toEqual(["z", "y", "x"]);
   });
 });
