@@ -150,6 +150,14 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
     return result;
   }
 
+  /**
+   * How far this object's clock has been moved (0 outside the test stack): the gateway's caches run
+   * that far ahead of `Date.now` in the test stack (`GATEWAY_CLOCK_OBJECT`).
+   */
+  async clockOffset(): Promise<number> {
+    return this.clock.offsetMs;
+  }
+
   /** A subject's current counters (requests/tokens in the window, in flight, month spend). */
   async snapshot(subject: string) {
     return this.ledger.snapshot(SubjectIdSchema.parse(subject), this.clock.now());

@@ -31,9 +31,12 @@ const hasMigrations = (dir: string) => existsSync(dir) && readdirSync(dir).some(
  * The test stack's determinism (workers/shared/src/test-clock.ts), honoured only with
  * ENVIRONMENT=test and TEST_CLOCK=true, which no wrangler config sets: the limiter's clock can be
  * moved (test/support/limiter.ts), and a batch's (test/support/batches.ts); model-proxy's random
- * choices (weighted routing) are seeded.
+ * choices (weighted routing) are seeded; the gateway's in-memory caches expire when a test moves
+ * the gateway's clock (./propagation.ts).
  */
 const TEST_VARS: Record<string, Record<string, string>> = {
+  // The gateway's isolate caches follow a clock the tests move past their lifetimes (./propagation.ts).
+  gateway: { ENVIRONMENT: "test", TEST_CLOCK: "true" },
   "rate-limiter": { ENVIRONMENT: "test", TEST_CLOCK: "true" },
   "model-proxy": { ENVIRONMENT: "test", TEST_CLOCK: "true", ROUTING_SEED: "20" },
   // Batches: each BatchCoordinator's completion window can be moved (test/support/batches.ts). A

@@ -7,6 +7,7 @@ import { uniqueModel } from "../support/names";
 import { usageRow } from "../support/stores";
 import type { Stack } from "../support/stack";
 import { adminFetch, createKey, revokeKey, tenantWithKey } from "../support/tenants";
+import { afterKeyChange } from "../support/propagation";
 import { gatewayFetch } from "../support/fetch";
 
 /**
@@ -115,6 +116,7 @@ describe("no plaintext key at rest", () => {
     expect((await use(rotated.key)).status).toBe(200);
     expect((await use(apiKey)).status).toBe(200); // old secret, in its grace period
     await revokeKey(stack, second.id);
+    await afterKeyChange(stack);
     expect((await use(second.key)).status).toBe(401);
 
     const stored = await everythingAtRest();

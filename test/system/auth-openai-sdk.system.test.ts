@@ -5,6 +5,7 @@ import { uniqueModel } from "../support/names";
 import { sdkFailure } from "../support/openai-sdk";
 import type { Stack } from "../support/stack";
 import { createKey, revokeKey, tenantWithKey, updateKey } from "../support/tenants";
+import { afterKeyChange } from "../support/propagation";
 import { generateApiKey } from "../../workers/shared/src/api-key-format";
 import { d1 } from "../support/stores";
 import { openaiClient } from "../support/clients";
@@ -52,11 +53,12 @@ describe("GET /v1/models", () => {
     await expectAuthenticationError(sdk(typo).models.list(), "invalid_api_key", "checksum");
   });
 
-  it("401 for a revoked key, from the very next request", async () => {
+  it("401 for a revoked key, on every gateway isolate once the principal cache's bound has passed", async () => {
     const { key, apiKey } = await tenantWithKey(stack);
     const client = sdk(apiKey);
     await client.models.list();
     await revokeKey(stack, key.id);
+    await afterKeyChange(stack);
     await expectAuthenticationError(client.models.list(), "invalid_api_key", "revoked");
   });
 
@@ -112,21 +114,24 @@ describe("POST /v1/chat/completions and /v1/embeddings", () => {
     expect(err.error).toMatchObject({ type: "permission_error", code: "model_not_allowed", param: "model" });
   });
 
-  it("a scope granted by PATCH works on the next request; a model removed by PATCH is refused on the next", async () => {
+  it("a scope granted by PATCH works, and a model removed by PATCH is refused, once the principal cache's bound has passed", async () => {
     const { key, apiKey } = await tenantWithKey(stack, { scopes: ["embeddings"] });
     const client = sdk(apiKey);
     expect(await sdkFailure(chat(client, `fake/${uniqueModel("later")}`))).toBeInstanceOf(PermissionDeniedError);
     await updateKey(stack, key.id, { scopes: ["chat"], models: ["fake/ok-*"] });
+    await afterKeyChange(stack);
     expect((await chat(client, `fake/${uniqueModel("ok")}`)).object).toBe("chat.completion");
     await updateKey(stack, key.id, { models: ["fake/other-*"] });
+    await afterKeyChange(stack);
     expect((await sdkFailure(chat(client, `fake/${uniqueModel("ok")}`))).error).toMatchObject({ code: "model_not_allowed" });
   });
 
-  it("revocation: a chat that worked is refused with 401 on the next request", async () => {
+  it("revocation: a chat that worked is refused with 401 once the principal cache's bound has passed", async () => {
     const { key, apiKey } = await tenantWithKey(stack, { scopes: ["chat"] });
     const client = sdk(apiKey);
     expect((await chat(client, `fake/${uniqueModel("rev")}`)).object).toBe("chat.completion");
     await revokeKey(stack, key.id);
+    await afterKeyChange(stack);
     await expectAuthenticationError(chat(client, `fake/${uniqueModel("rev")}`), "invalid_api_key", "revoked");
   });
 

@@ -9,6 +9,7 @@ import { adminFetch, updateKey, updateTenant } from "../support/tenants";
 import { d1 } from "../support/stores";
 import { clientFor, openaiClient } from "../support/clients";
 import { limiterSnapshot } from "../support/limiter";
+import { afterKeyChange, afterPriceChange } from "../support/propagation";
 
 /**
  * Monthly budgets through the whole stack: the worst-case cost is reserved before the upstream is
@@ -48,6 +49,7 @@ const settled = (keyId: string, object?: string) =>
 async function pricedModel(label: string) {
   const model = uniqueModel(label);
   await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+  await afterPriceChange(stack);
   return { model, worstCase: WORST_CASE_MICROS, actual: ACTUAL_MICROS };
 }
 
@@ -76,6 +78,7 @@ describe("monthly budget", () => {
     // $100 per 1M tokens in and out: 100 µ$ per token.
     const put = await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
     expect(put.status).toBe(201);
+    await afterPriceChange(stack);
     const worstCase = WORST_CASE_MICROS;
     const actual = ACTUAL_MICROS;
     const budgetMicros = 10 * worstCase + Math.floor(worstCase / 2);
@@ -139,6 +142,7 @@ describe("monthly budget", () => {
   it("a budget set mid-month counts what the key already spent this month", async () => {
     const model = uniqueModel("budget-late");
     await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+    await afterPriceChange(stack);
     const worstCase = WORST_CASE_MICROS;
     const actual = ACTUAL_MICROS;
 
@@ -150,6 +154,7 @@ describe("monthly budget", () => {
 
     // A budget one micro-dollar short of the spend so far plus one worst case: refused.
     await updateKey(stack, key.id, { budget: { monthly_usd: (3 * actual + worstCase - 1) / 1_000_000 } });
+    await afterKeyChange(stack);
     const err = await call().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitError);
     expect((err as RateLimitError).code).toBe("insufficient_quota");
@@ -157,6 +162,7 @@ describe("monthly budget", () => {
 
     // Exactly enough: admitted.
     await updateKey(stack, key.id, { budget: { monthly_usd: (3 * actual + worstCase) / 1_000_000 } });
+    await afterKeyChange(stack);
     await call();
     await eventually(async () => ((await keySnapshot(key.id)).reservedMicros === 0 ? true : null), 15_000, "settlement");
     expect((await keySnapshot(key.id)).spentMicros).toBe(4 * actual);
@@ -168,14 +174,17 @@ describe("monthly budget", () => {
     // tenant's object, which sums the key's spend there as well.
     const { client, key, tenant } = await clientFor(stack, { limits: { rpm: 1000 } });
     await updateTenant(stack, tenant.id, { budget: { monthly_usd: 100 } });
+    await afterKeyChange(stack);
     const call = () => client.chat.completions.create({ model: `fake/${model}`, messages: MESSAGES, max_tokens: MAX_TOKENS });
     for (let i = 0; i < 3; i++) await call();
     await eventually(async () => ((await billedRows(key.id)).length === 3 ? true : null), 20_000, "usage rows");
 
     // The key is given a budget: its 3 requests count once (billing recorded them; the object had summed them too).
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase - 1) } });
+    await afterKeyChange(stack);
     expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
+    await afterKeyChange(stack);
     await call();
     await settled(key.id, `tenant:${tenant.id}`);
     expect((await keySnapshot(key.id, `tenant:${tenant.id}`)).spentMicros).toBe(4 * actual);
@@ -190,12 +199,15 @@ describe("monthly budget", () => {
     await settled(key.id);
     // … one in the tenant's object while the tenant has a rate limit (its usage may still be queued) …
     await updateTenant(stack, tenant.id, { limits: { rpm: 1000 } });
+    await afterKeyChange(stack);
     await call();
     await settled(key.id, `tenant:${tenant.id}`);
     // … and back in the key's own object once the tenant's limit is gone: all three count, once.
     await updateTenant(stack, tenant.id, { limits: { rpm: null } });
+    await afterKeyChange(stack);
     expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
+    await afterKeyChange(stack);
     await call();
     await settled(key.id);
     expect((await keySnapshot(key.id)).spentMicros).toBe(4 * actual);
@@ -219,12 +231,15 @@ describe("monthly budget", () => {
     await settled(key.id);
     // Without a budget (and no other limit) the key skips the limiter: only billing sees this request.
     await updateKey(stack, key.id, { budget: { monthly_usd: null } });
+    await afterKeyChange(stack);
     await call();
     await eventually(async () => ((await billedRows(key.id)).length === 3 ? true : null), 20_000, "usage rows");
 
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase - 1) } });
+    await afterKeyChange(stack);
     expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
+    await afterKeyChange(stack);
     await call();
     await settled(key.id);
     expect((await keySnapshot(key.id)).spentMicros).toBe(4 * actual);
@@ -233,6 +248,7 @@ describe("monthly budget", () => {
   it("the official SDK does not retry an exhausted budget, even with retries enabled", async () => {
     const model = uniqueModel("budget-sdk");
     await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+    await afterPriceChange(stack);
     const { apiKey, key } = await clientFor(stack, { budget: { monthly_usd: 0 } });
     let calls = 0;
     const client = openaiClient(stack, apiKey, {
@@ -255,6 +271,7 @@ describe("billing identity", () => {
   it("bills every request under the gateway's own id: a client's x-request-id neither merges requests nor touches another tenant's rows", async () => {
     const model = uniqueModel("client-request-id");
     await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 100, output_per_mtok: 100 } });
+    await afterPriceChange(stack);
     const worstCase = WORST_CASE_MICROS;
     const actual = ACTUAL_MICROS;
     // Two tenants whose clients send the same x-request-id on every request (a retry library, a fixed value, or on purpose).
@@ -297,6 +314,7 @@ describe("billing identity", () => {
 
     // A budget set now starts from what billing recorded: all ten requests, not one.
     await updateKey(stack, mine.key.id, { budget: { monthly_usd: (10 * actual + worstCase - 1) / 1_000_000 } });
+    await afterKeyChange(stack);
     const err = await call(mine.client).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitError);
     expect((err as RateLimitError).message).toContain(`spent or reserved $${((10 * actual) / 1_000_000).toFixed(6)}`);

@@ -7,6 +7,7 @@ import { usageRow } from "../support/stores";
 import { sdkFailure } from "../support/openai-sdk";
 import { createRoute } from "../support/providers";
 import type { Stack } from "../support/stack";
+import { afterPriceChange } from "../support/propagation";
 import { adminFetch, createKey } from "../support/tenants";
 import { clientFor, openaiClient } from "../support/clients";
 import { gatewayFetch } from "../support/fetch";
@@ -33,10 +34,11 @@ afterAll(() => close?.());
 const QUESTION = "What is the capital of France?";
 const QUESTION_TOKENS = 12;
 
-/** Sets a price in USD per million tokens (input and output alike). */
+/** Sets a price in USD per million tokens (input and output alike), and lets it reach every gateway isolate. */
 async function price(model: string, usdPerMtok: number): Promise<void> {
   const res = await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: usdPerMtok, output_per_mtok: usdPerMtok } });
   expect(res.status).toBeLessThan(300);
+  await afterPriceChange(stack);
 }
 
 describe("a request without max_tokens", () => {
@@ -203,6 +205,8 @@ describe("prices", () => {
       expect(await usageRow(stack, response.headers.get("x-request-id")!)).toMatchObject({ cost_usd_micros: 31, priced: 1 });
     } finally {
       expect((await adminFetch(stack, "/admin/prices/*", { method: "DELETE" })).status).toBeLessThan(300);
+      // Later tests expect unpriced models to be refused: every isolate must have dropped the default.
+      await afterPriceChange(stack);
     }
   });
 });

@@ -4,6 +4,7 @@ import { startCoreStack } from "../fake-upstream/stack";
 import { eventually } from "../support/wait";
 import { uniqueModel } from "../support/names";
 import type { Stack } from "../support/stack";
+import { afterPriceChange } from "../support/propagation";
 import { adminFetch } from "../support/tenants";
 import { gatewayFetch } from "../support/fetch";
 import { clientFor } from "../support/clients";
@@ -31,6 +32,7 @@ async function pricedModel(label: string): Promise<string> {
   const model = uniqueModel(label);
   const res = await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 0.15, output_per_mtok: 0.6 } });
   expect(res.status).toBe(201);
+  await afterPriceChange(stack);
   return model;
 }
 
@@ -181,6 +183,7 @@ describe("usage and costs in OpenAI's organization API shape", () => {
     chatModel = await pricedModel("usage-chat");
     embedModel = uniqueModel("usage-embed");
     expect((await adminFetch(stack, `/admin/prices/${embedModel}`, { method: "PUT", body: { input_per_mtok: 0.02, output_per_mtok: 0 } })).status).toBe(201);
+    await afterPriceChange(stack);
 
     const ids: string[] = [];
     const messages = [{ role: "user" as const, content: "What is the capital of France?" }];

@@ -10,6 +10,7 @@ import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
 import { batchLineCaller } from "./batch/line-call";
 import { registerFilesAndBatches } from "./batch/routes";
+import { testClock } from "./middleware/test-clock";
 import { registerOpenAI } from "./openai";
 import { registerMessages } from "./messages";
 import { registerProviders } from "./providers";
@@ -28,6 +29,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   app.use("*", requestId());
   // Before every route and authentication: CORS preflights are answered here (middleware/cors.ts).
   app.use("*", cors());
+  app.use("*", testClock());
   app.use("*", batchLineCaller());
   app.onError(onError);
 

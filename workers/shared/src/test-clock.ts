@@ -24,6 +24,15 @@ export function testClockAllowed(env: object): boolean {
   return vars.ENVIRONMENT === "test" && vars.TEST_CLOCK === "true";
 }
 
+/**
+ * The RateLimiter object whose clock the gateway's isolate caches follow in the test stack
+ * (workers/gateway/src/middleware/test-clock.ts). Unlike the limiter's own clock it never stops:
+ * the gateway's time is `Date.now()` plus how far this object's clock was moved, read by every
+ * gateway isolate on every request, so a test that moves it past a cache's lifetime
+ * (contracts/propagation.ts) sees every isolate's copy expire, however many there are.
+ */
+export const GATEWAY_CLOCK_OBJECT = "test-clock:gateway";
+
 /** How far one call may move a clock: a day, more than any window or cool-down in the system. */
 export const MAX_CLOCK_STEP_MS = 86_400_000;
 const ClockStepSchema = z.number().int().nonnegative().max(MAX_CLOCK_STEP_MS);
@@ -53,6 +62,11 @@ export class TestClock {
   }
 
   readonly now = (): number => (this.#state ? this.#state.stoppedAt + this.#state.offsetMs : Date.now());
+
+  /** How far the clock has been moved in all (0 if never), for a clock that runs ahead of `Date.now` (`GATEWAY_CLOCK_OBJECT`). */
+  get offsetMs(): number {
+    return this.#state?.offsetMs ?? 0;
+  }
 
   /** Moves the clock forward by `ms` (validated here: the caller passes what it was sent). */
   advance(ms: unknown): AdvanceClockResult {

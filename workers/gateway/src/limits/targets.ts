@@ -1,4 +1,6 @@
 import { ApiError, type Principal, type ProxyOperation, type RouteTarget } from "../../../shared/src";
+import { TARGETS_TTL_MS } from "../../../shared/src/contracts/propagation";
+import { cacheNow } from "../middleware/test-clock";
 
 /**
  * What a model name may be served by, asked of model-proxy (`routeTargets`) only for principals
@@ -6,7 +8,7 @@ import { ApiError, type Principal, type ProxyOperation, type RouteTarget } from 
  * path makes the extra RPC about once a minute per model. A route edited meanwhile is reserved
  * by its old targets until then; settlement always prices what actually served the request.
  */
-export const TARGETS_TTL_MS = 30_000;
+export { TARGETS_TTL_MS };
 /** Entries kept per isolate: model names are client-chosen, so the cache is bounded (oldest out). */
 const MAX_ENTRIES = 2_000;
 
@@ -17,7 +19,7 @@ export async function routeTargets(
   principal: Principal,
   model: string,
   operation: ProxyOperation,
-  now = Date.now(),
+  now = cacheNow(),
 ): Promise<RouteTarget[]> {
   // Routes are per tenant and the key's model globs filter their targets; the operation decides
   // which targets can serve.

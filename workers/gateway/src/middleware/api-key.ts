@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, hashApiKey, parseApiKey, type Principal, type Result } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
+import { PRINCIPAL_CACHE_TTL_MS } from "../../../shared/src/contracts/propagation";
+import { cacheNow } from "./test-clock";
 
 /**
  * API-key authentication for `/v1` routes: `Authorization: Bearer <key>` (what the OpenAI SDKs
@@ -26,11 +28,12 @@ import type { GatewayBindings } from "../types";
  * `keyExpiresAt`.
  */
 /**
- * Short on purpose: it bounds how long another isolate of the same location may still accept a
- * revoked key. It costs one auth call per key per isolate every 2 s — nothing next to the request
- * rate of a key busy enough to be cached.
+ * Short on purpose (contracts/propagation.ts): it bounds how long another isolate of the same
+ * location may still accept a revoked key. It costs one auth call per key per isolate every 2 s —
+ * nothing next to the request rate of a key busy enough to be cached. Its clock is `cacheNow`
+ * (`Date.now`, moved by the tests in the test stack).
  */
-export const PRINCIPAL_CACHE_TTL_MS = 2_000;
+export { PRINCIPAL_CACHE_TTL_MS };
 /** A cached principal is only served while its token has at least this long left. */
 export const TOKEN_REFRESH_MARGIN_MS = 60_000;
 const MAX_ENTRIES = 10_000;
@@ -102,7 +105,7 @@ export async function principalFor(c: Context<GatewayBindings>, apiKey: string):
     });
   }
   const hash = await hashApiKey(apiKey);
-  const now = Date.now();
+  const now = cacheNow();
   const hit = cache.get(hash);
   if (hit && hit.freshUntil > now) return hit.principal;
 
@@ -120,7 +123,7 @@ export async function principalFor(c: Context<GatewayBindings>, apiKey: string):
     logRefusal(c, result.error.code, "refused by auth");
     throw ApiError.from(result.error);
   }
-  remember(hash, result.value, Date.now());
+  remember(hash, result.value, cacheNow());
   return result.value;
 }
 
