@@ -14,6 +14,11 @@ let offsetMs = 0;
 
 export const cacheNow = (): number => Date.now() + offsetMs;
 
+/** For unit tests: back to `Date.now`. */
+export function resetCacheClock(): void {
+  offsetMs = 0;
+}
+
 /**
  * Test stack only (`ENVIRONMENT=test`, `TEST_CLOCK=true`, set by test/support/stack.ts and no
  * wrangler config): reads the gateway clock's offset before the request runs. Elsewhere a no-op.
