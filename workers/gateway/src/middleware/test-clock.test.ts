@@ -18,7 +18,8 @@ function harness(vars: Record<string, string>, offsets: number[]) {
 
 describe("the gateway's cache clock", () => {
   it("outside the test stack: Date.now, and no call at all", async () => {
-    for (const vars of [{ ENVIRONMENT: "development" }, { ENVIRONMENT: "test" }, { ENVIRONMENT: "production", TEST_CLOCK: "true" }]) {
+    const cases: Record<string, string>[] = [{ ENVIRONMENT: "development" }, { ENVIRONMENT: "test" }, { ENVIRONMENT: "production", TEST_CLOCK: "true" }];
+    for (const vars of cases) {
       const { ahead, clockOffset } = harness(vars, [60_000]);
       expect(await ahead()).toBeLessThan(1_000);
       expect(clockOffset).not.toHaveBeenCalled();
