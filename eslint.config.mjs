@@ -9,7 +9,7 @@ import { noStatusOnlyTest } from "./scripts/eslint/status-only.mjs";
  * silently never finishes once the response is sent). Formatting is Prettier's (`npm run format`).
  */
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", ".wrangler/**", "**/env.d.ts", "bench/results/**", "**/*.mjs", "**/*.d.mts"] },
+  { ignores: ["**/node_modules/**", "**/.wrangler/**", "**/env.d.ts", "bench/results/**", "**/*.mjs", "**/*.d.mts"] },
   {
     files: ["**/*.ts"],
     languageOptions: {
