@@ -12,6 +12,7 @@ import type { Stack } from "../support/stack";
 import { usageRow } from "../support/stores";
 import { adminFetch } from "../support/tenants";
 import { eventually } from "../support/wait";
+import { afterPriceChange } from "../support/propagation";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -41,7 +42,7 @@ function micros(u: { prompt_tokens: number; completion_tokens: number; prompt_to
 }
 const usd = (m: number) => `${Math.floor(m / 1_000_000)}.${String(m % 1_000_000).padStart(6, "0")}`;
 
-/** A model only this test uses, priced, answering with `fixture`. */
+/** A model only this test uses, priced (on every gateway isolate), answering with `fixture`. */
 async function model(label: string, fixture: "chat-reasoning" | "chat-tools"): Promise<string> {
   const name = uniqueModel(label);
   upstream.on(name, { fixture });
@@ -50,6 +51,7 @@ async function model(label: string, fixture: "chat-reasoning" | "chat-tools"): P
     body: { input_per_mtok: 1.1, output_per_mtok: 4.4, cached_input_per_mtok: 0.275 },
   });
   expect(res.status, await res.text()).toBe(201);
+  await afterPriceChange(stack);
   return name;
 }
 
