@@ -14,6 +14,7 @@ import { d1, usageRow } from "../support/stores";
 import { adminFetch } from "../support/tenants";
 import { costMicros, type Price } from "../../workers/shared/src/pricing";
 import { eventually } from "../support/wait";
+import { afterPriceChange } from "../support/propagation";
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -277,6 +278,7 @@ describe("batch pricing", () => {
     const put = await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 2, output_per_mtok: 8, batch_discount_pct: 50 } });
     expect(put.status).toBe(201);
     expect(await put.json()).toMatchObject({ model, batch_discount_pct: 50 });
+    await afterPriceChange(stack);
     const price: Price = {
       model,
       provider: null,

@@ -11,6 +11,7 @@ import { uniqueModel } from "../support/names";
 import { startStack, type Stack } from "../support/stack";
 import { adminFetch, tenantWithKey } from "../support/tenants";
 import { eventually } from "../support/wait";
+import { afterPriceChange } from "../support/propagation";
 
 /**
  * Issue 11, "must show": cached, cache-write and reasoning tokens from OpenAI, Anthropic and Gemini
@@ -143,6 +144,7 @@ async function pricedModel(vendor: Vendor, suffix = ""): Promise<string> {
     body: { input_per_mtok: r.input, cached_input_per_mtok: r.cached, cache_write_per_mtok: r.cacheWrite, output_per_mtok: r.output },
   });
   expect(res.status).toBe(201);
+  await afterPriceChange(stack);
   return model;
 }
 
