@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { BatchLineRequestSchema, type BatchLineOutcome } from "../../../shared/src/contracts/batch-line";
 import type { Principal, Result } from "../../../shared/src";
 import { PRINCIPAL_CACHE_TTL_MS, TOKEN_REFRESH_MARGIN_MS } from "../middleware/api-key";
+import { cacheNow } from "../middleware/test-clock";
 import type { GatewayBindings } from "../types";
 import { registerBatchLine } from "./line-call";
 
@@ -19,7 +20,7 @@ const principals = new Map<string, { principal: Principal; freshUntil: number }>
 const MAX_PRINCIPALS = 1_000;
 
 async function principalOf(env: GatewayEnv, keyId: string): Promise<Result<Principal>> {
-  const now = Date.now();
+  const now = cacheNow();
   const hit = principals.get(keyId);
   if (hit && hit.freshUntil > now) return { ok: true, value: hit.principal };
   const result = await env.AUTH.principalForKey(keyId);
