@@ -1,18 +1,5 @@
-import {
-  fail,
-  hashApiKey,
-  ok,
-  parseApiKey,
-  timingSafeEqualStrings,
-  type ApiErrorInit,
-  type Budget,
-  type Limits,
-  type Principal,
-  type Result,
-  type Scope,
-} from "../../../shared/src";
+import { fail, hashApiKey, ok, parseApiKey, timingSafeEqualStrings, type ApiErrorInit, type Principal, type Result } from "../../../shared/src";
 import { signPrincipalToken } from "../../../shared/src/principal-token";
-import { parseJson } from "../db/rows";
 import {
   memoToken,
   readCachedKey,
@@ -21,6 +8,7 @@ import {
   tokenMemo,
   TOKEN_REUSE_MIN_MS,
   writeCachedKey,
+  keyRecordOf,
   type KeyRecord,
 } from "./key-cache";
 import { lastUsedWrite } from "./last-used";
@@ -101,19 +89,7 @@ async function loadFromD1(db: D1Database, hash: string, now: number): Promise<Re
   if (row.tenant_status !== "active") return fail(invalidKey("This API key's tenant is disabled."));
   const expiresAt = earliestMs(row.expires_at, row.secret_expires_at);
   if (expiresAt !== null && expiresAt <= now) return fail(invalidKey("This API key has expired."));
-  return ok({
-    v: 2,
-    gen: row.tenant_generation,
-    tenantId: row.tenant_id,
-    keyId: row.key_id,
-    scopes: parseJson<Scope[]>(row.scopes, []),
-    models: parseJson<string[] | null>(row.models, null),
-    keyLimits: parseJson<Limits>(row.limits, {}),
-    tenantLimits: parseJson<Limits>(row.tenant_limits, {}),
-    keyBudget: parseJson<Budget>(row.budget, {}),
-    tenantBudget: parseJson<Budget>(row.tenant_budget, {}),
-    expiresAt,
-  });
+  return ok(keyRecordOf(row, expiresAt));
 }
 
 export async function toPrincipal(env: AuthEnv, hash: string, record: KeyRecord, now: number): Promise<Principal> {

@@ -1,20 +1,11 @@
-import { fail, ok, type Budget, type Limits, type Principal, type Result, type Scope } from "../../../shared/src";
-import { parseJson } from "../db/rows";
+import { fail, ok, type Principal, type Result } from "../../../shared/src";
 import { toPrincipal } from "./authenticate";
+import { keyRecordOf, type KeyRecordColumns } from "./key-cache";
 
-interface KeyRow {
-  key_id: string;
-  tenant_id: string;
-  scopes: string;
-  models: string | null;
-  limits: string;
-  budget: string;
+interface KeyRow extends KeyRecordColumns {
   expires_at: number | null;
   revoked_at: number | null;
   tenant_status: string;
-  tenant_limits: string;
-  tenant_budget: string;
-  tenant_generation: number;
 }
 
 /**
@@ -37,24 +28,5 @@ export async function principalOfKey(env: AuthEnv, keyId: unknown, now = Date.no
   if (row.tenant_status !== "active") return fail({ code: "invalid_api_key", message: "This API key's tenant is disabled." });
   const expiresAt = row.expires_at === null ? null : row.expires_at * 1000;
   if (expiresAt !== null && expiresAt <= now) return fail({ code: "invalid_api_key", message: "The API key that created this work has expired." });
-  return ok(
-    await toPrincipal(
-      env,
-      `key:${row.key_id}`,
-      {
-        v: 2,
-        gen: row.tenant_generation,
-        tenantId: row.tenant_id,
-        keyId: row.key_id,
-        scopes: parseJson<Scope[]>(row.scopes, []),
-        models: parseJson<string[] | null>(row.models, null),
-        keyLimits: parseJson<Limits>(row.limits, {}),
-        tenantLimits: parseJson<Limits>(row.tenant_limits, {}),
-        keyBudget: parseJson<Budget>(row.budget, {}),
-        tenantBudget: parseJson<Budget>(row.tenant_budget, {}),
-        expiresAt,
-      },
-      now,
-    ),
-  );
+  return ok(await toPrincipal(env, `key:${row.key_id}`, keyRecordOf(row, expiresAt), now));
 }

@@ -1,4 +1,5 @@
-import type { Principal } from "../../../shared/src";
+import type { Budget, Limits, Principal, Scope } from "../../../shared/src";
+import { parseJson } from "../db/rows";
 
 /**
  * What auth knows about an active key secret, minus the principal token: the value cached in KV
@@ -16,6 +17,35 @@ export type KeyRecord = Omit<Principal, "token" | "tokenExpiresAt" | "keyExpires
   expiresAt: number | null;
 };
 
+/** The columns of a key joined with its tenant that make a record (the same names in every query). */
+export interface KeyRecordColumns {
+  key_id: string;
+  tenant_id: string;
+  scopes: string;
+  models: string | null;
+  limits: string;
+  budget: string;
+  tenant_limits: string;
+  tenant_budget: string;
+  tenant_generation: number;
+}
+
+/** The one reading of a key row into a record, for the key-secret path and the key-id path alike. */
+export function keyRecordOf(row: KeyRecordColumns, expiresAt: number | null): KeyRecord {
+  return {
+    v: 2,
+    gen: row.tenant_generation,
+    tenantId: row.tenant_id,
+    keyId: row.key_id,
+    scopes: parseJson<Scope[]>(row.scopes, []),
+    models: parseJson<string[] | null>(row.models, null),
+    keyLimits: parseJson<Limits>(row.limits, {}),
+    tenantLimits: parseJson<Limits>(row.tenant_limits, {}),
+    keyBudget: parseJson<Budget>(row.budget, {}),
+    tenantBudget: parseJson<Budget>(row.tenant_budget, {}),
+    expiresAt,
+  };
+}
 /**
  * How changes reach the cache, and the worst case until every key sees them:
  *
