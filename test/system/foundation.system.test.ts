@@ -85,7 +85,11 @@ describe("docs", () => {
     const res = await gatewayFetch(stack, "/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(await res.text()).toContain("/openapi.json");
+    // The page is Swagger UI from the gateway's own assets; its start script reads this gateway's document.
+    expect(await res.text()).toContain('<script src="/docs/init.js"></script>');
+    const init = await gatewayFetch(stack, "/docs/init.js");
+    expect(init.status).toBe(200);
+    expect(await init.text()).toContain('url: "/openapi.json"');
   });
 });
 

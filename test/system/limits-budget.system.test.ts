@@ -61,6 +61,12 @@ async function budgetRefusal(promise: Promise<unknown>): Promise<RateLimitError>
 }
 
 const usd = (micros: number) => micros / 1_000_000;
+/** Money as refusals print it (README: at least cents, and every digit finer than a cent, never rounded). */
+const money = (micros: number) =>
+  `$${(micros / 1_000_000)
+    .toFixed(6)
+    .replace(/0+$/, "")
+    .replace(/\.(\d?)$/, (_, d: string) => `.${d.padEnd(2, "0")}`)}`;
 
 async function billedRows(keyId: string): Promise<{ request_id: string; status: number; cost_usd_micros: number }[]> {
   const { results } = await (
@@ -158,7 +164,7 @@ describe("monthly budget", () => {
     const err = await call().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitError);
     expect((err as RateLimitError).code).toBe("insufficient_quota");
-    expect((err as RateLimitError).message).toContain(`spent or reserved $${((3 * actual) / 1_000_000).toFixed(6)}`);
+    expect((err as RateLimitError).message).toContain(`spent or reserved ${money(3 * actual)}`);
 
     // Exactly enough: admitted.
     await updateKey(stack, key.id, { budget: { monthly_usd: (3 * actual + worstCase) / 1_000_000 } });
@@ -182,7 +188,7 @@ describe("monthly budget", () => {
     // The key is given a budget: its 3 requests count once (billing recorded them; the object had summed them too).
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase - 1) } });
     await afterKeyChange(stack);
-    expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
+    expect((await budgetRefusal(call())).message).toContain(`spent or reserved ${money(3 * actual)}`);
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
     await afterKeyChange(stack);
     await call();
@@ -205,7 +211,7 @@ describe("monthly budget", () => {
     // … and back in the key's own object once the tenant's limit is gone: all three count, once.
     await updateTenant(stack, tenant.id, { limits: { rpm: null } });
     await afterKeyChange(stack);
-    expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
+    expect((await budgetRefusal(call())).message).toContain(`spent or reserved ${money(3 * actual)}`);
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
     await afterKeyChange(stack);
     await call();
@@ -237,7 +243,7 @@ describe("monthly budget", () => {
 
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase - 1) } });
     await afterKeyChange(stack);
-    expect((await budgetRefusal(call())).message).toContain(`spent or reserved $${usd(3 * actual).toFixed(6)}`);
+    expect((await budgetRefusal(call())).message).toContain(`spent or reserved ${money(3 * actual)}`);
     await updateKey(stack, key.id, { budget: { monthly_usd: usd(3 * actual + worstCase) } });
     await afterKeyChange(stack);
     await call();
@@ -317,6 +323,6 @@ describe("billing identity", () => {
     await afterKeyChange(stack);
     const err = await call(mine.client).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitError);
-    expect((err as RateLimitError).message).toContain(`spent or reserved $${((10 * actual) / 1_000_000).toFixed(6)}`);
+    expect((err as RateLimitError).message).toContain(`spent or reserved ${money(10 * actual)}`);
   });
 });
