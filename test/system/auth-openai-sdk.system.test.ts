@@ -64,8 +64,9 @@ describe("GET /v1/models", () => {
 
   it("403 PermissionDeniedError for a key with no scope that uses models (keys:write, providers:*, usage:read only)", async () => {
     const { apiKey } = await tenantWithKey(stack, { scopes: ["keys:write", "providers:read", "providers:write", "usage:read"] });
-    for (const call of [sdk(apiKey).models.list(), sdk(apiKey).models.retrieve("fake/any-model-1")]) {
-      const err = await sdkFailure(call);
+    // Thunks, not promises: a second call started before the first is awaited rejects unhandled.
+    for (const call of [() => sdk(apiKey).models.list(), () => sdk(apiKey).models.retrieve("fake/any-model-1")]) {
+      const err = await sdkFailure(call());
       expect(err).toBeInstanceOf(PermissionDeniedError);
       expect(err.error).toMatchObject({ type: "permission_error", code: "permission_denied" });
       expect(err.message).toContain("no scope that uses models");
