@@ -358,3 +358,118 @@ describe("LiteLLM routing semantics", () => {
     expect(upstream.requests(m.gemini)).toHaveLength(1);
   });
 });
+
+describe("LiteLLM refusal fallbacks", () => {
+  /** OpenAI's 400 for a request its safety system refused (the code LiteLLM keys content_policy_fallbacks on). */
+  const POLICY_400 = {
+    status: 400,
+    body: {
+      error: {
+        message: "Your request was rejected as a result of our safety system.",
+        type: "invalid_request_error",
+        param: null,
+        code: "content_policy_violation",
+      },
+    },
+  };
+
+  function policyConfig(strict: string, lenient: string, azure: string): string {
+    return `model_list:
+  - model_name: strict-gpt
+    litellm_params:
+      model: openai/${strict}
+      api_base: ${upstream.url}
+      api_key: ${upstream.apiKey}
+  - model_name: lenient-claude
+    litellm_params:
+      model: anthropic/${lenient}
+      api_base: ${upstream.url}
+      api_key: ${ANTHROPIC_FAKE_KEY}
+  - model_name: azure-filtered
+    litellm_params:
+      model: openai/${azure}
+      api_base: ${upstream.url}
+      api_key: ${upstream.apiKey}
+router_settings:
+  content_policy_fallbacks:
+    - strict-gpt: [lenient-claude]
+`;
+  }
+
+  it("sends a request an upstream refused for content policy to the content_policy_fallbacks group; export round-trips it", async () => {
+    const tenant = await providerTenant(stack);
+    const strict = uniqueModel("policy-strict");
+    const lenient = uniqueModel("policy-lenient");
+    const azure = uniqueModel("policy-azure");
+    const plan = await importLiteLLM(stack, tenant.caller, policyConfig(strict, lenient, azure));
+    expect(plan.unsupported).toEqual([]);
+    upstream.on(strict, { error: POLICY_400 });
+
+    const { data, response } = await tenant.client.chat.completions
+      .create({ model: "strict-gpt", messages: [{ role: "user", content: "a borderline request" }] })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(response.headers.get("x-litellm-model-group")).toBe("lenient-claude");
+    expect(response.headers.get("x-gateway-model")).toBe(lenient);
+    expect(response.headers.get("x-gateway-attempts")).toBe("2");
+    // The refusal is not retried in its own group: one call each.
+    expect(upstream.requests(strict)).toHaveLength(1);
+    expect(upstream.requests(lenient)).toHaveLength(1);
+
+    // A group without content_policy_fallbacks answers the refusal itself, with OpenAI's code
+    // (Azure OpenAI's `content_filter` is the same refusal).
+    upstream.on(azure, {
+      error: {
+        status: 400,
+        body: {
+          error: {
+            message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+            type: null,
+            param: "prompt",
+            code: "content_filter",
+          },
+        },
+      },
+    });
+    const refused = await gatewayFetch(stack, "/v1/chat/completions", {
+      key: tenant.caller.token,
+      body: { model: "azure-filtered", messages: [{ role: "user", content: "a borderline request" }] },
+    });
+    const error = await expectError(refused, 400, "content_policy_violation");
+    expect(error.message).toContain("content management policy");
+    expect(upstream.requests(azure)).toHaveLength(1);
+
+    const exported = await exportLiteLLM(stack, tenant.caller);
+    expect(exported).toContain("content_policy_fallbacks:");
+    expect(exported).toMatch(/- strict-gpt:\n\s+- lenient-claude/);
+    const again = await importLiteLLM(stack, tenant.caller, exported);
+    expect({ changed: again.changed, unsupported: again.unsupported }).toEqual({ changed: false, unsupported: [] });
+  });
+
+  it("sends a prompt an upstream refused as too long to the context_window_fallbacks group", async () => {
+    const tenant = await providerTenant(stack);
+    const m = models("ctx-refused");
+    await importLiteLLM(stack, tenant.caller, realisticConfig(m, TENANT_KEYS()));
+    // Within small-context's configured 64 tokens by the gateway's estimate, yet the upstream says no.
+    upstream.on(m.small, {
+      error: {
+        status: 400,
+        body: {
+          error: {
+            message: "This model's maximum context length is 16 tokens.",
+            type: "invalid_request_error",
+            param: "messages",
+            code: "context_length_exceeded",
+          },
+        },
+      },
+    });
+    const { data, response } = await tenant.client.chat.completions
+      .create({ model: "small-context", messages: [{ role: "user", content: "hi there" }] })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(response.headers.get("x-litellm-model-group")).toBe("gemini-long");
+    expect(upstream.requests(m.small)).toHaveLength(1);
+    expect(upstream.requests(m.gemini)).toHaveLength(1);
+  });
+});

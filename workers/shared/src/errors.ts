@@ -19,6 +19,10 @@ export const ErrorCode = {
   rate_limit_exceeded: "rate_limit_exceeded",
   insufficient_quota: "insufficient_quota",
   conflict: "conflict",
+  /** An upstream refused the request under its content policy (OpenAI's code; LiteLLM's `content_policy_fallbacks` apply). */
+  content_policy_violation: "content_policy_violation",
+  /** The prompt is longer than the upstream model's context (OpenAI's code; LiteLLM's `context_window_fallbacks` apply). */
+  context_length_exceeded: "context_length_exceeded",
   upstream_error: "upstream_error",
   upstream_auth_error: "upstream_auth_error",
   upstream_rate_limited: "upstream_rate_limited",
@@ -58,6 +62,8 @@ const TABLE: Record<ErrorCode, { status: number; type: OpenAIErrorType }> = {
   rate_limit_exceeded: { status: 429, type: "rate_limit_error" },
   insufficient_quota: { status: 429, type: "insufficient_quota" },
   conflict: { status: 409, type: "invalid_request_error" },
+  content_policy_violation: { status: 400, type: "invalid_request_error" },
+  context_length_exceeded: { status: 400, type: "invalid_request_error" },
   upstream_error: { status: 502, type: "upstream_error" },
   upstream_auth_error: { status: 502, type: "upstream_error" },
   upstream_rate_limited: { status: 429, type: "rate_limit_error" },

@@ -348,14 +348,7 @@ function readSettings(doc: Record<string, unknown>, groups: ReadonlyMap<string, 
   const [allowedFails, allowedPath] = pick("allowed_fails");
   const [cooldown, cooldownPath] = pick("cooldown_time");
   const cooldownMs = optionalSeconds(cooldown, cooldownPath, 1, 86_400_000);
-  const [, contentPolicyPath] = pick("content_policy_fallbacks");
   const contentPolicyFallbacks = readFallbacks(...pick("content_policy_fallbacks"), groups);
-  if (contentPolicyFallbacks.size > 0) {
-    unsupported.push({
-      path: contentPolicyPath,
-      reason: "stored and exported, but not used when routing: an upstream's content-policy refusal is not told apart from other refusals yet",
-    });
-  }
   return {
     strategy: STRATEGIES[litellmStrategy],
     litellmStrategy,

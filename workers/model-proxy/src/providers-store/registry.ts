@@ -166,6 +166,7 @@ export class StoredRegistry implements ModelRegistry {
         : {}),
       fallbacks: groups(settings.fallbacks),
       contextWindowFallbacks: groups(settings.contextWindowFallbacks),
+      contentPolicyFallbacks: groups(settings.contentPolicyFallbacks),
     });
   }
 

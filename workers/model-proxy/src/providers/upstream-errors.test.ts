@@ -67,6 +67,25 @@ describe("upstreamHttpError", () => {
     expect(e).toMatchObject({ code: "model_not_found", status: 404 });
   });
 
+  it("tells content-policy and context-length refusals apart from other 400s, as LiteLLM does", () => {
+    const policy = [
+      openaiError("Your request was rejected as a result of our safety system.", { code: "content_policy_violation" }),
+      openaiError("The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", { code: "content_filter" }),
+      JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "Output blocked by content filtering policy" } }),
+    ];
+    for (const body of policy) expect(upstreamHttpError(400, new Headers(), body, provider)).toMatchObject({ code: "content_policy_violation", status: 400 });
+    const length = [
+      openaiError("This model's maximum context length is 8192 tokens.", { code: "context_length_exceeded", param: "messages" }),
+      JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" } }),
+      JSON.stringify({
+        error: { code: 400, message: "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).", status: "INVALID_ARGUMENT" },
+      }),
+    ];
+    for (const body of length) expect(upstreamHttpError(400, new Headers(), body, provider)).toMatchObject({ code: "context_length_exceeded", status: 400 });
+    // Only a 400 is such a refusal.
+    expect(upstreamHttpError(422, new Headers(), policy[0]!, provider).code).toBe("invalid_request");
+  });
+
   it("reads vLLM/FastAPI error bodies", () => {
     expect(upstreamHttpError(400, new Headers(), JSON.stringify({ object: "error", message: "max_tokens too large", code: 400 }), provider).message).toBe(
       "max_tokens too large",

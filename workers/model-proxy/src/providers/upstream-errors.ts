@@ -167,13 +167,37 @@ export function upstreamHttpError(status: number, headers: Headers, bodyText: st
   if (status >= 400 && status < 500) {
     if (!detail) return { code: "upstream_error", message: `Provider '${name}' answered HTTP ${status} without an error description.` };
     return {
-      code: status === 404 && parsed?.code === "model_not_found" ? "model_not_found" : "invalid_request",
+      code: status === 404 && parsed?.code === "model_not_found" ? "model_not_found" : (refusalKind(status, parsed) ?? "invalid_request"),
       status,
       message: detail,
       param: parsed?.param ?? null,
     };
   }
   return { code: "upstream_error", message: `Provider '${name}' failed (HTTP ${status})${detail ? `: ${detail}` : "."}` };
+}
+
+/**
+ * An upstream 400 that refuses the request's content rather than its form, as LiteLLM tells them
+ * apart (its ContentPolicyViolationError and ContextWindowExceededError, which drive
+ * `content_policy_fallbacks` and `context_window_fallbacks`):
+ * - content policy: OpenAI's code `content_policy_violation`, Azure OpenAI's `content_filter`
+ *   ("…content management policy"), Anthropic's "…blocked by content filtering policy", Gemini's
+ *   "The response was blocked";
+ * - context length: OpenAI's code `context_length_exceeded`, Anthropic's "prompt is too long",
+ *   Gemini's "input token count … exceeds the maximum number of tokens".
+ * The client sees the same 400 with that code (OpenAI's own), the upstream's message kept.
+ */
+function refusalKind(status: number, parsed: UpstreamErrorBody | null): "content_policy_violation" | "context_length_exceeded" | null {
+  if (status !== 400 || !parsed) return null;
+  const code = parsed.code?.toLowerCase() ?? "";
+  const message = parsed.message ?? "";
+  if (code === "content_policy_violation" || code === "content_filter" || /content (?:filtering|management) policy|response was blocked/i.test(message)) {
+    return "content_policy_violation";
+  }
+  if (code === "context_length_exceeded" || /prompt is too long|maximum context length|exceeds the maximum number of tokens/i.test(message)) {
+    return "context_length_exceeded";
+  }
+  return null;
 }
 
 /**

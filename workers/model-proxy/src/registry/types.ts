@@ -34,8 +34,10 @@ export interface Resolution {
   cooldown?: { allowedFails?: number; cooldownMs?: number };
   /** Groups tried in order after every target of this one failed (one level: theirs are not followed). */
   fallbacks?: Resolution[];
-  /** Groups for a prompt longer than every target of this one takes. */
+  /** Groups for a prompt longer than every target of this one takes (or that an upstream refused as too long). */
   contextWindowFallbacks?: Resolution[];
+  /** Groups tried in order after an upstream of this one refused the request under its content policy. */
+  contentPolicyFallbacks?: Resolution[];
 }
 
 /** One addressable model as `GET /v1/models` lists it. */

@@ -20,7 +20,9 @@ export interface FailurePolicy {
  *   a credential that cannot be decrypted or loaded: this target cannot serve it → next target, no retry.
  *   They do not trip the circuit: they are configuration problems whose fix must apply at once.
  * - the upstream's 4xx about the request (`invalid_request`, ...): the same request fails
- *   everywhere → returned to the client as is.
+ *   everywhere → returned to the client as is. A content-policy refusal or a prompt over the
+ *   context (`content_policy_violation`, `context_length_exceeded`) is such a 4xx within a model
+ *   group; route-request.ts then moves to the group's content-policy / context-window fallbacks.
  */
 export function failurePolicy(error: ApiErrorInit): FailurePolicy {
   const retryAfterMs = retryAfterOf(error);

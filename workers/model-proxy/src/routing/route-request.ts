@@ -110,23 +110,51 @@ export async function routeRequest(
   if (!chain.ok) return { ok: false, error: chain.error, attempts: [], target: null };
   const attempts: AttemptRecord[] = [];
   let last: RouteResult<DispatchTarget> | null = null;
-  for (const group of chain.value) {
+  let queue = chain.value;
+  let redirected = false;
+  for (let i = 0; i < queue.length; i++) {
+    const group = queue[i]!;
     const result = await routeGroup(req, group, forceStreamUsage, routing, prompt, MAX_ATTEMPTS - attempts.length);
     attempts.push(...result.attempts);
     if (result.ok) return { ...result, attempts };
     last = { ...result, attempts };
+    if (attempts.length >= MAX_ATTEMPTS) break;
+    // An upstream's content-policy or context-length refusal moves to the group's fallbacks for
+    // it (once: their own refusals are the client's answer), like LiteLLM's.
+    const refusedTo = redirected ? [] : refusalFallbacks(result.error, group, prompt);
+    if (refusedTo.length > 0) {
+      redirected = true;
+      queue = [...queue.slice(0, i + 1), ...refusedTo];
+      continue;
+    }
     // An error in the request itself fails in every group too; an exhausted attempt budget stops here.
-    if ((result.target !== null && !failurePolicy(result.error).tryNext) || attempts.length >= MAX_ATTEMPTS) break;
+    if (result.target !== null && !failurePolicy(result.error).tryNext) break;
   }
   return last!;
 }
 
+/** The groups an upstream's refusal of a group sends the request to (only those whose context takes the prompt). */
+function refusalFallbacks(error: ApiErrorInit, group: Resolution, prompt: number): Resolution[] {
+  const groups =
+    error.code === "content_policy_violation"
+      ? group.contentPolicyFallbacks
+      : error.code === "context_length_exceeded"
+        ? group.contextWindowFallbacks
+        : undefined;
+  return (groups ?? []).map((r) => fitting(r, prompt)).filter((r) => r.targets.length > 0);
+}
+
+/** A group with only the targets whose context (`max_input_tokens`) takes the prompt. */
+function fitting(r: Resolution, prompt: number): Resolution {
+  return { ...r, targets: r.targets.filter((t) => (t.deployment?.maxInputTokens ?? Infinity) >= prompt) };
+}
+
 /** The groups to try, in order, each with only the targets whose context takes the prompt. */
 function groupChain(resolution: Resolution, prompt: number, asked: string): Result<Resolution[]> {
-  const fitting = (r: Resolution): Resolution => ({ ...r, targets: r.targets.filter((t) => (t.deployment?.maxInputTokens ?? Infinity) >= prompt) });
-  const primary = fitting(resolution);
-  if (primary.targets.length > 0) return ok([primary, ...(resolution.fallbacks ?? []).map(fitting).filter((r) => r.targets.length > 0)]);
-  const larger = (resolution.contextWindowFallbacks ?? []).map(fitting).filter((r) => r.targets.length > 0);
+  const fits = (r: Resolution): Resolution => fitting(r, prompt);
+  const primary = fits(resolution);
+  if (primary.targets.length > 0) return ok([primary, ...(resolution.fallbacks ?? []).map(fits).filter((r) => r.targets.length > 0)]);
+  const larger = (resolution.contextWindowFallbacks ?? []).map(fits).filter((r) => r.targets.length > 0);
   if (larger.length > 0) return ok(larger);
   const largest = Math.max(...resolution.targets.map((t) => t.deployment?.maxInputTokens ?? 0));
   return {
