@@ -7,8 +7,6 @@ import { proxyOperation } from "../openai/proxy";
 import type { GatewayBindings } from "../types";
 import { countTokens, TOKEN_COUNT_HEADER } from "./count-tokens";
 import { anthropicErrors, checkAnthropicVersion } from "./errors";
-import { observeAnthropicJson } from "./json-tap";
-import { tapAnthropicSse } from "./sse-tap";
 
 /** Anthropic's error body, as documented for `/v1/messages`. */
 const AnthropicErrorSchema = z
@@ -73,7 +71,7 @@ export function registerMessages(app: OpenAPIHono<GatewayBindings>): void {
       schema: MessagesRequestSchema,
       estimate: (body) => ({ promptTokens: estimateMessagesPromptTokens(body), completion: { maxPerChoice: body.max_tokens, choices: 1 } }),
       forwardHeaders: ["anthropic-version", "anthropic-beta"],
-      taps: { sse: tapAnthropicSse, json: observeAnthropicJson },
+      dialect: "anthropic",
     });
   });
 

@@ -17,9 +17,9 @@ import { readJsonRequest } from "../middleware/body";
 import { proxyHttpRequest } from "../../../shared/src/contracts/proxy-http";
 import { ClientLinkTarget } from "../streaming/client-link";
 import { CLIENT_LEFT, unlessClientLeaves } from "../streaming/client-gone";
-import { observeJsonBytes } from "../streaming/json-tap";
-import { emptyObservation, type Observation } from "../streaming/observation";
-import { tapSse } from "../streaming/sse-tap";
+import { emptyObservation, type Observation } from "../../../shared/src/proxy/observation";
+import { DIALECTS, type Dialect } from "../../../shared/src/proxy/dialects";
+import { pumpSse } from "../../../shared/src/proxy/sse-pump";
 import { abandonedAttemptEvents, usageEvent, meteredUsage, type MeteredOperation, type RequestFacts, type ResponseFacts } from "../usage/event";
 import { answerCostUsd } from "../usage/cost";
 import { recordUsage } from "../usage/record";
@@ -45,11 +45,8 @@ export interface OperationSpec<S extends z.ZodType> {
   alwaysReturnUsage?: boolean;
   /** The request's correlation labels (`/v1/langchain`), stored with its usage event. */
   correlation?: Correlation | null;
-  /** Taps for answers that are not OpenAI-shaped (Anthropic's `/v1/messages`); OpenAI's by default. */
-  taps?: {
-    sse(body: ReadableStream<Uint8Array>, options: { provider: string | null; onEnd: (observation: Observation) => void }): ReadableStream<Uint8Array>;
-    json(bytes: Uint8Array): Observation;
-  };
+  /** The answer's wire dialect (Anthropic's for `/v1/messages`); OpenAI's by default. */
+  dialect?: Dialect;
 }
 
 /** nginx's status for a request whose client closed the connection before the answer: recorded, never sent. */
@@ -169,6 +166,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     meter({ status, provider, model, observation }, abandoned);
   };
   const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  const dialect = DIALECTS[spec.dialect ?? "openai"];
 
   if (!answer.ok || !answer.body) {
     // An OpenAI error from tail/model-proxy: relay it (small, fully formed) and meter the attempt.
@@ -193,22 +191,22 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
       done({ ...emptyObservation(), upstreamError: true }, error.status);
       throw error;
     }
-    const observation = spec.taps ? spec.taps.json(bytes) : observeJsonBytes(bytes);
+    const observation = dialect.json(bytes);
     done(observation);
     // What this answer costs, from the usage it reported, priced as billing will price its event.
     const cost = await answerCostUsd(c.env, facts, { status: answer.status, provider, model, observation, endedAt: Date.now() });
     if (cost !== null) headers.set("x-gateway-cost-usd", cost);
     return new Response(bytes, { status: answer.status, headers });
   }
-  const tapped = spec.taps
-    ? spec.taps.sse(answer.body, { provider, onEnd: done })
-    : tapSse(answer.body, {
-        stripUsageChunk: facts.stream && spec.alwaysReturnUsage !== true && body.stream_options?.include_usage !== true,
-        provider,
-        onEnd: done,
-        clientGone: c.req.raw.signal,
-        idleTimeoutMs: Number(answer.headers.get("x-gateway-idle-timeout-ms")) || undefined,
-      });
+  // Every stream, whatever its dialect, reaches the client through the one SSE pump, which owns
+  // its idle timeout (the provider's, as model-proxy reports it).
+  const tapped = pumpSse(answer.body, {
+    inspector: dialect.sse({ stripUsageChunk: facts.stream && spec.alwaysReturnUsage !== true && body.stream_options?.include_usage !== true }),
+    provider,
+    onEnd: done,
+    clientGone: c.req.raw.signal,
+    idleTimeoutMs: Number(answer.headers.get("x-gateway-idle-timeout-ms")) || undefined,
+  });
   return new Response(tapped, { status: answer.status, headers });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Principal } from "../../../shared/src";
-import { emptyObservation } from "../streaming/observation";
+import { emptyObservation } from "../../../shared/src/proxy/observation";
 import { datapoint } from "./record";
 import { usageEvent, type RequestFacts } from "./event";
 

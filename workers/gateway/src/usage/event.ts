@@ -1,7 +1,7 @@
 import type { AbandonedAttempt, Principal, UsageEvent } from "../../../shared/src";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
 import { ZERO_USAGE, tokenUsage, type TokenUsage } from "../../../shared/src/token-usage";
-import type { Observation } from "../streaming/observation";
+import type { Observation } from "../../../shared/src/proxy/observation";
 
 export type MeteredOperation = "chat" | "completions" | "embeddings" | "messages";
 

@@ -3,9 +3,10 @@ import OPENAI_REASONING from "../../../../test/fixtures/openai/chat-reasoning.js
 import anthropicThinking from "../../../../test/fixtures/anthropic/stream-thinking.sse?raw";
 import type { Price, Principal, UsagePack } from "../../../shared/src";
 import { resetPriceCache } from "../limits/prices";
-import { tapAnthropicSse } from "../messages/sse-tap";
-import { observeJsonBytes } from "../streaming/json-tap";
-import type { Observation } from "../streaming/observation";
+import { anthropicInspector } from "../../../shared/src/proxy/anthropic-dialect";
+import { observeOpenAIJson as observeJsonBytes } from "../../../shared/src/proxy/openai-dialect";
+import { pumpSse } from "../../../shared/src/proxy/sse-pump";
+import type { Observation } from "../../../shared/src/proxy/observation";
 import { usageEvent, type RequestFacts } from "./event";
 import { DATAPOINT_LAYOUT, recordUsage } from "./record";
 
@@ -103,7 +104,7 @@ describe("the Analytics Engine datapoint, written through the ANALYTICS binding"
   it("carries an Anthropic stream's cache reads, cache writes and thinking tokens (read by the /v1/messages tap)", async () => {
     const { env, points, waitUntil, settled } = recordingEnv();
     let observation: Observation | null = null;
-    const tapped = tapAnthropicSse(new Response(anthropicThinking).body!, { provider: "claude", onEnd: (o) => (observation = o) });
+    const tapped = pumpSse(new Response(anthropicThinking).body!, { inspector: anthropicInspector(), provider: "claude", onEnd: (o) => (observation = o) });
     await new Response(tapped).text();
     const req = facts("claude-sonnet-4-5", true);
     recordUsage(env, waitUntil, usageEvent(req, { status: 200, provider: "claude", model: "claude-sonnet-4-5-20250929", observation, endedAt: 2_000 }));

@@ -14,8 +14,6 @@ import type { ModelRegistry, Resolution } from "../registry";
 import type { AttemptRecord } from "../routing/execute";
 import { isolatedRouting, routeRequest, type DispatchTarget, type RoutingContext } from "../routing/route-request";
 import { withinAllowList } from "./allow-list";
-import { sseEventTooLarge } from "../../../shared/src/openai";
-import { guardStream } from "./stream-guard";
 
 /** Response headers model-proxy sets; every other upstream header is dropped (no org ids, no upstream limits). */
 export const GATEWAY_HEADERS = {
@@ -70,7 +68,7 @@ async function attempt(req: ProxyRequest, resolution: Resolution, routing: Routi
   // The gateway meters every stream: ask for usage even when the client did not (its tap strips it).
   const forceStreamUsage = stream && options?.include_usage !== true;
   const result = await routeRequest(req, resolution, forceStreamUsage, routing);
-  if (result.ok) return answer(result.response, result.abort, result.target, result.attempts, client, req.operation);
+  if (result.ok) return answer(result.response, result.abort, result.target, result.attempts, client);
   return failure(result.error, result.target, result.attempts, req.requestId);
 }
 
@@ -90,23 +88,7 @@ function gatewayHeaders(served: DispatchTarget | null, attempts: readonly Attemp
   return h;
 }
 
-/**
- * OpenAI streams whose reader is the gateway's SSE tap: the tap enforces the idle timeout (given
- * in `x-gateway-idle-timeout-ms`), turns breaks into error events and holds incomplete events, so
- * model-proxy adds no stream layer of its own (measured: a second JavaScript stream layer here
- * cost ~0.3 ms at p50 per streamed request). Other streams (Anthropic-shaped `messages`) keep
- * model-proxy's guard.
- */
-const TAPPED_BY_GATEWAY = new Set<ProxyOperation>(["chat", "completions"]);
-
-function answer(
-  upstream: Response,
-  abort: AbortController,
-  served: DispatchTarget,
-  attempts: readonly AttemptRecord[],
-  client: ClientLink | null,
-  operation: ProxyOperation,
-): Response {
+function answer(upstream: Response, abort: AbortController, served: DispatchTarget, attempts: readonly AttemptRecord[], client: ClientLink | null): Response {
   const headers = gatewayHeaders(served, attempts);
   const type = upstream.headers.get("content-type") ?? "application/json";
   headers.set("content-type", type);
@@ -114,36 +96,19 @@ function answer(
   if (upstreamId) headers.set(GATEWAY_HEADERS.upstreamRequestId, upstreamId.slice(0, 128));
   if (!type.startsWith("text/event-stream") || !upstream.body) return new Response(upstream.body, { status: upstream.status, headers });
 
+  // Every stream's reader is the gateway's SSE pump (shared/src/proxy/sse-pump.ts): it enforces the
+  // idle timeout given here, turns breaks into the dialect's error events and holds incomplete
+  // events, so model-proxy adds no stream layer of its own (measured: a second JavaScript stream
+  // layer here cost ~0.3 ms at p50 per streamed request).
   headers.set("cache-control", "no-cache");
-  const provider = served.target.provider;
-  if (TAPPED_BY_GATEWAY.has(operation)) {
-    headers.set(GATEWAY_HEADERS.idleTimeout, String(provider.timeoutMs));
-    // The caller cannot cancel this stream across RPC; its client link says when nobody reads it,
-    // and aborting the upstream fetch errors its body, which stops every layer reading it.
-    client?.closed().then(
-      (outcome) => outcome === "gone" && abort.abort(new DOMException("The client went away.", "AbortError")),
-      () => abort.abort(new DOMException("The caller's request ended.", "AbortError")),
-    );
-    return new Response(upstream.body, { status: upstream.status, headers });
-  }
-  // The caller cannot cancel this stream across RPC; its client link says when nobody reads it.
-  const stop = new AbortController();
+  headers.set(GATEWAY_HEADERS.idleTimeout, String(served.target.provider.timeoutMs));
+  // The caller cannot cancel this stream across RPC; its client link says when nobody reads it,
+  // and aborting the upstream fetch errors its body, which stops every layer reading it.
   client?.closed().then(
-    (outcome) => outcome === "gone" && stop.abort(new DOMException("The client went away.", "AbortError")),
-    () => stop.abort(new DOMException("The caller's request ended.", "AbortError")),
+    (outcome) => outcome === "gone" && abort.abort(new DOMException("The client went away.", "AbortError")),
+    () => abort.abort(new DOMException("The caller's request ended.", "AbortError")),
   );
-  const body = guardStream(upstream.body, {
-    idleTimeoutMs: provider.timeoutMs,
-    timeoutError: () => ({
-      code: "upstream_timeout",
-      message: `Provider '${provider.name}' stopped sending for ${provider.timeoutMs} ms; the stream was ended.`,
-    }),
-    brokenError: () => ({ code: "upstream_error", message: `The stream from provider '${provider.name}' broke before it was complete.` }),
-    eventTooLargeError: () => sseEventTooLarge(provider.name),
-    abortUpstream: (reason) => abort.abort(reason),
-    stop: stop.signal,
-  });
-  return new Response(body, { status: upstream.status, headers });
+  return new Response(upstream.body, { status: upstream.status, headers });
 }
 
 function failure(error: ApiErrorInit, target: DispatchTarget | null, attempts: readonly AttemptRecord[], requestId: string): Response {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { observeJsonBytes, usageNearEnd } from "./json-tap";
+import { observeOpenAIJson as observeJsonBytes, usageNearEnd } from "./openai-dialect";
 
 const bytesOf = (text: string) => new TextEncoder().encode(text);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import text from "../../../../test/fixtures/anthropic/message-text.json";
 import toolUse from "../../../../test/fixtures/anthropic/message-tool-use.json";
-import { observeAnthropicJson } from "./json-tap";
+import { observeAnthropicJson } from "./anthropic-dialect";
 
 const run = (raw: string) => ({ observation: observeAnthropicJson(new TextEncoder().encode(raw)) });
 

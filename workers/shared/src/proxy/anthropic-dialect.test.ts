@@ -3,9 +3,14 @@ import errorMidStream from "../../../../test/fixtures/anthropic/stream-error-ove
 import textStream from "../../../../test/fixtures/anthropic/stream-text.sse?raw";
 import toolStream from "../../../../test/fixtures/anthropic/stream-tool-use.sse?raw";
 import truncated from "../../../../test/fixtures/anthropic/stream-truncated.sse?raw";
-import type { Observation } from "../streaming/observation";
-import { MAX_SSE_EVENT_BYTES } from "../../../shared/src/openai";
-import { tapAnthropicSse } from "./sse-tap";
+import { MAX_SSE_EVENT_BYTES } from "../openai";
+import { anthropicInspector } from "./anthropic-dialect";
+import type { Observation } from "./observation";
+import { pumpSse, type SsePumpOptions } from "./sse-pump";
+
+/** The pump with the Anthropic inspector, as the gateway runs it for `/v1/messages`. */
+const tapAnthropicSse = (body: ReadableStream<Uint8Array>, options: Omit<SsePumpOptions, "inspector">) =>
+  pumpSse(body, { ...options, inspector: anthropicInspector() });
 
 function body(text: string, pieceSize = 29, fail = false): ReadableStream<Uint8Array> {
   const bytes = new TextEncoder().encode(text);

@@ -1,4 +1,4 @@
-import type { TokenUsage } from "../../../shared/src/token-usage";
+import type { TokenUsage } from "../token-usage";
 
 /** What a tap saw of a response body by the time it ended. */
 export interface Observation {

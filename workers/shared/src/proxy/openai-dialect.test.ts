@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Observation } from "./observation";
-import { generatedCharsIn, tapSse, withoutNullUsage } from "./sse-tap";
+import { generatedCharsIn, openAIInspector, withoutNullUsage } from "./openai-dialect";
+import { pumpSse, type SsePumpOptions } from "./sse-pump";
+
+/** The pump with the OpenAI inspector, as the gateway runs it for chat and completions. */
+const tapSse = (body: ReadableStream<Uint8Array>, { stripUsageChunk, ...rest }: Omit<SsePumpOptions, "inspector"> & { stripUsageChunk: boolean }) =>
+  pumpSse(body, { ...rest, inspector: openAIInspector({ stripUsageChunk }) });
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -41,7 +46,7 @@ async function run(pieces: string[], opts: { strip?: boolean; failAfter?: boolea
   return { text, seen: seen! };
 }
 
-describe("tapSse", () => {
+describe("the SSE pump with the OpenAI inspector", () => {
   it("passes the stream through byte for byte and reads its usage", async () => {
     const wire = delta("Hel") + delta("lo") + finish() + usageChunk + DONE;
     const { text, seen } = await run([wire]);
@@ -124,7 +129,7 @@ describe("tapSse", () => {
   });
 });
 
-describe("tapSse with a client-gone signal", () => {
+describe("the SSE pump with the OpenAI inspector with a client-gone signal", () => {
   it("ends at once when the client leaves while the upstream is silent", async () => {
     let seen: Observation | undefined;
     let cancelled: unknown;
@@ -147,7 +152,7 @@ describe("tapSse with a client-gone signal", () => {
   });
 });
 
-describe("tapSse idle timeout", () => {
+describe("the SSE pump with the OpenAI inspector idle timeout", () => {
   it("ends a stream whose upstream goes silent with a timeout error event", async () => {
     let seen: Observation | undefined;
     let cancelled = false;
