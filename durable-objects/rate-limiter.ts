@@ -11,6 +11,7 @@ import {
   type RenewResult,
   type SettleResult,
 } from "../workers/shared/src/contracts/limiter";
+import { Blocks, FLUSH_EVERY_MS } from "../workers/rate-limiter/src/blocks";
 import { Ledger } from "../workers/rate-limiter/src/ledger";
 import { GroupCommitStore } from "../workers/rate-limiter/src/group-commit";
 import { SqlLedgerStore } from "../workers/rate-limiter/src/sql-store";
@@ -26,15 +27,18 @@ const CLOCK_KEY = "test-clock";
  * 1 ms precision); this class adds the clock, input validation and persistence.
  *
  * Persistence: the state lives in memory; the decision is read and changed synchronously (no await
- * between reading the counters and recording the lease, so nothing can interleave), and every
- * change is written to the object's SQLite storage before the reply leaves — grouped with the
- * other requests of the same turn into one commit (group-commit.ts). A crash or eviction after a
- * reply therefore never loses an admission; on start the object rebuilds its counters from the
- * stored leases. Refused requests write nothing.
+ * between reading the counters and recording the lease, so nothing can interleave). Changes reach
+ * the object's SQLite storage in batches (group-commit.ts, at most `FLUSH_EVERY_MS` later), so an
+ * admission is answered without waiting for a write — except when it passes its subjects' durable
+ * claim (blocks.ts): then the claim is raised by one block and the reply waits for that write.
+ * On start the object rebuilds its counters from the stored leases and counts every claimed but
+ * unpersisted block as used, so a crash or eviction can under-admit (by at most one block per
+ * subject) but never over-admit. Refused requests write nothing.
  */
 export class RateLimiter extends DurableObject<RateLimiterEnv> {
   private readonly ledger: Ledger;
   private readonly store: GroupCommitStore;
+  private readonly blocks = new Blocks();
   private readonly seeding = new Map<string, Promise<void>>();
   /** `Date.now` outside the test stack; there, `advanceClock` moves it (test/system/limits-window). */
   private readonly clock: TestClock;
@@ -46,14 +50,21 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
     const sql = new SqlLedgerStore(ctx.storage.sql);
     this.store = new GroupCommitStore(
       sql,
+      () => this.blocks.takeRows(),
       (run) => ctx.storage.transactionSync(run),
       (err) => {
         console.error(JSON.stringify({ level: "error", message: "rate limiter commit failed; restarting from durable state", error: String(err) }));
         ctx.abort("rate limiter commit failed");
       },
+      FLUSH_EVERY_MS,
     );
     this.ledger = new Ledger(this.store);
-    this.ledger.restore(sql.loadLeases(), sql.loadSpend(), this.clock.now());
+    const now = this.clock.now();
+    this.ledger.restore(sql.loadLeases(), sql.loadSpend(), now);
+    // What a crashed predecessor claimed and did not persist counts as used (see blocks.ts).
+    const gaps = this.blocks.restore(sql.loadClaims());
+    for (const { subject, gap } of gaps) this.ledger.phantom(subject, gap, now);
+    if (gaps.length > 0) this.store.later();
   }
 
   /** Liveness probe for /health: answers from inside the object without touching its counters. */
@@ -75,7 +86,11 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
     }
     // From here to the decision nothing is awaited: reading the counters and reserving is atomic.
     const decision = this.ledger.acquire(parsed.data, this.clock.now());
-    await this.store.flushed();
+    if (!decision.ok) return decision;
+    // Inside the subjects' claimed blocks the answer needs no write; past one, it waits for the
+    // raised claim to be durable (with everything queued so far, in one commit).
+    if (this.blocks.admitted(parsed.data.subjects, parsed.data.tokens, parsed.data.costMicros)) await this.store.flushed();
+    else this.store.later();
     return decision;
   }
 
@@ -117,8 +132,9 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async settle(input: unknown): Promise<SettleResult> {
     const parsed = SettleRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
+    // A lost settlement only over-counts (the lease comes back open and expires at its worst case).
     const known = this.ledger.settle(parsed.data, this.clock.now());
-    await this.store.flushed();
+    this.store.later();
     return { ok: true, known };
   }
 
@@ -156,6 +172,11 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
    */
   async clockOffset(): Promise<number> {
     return this.clock.offsetMs;
+  }
+
+  /** Persists every queued change now (tests; otherwise batches are written within `FLUSH_EVERY_MS`). */
+  async flush(): Promise<void> {
+    await this.store.flushed();
   }
 
   /** A subject's current counters (requests/tokens in the window, in flight, month spend). */

@@ -192,6 +192,36 @@ export class Ledger {
   }
 
   /**
+   * Counts what a crashed predecessor may have admitted without persisting it (blocks.ts): as
+   * `requests` open leases of the subject admitted now, the first carrying the tokens and
+   * worst-case cost. They hold their window slots for a full window from now, their concurrency
+   * slots until the lease TTL, after which their cost is charged as spent (nobody settles them).
+   */
+  phantom(subject: string, gap: { requests: number; tokens: number; micros: number }, now: number): void {
+    const s = this.subject(subject);
+    const t = Math.max(now, this.lastT);
+    this.lastT = t;
+    const month = monthOf(now);
+    for (let i = 0; i < gap.requests; i++) {
+      const e: LeaseEntry = {
+        id: `phantom-${this.newId()}`,
+        subjects: [subject],
+        t,
+        tokens: i === 0 ? gap.tokens : 0,
+        cost: i === 0 ? gap.micros : 0,
+        month,
+        expiresAt: t + this.leaseTtlMs,
+        state: "open",
+      };
+      s.add(e, true);
+      s.inFlight += 1;
+      s.monthSpend(month).reserved += e.cost;
+      this.open.set(e.id, e);
+      this.store.leaseAdmitted(e);
+    }
+  }
+
+  /**
    * The subjects whose budget applies this month but whose month spend is not known here: the
    * object adopts it (`seed`) before deciding — from the peer object if the key's counters were
    * there, else from billing. This makes a budget set mid-month, or a key moving between its own

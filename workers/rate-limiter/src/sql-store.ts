@@ -1,17 +1,15 @@
-import type { LeaseEntry, LeaseState, LedgerStore } from "./ledger";
+import type { ClaimRow } from "./blocks";
+import type { BatchTarget } from "./group-commit";
+import type { LeaseEntry, LeaseState } from "./ledger";
 
 /**
  * The ledger's persistence in the Durable Object's own SQLite database.
  *
- * `sql.exec` is synchronous and local: nothing is awaited between reading the counters and writing
- * the lease, so no other request can interleave, and the runtime's output gate holds the RPC reply
- * until the write is durable. An admitted request is therefore never forgotten by a restart, and a
- * refused one writes nothing at all.
- *
- * Per admitted request: one INSERT at acquire, one UPDATE (or DELETE) + one spend UPSERT at settle,
- * one UPDATE per renewal of a long stream's lease.
+ * Written in batches (group-commit.ts): per admitted request one INSERT at acquire, one UPDATE (or
+ * DELETE) + one spend UPSERT at settle, one UPDATE per renewal of a long stream's lease; per batch
+ * one UPSERT per subject that changed into `claims` (blocks.ts). A refused request writes nothing.
  */
-export class SqlLedgerStore implements LedgerStore {
+export class SqlLedgerStore implements BatchTarget {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS leases (
       id TEXT PRIMARY KEY,
@@ -30,6 +28,41 @@ export class SqlLedgerStore implements LedgerStore {
       seeded INTEGER NOT NULL DEFAULT 0,
       PRIMARY KEY (subject, month)
     )`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS claims (
+      subject TEXT PRIMARY KEY,
+      claimed_requests INTEGER NOT NULL,
+      claimed_tokens INTEGER NOT NULL,
+      claimed_micros INTEGER NOT NULL,
+      flushed_requests INTEGER NOT NULL,
+      flushed_tokens INTEGER NOT NULL,
+      flushed_micros INTEGER NOT NULL
+    )`);
+  }
+
+  loadClaims(): ClaimRow[] {
+    return this.sql
+      .exec<{ subject: string; cr: number; ct: number; cm: number; fr: number; ft: number; fm: number }>(
+        `SELECT subject, claimed_requests AS cr, claimed_tokens AS ct, claimed_micros AS cm,
+                flushed_requests AS fr, flushed_tokens AS ft, flushed_micros AS fm FROM claims`,
+      )
+      .toArray()
+      .map((r) => ({ subject: r.subject, claimed: { requests: r.cr, tokens: r.ct, micros: r.cm }, flushed: { requests: r.fr, tokens: r.ft, micros: r.fm } }));
+  }
+
+  claimsWritten(rows: ClaimRow[]): void {
+    for (const r of rows) {
+      this.sql.exec(
+        `INSERT OR REPLACE INTO claims (subject, claimed_requests, claimed_tokens, claimed_micros, flushed_requests, flushed_tokens, flushed_micros)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        r.subject,
+        r.claimed.requests,
+        r.claimed.tokens,
+        r.claimed.micros,
+        r.flushed.requests,
+        r.flushed.tokens,
+        r.flushed.micros,
+      );
+    }
   }
 
   loadLeases(): LeaseEntry[] {
