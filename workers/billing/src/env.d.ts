@@ -2,6 +2,7 @@
 interface __BaseEnv_BillingEnv {
 	BILLING_DB: D1Database;
 	ENVIRONMENT: string;
+	INVOICE_ISSUER: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	GATEWAY_VERIFY_JWK: string;
 	TENANT_EVENTS: Service<typeof import("../../tail/src/index").TenantEvents>;

@@ -12,7 +12,22 @@ import { langchainRun, langchainUsage } from "./usage/langchain";
 import type { LangchainRun, LangchainUsage } from "../../shared/src/contracts/langchain";
 import { MonthSpendQuerySchema, monthSpendMicros, UsageQuerySchema, usageSummary, type UsageSummary } from "./usage/query";
 
+import { Invoices } from "./invoices/service";
+import type { CreditNote, Invoice, InvoiceList } from "../../shared/src/contracts/invoices";
+
 const ModelNameSchema = PriceSchema.shape.model;
+
+/** The invoice operations over this Worker's bindings. */
+function invoices(env: BillingEnv): Invoices {
+  return new Invoices({
+    db: env.BILLING_DB,
+    keys: { principal: env.PRINCIPAL_VERIFY_JWK, gateway: env.GATEWAY_VERIFY_JWK },
+    issuer: env.INVOICE_ISSUER,
+    collection: { enabled: false },
+    credits: () => Promise.resolve(0),
+    now: () => Date.now(),
+  });
+}
 
 /** billing: prices, usage metering, budgets. Reached only through service bindings and its queue. */
 export class BillingService extends WorkerEntrypoint<BillingEnv> {
@@ -139,6 +154,31 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     return langchainRun(this.env.BILLING_DB, scope.value, runId);
   }
 
+  /** `GET /v1/invoices` (a tenant key with `usage:read`: its own, the current draft first) and `GET /admin/invoices` (admin). */
+  async invoices(actor: unknown, query: unknown): Promise<Result<InvoiceList>> {
+    return invoices(this.env).list(actor, query);
+  }
+
+  /** One invoice (a draft id is computed on read); another tenant's is 404. */
+  async invoice(actor: unknown, id: unknown): Promise<Result<Invoice>> {
+    return invoices(this.env).get(actor, id);
+  }
+
+  /** The printable HTML of one invoice. */
+  async invoiceHtml(actor: unknown, id: unknown): Promise<Result<string>> {
+    return invoices(this.env).html(actor, id);
+  }
+
+  /** Admin: finalises a closed month's draft; 409 when already final or the month is still open. */
+  async finalizeInvoice(actor: unknown, id: unknown): Promise<Result<Invoice>> {
+    return invoices(this.env).finalize(actor, id);
+  }
+
+  /** Admin: a credit note against a final invoice. */
+  async creditNote(actor: unknown, id: unknown, input: unknown): Promise<Result<CreditNote>> {
+    return invoices(this.env).creditNote(actor, id, input);
+  }
+
   /**
    * A limiter subject's spend goes to the limiter acting for one of the subject's requests: the
    * principal token must be that key's, or a key of that tenant (any key: the tenant's budget
@@ -161,4 +201,9 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
 export default {
   fetch: privateWorkerFetch,
   queue: (batch, env) => consumeUsageBatch(batch, env),
+  /** The cron (wrangler.toml `triggers`): finalises the invoices of closed months. */
+  scheduled: async (controller, env) => {
+    const created = await invoices(env).finalizeClosed(controller.scheduledTime);
+    if (created.length > 0) console.log(JSON.stringify({ msg: "invoices finalised", count: created.length }));
+  },
 } satisfies ExportedHandler<BillingEnv>;

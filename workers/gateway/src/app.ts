@@ -16,6 +16,7 @@ import { registerMessages } from "./messages";
 import { registerProviders } from "./providers";
 import type { GatewayBindings } from "./types";
 import { registerUsageApi } from "./usage-api";
+import { registerInvoices } from "./invoices";
 import { registerWebhooks } from "./webhooks";
 
 /** Builds the public API. Routes register themselves per concept folder. */
@@ -41,6 +42,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerMessages(app);
   registerProviders(app);
   registerUsageApi(app);
+  registerInvoices(app);
   registerLangchain(app);
   registerFilesAndBatches(app);
   registerWebhooks(app);

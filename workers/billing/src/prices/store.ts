@@ -11,6 +11,12 @@ interface PriceRow {
   updated_at: number;
 }
 
+/** A price book and the version of each of its rows (by `Price.model`). */
+export interface VersionedBook {
+  book: PriceBook;
+  versions: ReadonlyMap<string, number>;
+}
+
 /** The `prices` table of billing's D1: the one source of truth for what a model costs. */
 export class PriceStore {
   constructor(private readonly db: D1Database) {}
@@ -26,6 +32,22 @@ export class PriceStore {
 
   async book(): Promise<PriceBook> {
     return new PriceBook(await this.list());
+  }
+
+  /**
+   * The price book with each row's current version (migrations/billing/0010), read in one query so
+   * a rate and its version always belong together: the consumer records the version it priced with.
+   */
+  async versionedBook(): Promise<VersionedBook> {
+    const { results } = await this.db
+      .prepare(
+        `SELECT p.model, p.provider, p.input_per_mtok_micros, p.output_per_mtok_micros, p.cached_input_per_mtok_micros,
+           p.cache_write_per_mtok_micros, p.batch_discount_pct,
+           (SELECT MAX(v.version) FROM price_versions v WHERE v.model = p.model) AS version
+         FROM prices p`,
+      )
+      .all<PriceRow & { version: number | null }>();
+    return { book: new PriceBook(results.map(toPrice)), versions: new Map(results.map((r) => [r.model, r.version ?? 0])) };
   }
 
   async get(model: string): Promise<Price | null> {

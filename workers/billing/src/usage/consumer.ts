@@ -1,5 +1,4 @@
-import type { PriceBook } from "../../../shared/src/pricing";
-import { PriceStore } from "../prices/store";
+import { PriceStore, type VersionedBook } from "../prices/store";
 import { decodeUsageMessage } from "./decode";
 import { correlationStatements } from "./langchain";
 import { insertStatements, priceEvent, ROWS_PER_INSERT, type ParsedUsageEvent, type PricedUsage } from "./record";
@@ -59,9 +58,9 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Billi
     for (const { message } of rest) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   };
 
-  let book: PriceBook;
+  let book: VersionedBook;
   try {
-    book = await new PriceStore(env.BILLING_DB).book();
+    book = await new PriceStore(env.BILLING_DB).versionedBook();
   } catch (err) {
     retryFrom(0, err);
     return;
@@ -87,7 +86,7 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Billi
         ackUpTo(i);
       }
       for (const event of events) {
-        rows.push(priceEvent(event, book));
+        rows.push(priceEvent(event, book.book, book.versions));
         if (rows.length === MAX_ROWS_PER_WRITE) {
           await write();
           ackUpTo(i);

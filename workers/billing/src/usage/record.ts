@@ -10,6 +10,9 @@ export interface PricedUsage {
   costUsdMicros: number;
   priced: boolean;
   month: string;
+  /** The price row (`prices.model`) and version it was priced with; null when unpriced. */
+  priceModel: string | null;
+  priceVersion: number | null;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface PricedUsage {
  * was reached) with the same integer arithmetic the limiter settles with, so the recorded spend and
  * the spend the budget enforced are the same number.
  */
-export function priceEvent(event: ParsedUsageEvent, book: PriceBook): PricedUsage {
+export function priceEvent(event: ParsedUsageEvent, book: PriceBook, versions: ReadonlyMap<string, number> = new Map()): PricedUsage {
   const price = book.forUsage(event.model, event.provider, event.requested_model);
   const costUsdMicros = price
     ? costMicros(
@@ -31,17 +34,25 @@ export function priceEvent(event: ParsedUsageEvent, book: PriceBook): PricedUsag
         { batch: event.operation === "batch" },
       )
     : 0;
-  return { event, costUsdMicros, priced: price !== null, month: monthOf(event.started_at) };
+  const version = price ? versions.get(price.model) : undefined;
+  return {
+    event,
+    costUsdMicros,
+    priced: price !== null,
+    month: monthOf(event.started_at),
+    priceModel: price && version ? price.model : null,
+    priceVersion: price && version ? version : null,
+  };
 }
 
 const COLUMNS = `request_id, client_request_id, tenant_id, key_id, operation, requested_model, provider, model,
   prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
   status, stream, aborted, upstream_error, latency_ms, ttfb_ms, started_at, tags,
-  cost_usd_micros, priced, month, received_at`;
-const COLUMN_COUNT = 26;
+  cost_usd_micros, priced, month, received_at, price_model, price_version`;
+const COLUMN_COUNT = 28;
 
 /**
- * Rows per INSERT: D1 binds at most 100 parameters per statement, so 3 rows of 26 columns. Fewer
+ * Rows per INSERT: D1 binds at most 100 parameters per statement, so 3 rows of 28 columns. Fewer
  * statements per delivery is less work per row for D1 (each statement is executed and accounted
  * on its own).
  */
@@ -84,6 +95,8 @@ function values(u: PricedUsage, receivedAt: number): unknown[] {
     u.priced ? 1 : 0,
     u.month,
     receivedAt,
+    u.priceModel,
+    u.priceVersion,
   ];
 }
 

@@ -22,6 +22,10 @@ export const DOCUMENT_TAGS: { name: string; description: string }[] = [
   },
   { name: "keys", description: "A tenant's own API keys (a key with `keys:write`), never beyond the creating key's own grants." },
   { name: "usage", description: "Metered usage and costs of the key's own tenant (a key with `usage:read`), in OpenAI's Usage and Costs API shapes." },
+  {
+    name: "invoices",
+    description: "The tenant's monthly invoices (a key with `usage:read`): the current draft, finalised ones, printable HTML.",
+  },
   { name: "webhooks", description: "A tenant's webhook endpoints (keys with `webhooks:*`): signed deliveries of the tenant's events, retried." },
   {
     name: "providers",
@@ -33,6 +37,7 @@ export const DOCUMENT_TAGS: { name: string; description: string }[] = [
   { name: "admin: keys", description: "Platform admin: any tenant's keys." },
   { name: "admin: prices", description: "Platform admin: model prices billing meters with." },
   { name: "admin: usage", description: "Platform admin: usage and costs over every tenant." },
+  { name: "admin: invoices", description: "Platform admin: invoices of every tenant, finalisation, credit notes." },
   { name: "admin: audit", description: "Platform admin: the audit log of every change." },
   { name: "admin", description: "Platform admin: credential maintenance (master-key re-wrap)." },
 ];

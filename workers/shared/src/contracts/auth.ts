@@ -93,7 +93,7 @@ export type ListQuery = z.infer<typeof ListQuerySchema>;
  * it. auth sets the actor, tenant and time itself; the caller names only what changed. `details`
  * hold names, ids and numbers: never a credential (the gateway never passes an `api_key` value).
  */
-export const AUDITED_TARGETS = ["provider", "route", "price", "credentials"] as const;
+export const AUDITED_TARGETS = ["provider", "route", "price", "credentials", "invoice", "credits", "budget"] as const;
 const AuditDetailValue = z.union([z.string().max(2048), z.number(), z.boolean(), z.null(), z.array(z.string().max(512)).max(64)]);
 export const AuditRecordSchema = z
   .object({
