@@ -37,6 +37,8 @@ const hasMigrations = (dir: string) => existsSync(dir) && readdirSync(dir).some(
 const TEST_VARS: Record<string, Record<string, string>> = {
   // The gateway's isolate caches follow a clock the tests move past their lifetimes (./propagation.ts).
   gateway: { ENVIRONMENT: "test", TEST_CLOCK: "true" },
+  // Sessions, invites and sign-in slowdowns run on the gateway's clock (workers/auth/src/users/clock.ts).
+  auth: { ENVIRONMENT: "test", TEST_CLOCK: "true" },
   "rate-limiter": { ENVIRONMENT: "test", TEST_CLOCK: "true" },
   "model-proxy": { ENVIRONMENT: "test", TEST_CLOCK: "true", ROUTING_SEED: "20" },
   // Batches: each BatchCoordinator's completion window can be moved (test/support/batches.ts). A

@@ -17,6 +17,10 @@ import { createKey, getKey, listKeys, revokeKey, rotateKey, updateKey } from "./
 import { createTenant, disableTenant, getTenant, listTenants, updateTenant } from "./admin/tenants";
 import { authenticate } from "./authenticate/authenticate";
 import { principalOfKey } from "./authenticate/by-key";
+import { AuthCallContextSchema } from "../../shared/src/contracts/auth";
+import type { ConsoleUser, CreatedInvite, Role, SessionCredential, SessionGrant } from "../../shared/src/contracts/users";
+import { clockOf } from "./users/clock";
+import { acceptInvite, checkSession, consolePrincipal, createInvite, createOperator, login, logout } from "./users/users";
 
 /**
  * auth: tenants, API keys and principal tokens. Reached only through service bindings (RPC).
@@ -90,6 +94,38 @@ export class AuthService extends WorkerEntrypoint<AuthEnv> {
     });
   }
 
+  // ---- users and the console (users/) ----
+
+  /** Console sign-in; `ctx` names the request (and, in the test stack, the clock); no actor. */
+  login(ctx: { requestId: string; nowMs?: number }, attempt: unknown): Promise<Result<SessionGrant>> {
+    return this.anonymous(ctx, (requestId, nowMs) => login(this.env, attempt, nowMs, requestId));
+  }
+  /** Accepting an invite link: creates (or joins) the user and signs them in. */
+  acceptInvite(ctx: { requestId: string; nowMs?: number }, input: unknown): Promise<Result<SessionGrant>> {
+    return this.anonymous(ctx, (requestId, nowMs) => acceptInvite(this.env, input, nowMs, requestId));
+  }
+  /** The session a console cookie names (session actor), with a rotated token when due. */
+  checkSession(ctx: AuthCallContext): Promise<Result<SessionGrant>> {
+    return this.withSession(ctx, (credential, nowMs) => checkSession(this.env, credential, nowMs));
+  }
+  logout(ctx: AuthCallContext): Promise<Result<true>> {
+    return this.withSession(ctx, (credential, nowMs, requestId) => logout(this.env, credential, nowMs, requestId));
+  }
+  /** POST /admin/operators (admin context): the first operator, bootstrapped by the admin token. */
+  createOperator(ctx: AuthCallContext, input: unknown): Promise<Result<ConsoleUser>> {
+    return this.acting(ctx, (a) => createOperator(this.env, a, input, clockOf(this.env, ctx?.nowMs)));
+  }
+  createInvite(ctx: AuthCallContext, input: unknown): Promise<Result<CreatedInvite>> {
+    return this.acting(ctx, (a) => createInvite(this.env, a, input, clockOf(this.env, ctx?.nowMs)));
+  }
+  /** A read-only principal token for a console user in one of their tenants (usage, providers). */
+  consolePrincipal(ctx: AuthCallContext, tenantId: string): Promise<Result<{ token: string; role: Role }>> {
+    return this.acting(ctx, async (a) => {
+      if (a.actor.kind !== "user") return fail({ code: "permission_denied", message: "Only console users get console principals." });
+      return consolePrincipal(this.env, a.actor, tenantId, clockOf(this.env, ctx?.nowMs));
+    });
+  }
+
   /** A change another Worker made (providers, routes, prices, credentials), recorded by the gateway route that made it. */
   recordAudit(ctx: AuthCallContext, entry: AuditRecord): Promise<Result<true>> {
     const requestId = typeof ctx?.requestId === "string" ? ctx.requestId : undefined;
@@ -102,6 +138,25 @@ export class AuthService extends WorkerEntrypoint<AuthEnv> {
       const acting = await resolveActor(this.env, ctx);
       if (!acting.ok) return acting;
       return run(acting.value);
+    });
+  }
+
+  private async anonymous<T>(ctx: unknown, run: (requestId: string, nowMs: number) => Promise<Result<T>>): Promise<Result<T>> {
+    const c = ctx as { requestId?: unknown; nowMs?: unknown } | null;
+    const requestId = typeof c?.requestId === "string" && c.requestId.length <= 128 ? c.requestId : "unknown";
+    return this.guard("users", requestId, () => run(requestId, clockOf(this.env, c?.nowMs)));
+  }
+
+  private async withSession<T>(
+    ctx: AuthCallContext,
+    run: (credential: SessionCredential, nowMs: number, requestId: string) => Promise<Result<T>>,
+  ): Promise<Result<T>> {
+    const requestId = typeof ctx?.requestId === "string" ? ctx.requestId : undefined;
+    return this.guard("session", requestId, async () => {
+      const parsed = AuthCallContextSchema.safeParse(ctx);
+      if (!parsed.success || parsed.data.actor.type !== "session") return fail({ code: "invalid_session", message: "You are not signed in." });
+      const { type: _type, ...credential } = parsed.data.actor;
+      return run(credential, clockOf(this.env, parsed.data.nowMs), parsed.data.requestId);
     });
   }
 

@@ -5,6 +5,7 @@ import { registerDocs } from "./docs/route";
 import { registerHealth } from "./health/route";
 import { registerKeys } from "./keys";
 import { registerLangchain } from "./langchain";
+import { registerConsoleApi } from "./console/routes";
 import { cors } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
@@ -46,6 +47,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerLangchain(app);
   registerFilesAndBatches(app);
   registerWebhooks(app);
+  registerConsoleApi(app);
 
   app.notFound(notFound(app));
   return app;

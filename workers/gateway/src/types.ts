@@ -1,5 +1,6 @@
 import type { Principal } from "../../shared/src";
 import type { OwnerRef } from "../../shared/src/contracts/providers";
+import type { ConsoleSession, SessionCredential } from "../../shared/src/contracts/users";
 
 /** Hono's typing for the gateway: its bindings and what middleware stores on the context. */
 export interface GatewayBindings {
@@ -15,5 +16,8 @@ export interface GatewayBindings {
     providerOwner: OwnerRef;
     /** Set once the admin token is checked: the signed admin context internal Workers verify. */
     adminContext: string;
+    /** Console routes: the session cookie's credential, and the live session auth confirmed (console/session.ts). */
+    consoleCredential: SessionCredential;
+    consoleSession: ConsoleSession;
   };
 }

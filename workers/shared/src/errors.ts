@@ -13,6 +13,14 @@ export const ErrorCode = {
   model_not_found: "model_not_found",
   invalid_api_key: "invalid_api_key",
   missing_api_key: "missing_api_key",
+  /** Console sign-in: unknown email or wrong password (one answer for both). */
+  invalid_credentials: "invalid_credentials",
+  /** Console: no session cookie, or a tampered, expired or revoked one. */
+  invalid_session: "invalid_session",
+  /** Console: a state-changing call without the session's CSRF token (or from another origin). */
+  csrf_failed: "csrf_failed",
+  /** An invite link that is expired or was already used. */
+  invite_unavailable: "invite_unavailable",
   permission_denied: "permission_denied",
   model_not_allowed: "model_not_allowed",
   model_not_priced: "model_not_priced",
@@ -55,6 +63,10 @@ const TABLE: Record<ErrorCode, { status: number; type: OpenAIErrorType }> = {
   model_not_found: { status: 404, type: "invalid_request_error" },
   invalid_api_key: { status: 401, type: "authentication_error" },
   missing_api_key: { status: 401, type: "authentication_error" },
+  invalid_credentials: { status: 401, type: "authentication_error" },
+  invalid_session: { status: 401, type: "authentication_error" },
+  csrf_failed: { status: 403, type: "permission_error" },
+  invite_unavailable: { status: 410, type: "invalid_request_error" },
   permission_denied: { status: 403, type: "permission_error" },
   model_not_allowed: { status: 403, type: "permission_error" },
   /** A budgeted key asked for a model without a price (and no `*` default): its cost cannot be bounded. */

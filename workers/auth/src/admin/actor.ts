@@ -1,7 +1,10 @@
 import { fail, ok, validationError, verifyAdminContext, type Budget, type Limits, type Result, type Scope } from "../../../shared/src";
 import { AuthCallContextSchema } from "../../../shared/src/contracts/auth";
 import { publicJwkOf, verifyPrincipalToken } from "../../../shared/src/principal-token";
+import type { Role } from "../../../shared/src/contracts/users";
 import { keyStatus, nowSeconds, parseJson, type ApiKeyRow } from "../db/rows";
+import { clockOf } from "../users/clock";
+import { sessionUser } from "../users/users";
 
 /**
  * Who is acting on an admin operation. `admin` is the platform operator: the gateway checked the
@@ -11,6 +14,7 @@ import { keyStatus, nowSeconds, parseJson, type ApiKeyRow } from "../db/rows";
  */
 export type Actor =
   | { kind: "admin"; label: "admin" }
+  | UserActor
   | {
       kind: "key";
       label: string;
@@ -22,6 +26,24 @@ export type Actor =
       budget: Budget;
       expiresAt: number | null;
     };
+
+/**
+ * A console user, from a live session (users/session.ts): a platform operator acts on every tenant
+ * (as an owner would), anyone else in the tenants they are a member of, with their role there.
+ */
+export interface UserActor {
+  kind: "user";
+  label: string;
+  userId: string;
+  operator: boolean;
+  roles: Record<string, Role>;
+}
+
+/** The user's role in a tenant (an operator's is `owner` everywhere); null = not a member. */
+export function roleIn(actor: UserActor, tenantId: string): Role | null {
+  if (actor.operator) return "owner";
+  return Object.hasOwn(actor.roles, tenantId) ? actor.roles[tenantId]! : null;
+}
 
 export interface Acting {
   actor: Actor;
@@ -43,6 +65,10 @@ export async function resolveActor(env: AuthEnv, context: unknown): Promise<Resu
   if (actor.type === "admin") {
     const admin = await verifyAdminContext(actor.token, env.GATEWAY_VERIFY_JWK);
     return admin.ok ? ok({ requestId, actor: { kind: "admin", label: "admin" } }) : admin;
+  }
+  if (actor.type === "session") {
+    const user = await sessionUser(env, actor, clockOf(env, parsed.data.nowMs));
+    return user.ok ? ok({ requestId, actor: user.value }) : user;
   }
 
   const claims = await verifyPrincipalToken(actor.token, verifyJwkOf(env));
@@ -87,13 +113,17 @@ export async function identifyActor(env: AuthEnv, context: unknown): Promise<Res
     const admin = await verifyAdminContext(actor.token, env.GATEWAY_VERIFY_JWK);
     return admin.ok ? ok({ requestId, actor: { label: "admin" }, tenantId: null }) : admin;
   }
+  if (actor.type === "session") {
+    const user = await sessionUser(env, actor, clockOf(env, parsed.data.nowMs));
+    return user.ok ? ok({ requestId, actor: { label: user.value.label }, tenantId: null }) : user;
+  }
   const claims = await verifyPrincipalToken(actor.token, verifyJwkOf(env));
   if (!claims.ok) return claims;
   return ok({ requestId, actor: { label: `key:${claims.value.keyId}` }, tenantId: claims.value.tenantId });
 }
 
-/** Operations on tenants themselves are the platform operator's alone. */
+/** Operations on tenants themselves are the platform operator's alone (the admin token, or an operator user). */
 export function requireAdmin(actor: Actor): Result<true> {
-  if (actor.kind === "admin") return ok(true);
+  if (actor.kind === "admin" || (actor.kind === "user" && actor.operator)) return ok(true);
   return fail({ code: "permission_denied", message: "Only the platform admin can manage tenants." });
 }

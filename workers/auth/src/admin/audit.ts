@@ -13,7 +13,7 @@ import { identifyActor, type Acting } from "./actor";
 export interface AuditFact {
   action: string;
   tenantId: string | null;
-  targetType: "tenant" | "api_key" | (typeof AUDITED_TARGETS)[number];
+  targetType: "tenant" | "api_key" | "user" | "invite" | (typeof AUDITED_TARGETS)[number];
   targetId: string;
   details?: Record<string, unknown>;
 }

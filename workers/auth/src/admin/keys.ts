@@ -29,7 +29,8 @@ import {
 } from "../../../shared/src/contracts/auth";
 import { evictCachedKeys } from "../authenticate/key-cache";
 import { compact, keyStatus, mergeAxes, nowSeconds, parseJson, toApiKey, type ApiKeyRow } from "../db/rows";
-import type { Acting, Actor } from "./actor";
+import { can } from "../../../shared/src/contracts/users";
+import { roleIn, type Acting, type Actor } from "./actor";
 import { auditStatement } from "./audit";
 import { getTenantRow, tenantNotFound } from "./tenants";
 
@@ -53,7 +54,8 @@ const LIMIT_AXES = ["rpm", "tpm", "max_concurrency"] as const;
  * bound by set and no higher, and no later expiry. An admin is unbounded.
  */
 function withinActorBounds(actor: Actor, grant: KeyGrant, lead = GRANT_LEAD): Result<true> {
-  if (actor.kind === "admin") return ok(true);
+  // A console user is bounded by the role checks (`userMayCreate`, `manageableKey`) and the tenant's own limits.
+  if (actor.kind === "admin" || actor.kind === "user") return ok(true);
   const beyond = (param: string, message: string) => fail({ code: "permission_denied", message: `${lead}: ${message}`, param });
   const extra = grant.scopes.filter((s) => !actor.scopes.includes(s));
   if (extra.length) return beyond("scopes", `scope '${extra[0]}' is not held by this key.`);
@@ -91,7 +93,20 @@ async function visibleKey(env: AuthEnv, actor: Actor, keyId: string): Promise<Ap
   const row = await env.AUTH_DB.prepare("SELECT * FROM api_keys WHERE id = ?1").bind(keyId).first<ApiKeyRow>();
   if (!row) return null;
   if (actor.kind === "key" && row.tenant_id !== actor.tenantId) return null;
+  if (actor.kind === "user" && roleIn(actor, row.tenant_id) === null) return null;
   return row;
+}
+
+/**
+ * A console user's right to create keys in a tenant: a member of it (else 404, as for any tenant
+ * one cannot see) whose role creates keys (owner, admin, developer; a viewer gets 403).
+ */
+function userMayCreate(actor: Actor, tenantId: string): Result<true> {
+  if (actor.kind !== "user") return ok(true);
+  const role = roleIn(actor, tenantId);
+  if (role === null) return tenantNotFound(tenantId);
+  if (!can(role, "createKeys")) return fail({ code: "permission_denied", message: `Your role in this tenant (${role}) cannot create or change API keys.` });
+  return ok(true);
 }
 
 /**
@@ -102,6 +117,13 @@ async function visibleKey(env: AuthEnv, actor: Actor, keyId: string): Promise<Ap
 async function manageableKey(env: AuthEnv, actor: Actor, keyId: string): Promise<Result<ApiKeyRow>> {
   const row = await visibleKey(env, actor, keyId);
   if (!row) return keyNotFound(keyId);
+  if (actor.kind === "user") {
+    const allowed = userMayCreate(actor, row.tenant_id);
+    if (!allowed.ok) return allowed;
+    if (!can(roleIn(actor, row.tenant_id), "manageTenantKeys") && row.created_by !== actor.label) {
+      return fail({ code: "permission_denied", message: "A developer manages only the keys they created." });
+    }
+  }
   const bounded = withinActorBounds(actor, grantOf(row), "This key cannot manage a key that holds more than it does");
   return bounded.ok ? ok(row) : bounded;
 }
@@ -166,7 +188,7 @@ function grantColumns(grant: KeyGrant): Pick<ApiKeyRow, "scopes" | "models" | "l
 const dedupe = <T>(xs: T[]): T[] => [...new Set(xs)];
 
 function defaultsFor(actor: Actor, input: KeyCreate): KeyGrant {
-  if (actor.kind === "admin") {
+  if (actor.kind === "admin" || actor.kind === "user") {
     return {
       scopes: dedupe(input.scopes ?? DEFAULT_KEY_SCOPES),
       models: input.models ?? null,
@@ -188,6 +210,8 @@ function defaultsFor(actor: Actor, input: KeyCreate): KeyGrant {
 export async function createKey(env: AuthEnv, acting: Acting, tenantId: string, input: unknown): Promise<Result<CreatedApiKey>> {
   const { actor } = acting;
   if (actor.kind === "key" && tenantId !== actor.tenantId) return tenantNotFound(tenantId);
+  const allowed = userMayCreate(actor, tenantId);
+  if (!allowed.ok) return allowed;
   const parsed = KeyCreateSchema.safeParse(input ?? {});
   if (!parsed.success) return fail(validationError(parsed.error));
   const tenant = await getTenantRow(env.AUTH_DB, tenantId);
@@ -243,7 +267,8 @@ export async function listKeys(env: AuthEnv, acting: Acting, tenantId: string, q
   const parsed = ListQuerySchema.safeParse(query ?? {});
   if (!parsed.success) return fail(validationError(parsed.error));
   if (actor.kind === "key" && tenantId !== actor.tenantId) return tenantNotFound(tenantId);
-  if (actor.kind === "admin" && !(await getTenantRow(env.AUTH_DB, tenantId))) {
+  if (actor.kind === "user" && roleIn(actor, tenantId) === null) return tenantNotFound(tenantId);
+  if (actor.kind !== "key" && !(await getTenantRow(env.AUTH_DB, tenantId))) {
     return tenantNotFound(tenantId);
   }
   const limit = parsed.data.limit ?? 20;

@@ -6,6 +6,7 @@ import { registerAuditRoutes } from "./audit";
 import { registerKeyRoutes } from "./keys";
 import { registerPriceRoutes } from "./prices";
 import { registerTenantRoutes } from "./tenants";
+import { registerUserAdminRoutes } from "./users";
 
 /**
  * `/admin`: tenants, their keys and the audit log, for the platform operator (admin token).
@@ -24,4 +25,5 @@ export function registerAdmin(app: OpenAPIHono<GatewayBindings>): void {
   registerKeyRoutes(app);
   registerAuditRoutes(app);
   registerPriceRoutes(app);
+  registerUserAdminRoutes(app);
 }

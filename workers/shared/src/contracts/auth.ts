@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ActorSchema, type Actor } from "./actor";
+import { SessionCredentialSchema, type SessionCredential } from "./users";
 import { BudgetSchema, LimitsSchema, ScopeSchema, SCOPES, type Scope } from "./principal";
 
 /**
@@ -156,7 +157,7 @@ export const ApiKeySchema = z.object({
   last_used_at: z.number().int().nullable(),
   created_at: z.number().int(),
   updated_at: z.number().int(),
-  /** `admin`, or `key:<id>` for a key created by a tenant's own `keys:write` key. */
+  /** `admin`, `key:<id>` for a key created by a tenant's own `keys:write` key, or `user:<id>` for a console user. */
   created_by: z.string(),
 });
 export type ApiKey = z.infer<typeof ApiKeySchema>;
@@ -210,14 +211,20 @@ export function listSchema<T extends z.ZodType>(item: T) {
  * token, which auth cannot see) or, for a tenant's self-service, the caller's principal token.
  * Auth verifies either, so no actor is an unsigned claim.
  */
-export type AuthActor = Actor;
+export type AuthActor = Actor | ({ type: "session" } & SessionCredential);
 
 export interface AuthCallContext {
   requestId: string;
   actor: AuthActor;
+  /** The gateway's clock (epoch ms): honoured by auth only in the test stack (test-clock.ts), else Date.now(). */
+  nowMs?: number;
 }
+
+/** A console user: the session cookie's token (and CSRF header), which auth verifies against its session row. */
+export const SessionActorSchema = SessionCredentialSchema.extend({ type: z.literal("session") });
 
 export const AuthCallContextSchema = z.object({
   requestId: z.string().min(1).max(128),
-  actor: ActorSchema,
+  actor: z.union([ActorSchema, SessionActorSchema]),
+  nowMs: z.number().int().nonnegative().optional(),
 });
