@@ -13,6 +13,7 @@ import type { BatchLineOutcome, BatchLineRequest } from "../workers/shared/src/c
 import { consumeChunks, consumeDeadLetters, type ConsumerEnv, type LineRunner } from "../workers/tail/src/batches/consumer";
 import { lineRequestId, newBatchId, type BatchObject, type ChunkMessage } from "../workers/tail/src/batches/model";
 import { fileKey, newFileId } from "../workers/tail/src/files/store";
+import { tokenUsage } from "../workers/shared/src/token-usage";
 
 const env = workerEnv as unknown as TailEnv & { TEST_MIGRATIONS: Parameters<typeof applyD1Migrations>[1] };
 const TENANT = "ten_unit";
@@ -58,6 +59,8 @@ function consumerEnv(sent: unknown[] = []): ConsumerEnv {
  * each usage event it would send — keyed, as the gateway's are, by the line's derived request id
  * (billing stores one row per id, so `new Set(metered)` is what gets billed).
  */
+const LINE_USAGE = tokenUsage({ prompt: 10, completion: 5, cached: 4, cacheWrite: 2, reasoning: 3 });
+
 function fakeGateway(
   hooks: { before?: (input: BatchLineRequest, call: number) => Promise<void> | void; after?: (input: BatchLineRequest, call: number) => void } = {},
 ) {
@@ -70,7 +73,7 @@ function fakeGateway(
       const requestId = lineRequestId(input.batchId, input.line);
       metered.push(requestId);
       hooks.after?.(input, call);
-      return { kind: "done", status: 200, requestId, body: JSON.stringify({ echo: input.customId }) };
+      return { kind: "done", status: 200, requestId, body: JSON.stringify({ echo: input.customId }), usage: LINE_USAGE };
     },
   };
   return { runner, metered, calls: () => calls };
@@ -179,7 +182,7 @@ describe("BatchCoordinator and the batch consumer: exactly once", () => {
     expect(await runInDurableObject(stubOf(batchId), (obj) => obj === instance)).toBe(false);
     expect(await finished(batchId)).toEqual(before);
     // A late answer for an already recorded line (from before the restart) changes nothing.
-    await stubOf(batchId).record(1, 30, [{ line: 3, response: { status_code: 200, request_id: "req_late", body: "{}" } }]);
+    await stubOf(batchId).record(1, 30, [{ line: 3, response: { status_code: 200, request_id: "req_late", body: "{}" }, usage: LINE_USAGE }]);
     stop = false;
     await deliver(chunk, gateway.runner, 2);
     const done = await finished(batchId);
@@ -188,6 +191,14 @@ describe("BatchCoordinator and the batch consumer: exactly once", () => {
     expect(output.map((l) => l.custom_id)).toEqual(customIds(30));
     expect(output[2]!.response!.request_id).toBe(lineRequestId(batchId, 3));
     expect(new Set(gateway.metered).size).toBe(30);
+    // The batch's usage is each recorded line's once: the late answer and the restart added nothing.
+    expect(done.usage).toEqual({
+      input_tokens: 300,
+      input_tokens_details: { cached_tokens: 120 },
+      output_tokens: 150,
+      output_tokens_details: { reasoning_tokens: 90 },
+      total_tokens: 450,
+    });
   });
 
   it("a chunk that lands in the dead-letter queue becomes error lines and the batch still finishes; a malformed message is dropped", async () => {

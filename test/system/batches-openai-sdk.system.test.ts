@@ -168,6 +168,59 @@ describe("batches", () => {
     expect(listed.data.find((b) => b.id === created.id)).toMatchObject({ status: "completed", request_counts: { total: 4, completed: 3, failed: 1 } });
   });
 
+  it("sums its lines' metered usage exactly into the batch's usage (OpenAI's BatchUsage): cache reads, reasoning, rejected lines add nothing", async () => {
+    const { client } = await clientFor(stack);
+    const reasoning = uniqueModel("batch-usage-reasoning");
+    const text = uniqueModel("batch-usage-text");
+    const rejected = uniqueModel("batch-usage-rejected");
+    upstream.on(reasoning, { fixture: "chat-reasoning" });
+    upstream.on(rejected, { error: { status: 400 } });
+    const lines = [...chatLines(`fake/${reasoning}`, 2, "r"), ...chatLines(`fake/${text}`, 3, "t"), ...chatLines(`fake/${rejected}`, 1, "x")];
+    const file = await uploadBatchFile(client, jsonl(lines));
+    const created = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+    expect(created.usage).toEqual({
+      input_tokens: 0,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: 0,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 0,
+    });
+    await batchReaching(client, created.id, "completed");
+    const done = await client.batches.retrieve(created.id);
+    expect(done.request_counts).toEqual({ total: 6, completed: 5, failed: 1 });
+    // What the upstream reported for each answer (the recorded fixtures), 2 reasoning answers + 3 text answers.
+    const r = FIXTURES["chat-reasoning"].completion.usage;
+    const t = FIXTURES["chat-text"].completion.usage;
+    expect(done.usage).toEqual({
+      input_tokens: 2 * r.prompt_tokens + 3 * t.prompt_tokens,
+      input_tokens_details: { cached_tokens: 2 * r.prompt_tokens_details.cached_tokens + 3 * t.prompt_tokens_details.cached_tokens },
+      output_tokens: 2 * r.completion_tokens + 3 * t.completion_tokens,
+      output_tokens_details: { reasoning_tokens: 2 * r.completion_tokens_details.reasoning_tokens + 3 * t.completion_tokens_details.reasoning_tokens },
+      total_tokens: 2 * r.total_tokens + 3 * t.total_tokens,
+    });
+    expect(done.usage!.input_tokens_details.cached_tokens).toBeGreaterThan(0);
+    expect(done.usage!.output_tokens_details.reasoning_tokens).toBeGreaterThan(0);
+    // The same numbers billing stored for the batch's lines (one metered record per line).
+    const db = await d1(stack, "billing");
+    const billed = await eventually(async () => {
+      const row = await db
+        .prepare(
+          "SELECT COUNT(*) AS n, SUM(prompt_tokens) AS input, SUM(cached_tokens) AS cached, SUM(completion_tokens) AS output, SUM(reasoning_tokens) AS reasoning, SUM(total_tokens) AS total FROM usage_events WHERE json_extract(tags, '$.batch_id') = ?1",
+        )
+        .bind(created.id)
+        .first<{ n: number; input: number; cached: number; output: number; reasoning: number; total: number }>();
+      return row && row.n >= 6 ? row : null;
+    });
+    expect(done.usage).toEqual({
+      input_tokens: billed.input,
+      input_tokens_details: { cached_tokens: billed.cached },
+      output_tokens: billed.output,
+      output_tokens_details: { reasoning_tokens: billed.reasoning },
+      total_tokens: billed.total,
+    });
+    expect((await client.batches.list()).data.find((b) => b.id === created.id)?.usage).toEqual(done.usage);
+  });
+
   it("fails an invalid file before any line runs, naming every offending line", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("batch-invalid");

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { Principal } from "../../../shared/src";
+import type { TokenUsage } from "../../../shared/src/token-usage";
 import type { GatewayBindings } from "../types";
 
 /**
@@ -13,6 +14,8 @@ export interface BatchLineCall {
   requestId: string;
   batchId: string;
   customId: string;
+  /** Set by the route when it meters the line (usage/event.ts `meteredUsage`): what its usage event carries. */
+  usage?: TokenUsage;
 }
 
 const calls = new WeakMap<Request, BatchLineCall>();

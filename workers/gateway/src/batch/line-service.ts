@@ -4,7 +4,8 @@ import type { Principal, Result } from "../../../shared/src";
 import { PRINCIPAL_CACHE_TTL_MS, TOKEN_REFRESH_MARGIN_MS } from "../middleware/api-key";
 import { cacheNow } from "../middleware/test-clock";
 import type { GatewayBindings } from "../types";
-import { registerBatchLine } from "./line-call";
+import { ZERO_USAGE } from "../../../shared/src/token-usage";
+import { registerBatchLine, type BatchLineCall } from "./line-call";
 
 /** The request id of a batch line: server-made from the batch id and line (tail's `lineRequestId`). */
 export const batchLineRequestId = (batchId: string, line: number): string => `req_${batchId.replace(/^batch_/, "")}_${line}`;
@@ -41,6 +42,7 @@ const BAD_LINE: BatchLineOutcome = {
   kind: "done",
   status: 400,
   requestId: "",
+  usage: { ...ZERO_USAGE },
   body: JSON.stringify({ error: { message: "The batch line is malformed.", type: "invalid_request_error", param: null, code: "invalid_request" } }),
 };
 
@@ -79,6 +81,7 @@ export class BatchLines {
         status,
         requestId,
         body: JSON.stringify({ error: { message: error.message, type: "authentication_error", param: null, code: error.code } }),
+        usage: { ...ZERO_USAGE },
       };
     }
     const request = new Request(`https://gateway.internal${line.endpoint}`, {
@@ -86,7 +89,8 @@ export class BatchLines {
       headers: { "content-type": "application/json" },
       body: line.body,
     });
-    registerBatchLine(request, { principal: principal.value, requestId, batchId: line.batchId, customId: line.customId });
+    const call: BatchLineCall = { principal: principal.value, requestId, batchId: line.batchId, customId: line.customId };
+    registerBatchLine(request, call);
     const response = await this.#app.fetch(request, this.#env, this.#ctx);
     const body = await response.text();
     if (response.status === 429 && isLimiterRefusal(body)) {
@@ -96,7 +100,14 @@ export class BatchLines {
       // The gateway itself could not run the line now (limiter or tail unreachable): the chunk retries.
       throw new Error(`batch line not run: ${response.status}`);
     }
-    return { kind: "done", status: response.status, requestId: response.headers.get("x-request-id") ?? requestId, body };
+    // The body is read: the route has metered the line (a refusal before the upstream meters nothing).
+    return {
+      kind: "done",
+      status: response.status,
+      requestId: response.headers.get("x-request-id") ?? requestId,
+      body,
+      usage: call.usage ?? { ...ZERO_USAGE },
+    };
   }
 }
 

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { ApiError, requireScope } from "../../../shared/src";
 import { apiKeyAuth } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
+import { documentFilesAndBatches } from "./docs";
 
 /** Where the caller's principal token travels to tail (tail's api/router.ts `PRINCIPAL_HEADER`). */
 const PRINCIPAL_HEADER = "x-gateway-principal";
@@ -15,6 +16,7 @@ const FORWARDED = ["content-type", "content-length"];
  * streams to tail and on into R2, where its size limit is enforced as it arrives.
  */
 export function registerFilesAndBatches(app: OpenAPIHono<GatewayBindings>): void {
+  documentFilesAndBatches(app);
   const paths = ["/v1/files", "/v1/files/*", "/v1/batches", "/v1/batches/*", "/v1/batch"];
   for (const path of paths) app.use(path, apiKeyAuth());
   app.post("/v1/files", forward);

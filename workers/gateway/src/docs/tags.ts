@@ -20,6 +20,11 @@ export const DOCUMENT_TAGS: { name: string; description: string }[] = [
     description:
       "The OpenAI routes again under `/v1/langchain` for LangChain clients: usage always returned (streams too), LangChain/LangSmith correlation headers recorded with the usage, and the usage and runs read back.",
   },
+  {
+    name: "batches",
+    description:
+      "OpenAI's Files and Batch APIs (the `openai` SDK's `files.*` and `batches.*`): upload a JSONL file, run it as a batch on any provider, read the output and error files. Keys need the `batch` scope.",
+  },
   { name: "keys", description: "A tenant's own API keys (a key with `keys:write`), never beyond the creating key's own grants." },
   { name: "usage", description: "Metered usage and costs of the key's own tenant (a key with `usage:read`), in OpenAI's Usage and Costs API shapes." },
   {

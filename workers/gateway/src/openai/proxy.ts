@@ -92,7 +92,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     correlation: spec.correlation ?? null,
   };
   const batchLine = batchLineOf(c.req.raw);
-  if (batchLine) facts.batch = { batchId: batchLine.batchId, customId: batchLine.customId };
+  if (batchLine) facts.batch = { batchId: batchLine.batchId, customId: batchLine.customId, onMetered: (usage) => (batchLine.usage = usage) };
   const lease = await acquireLimits(c.env, principal, {
     model: body.model,
     operation: spec.operation,
@@ -228,6 +228,7 @@ function finish(
   abandoned: readonly AbandonedAttempt[] = [],
 ): Promise<void> {
   const { usage, estimated } = meteredUsage(req, res);
+  req.batch?.onMetered?.(usage);
   recordUsage(env, waitUntil, usageEvent(req, res, { usage, estimated }));
   for (const event of abandonedAttemptEvents(req, abandoned, res.endedAt)) recordUsage(env, waitUntil, event);
   if (!lease) return Promise.resolve();

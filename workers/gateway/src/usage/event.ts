@@ -22,7 +22,7 @@ export interface RequestFacts {
   /** `/v1/langchain` requests: their run/session/tag labels, stored with the usage (and with each abandoned attempt's). */
   correlation?: Correlation | null;
   /** Set when the request is a batch line (batch/line-service.ts): metered as operation `batch`, tagged with its batch and custom id. */
-  batch?: { batchId: string; customId: string };
+  batch?: { batchId: string; customId: string; onMetered?: (usage: TokenUsage) => void };
 }
 
 /** The operation and tags a request's usage is recorded under: a batch line's is `batch` (priced with the batch discount). */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { TokenUsage } from "../token-usage";
 
 /**
  * tail's batch consumer → the gateway's `BatchLineService.run`: one batch line, run through the
@@ -21,7 +22,10 @@ export const BatchLineRequestSchema = z
 export type BatchLineRequest = z.infer<typeof BatchLineRequestSchema>;
 
 /**
- * `done`: the answer the client would have seen (status, the gateway's request id, body text).
+ * `done`: the answer the client would have seen (status, the gateway's request id, body text) and
+ * the usage the gateway metered for it (the one normaliser's record, `token-usage.ts`: exactly what
+ * its usage event carries; zero for an answer that used nothing). The batch's `usage` is their sum.
  * `deferred`: the key's or tenant's limits refused the line at batch priority; run it again later.
  */
-export type BatchLineOutcome = { kind: "done"; status: number; requestId: string; body: string } | { kind: "deferred"; retryAfterMs: number };
+export type BatchLineOutcome =
+  { kind: "done"; status: number; requestId: string; body: string; usage: TokenUsage } | { kind: "deferred"; retryAfterMs: number };

@@ -1,4 +1,5 @@
 import type { BatchLineOutcome, BatchLineRequest } from "../../../shared/src/contracts/batch-line";
+import { tokenUsage } from "../../../shared/src/token-usage";
 import { ChunkMessageSchema, type ChunkMessage, type LineResult } from "./model";
 
 /** Lines of one chunk run at once (a consumer invocation holds up to `max_batch_size` chunks). */
@@ -109,7 +110,19 @@ async function runChunk(chunk: ChunkMessage, env: ConsumerEnv, runner: LineRunne
             body,
           });
           if (outcome.kind === "deferred") deferMs = Math.max(deferMs, outcome.retryAfterMs);
-          else results.push({ line: next.line, response: { status_code: outcome.status, request_id: outcome.requestId, body: outcome.body } });
+          else
+            results.push({
+              line: next.line,
+              response: { status_code: outcome.status, request_id: outcome.requestId, body: outcome.body },
+              // The gateway's metered record, made consistent again (counts ≥ 0, parts within their totals).
+              usage: tokenUsage({
+                prompt: outcome.usage.promptTokens,
+                completion: outcome.usage.completionTokens,
+                cached: outcome.usage.cachedTokens,
+                cacheWrite: outcome.usage.cacheWriteTokens,
+                reasoning: outcome.usage.reasoningTokens,
+              }),
+            });
         } catch (err) {
           failure ??= err;
         }

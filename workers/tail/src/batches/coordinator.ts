@@ -1,7 +1,18 @@
 import { TestClock, testClockAllowed, type AdvanceClockResult, type ClockState } from "../../../shared/src/test-clock";
 import { R2StreamWriter } from "../files/r2-writer";
 import { fileKey, insertFile, newFileId } from "../files/store";
-import { ChunkMessageSchema, TERMINAL, type BatchEndpoint, type BatchObject, type BatchStatus, type ChunkMessage, type Claim, type LineResult } from "./model";
+import {
+  addLineUsage,
+  emptyBatchUsage,
+  ChunkMessageSchema,
+  TERMINAL,
+  type BatchEndpoint,
+  type BatchObject,
+  type BatchStatus,
+  type ChunkMessage,
+  type Claim,
+  type LineResult,
+} from "./model";
 import { validateLines } from "./validate";
 import type { TenantEventType } from "../../../shared/src/webhooks/events";
 import { TenantEventEmitter } from "../webhooks/emitter";
@@ -132,6 +143,7 @@ export class BatchRun {
       cancelling_at: null,
       cancelled_at: null,
       request_counts: { total: 0, completed: 0, failed: 0 },
+      usage: emptyBatchUsage(),
       metadata: init.metadata,
     };
     this.#state = {
@@ -214,6 +226,7 @@ export class BatchRun {
       if (cursor.rowsWritten > 0) {
         if ("response" in r && r.response.status_code < 400) s.batch.request_counts.completed++;
         else s.batch.request_counts.failed++;
+        if ("response" in r) addLineUsage((s.batch.usage ??= emptyBatchUsage()), r.usage);
       }
     }
     if (releaseClaim) this.#storage.sql.exec("DELETE FROM claims WHERE first_line = ?1", first);

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { randomBase62 } from "../../../shared/src";
+import type { TokenUsage } from "../../../shared/src/token-usage";
 
-/** The endpoints a batch may target: each line runs as that operation through the gateway's path. */
-export const BATCH_ENDPOINTS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] as const;
-export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
+export { BATCH_ENDPOINTS, BatchCreateSchema, BatchListQuerySchema, InlineBatchSchema, type BatchEndpoint } from "../../../shared/src/contracts/batches";
+import type { BATCH_STATUSES, BatchEndpoint } from "../../../shared/src/contracts/batches";
 
-export type BatchStatus = "validating" | "failed" | "in_progress" | "finalizing" | "completed" | "expired" | "cancelling" | "cancelled";
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
 export const TERMINAL: readonly BatchStatus[] = ["failed", "completed", "expired", "cancelled"];
 
 export interface BatchLineError {
@@ -36,7 +36,44 @@ export interface BatchObject {
   cancelling_at: number | null;
   cancelled_at: number | null;
   request_counts: { total: number; completed: number; failed: number };
+  /** The sum of every recorded line's metered usage (OpenAI's `BatchUsage`; see `addLineUsage`). */
+  usage: BatchUsage;
   metadata: Record<string, string> | null;
+}
+
+/**
+ * OpenAI's `BatchUsage` (node_modules/openai/resources/batches.d.ts): `input_tokens` is every
+ * prompt token (cache reads and writes included, as OpenAI's usage API counts them),
+ * `cached_tokens` the cache reads, `output_tokens` every generated token, `reasoning_tokens` the
+ * part of it spent reasoning.
+ */
+export interface BatchUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+export const emptyBatchUsage = (): BatchUsage => ({
+  input_tokens: 0,
+  input_tokens_details: { cached_tokens: 0 },
+  output_tokens: 0,
+  output_tokens_details: { reasoning_tokens: 0 },
+  total_tokens: 0,
+});
+
+/**
+ * Adds one line's metered usage — the gateway's normalised record (shared/src/token-usage.ts), the
+ * numbers the line's usage event carries, never re-read from the answer — to the batch's sum.
+ * Called once per recorded line, so a line that ran twice counts once, as it is billed once.
+ */
+export function addLineUsage(into: BatchUsage, line: TokenUsage): void {
+  into.input_tokens += line.promptTokens;
+  into.input_tokens_details.cached_tokens += line.cachedTokens;
+  into.output_tokens += line.completionTokens;
+  into.output_tokens_details.reasoning_tokens += line.reasoningTokens;
+  into.total_tokens += line.totalTokens;
 }
 
 export const newBatchId = (): string => `batch_${randomBase62(24)}`;
@@ -47,39 +84,6 @@ export const newBatchId = (): string => `batch_${randomBase62(24)}`;
  * ran twice (a redelivered message) is billed once: billing keeps the first event of an id.
  */
 export const lineRequestId = (batchId: string, line: number): string => `req_${batchId.replace(/^batch_/, "")}_${line}`;
-
-/** OpenAI's metadata: at most 16 pairs, keys ≤ 64 and values ≤ 512 characters. */
-export const MetadataSchema = z
-  .record(z.string().max(64), z.string().max(512))
-  .refine((m) => Object.keys(m).length <= 16, "metadata has more than 16 keys")
-  .nullable()
-  .optional();
-
-export const BatchCreateSchema = z
-  .object({
-    input_file_id: z.string().min(1).max(128),
-    endpoint: z.enum(BATCH_ENDPOINTS),
-    completion_window: z.literal("24h"),
-    metadata: MetadataSchema,
-  })
-  .strict();
-
-/** `POST /v1/batch`: the same job inline. Its requests become a JSONL input file, then it is an ordinary batch. */
-export const InlineBatchSchema = z
-  .object({
-    endpoint: z.enum(BATCH_ENDPOINTS),
-    completion_window: z.literal("24h").default("24h"),
-    metadata: MetadataSchema,
-    requests: z.array(z.unknown()).min(1),
-  })
-  .strict();
-
-export const BatchListQuerySchema = z
-  .object({
-    after: z.string().max(128).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-  })
-  .strict();
 
 /** A `batch-requests` Queue message: a reference to a range of lines of the input file, never their bodies. */
 export const ChunkMessageSchema = z
@@ -99,7 +103,8 @@ export type ChunkMessage = z.infer<typeof ChunkMessageSchema>;
 
 /** What one line's execution produced, recorded once by the coordinator. */
 export type LineResult =
-  { line: number; response: { status_code: number; request_id: string; body: string } } | { line: number; error: { code: string; message: string } };
+  | { line: number; response: { status_code: number; request_id: string; body: string }; usage: TokenUsage }
+  | { line: number; error: { code: string; message: string } };
 
 /** The coordinator's answer to a consumer about to run a chunk. */
 export type Claim =

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import type { z } from "zod";
+import { FileListQuerySchema } from "../../../shared/src/contracts/batches";
 import { randomBase62 } from "../../../shared/src";
 
 /**
@@ -79,15 +80,8 @@ export async function deleteFile(db: D1Database, bucket: R2Bucket, row: FileRow)
   await db.prepare("DELETE FROM files WHERE id = ?1 AND tenant_id = ?2").bind(row.id, row.tenant_id).run();
 }
 
-/** `GET /v1/files` query: OpenAI's cursor pagination. */
-export const FileListQuerySchema = z
-  .object({
-    after: z.string().max(128).optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
-    order: z.enum(["asc", "desc"]).default("desc"),
-    purpose: z.string().max(64).optional(),
-  })
-  .strict();
+/** `GET /v1/files` query: OpenAI's cursor pagination (shared/src/contracts/batches.ts). */
+export { FileListQuerySchema };
 export type FileListQuery = z.infer<typeof FileListQuerySchema>;
 
 export interface ListPage<T> {
