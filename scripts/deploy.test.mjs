@@ -3,9 +3,11 @@
 // production`, offline) in the order the README states; the secrets each Worker needs are exactly
 // the ones `npm run dev` and the test stack write for it.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { configFor, configProblems, resourcesFor, secretsOf } from "./deploy.mjs";
+import { configFor, configProblems, deployPlan, resourcesFor, secretsOf } from "./deploy.mjs";
 import { generateLocalSecrets, secretsFor } from "./local-secrets.mjs";
 import { OPTIONAL_SECRETS, WORKERS } from "./workers.mjs";
 
@@ -86,7 +88,13 @@ describe("production deploy", () => {
     expect(out).toContain(`Deploying to production, in this order: ${order}.`);
     expect(readFileSync("README.md", "utf8")).toContain(`in this order: ${order}.`);
     const sections = out.split(/\n── /).slice(1);
-    expect(sections.map((s) => s.split(" ")[0])).toEqual(WORKERS.map((w) => w.name));
+    // A dry run plans for a brand-new account: tail first without its binding to the gateway, again after it.
+    expect(sections.map((s) => s.split(" ")[0])).toEqual([...WORKERS.map((w) => w.name), "tail"]);
+    expect(out).toContain("── tail (workers/tail/wrangler.toml, without GATEWAY_BATCH for now)");
+    expect(out).toContain("── tail (workers/tail/wrangler.toml, again with every binding)");
+    const [first, last] = sections.filter((s) => s.startsWith("tail "));
+    expect(first).not.toContain("env.GATEWAY_BATCH");
+    expect(last).toMatch(/env\.GATEWAY_BATCH \(gateway#BatchLineService\)/);
     for (const s of sections) {
       expect(s).toMatch(/env\.ENVIRONMENT \("production"\)\s+Environment Variable/);
       expect(s).toContain("--dry-run: exiting now.");
@@ -94,6 +102,77 @@ describe("production deploy", () => {
     expect(sections[WORKERS.findIndex((w) => w.name === "auth")]).toMatch(/env\.KEY_ENV \("live"\)/);
     expect(sections[WORKERS.findIndex((w) => w.name === "model-proxy")]).toMatch(/env\.ALLOW_PRIVATE_UPSTREAMS \("false"\)/);
   }, 300_000);
+
+  it("plans a brand-new account's first deploy around the tail ↔ gateway cycle, and a later deploy in plain order", () => {
+    const configs = WORKERS.map((worker) => ({ worker, config: configFor(worker, "production") }));
+    const steps = (existing) =>
+      deployPlan(configs, existing).map((p) => `${p.worker.name}${p.omit.map((b) => ` -${b.binding}`).join("")}${p.again ? " again" : ""}`);
+    expect(steps([])).toEqual(["secrets", "auth", "model-proxy", "tail -GATEWAY_BATCH", "billing", "rate-limiter", "gateway", "tail again"]);
+    expect(steps(WORKERS.map((w) => w.name))).toEqual(WORKERS.map((w) => w.name));
+    // An account that lost only its gateway (deleted by hand) gets the same treatment.
+    expect(steps(WORKERS.map((w) => w.name).filter((n) => n !== "gateway"))).toEqual(steps([]));
+  });
+
+  describe("against an account (a fake wrangler that refuses a binding to a missing Worker, as Cloudflare does)", () => {
+    const fakeWrangler = join(dirname(new URL(import.meta.url).pathname), "testing/fake-wrangler.mjs");
+
+    /** `npm run deploy -- --env production --secrets-file …` on an account holding `workers`; its state after. */
+    async function deployTo(workers) {
+      const dir = mkdtempSync(join(tmpdir(), "fake-account-"));
+      try {
+        const state = join(dir, "state.json");
+        const existing = Object.fromEntries(workers.map((w) => [w, { services: [] }]));
+        writeFileSync(state, JSON.stringify({ workers: existing, d1: [], queues: [], calls: [], deployed: [] }));
+        const secrets = join(dir, "secrets.json");
+        writeFileSync(secrets, JSON.stringify(await generateLocalSecrets()));
+        let status = 0;
+        let stderr = "";
+        try {
+          execFileSync(process.execPath, ["scripts/deploy.mjs", "--env", "production", "--secrets-file", secrets], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, DEPLOY_WRANGLER: fakeWrangler, FAKE_WRANGLER_STATE: state },
+          });
+        } catch (e) {
+          status = e.status;
+          stderr = e.stderr;
+        }
+        return { status, stderr, ...JSON.parse(readFileSync(state, "utf8")) };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    it("deploys a brand-new account: tail without GATEWAY_BATCH, the rest, then tail with it; every Worker ends fully bound", async () => {
+      const account = await deployTo([]);
+      expect(account.stderr).toBe("");
+      expect(account.status).toBe(0);
+      expect(account.deployed.map((d) => d.name)).toEqual(["secrets", "auth", "model-proxy", "tail", "billing", "rate-limiter", "gateway", "tail"]);
+      const tailServices = configFor(
+        WORKERS.find((w) => w.name === "tail"),
+        "production",
+      )
+        .services.map((s) => s.binding)
+        .sort();
+      expect(account.deployed[3].services).toEqual(tailServices.filter((b) => b !== "GATEWAY_BATCH"));
+      expect(account.deployed[7].services).toEqual(tailServices);
+      for (const w of WORKERS) {
+        expect(account.workers[w.name].services, w.name).toEqual((configFor(w, "production").services ?? []).map((s) => s.binding).sort());
+      }
+      expect(account.d1.sort()).toEqual(["auth", "billing", "proxy", "tail"]);
+      expect(account.queues.sort()).toEqual(["batch-requests", "batch-requests-dlq", "usage-events", "usage-events-dlq", "webhooks", "webhooks-dlq"]);
+      // The temporary config is gone.
+      expect(readdirSync("workers/tail").filter((f) => f.startsWith(".deploy-"))).toEqual([]);
+      expect(existsSync("workers/tail/.deploy-tail-production.toml")).toBe(false);
+    }, 300_000);
+
+    it("redeploys an account that has every Worker in plain order, each once", async () => {
+      const account = await deployTo(WORKERS.map((w) => w.name));
+      expect(account.status).toBe(0);
+      expect(account.deployed.map((d) => d.name)).toEqual(WORKERS.map((w) => w.name));
+      expect(account.calls.filter((c) => c[0] === "deploy").map((c) => c[2])).toEqual(WORKERS.map((w) => w.config));
+    }, 300_000);
+  });
 
   it("will not deploy without naming the environment", () => {
     let error;

@@ -15,6 +15,14 @@ import { adminFetch } from "../support/tenants";
 import { costMicros, type Price } from "../../workers/shared/src/pricing";
 import { eventually } from "../support/wait";
 import { afterPriceChange } from "../support/propagation";
+import { BatchListSchema, BatchObjectSchema, FileListSchema, FileObjectSchema } from "../../workers/shared/src/contracts/batches";
+
+/** A GET's JSON answer, as the document describes it (not through the SDK, which adds nothing to it). */
+async function gatewayJson(s: Stack, path: string, key: string): Promise<unknown> {
+  const res = await gatewayFetch(s, path, { key });
+  expect(res.status).toBe(200);
+  return res.json();
+}
 
 let stack: Stack;
 let upstream: FakeUpstream;
@@ -321,6 +329,31 @@ describe("batches", () => {
     expect(upstream.requests(model)).toHaveLength(4);
     const usage = await batchUsage(created.id, 4);
     expect(usage.map((u) => u.tags.custom_id).sort()).toEqual(["req-1", "req-2", "req-3", "req-4"]);
+  });
+});
+
+describe("OpenAPI", () => {
+  it("documents the Files and Batch routes, and the objects they answer match the documented schemas field for field", async () => {
+    const doc = (await (await gatewayFetch(stack, "/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, methods] of [
+      ["/v1/files", ["get", "post"]],
+      ["/v1/files/{file_id}", ["delete", "get"]],
+      ["/v1/files/{file_id}/content", ["get"]],
+      ["/v1/batches", ["get", "post"]],
+      ["/v1/batches/{batch_id}", ["get"]],
+      ["/v1/batches/{batch_id}/cancel", ["post"]],
+      ["/v1/batch", ["post"]],
+    ] as const) {
+      expect(Object.keys(doc.paths[path] ?? {}).sort(), path).toEqual(methods);
+    }
+    const { client } = await clientFor(stack);
+    const file = await uploadBatchFile(client, jsonl(chatLines(`fake/${uniqueModel("batch-documented")}`, 1)));
+    expect(FileObjectSchema.strict().safeParse(file).error).toBeUndefined();
+    expect(FileListSchema.safeParse(await gatewayJson(stack, "/v1/files", client.apiKey)).error).toBeUndefined();
+    const created = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+    const done = await batchReaching(client, created.id, "completed");
+    for (const batch of [created, done]) expect(BatchObjectSchema.strict().safeParse(batch).error).toBeUndefined();
+    expect(BatchListSchema.safeParse(await gatewayJson(stack, "/v1/batches", client.apiKey)).error).toBeUndefined();
   });
 });
 

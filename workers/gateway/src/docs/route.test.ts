@@ -75,6 +75,40 @@ describe("GET /openapi.json", () => {
   });
 });
 
+describe("GET /openapi.json: Files and Batches", () => {
+  it("documents every /v1/files, /v1/batches and /v1/batch operation with its body and answer schemas", async () => {
+    const doc = await document();
+    const methods = (path: string) => Object.keys(doc.paths[path] ?? {}).sort();
+    expect(methods("/v1/files")).toEqual(["get", "post"]);
+    expect(methods("/v1/files/{file_id}")).toEqual(["delete", "get"]);
+    expect(methods("/v1/files/{file_id}/content")).toEqual(["get"]);
+    expect(methods("/v1/batches")).toEqual(["get", "post"]);
+    expect(methods("/v1/batches/{batch_id}")).toEqual(["get"]);
+    expect(methods("/v1/batches/{batch_id}/cancel")).toEqual(["post"]);
+    expect(methods("/v1/batch")).toEqual(["post"]);
+    const ref = (schema: unknown) => (schema as { $ref?: string }).$ref;
+    expect(doc.paths["/v1/files"]!["post"]!.requestBody!.content["multipart/form-data"]).toBeDefined();
+    const schemaRef = (path: string, method: string) =>
+      ref((doc.paths[path]![method]!.responses["200"]!.content!["application/json"] as unknown as { schema: unknown }).schema);
+    expect(schemaRef("/v1/files", "post")).toBe("#/components/schemas/FileObject");
+    expect(schemaRef("/v1/files", "get")).toBe("#/components/schemas/FileList");
+    expect(schemaRef("/v1/batches", "post")).toBe("#/components/schemas/Batch");
+    expect(schemaRef("/v1/batches", "get")).toBe("#/components/schemas/BatchList");
+    expect(schemaRef("/v1/batch", "post")).toBe("#/components/schemas/Batch");
+    const batch = doc.components["schemas"]!["Batch"] as { properties: Record<string, unknown>; required: string[] };
+    expect(batch.required).toEqual(expect.arrayContaining(["id", "status", "request_counts", "usage", "output_file_id", "error_file_id"]));
+    expect(doc.components["schemas"]!["BatchUsage"]).toMatchObject({
+      properties: {
+        input_tokens: expect.anything(),
+        input_tokens_details: expect.anything(),
+        output_tokens_details: expect.anything(),
+        total_tokens: expect.anything(),
+      },
+    });
+    for (const path of ["/v1/files", "/v1/batches", "/v1/batch"]) expect(doc.paths[path]!["post"]!.tags).toEqual(["batches"]);
+  });
+});
+
 describe("GET /docs", () => {
   it("is Swagger UI from the gateway's own assets, under a CSP that allows nothing from another origin", async () => {
     const res = await createApp().request("/docs");
