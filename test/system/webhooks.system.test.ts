@@ -4,7 +4,8 @@ import type { CreatedWebhookEndpoint, EmittedTenantEvent, WebhookEndpoint } from
 import type { Result } from "../../workers/shared/src/result";
 import { newWebhookSecret, signWebhook } from "../../workers/shared/src/webhooks/signature";
 import { startCoreStack } from "../fake-upstream/stack";
-import { batchReaching, chatLines, jsonl, uploadBatchFile } from "../support/batches";
+import type { FakeUpstream } from "../fake-upstream/server";
+import { advanceBatchClock, batchReaching, chatLines, jsonl, resultLines, uploadBatchFile } from "../support/batches";
 import { clientFor, openaiClient } from "../support/clients";
 import { expectError } from "../support/errors";
 import { gatewayFetch } from "../support/fetch";
@@ -21,10 +22,11 @@ import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-r
  * batches (run against the fake upstream) send their terminal events through it.
  */
 let stack: Stack;
+let upstream: FakeUpstream;
 let close: () => Promise<void>;
 const receivers: WebhookReceiver[] = [];
 beforeAll(async () => {
-  ({ stack, close } = await startCoreStack());
+  ({ stack, upstream, close } = await startCoreStack());
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
@@ -240,6 +242,69 @@ describe("batch events", () => {
     expect(event.created_at).toBeGreaterThanOrEqual(done.completed_at!);
     expect(delivery!.headers["webhook-id"]).toBe(event.id);
     expect(hook.received).toHaveLength(1);
+  });
+
+  it("a batch that reaches the end of its completion window sends batch.expired (the test clock moves past it), verified with webhooks.unwrap", async () => {
+    const { client, apiKey } = await clientFor(stack, { scopes: ["chat", "batch", "webhooks:write"] });
+    const hook = await receiver();
+    const completions = await receiver();
+    const endpoint = await register(apiKey, { url: hook.url, events: ["batch.expired"] });
+    await register(apiKey, { url: completions.url, events: ["batch.completed", "batch.cancelled"] });
+    const held = uniqueModel("webhook-expire-held");
+    const gate = upstream.hold(held, 0);
+    const file = await uploadBatchFile(client, jsonl(chatLines(`fake/${held}`, 1, "held")));
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+    await gate.reached;
+    await advanceBatchClock(stack, batch.id, 24 * 3600 * 1000);
+    const expired = await client.batches.retrieve(batch.id);
+    gate.release();
+    expect(expired.status).toBe("expired");
+    const [delivery] = await hook.waitFor(1);
+    const event = await sdk().webhooks.unwrap(delivery!.body, headersOf(delivery!.headers), endpoint.secret);
+    expect(event).toEqual({
+      id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+      object: "event",
+      type: "batch.expired",
+      created_at: expect.any(Number),
+      data: { id: batch.id },
+    });
+    expect(delivery!.headers["webhook-id"]).toBe(event.id);
+    // The event names the batch; what the tenant then reads is the expired batch, its unfinished line an error line.
+    const errors = await resultLines(client, expired.error_file_id);
+    expect(errors.map((l) => [l.custom_id, l.error?.code])).toEqual([["held-1", "batch_expired"]]);
+    expect(hook.received).toHaveLength(1);
+    expect(completions.received).toEqual([]);
+  });
+
+  it("a cancelled batch sends batch.cancelled once its in-flight lines are in, verified with webhooks.unwrap", async () => {
+    const { client, apiKey } = await clientFor(stack, { scopes: ["chat", "batch", "webhooks:write"] });
+    const hook = await receiver();
+    const expiries = await receiver();
+    const endpoint = await register(apiKey, { url: hook.url, events: ["batch.cancelled"] });
+    await register(apiKey, { url: expiries.url, events: ["batch.expired", "batch.completed"] });
+    const model = uniqueModel("webhook-cancel");
+    const gate = upstream.hold(model, 0);
+    const file = await uploadBatchFile(client, jsonl(chatLines(`fake/${model}`, 25)));
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+    await gate.reached;
+    expect((await client.batches.cancel(batch.id)).status).toBe("cancelling");
+    // Nothing is sent while the batch is only cancelling: its in-flight lines are still held upstream.
+    expect(hook.received).toEqual([]);
+    gate.release();
+    const cancelled = await batchReaching(client, batch.id, "cancelled");
+    const [delivery] = await hook.waitFor(1);
+    const event = await sdk().webhooks.unwrap(delivery!.body, headersOf(delivery!.headers), endpoint.secret);
+    expect(event).toEqual({
+      id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+      object: "event",
+      type: "batch.cancelled",
+      created_at: expect.any(Number),
+      data: { id: batch.id },
+    });
+    expect(event.created_at).toBeGreaterThanOrEqual(cancelled.cancelled_at!);
+    expect(delivery!.headers["webhook-id"]).toBe(event.id);
+    expect(hook.received).toHaveLength(1);
+    expect(expiries.received).toEqual([]);
   });
 
   it("a batch that fails validation sends batch.failed; an endpoint subscribed only to completions gets nothing", async () => {
