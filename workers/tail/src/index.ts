@@ -40,24 +40,13 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
     return forwardHttp(this.env, request);
   }
 
-  /** `POST /v1/chat/completions` for a verified principal; the Response streams through (proxy/forward.ts). */
-  async chat(request: ProxyRequest): Promise<Response> {
-    return forward(this.env, "chat", request);
-  }
-
-  /** `POST /v1/completions` (legacy). */
-  async completions(request: ProxyRequest): Promise<Response> {
-    return forward(this.env, "completions", request);
-  }
-
-  /** `POST /v1/embeddings`. */
-  async embeddings(request: ProxyRequest): Promise<Response> {
-    return forward(this.env, "embeddings", request);
-  }
-
-  /** `POST /v1/messages` (Anthropic's Messages API): Anthropic-shaped answers, same path. */
-  async messages(request: ProxyRequest): Promise<Response> {
-    return forward(this.env, "messages", request);
+  /**
+   * Any proxied operation that streams (a row of shared/src/proxy/operations.ts, named by
+   * `request.operation`), by RPC because it carries the stream's client link; the Response streams
+   * through (proxy/forward.ts).
+   */
+  async stream(request: ProxyRequest): Promise<Response> {
+    return forward(this.env, request);
   }
 
   /** `POST /v1/webhooks` for the key whose principal token this is: the secret is in this answer only. */

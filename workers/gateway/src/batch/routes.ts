@@ -1,3 +1,4 @@
+import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError, requireScope } from "../../../shared/src";
@@ -6,7 +7,7 @@ import type { GatewayBindings } from "../types";
 import { documentFilesAndBatches } from "./docs";
 
 /** Where the caller's principal token travels to tail (tail's api/router.ts `PRINCIPAL_HEADER`). */
-const PRINCIPAL_HEADER = "x-gateway-principal";
+const PRINCIPAL_HEADER = GATEWAY_HEADERS.principal;
 const FORWARDED = ["content-type", "content-length"];
 
 /**

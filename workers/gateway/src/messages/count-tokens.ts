@@ -1,3 +1,4 @@
+import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
 import type { Context } from "hono";
 import { ApiError, assertModelAllowed, parseOrThrow, requireScope } from "../../../shared/src";
 import { MessagesCountTokensRequestSchema } from "../../../shared/src/anthropic";
@@ -8,7 +9,7 @@ import type { GatewayBindings } from "../types";
 import { checkAnthropicVersion } from "./errors";
 
 /** Says whether an answer's `input_tokens` was counted by the upstream or estimated by the gateway. */
-export const TOKEN_COUNT_HEADER = "x-gateway-token-count";
+export const TOKEN_COUNT_HEADER = GATEWAY_HEADERS.tokenCount;
 
 /**
  * `POST /v1/messages/count_tokens`: Anthropic's token counting, for `client.messages.countTokens`.
@@ -62,8 +63,8 @@ export async function countTokens(c: Context<GatewayBindings>): Promise<Response
   const count = unwrap(result);
   return c.json({ input_tokens: count.input_tokens }, 200, {
     ...limitHeaders(lease),
-    "x-gateway-provider": count.provider,
-    "x-gateway-model": count.model,
+    [GATEWAY_HEADERS.provider]: count.provider,
+    [GATEWAY_HEADERS.model]: count.model,
     [TOKEN_COUNT_HEADER]: count.exact ? "exact" : "estimate",
   });
 }

@@ -1,5 +1,6 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { estimateMessagesPromptTokens, MessagesCountTokensRequestSchema, MessagesRequestSchema, MessageTokensCountSchema } from "../../../shared/src/anthropic";
+import { MessagesCountTokensRequestSchema, MessageTokensCountSchema } from "../../../shared/src/anthropic";
+import { PROXY_OPERATIONS } from "../../../shared/src/proxy/operations";
 import { jsonBody } from "../admin/openapi";
 import { EXAMPLES } from "../docs/examples";
 import { apiKeyAuth } from "../middleware/api-key";
@@ -38,13 +39,13 @@ export function registerMessages(app: OpenAPIHono<GatewayBindings>): void {
   });
   app.openAPIRegistry.registerPath({
     method: "post",
-    path: "/v1/messages",
+    path: `/v1${PROXY_OPERATIONS.messages.path}`,
     tags: ["anthropic"],
-    summary: "Create a message (Anthropic Messages API; streamed or not)",
+    summary: PROXY_OPERATIONS.messages.summary,
     description:
       'Anthropic\'s request and response format, for `@anthropic-ai/sdk` (`x-api-key: <gateway key>`, `anthropic-version: 2023-06-01`). Any model the key may use: Anthropic providers answer natively, others are translated. With `stream: true` the answer is Anthropic\'s event stream (`message_start` … `message_stop`); a failure mid-way ends it with an `error` event. Errors are `{"type":"error","error":{"type","message"}}`.',
     security: ANTHROPIC_SECURITY,
-    request: jsonBody(MessagesRequestSchema as never, undefined, EXAMPLES.messages.request),
+    request: jsonBody(PROXY_OPERATIONS.messages.schema as never, undefined, EXAMPLES.messages.request),
     responses: {
       200: {
         description: "The Message (JSON), or its event stream (SSE)",
@@ -65,14 +66,7 @@ export function registerMessages(app: OpenAPIHono<GatewayBindings>): void {
   });
   app.post("/v1/messages", (c) => {
     checkAnthropicVersion(c.req.raw.headers);
-    return proxyOperation(c, {
-      operation: "messages",
-      scope: "chat",
-      schema: MessagesRequestSchema,
-      estimate: (body) => ({ promptTokens: estimateMessagesPromptTokens(body), completion: { maxPerChoice: body.max_tokens, choices: 1 } }),
-      forwardHeaders: ["anthropic-version", "anthropic-beta"],
-      dialect: "anthropic",
-    });
+    return proxyOperation(c, { operation: "messages" });
   });
 
   app.openAPIRegistry.registerPath({

@@ -1,3 +1,4 @@
+import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
 import type { MiddlewareHandler } from "hono";
 import { clientRequestIdFrom, newId } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
@@ -19,7 +20,7 @@ export function requestId(): MiddlewareHandler<GatewayBindings> {
     await next();
     c.res.headers.set("x-request-id", id);
     // The same id under the gateway's own prefix: what `GET /v1/usage/requests/{id}` takes.
-    c.res.headers.set("x-gateway-request-id", id);
+    c.res.headers.set(GATEWAY_HEADERS.requestId, id);
     if (clientId !== null) c.res.headers.set("x-client-request-id", clientId);
   };
 }

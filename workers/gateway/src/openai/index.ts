@@ -2,7 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { apiKeyAuth } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
 import { registerModels } from "./models";
-import { registerOperations } from "./operations";
+import { OPENAI_OPERATIONS, registerOperations } from "./operations";
 import { OPENAI_SURFACE, type OpenAISurface } from "./surface";
 
 /**
@@ -10,7 +10,7 @@ import { OPENAI_SURFACE, type OpenAISurface } from "./surface";
  * surface (`/v1`, or `/v1/langchain`: langchain/index.ts).
  */
 export function registerOpenAI(app: OpenAPIHono<GatewayBindings>, surface: OpenAISurface = OPENAI_SURFACE): void {
-  for (const path of ["/chat/completions", "/completions", "/embeddings", "/models", "/models/*"]) app.use(`${surface.prefix}${path}`, apiKeyAuth());
+  for (const path of [...OPENAI_OPERATIONS.map(([, op]) => op.path), "/models", "/models/*"]) app.use(`${surface.prefix}${path}`, apiKeyAuth());
   registerOperations(app, surface);
   registerModels(app, surface);
 }

@@ -1,79 +1,31 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import {
-  ChatCompletionRequestSchema,
-  ChatCompletionSchema,
-  CompletionRequestSchema,
-  CompletionSchema,
-  EmbeddingListSchema,
-  EmbeddingRequestSchema,
-  completionAsk,
-  estimateChatPromptTokens,
-  estimateInputTokens,
-} from "../../../shared/src/openai";
+import { PROXY_OPERATIONS, type ProxiedOperation, type ProxyOperation } from "../../../shared/src/proxy/operations";
 import { EXAMPLES } from "../docs/examples";
 import type { GatewayBindings } from "../types";
 import { proxiedRoute } from "./docs";
 import { proxyOperation } from "./proxy";
 import type { OpenAISurface } from "./surface";
 
-/** `POST <prefix>/chat/completions`, `/completions`, `/embeddings`: validated here, proxied through tail. */
+/** The OpenAI surface's rows of the operations table (shared/src/proxy/operations.ts). */
+export const OPENAI_OPERATIONS = (Object.entries(PROXY_OPERATIONS) as [ProxyOperation, ProxiedOperation][]).filter(([, op]) => op.surface === "openai");
+
+/** The documented examples (optional for a row). */
+const OPERATION_EXAMPLES: Partial<Record<ProxyOperation, { request?: unknown; response?: unknown }>> = {
+  chat: EXAMPLES.chat,
+  completions: EXAMPLES.completions,
+  embeddings: EXAMPLES.embeddings,
+};
+
+/**
+ * `POST <prefix><path>` for each OpenAI row of the operations table (chat/completions, completions,
+ * embeddings, …): documented from the row, validated here with its schema, proxied through tail.
+ */
 export function registerOperations(app: OpenAPIHono<GatewayBindings>, s: OpenAISurface): void {
-  const p = s.prefix;
-  app.openAPIRegistry.registerPath(
-    proxiedRoute(
-      s,
-      `${p}/chat/completions`,
-      "Create a chat completion (streamed or not)",
-      ChatCompletionRequestSchema,
-      ChatCompletionSchema,
-      true,
-      EXAMPLES.chat,
-    ),
-  );
-  app.post(`${p}/chat/completions`, (c) =>
-    proxyOperation(c, {
-      ...s.perRequest?.(c),
-      operation: "chat",
-      scope: "chat",
-      schema: ChatCompletionRequestSchema,
-      estimate: (body) => ({ promptTokens: estimateChatPromptTokens(body), completion: completionAsk(body) }),
-    }),
-  );
-
-  app.openAPIRegistry.registerPath(
-    proxiedRoute(
-      s,
-      `${p}/completions`,
-      "Create a text completion (legacy; streamed or not)",
-      CompletionRequestSchema,
-      CompletionSchema,
-      true,
-      EXAMPLES.completions,
-    ),
-  );
-  app.post(`${p}/completions`, (c) =>
-    proxyOperation(c, {
-      ...s.perRequest?.(c),
-      operation: "completions",
-      scope: "chat",
-      schema: CompletionRequestSchema,
-      estimate: (body) => ({
-        promptTokens: estimateInputTokens(body.prompt) + (typeof body.suffix === "string" ? estimateInputTokens(body.suffix) : 0),
-        completion: completionAsk({ max_tokens: body.max_tokens, n: body.n, best_of: body.best_of }),
-      }),
-    }),
-  );
-
-  app.openAPIRegistry.registerPath(
-    proxiedRoute(s, `${p}/embeddings`, "Create embeddings (float or base64)", EmbeddingRequestSchema, EmbeddingListSchema, false, EXAMPLES.embeddings),
-  );
-  app.post(`${p}/embeddings`, (c) =>
-    proxyOperation(c, {
-      ...s.perRequest?.(c),
-      operation: "embeddings",
-      scope: "embeddings",
-      schema: EmbeddingRequestSchema,
-      estimate: (body) => ({ promptTokens: estimateInputTokens(body.input), completion: { maxPerChoice: 0, choices: 1 } }),
-    }),
-  );
+  for (const [name, op] of OPENAI_OPERATIONS) {
+    const path = `${s.prefix}${op.path}`;
+    if (op.response) {
+      app.openAPIRegistry.registerPath(proxiedRoute(s, path, op.summary, op.schema, op.response, op.transport.stream !== null, OPERATION_EXAMPLES[name]));
+    }
+    app.post(path, (c) => proxyOperation(c, { ...s.perRequest?.(c), operation: name }));
+  }
 }

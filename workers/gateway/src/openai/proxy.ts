@@ -10,7 +10,6 @@ import {
   upstreamTooLarge,
   type AbandonedAttempt,
   type ProxyRequest,
-  type Scope,
 } from "../../../shared/src";
 import { acquireLimits, limitHeaders, settleLimits, type Lease } from "../limits";
 import { readJsonRequest } from "../middleware/body";
@@ -18,26 +17,20 @@ import { proxyHttpRequest } from "../../../shared/src/contracts/proxy-http";
 import { ClientLinkTarget } from "../streaming/client-link";
 import { CLIENT_LEFT, unlessClientLeaves } from "../streaming/client-gone";
 import { emptyObservation, type Observation } from "../../../shared/src/proxy/observation";
-import { DIALECTS, type Dialect } from "../../../shared/src/proxy/dialects";
+import { DIALECTS } from "../../../shared/src/proxy/dialects";
+import { GATEWAY_HEADERS, PASSED_ANSWER_HEADERS } from "../../../shared/src/proxy/headers";
+import { proxiedOperation, type ProxyOperation } from "../../../shared/src/proxy/operations";
 import { pumpSse } from "../../../shared/src/proxy/sse-pump";
-import { abandonedAttemptEvents, usageEvent, meteredUsage, type MeteredOperation, type RequestFacts, type ResponseFacts } from "../usage/event";
+import { abandonedAttemptEvents, usageEvent, meteredUsage, type RequestFacts, type ResponseFacts } from "../usage/event";
 import { answerCostUsd } from "../usage/cost";
 import { recordUsage } from "../usage/record";
 import type { GatewayBindings } from "../types";
 import { batchLineOf } from "../batch/line-call";
-import type { CompletionAsk } from "../../../shared/src/openai";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
-import type { z } from "zod";
 
-/** One proxied OpenAI operation: how to validate it, what it needs and what it may cost. */
-export interface OperationSpec<S extends z.ZodType> {
-  operation: MeteredOperation;
-  scope: Scope;
-  schema: S;
-  /** Estimated prompt tokens and the client's completion maximum, for the limiter's reservation. */
-  estimate(body: z.infer<S>): { promptTokens: number; completion: CompletionAsk };
-  /** Client headers the upstream must see (allow-listed in the ProxyRequest contract). */
-  forwardHeaders?: readonly string[];
+/** One proxied request: its row of the operations table, and what its surface adds to it. */
+export interface OperationCall {
+  operation: ProxyOperation;
   /**
    * Streams end with the usage chunk even when the client did not ask for it (`/v1/langchain`:
    * LangChain's `usage_metadata` comes from it). model-proxy asks every upstream for it anyway.
@@ -45,24 +38,10 @@ export interface OperationSpec<S extends z.ZodType> {
   alwaysReturnUsage?: boolean;
   /** The request's correlation labels (`/v1/langchain`), stored with its usage event. */
   correlation?: Correlation | null;
-  /** The answer's wire dialect (Anthropic's for `/v1/messages`); OpenAI's by default. */
-  dialect?: Dialect;
 }
 
 /** nginx's status for a request whose client closed the connection before the answer: recorded, never sent. */
 const CLIENT_CLOSED_REQUEST = 499;
-
-/** Headers of model-proxy's answer that reach the client; nothing else from upstream does. */
-const PASSED_HEADERS = [
-  "content-type",
-  "cache-control",
-  "x-gateway-provider",
-  "x-gateway-model",
-  "x-gateway-attempts",
-  "x-gateway-upstream-request-id",
-  "x-litellm-model-group",
-  "x-litellm-model-id",
-];
 
 /**
  * The hot path of `/v1/chat/completions`, `/v1/completions` and `/v1/embeddings`: scope → parse and
@@ -71,12 +50,13 @@ const PASSED_HEADERS = [
  * away) the tap's observation settles the lease and becomes one usage event and one Analytics
  * Engine datapoint, in `waitUntil`, off the client's path.
  */
-export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBindings>, spec: OperationSpec<S>): Promise<Response> {
+export async function proxyOperation(c: Context<GatewayBindings>, call: OperationCall): Promise<Response> {
   const startedAt = Date.now();
   const principal = c.get("principal");
+  const spec = proxiedOperation(call.operation);
   requireScope(principal, spec.scope);
   const { text, value: raw } = await readJsonRequest(c.req.raw, c.env);
-  const body = parseOrThrow(spec.schema, raw) as z.infer<S> & { model: string; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null };
+  const body = parseOrThrow(spec.schema, raw) as { model: string; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null };
   assertModelAllowed(principal, body.model);
 
   const estimate = spec.estimate(body);
@@ -84,18 +64,18 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     requestId: c.get("requestId"),
     clientRequestId: c.get("clientRequestId"),
     principal,
-    operation: spec.operation,
+    operation: call.operation,
     requestedModel: body.model,
     stream: body.stream === true,
     startedAt,
     promptEstimate: estimate.promptTokens,
-    correlation: spec.correlation ?? null,
+    correlation: call.correlation ?? null,
   };
   const batchLine = batchLineOf(c.req.raw);
   if (batchLine) facts.batch = { batchId: batchLine.batchId, customId: batchLine.customId, onMetered: (usage) => (batchLine.usage = usage) };
   const lease = await acquireLimits(c.env, principal, {
     model: body.model,
-    operation: spec.operation,
+    operation: call.operation,
     ...estimate,
     ...(batchLine ? { priority: "batch" as const } : {}),
   });
@@ -104,13 +84,13 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   // maximum the reservation relies on when the client set none (limited keys only).
   const sent = lease?.bodyOverrides ? { ...raw, ...lease.bodyOverrides } : raw;
   const sentText = sent === raw ? text : JSON.stringify(sent);
-  const request: ProxyRequest & { client?: ClientLinkTarget } = {
+  const request: ProxyRequest = {
     principalToken: principal.token,
     requestId: facts.requestId,
-    operation: spec.operation,
+    operation: call.operation,
     body: sent,
   };
-  for (const name of spec.forwardHeaders ?? []) {
+  for (const name of spec.forwardHeaders) {
     const value = c.req.header(name);
     if (value !== undefined) (request.headers ??= {})[name] = value;
   }
@@ -134,7 +114,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   let answer: Response;
   try {
     const call = async (): Promise<Response> =>
-      link ? await c.env.TAIL[spec.operation](request) : await c.env.TAIL.fetch(proxyHttpRequest(request, sentText), { signal: gone });
+      link ? await c.env.TAIL.stream(request) : await c.env.TAIL.fetch(proxyHttpRequest(request, sentText), { signal: gone });
     const first = await unlessClientLeaves(call(), gone, (late) => void late.body?.cancel().catch(() => {}));
     if (first === CLIENT_LEFT) return left(null, null);
     answer = first;
@@ -153,12 +133,12 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
   }
 
   const headers = new Headers(limitHeaders(lease));
-  for (const name of PASSED_HEADERS) {
+  for (const name of PASSED_ANSWER_HEADERS) {
     const v = answer.headers.get(name);
     if (v !== null) headers.set(name, v);
   }
-  const provider = answer.headers.get("x-gateway-provider");
-  const model = answer.headers.get("x-gateway-model");
+  const provider = answer.headers.get(GATEWAY_HEADERS.provider);
+  const model = answer.headers.get(GATEWAY_HEADERS.model);
   const abandoned = decodeAbandonedAttempts(answer.headers.get(ABANDONED_ATTEMPTS_HEADER));
   const done = (observation: Observation | null, status = answer.status) => {
     // A stream the client left, or that failed or timed out here, must stop upstream too.
@@ -166,7 +146,7 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     meter({ status, provider, model, observation }, abandoned);
   };
   const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");
-  const dialect = DIALECTS[spec.dialect ?? "openai"];
+  const dialect = DIALECTS[spec.dialect];
 
   if (!answer.ok || !answer.body) {
     // An OpenAI error from tail/model-proxy: relay it (small, fully formed) and meter the attempt.
@@ -195,17 +175,17 @@ export async function proxyOperation<S extends z.ZodType>(c: Context<GatewayBind
     done(observation);
     // What this answer costs, from the usage it reported, priced as billing will price its event.
     const cost = await answerCostUsd(c.env, facts, { status: answer.status, provider, model, observation, endedAt: Date.now() });
-    if (cost !== null) headers.set("x-gateway-cost-usd", cost);
+    if (cost !== null) headers.set(GATEWAY_HEADERS.costUsd, cost);
     return new Response(bytes, { status: answer.status, headers });
   }
   // Every stream, whatever its dialect, reaches the client through the one SSE pump, which owns
   // its idle timeout (the provider's, as model-proxy reports it).
   const tapped = pumpSse(answer.body, {
-    inspector: dialect.sse({ stripUsageChunk: facts.stream && spec.alwaysReturnUsage !== true && body.stream_options?.include_usage !== true }),
+    inspector: dialect.sse({ stripUsageChunk: facts.stream && call.alwaysReturnUsage !== true && body.stream_options?.include_usage !== true }),
     provider,
     onEnd: done,
     clientGone: c.req.raw.signal,
-    idleTimeoutMs: Number(answer.headers.get("x-gateway-idle-timeout-ms")) || undefined,
+    idleTimeoutMs: Number(answer.headers.get(GATEWAY_HEADERS.idleTimeout)) || undefined,
   });
   return new Response(tapped, { status: answer.status, headers });
 }

@@ -1,9 +1,10 @@
+import type { ProxyOperation } from "../../../shared/src/proxy/operations";
 import type { AbandonedAttempt, Principal, UsageEvent } from "../../../shared/src";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
 import { ZERO_USAGE, tokenUsage, type TokenUsage } from "../../../shared/src/token-usage";
 import type { Observation } from "../../../shared/src/proxy/observation";
 
-export type MeteredOperation = "chat" | "completions" | "embeddings" | "messages";
+export type MeteredOperation = ProxyOperation;
 
 /** What the route knows about a request before the upstream answers. */
 export interface RequestFacts {

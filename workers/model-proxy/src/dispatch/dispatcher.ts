@@ -8,25 +8,13 @@ import {
   type ProxyOperation,
   type ProxyRequest,
 } from "../../../shared/src";
-import { clientLinkOf, type ClientLink } from "../../../shared/src/contracts/client-link";
+import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
+import type { ClientLink } from "../../../shared/src/contracts/client-link";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 import type { ModelRegistry, Resolution } from "../registry";
 import type { AttemptRecord } from "../routing/execute";
 import { isolatedRouting, routeRequest, type DispatchTarget, type RoutingContext } from "../routing/route-request";
 import { withinAllowList } from "./allow-list";
-
-/** Response headers model-proxy sets; every other upstream header is dropped (no org ids, no upstream limits). */
-export const GATEWAY_HEADERS = {
-  provider: "x-gateway-provider",
-  model: "x-gateway-model",
-  attempts: "x-gateway-attempts",
-  upstreamRequestId: "x-gateway-upstream-request-id",
-  /** LiteLLM's names for the same: the model group that served, and the deployment's id. */
-  litellmGroup: "x-litellm-model-group",
-  litellmModelId: "x-litellm-model-id",
-  /** Internal (gateway ← model-proxy): the provider's timeout, for the gateway's stream tap. */
-  idleTimeout: "x-gateway-idle-timeout-ms",
-} as const;
 
 export interface DispatchEnv {
   PRINCIPAL_VERIFY_JWK: string;
@@ -43,14 +31,14 @@ export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => M
   const requestId = parsed.success ? parsed.data.requestId : undefined;
   try {
     if (!parsed.success) return errorResponse(validationError(parsed.error), requestId);
-    const req = parsed.data as ProxyRequest;
+    const req = parsed.data;
     const claims = await verifyPrincipalToken(req.principalToken, env.PRINCIPAL_VERIFY_JWK);
     if (!claims.ok) return errorResponse(claims.error, req.requestId);
     const asked = String(req.body.model);
     const resolved = await registry().resolve(asked, req.operation, claims.value);
     const resolution = resolved.ok ? withinAllowList(asked, resolved.value, claims.value) : resolved;
     if (!resolution.ok) return errorResponse(resolution.error, req.requestId);
-    return await attempt(req, resolution.value, routing, clientLinkOf(raw));
+    return await attempt(req, resolution.value, routing, req.client ?? null);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", service: "model-proxy", requestId, message: err instanceof Error ? err.message : String(err) }));
     return errorResponse({ code: "internal_error", message: "model-proxy had an internal error. Quote the request id when reporting it." }, requestId);

@@ -1,3 +1,4 @@
+import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
 import { ApiError, type ApiErrorInit } from "../../../shared/src";
 import type { RouteStrategy } from "../../../shared/src/contracts/providers";
 import { isTimeout, UpstreamFailure } from "../providers/upstream-errors";
@@ -334,11 +335,11 @@ function toErrorInit(err: unknown, target: RoutedTarget): ApiErrorInit {
 
 /** `x-gateway-provider`, `x-gateway-model`, `x-gateway-attempts` for the client. */
 export function gatewayHeaders(result: RouteResult<RoutedTarget>): Record<string, string> {
-  const headers: Record<string, string> = { "x-gateway-attempts": String(result.attempts.length) };
+  const headers: Record<string, string> = { [GATEWAY_HEADERS.attempts]: String(result.attempts.length) };
   const target = result.target;
   if (target) {
-    headers["x-gateway-provider"] = target.providerName;
-    headers["x-gateway-model"] = target.model;
+    headers[GATEWAY_HEADERS.provider] = target.providerName;
+    headers[GATEWAY_HEADERS.model] = target.model;
   }
   return headers;
 }

@@ -1,6 +1,6 @@
 import { ApiError, ok, type ApiErrorInit, type ProxyRequest, type Result } from "../../../shared/src";
-import { estimateMessagesPromptTokens } from "../../../shared/src/anthropic";
-import { completionAsk, estimateChatPromptTokens, estimateInputTokens } from "../../../shared/src/openai";
+import { completionAsk } from "../../../shared/src/openai";
+import { proxiedOperation } from "../../../shared/src/proxy/operations";
 import type { CircuitConfig, UsageLimits } from "../../../../durable-objects/circuit-breaker";
 import { seededRandom } from "../../../shared/src/test-clock";
 import { credentialCache, type CredentialCache, type CredentialSource } from "../providers-store/credentials";
@@ -167,21 +167,9 @@ function groupChain(resolution: Resolution, prompt: number, asked: string): Resu
   };
 }
 
-/** The prompt's estimated tokens (the same estimate the gateway reserves limits with). */
+/** The prompt's estimated tokens: the operation's own estimate, the one the gateway reserves limits with. */
 function promptTokens(req: ProxyRequest): number {
-  const body = req.body;
-  switch (req.operation) {
-    case "chat":
-      return estimateChatPromptTokens(body);
-    case "messages":
-      return estimateMessagesPromptTokens(body);
-    case "completions":
-      return estimateInputTokens(body["prompt"]);
-    case "embeddings":
-      return estimateInputTokens(body["input"]);
-    default:
-      return 0;
-  }
+  return proxiedOperation(req.operation).estimate(req.body).promptTokens;
 }
 
 /** One model group's attempt: its eligible targets under its strategy, cooldown and per-minute limits. */

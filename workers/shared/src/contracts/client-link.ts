@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * How a stream's reader tells the Workers behind it that nobody reads the answer any more.
  *
@@ -21,8 +23,12 @@ export interface ClientLink {
   closed(): Promise<ClientOutcome>;
 }
 
-/** The `client` link that travels as an extra field of a ProxyRequest, if there is one. */
-export function clientLinkOf(request: unknown): ClientLink | null {
-  const link = (request as { client?: unknown } | null)?.client;
-  return link && typeof (link as ClientLink).closed === "function" ? (link as ClientLink) : null;
-}
+/**
+ * The `client` field of a streamed ProxyRequest: an RPC stub (or, in the gateway, the RpcTarget
+ * itself), recognised by its `closed` method. Validated like every other field, so no hop takes it
+ * from an untyped input.
+ */
+export const ClientLinkSchema = z.custom<ClientLink>(
+  (v) => (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as { closed?: unknown }).closed === "function",
+  "A client link has a closed() method.",
+);

@@ -1,3 +1,4 @@
+import { GATEWAY_HEADERS } from "../proxy/headers";
 import { fail, ok, type Result } from "../result";
 import { validationError } from "../validation";
 import { ProxyRequestSchema, type ProxyOperation, type ProxyRequest } from "./proxy";
@@ -21,9 +22,9 @@ import { ProxyRequestSchema, type ProxyOperation, type ProxyRequest } from "./pr
  * the whole request and checks it against `ProxyRequestSchema` like an RPC argument.
  */
 export const PROXY_HTTP_HEADERS = {
-  principalToken: "x-gateway-principal-token",
+  principalToken: GATEWAY_HEADERS.principalToken,
   requestId: "x-request-id",
-  forwardedPrefix: "x-gateway-forward-",
+  forwardedPrefix: GATEWAY_HEADERS.forwardedPrefix,
 } as const;
 
 const ORIGIN = "https://proxy.internal";

@@ -1,40 +1,8 @@
 import { z } from "zod";
-import { PrincipalTokenSchema } from "./principal";
+import { GATEWAY_HEADERS } from "../proxy/headers";
 
-/**
- * What tail asks model-proxy to do. The body is the validated OpenAI request with the client's
- * model name; model-proxy resolves it to provider targets and answers with an OpenAI-shaped
- * Response (JSON or SSE), or an OpenAI-shaped error Response. Headers on the answer:
- * `x-gateway-provider`, `x-gateway-model`, `x-gateway-attempts`.
- *
- * `messages` is Anthropic's Messages API (the gateway's `/v1/messages`): the body is an Anthropic
- * request and a successful answer is Anthropic-shaped (a Message, or Anthropic SSE events) —
- * passed through from Anthropic upstreams, translated for all others. Errors stay OpenAI-shaped
- * between the Workers; the gateway renders them in Anthropic's shape for that endpoint.
- */
-export type ProxyOperation = "chat" | "completions" | "embeddings" | "messages";
-
-export interface ProxyRequest {
-  /** Signed principal token; model-proxy verifies it before acting for the tenant. */
-  principalToken: string;
-  requestId: string;
-  operation: ProxyOperation;
-  body: Record<string, unknown>;
-  /**
-   * Client request headers the upstream must see, allow-listed by the gateway per operation (for
-   * `messages`: `anthropic-version`, `anthropic-beta`, which pick the API behaviour). Never auth.
-   */
-  headers?: Record<string, string>;
-}
-
-/** What tail and model-proxy check a `ProxyRequest` against (the body was validated by the gateway). */
-export const ProxyRequestSchema = z.object({
-  principalToken: PrincipalTokenSchema,
-  requestId: z.string().min(1).max(128),
-  operation: z.enum(["chat", "completions", "embeddings", "messages"]),
-  body: z.looseObject({ model: z.string().min(1).max(256) }),
-  headers: z.record(z.string().regex(/^anthropic-(version|beta)$/), z.string().max(1024)).optional(),
-});
+export { ProxyRequestSchema, type ProxyRequest } from "../proxy/request";
+export type { ProxyOperation } from "../proxy/operations";
 
 /**
  * model-proxy's answer to a token count (`/v1/messages/count_tokens`): Anthropic's `input_tokens`,
@@ -70,7 +38,7 @@ export interface RouteTarget {
  * meters each as its own usage event. Failures the upstream answered (4xx/5xx/429) or could not
  * be reached for are not billed and not listed.
  */
-export const ABANDONED_ATTEMPTS_HEADER = "x-gateway-abandoned-attempts";
+export const ABANDONED_ATTEMPTS_HEADER = GATEWAY_HEADERS.abandonedAttempts;
 
 /** One abandoned attempt: its 1-based position among the request's attempts, provider and model. */
 export const AbandonedAttemptSchema = z.object({ attempt: z.number().int().min(1).max(16), provider: z.string().max(256), model: z.string().max(256) });

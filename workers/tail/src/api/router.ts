@@ -1,3 +1,4 @@
+import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
 import { ApiError, errorResponse, hasScope, parseOrThrow, verifyPrincipalToken, type PrincipalClaims } from "../../../shared/src";
 import { createBatch, createInlineBatch, cancelBatch, getBatch, listBatches } from "../batches/api";
 import { BatchListQuerySchema } from "../batches/model";
@@ -5,7 +6,7 @@ import { deleteFile, FileListQuerySchema, fileObject, getFile, listFiles } from 
 import { uploadFile } from "../files/upload";
 
 /** The header the gateway puts the caller's signed principal token in (its request already authenticated). */
-export const PRINCIPAL_HEADER = "x-gateway-principal";
+export const PRINCIPAL_HEADER = GATEWAY_HEADERS.principal;
 
 export interface Caller extends PrincipalClaims {
   requestId: string | undefined;

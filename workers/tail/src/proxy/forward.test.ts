@@ -19,7 +19,7 @@ describe("forward", () => {
     const upstream = new Response("data: [DONE]\n\n", { headers: { "content-type": "text/event-stream", "x-gateway-provider": "p" } });
     const env = { PRINCIPAL_VERIFY_JWK: verifyJwk, MODEL_PROXY: { dispatch: async (r: ProxyRequest) => (got.push(r), upstream) } };
     const req: ProxyRequest = { principalToken: token, requestId: "req_1", operation: "chat", body: { model: "p/m", messages: [] } };
-    const res = await forward(env, "chat", req);
+    const res = await forward(env, req);
     expect(res).toBe(upstream);
     expect(got).toEqual([req]);
   });
@@ -29,17 +29,17 @@ describe("forward", () => {
     const b = await keys();
     let called = false;
     const env = { PRINCIPAL_VERIFY_JWK: b.verifyJwk, MODEL_PROXY: { dispatch: async () => ((called = true), new Response()) } };
-    const res = await forward(env, "chat", { principalToken: a.token, requestId: "req_1", operation: "chat", body: { model: "m" } });
+    const res = await forward(env, { principalToken: a.token, requestId: "req_1", operation: "chat", body: { model: "m" } });
     expect(res.status).toBe(401);
     expect(called).toBe(false);
   });
 
-  it("rejects a request for another operation or without a model", async () => {
+  it("rejects a request for an operation not in the table, or without a model", async () => {
     const { token, verifyJwk } = await keys();
     const env = { PRINCIPAL_VERIFY_JWK: verifyJwk, MODEL_PROXY: { dispatch: async () => new Response() } };
     for (const res of [
-      await forward(env, "embeddings", { principalToken: token, requestId: "r1", operation: "chat", body: { model: "m" } }),
-      await forward(env, "chat", { principalToken: token, requestId: "r1", operation: "chat", body: {} }),
+      await forward(env, { principalToken: token, requestId: "r1", operation: "images", body: { model: "m" } }),
+      await forward(env, { principalToken: token, requestId: "r1", operation: "chat", body: {} }),
     ]) {
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error" } });
@@ -56,7 +56,7 @@ describe("forward", () => {
         },
       },
     };
-    const res = await forward(env, "chat", { principalToken: token, requestId: "r1", operation: "chat", body: { model: "m" } });
+    const res = await forward(env, { principalToken: token, requestId: "r1", operation: "chat", body: { model: "m" } });
     expect(res.status).toBe(503);
     expect(await res.text()).not.toContain("binding down");
   });

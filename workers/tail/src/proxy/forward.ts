@@ -1,5 +1,4 @@
-import { errorResponse, ProxyRequestSchema, validationError, type ProxyOperation, type ProxyRequest } from "../../../shared/src";
-import { clientLinkOf } from "../../../shared/src/contracts/client-link";
+import { errorResponse, ProxyRequestSchema, validationError, type ProxyRequest } from "../../../shared/src";
 import { proxyEnvelopeOf } from "../../../shared/src/contracts/proxy-http";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 
@@ -14,20 +13,17 @@ export interface ForwardHttpEnv {
 }
 
 /**
- * The core OpenAI operations: tail checks who asks (the signed principal token, verified once per
- * token per isolate) and hands the request to model-proxy. The Response — JSON or an SSE stream —
- * comes back as model-proxy produced it; tail adds nothing to it and never reads its body.
+ * A streamed proxied operation (any row of the operations table, shared/src/proxy/operations.ts),
+ * as the gateway sends it by RPC: tail checks who asks (the signed principal token, verified once
+ * per token per isolate) and hands the request — its client link included
+ * (contracts/client-link.ts) — to model-proxy. The Response comes back as model-proxy produced it;
+ * tail adds nothing to it and never reads its body.
  */
-export async function forward(env: ForwardEnv, operation: ProxyOperation, raw: unknown): Promise<Response> {
+export async function forward(env: ForwardEnv, raw: unknown): Promise<Response> {
   const parsed = ProxyRequestSchema.safeParse(raw);
   if (!parsed.success) return errorResponse(validationError(parsed.error));
-  const req = parsed.data as ProxyRequest;
-  if (req.operation !== operation) {
-    return errorResponse({ code: "invalid_request", param: "operation", message: `This is the ${operation} operation, not ${req.operation}.` }, req.requestId);
-  }
-  // A streamed request's client link (contracts/client-link.ts) goes along to model-proxy.
-  const client = clientLinkOf(raw);
-  return verifiedThen(env, req, () => env.MODEL_PROXY.dispatch(client ? ({ ...req, client } as ProxyRequest) : req));
+  const req = parsed.data;
+  return verifiedThen(env, req, () => env.MODEL_PROXY.dispatch(req));
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ProxyOperation } from "../../../../shared/src";
+import { PROXY_OPERATIONS, type ProxiedOperation } from "../../../../shared/src/proxy/operations";
 import type { ProviderType } from "../types";
 
 /**
@@ -40,9 +41,7 @@ export const WIRE_PRESETS: Partial<Record<ProviderType, WirePreset>> = {
   "litellm-proxy": { operations: ALL, auth: "bearer", streamUsage: true },
 };
 
-/** OpenAI's paths; `messages` (Anthropic's API) is served through translation, not by a path here. */
-export const OPENAI_PATHS: Partial<Record<ProxyOperation, string>> = {
-  chat: "/chat/completions",
-  completions: "/completions",
-  embeddings: "/embeddings",
-};
+/** OpenAI's paths, from the operations table; `messages` (Anthropic's API) is served through translation, not by a path here. */
+export const OPENAI_PATHS: Partial<Record<ProxyOperation, string>> = Object.fromEntries(
+  Object.entries(PROXY_OPERATIONS).flatMap(([name, op]: [string, ProxiedOperation]) => (op.upstreamPath ? [[name, op.upstreamPath]] : [])),
+);
