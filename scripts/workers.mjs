@@ -27,6 +27,8 @@ export const WORKERS = [
 export const OPTIONAL_SECRETS = {
   // Keys of the platform providers in PLATFORM_PROVIDERS (absent: `{}`, no platform provider needs a key).
   "model-proxy": ["PLATFORM_PROVIDER_KEYS"],
+  // A token that may read GET /metrics and nothing else (absent: only the admin token reads it).
+  gateway: ["METRICS_TOKEN"],
 };
 
 export const D1_DATABASES = [

@@ -1,4 +1,4 @@
-import { startStack, type Stack } from "../support/stack";
+import { startStack, type Stack, type StackOptions } from "../support/stack";
 import { startFakeUpstream, type FakeUpstream } from "./server";
 
 /**
@@ -17,7 +17,7 @@ export const WRONG_PROVIDER_KEY = "sk-wrong-provider-key-do-not-leak-42";
  *   catalog/<listed>      only `catalog-chat-1` and `catalog-embed-1` (also addressable bare)
  *   compat/<any>          a vLLM server (the fake's lenient `compatUrl`: vendor extension fields accepted)
  */
-export async function startCoreStack(): Promise<{ stack: Stack; upstream: FakeUpstream; close(): Promise<void> }> {
+export async function startCoreStack(options: StackOptions = {}): Promise<{ stack: Stack; upstream: FakeUpstream; close(): Promise<void> }> {
   const upstream = await startFakeUpstream();
   const providers = [
     { name: "fake", type: "openai", base_url: upstream.url, timeout_ms: 20_000 },
@@ -28,7 +28,10 @@ export async function startCoreStack(): Promise<{ stack: Stack; upstream: FakeUp
   ];
   const keys = { fake: upstream.apiKey, quick: upstream.apiKey, badkey: WRONG_PROVIDER_KEY, catalog: upstream.apiKey, compat: upstream.apiKey };
   const stack = await startStack({
-    vars: { "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify(keys) } },
+    vars: {
+      ...options.vars,
+      "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify(keys), ...options.vars?.["model-proxy"] },
+    },
   });
   return {
     stack,

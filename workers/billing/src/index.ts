@@ -13,6 +13,8 @@ import type { LangchainRun, LangchainUsage } from "../../shared/src/contracts/la
 import { MonthSpendQuerySchema, monthSpendMicros, UsageQuerySchema, usageSummary, type UsageSummary } from "./usage/query";
 
 import { Invoices } from "./invoices/service";
+import { metricsSnapshot } from "./metrics/snapshot";
+import type { MetricsSnapshot } from "../../shared/src/contracts/metrics";
 import type { CreditNote, Invoice, InvoiceList } from "../../shared/src/contracts/invoices";
 
 const ModelNameSchema = PriceSchema.shape.model;
@@ -40,6 +42,13 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
   /** The whole price table (small: one row per model); the gateway caches it in isolate memory. */
   async prices(): Promise<Result<Price[]>> {
     return ok(await new PriceStore(this.env.BILLING_DB).list());
+  }
+
+  /** GET /metrics's request series (admin context only): exact counts from the usage ledger. */
+  async metrics(actor: unknown): Promise<Result<MetricsSnapshot>> {
+    const admin = await requireAdmin(actor, this.#keys());
+    if (!admin.ok) return admin;
+    return ok(await metricsSnapshot(this.env.BILLING_DB));
   }
 
   /** One model's price, or 404. */

@@ -6,6 +6,7 @@ import { registerHealth } from "./health/route";
 import { registerKeys } from "./keys";
 import { registerLangchain } from "./langchain";
 import { registerConsoleApi } from "./console/routes";
+import { registerMetrics } from "./metrics/route";
 import { cors } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
@@ -48,6 +49,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerFilesAndBatches(app);
   registerWebhooks(app);
   registerConsoleApi(app);
+  registerMetrics(app);
 
   app.notFound(notFound(app));
   return app;

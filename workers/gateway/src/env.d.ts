@@ -16,4 +16,7 @@ interface __BaseEnv_GatewayEnv {
 	PROVIDERS: Service<typeof import("../../model-proxy/src/index").ProvidersService>;
 	RATE_LIMITER_SERVICE: Service<typeof import("../../rate-limiter/src/index").RateLimiterService>;
 }
-interface GatewayEnv extends __BaseEnv_GatewayEnv {}
+interface GatewayEnv extends __BaseEnv_GatewayEnv {
+	/** Optional secret: absent when not set (scripts/workers.mjs OPTIONAL_SECRETS). */
+	METRICS_TOKEN?: string;
+}

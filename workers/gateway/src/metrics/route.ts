@@ -1,0 +1,88 @@
+import type { Hono } from "hono";
+import { ApiError, timingSafeEqualStrings } from "../../../shared/src";
+import { LATENCY_BUCKETS_MS, type MetricsSnapshot } from "../../../shared/src/contracts/metrics";
+import { unwrap } from "../admin/openapi";
+import { adminContextToken, presentsAdminToken } from "../middleware/admin-token";
+import type { GatewayBindings } from "../types";
+
+/**
+ * `GET /metrics`, Prometheus text format 0.0.4, for the admin token or the optional `METRICS_TOKEN`
+ * secret (a scraper's token reads this and nothing else). Every number comes from billing's ledger
+ * (one D1 row per metered request, whichever isolate served it), never from per-isolate counters,
+ * which on Workers count one isolate's share. Series and label caps: contracts/metrics.ts.
+ */
+const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+function labels(l: Record<string, string>): string {
+  return `{${Object.entries(l)
+    .map(([k, v]) => `${k}="${escape(v)}"`)
+    .join(",")}}`;
+}
+
+export function renderMetrics(snapshot: MetricsSnapshot): string {
+  const out: string[] = [];
+  const family = (name: string, type: string, help: string, lines: string[]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+  };
+  const each = (f: (s: MetricsSnapshot["requests"][number], l: Record<string, string>) => string[]) =>
+    snapshot.requests.flatMap((s) => f(s, { route: s.route, model: s.model, provider: s.provider, status: s.status }));
+
+  family(
+    "gateway_requests_total",
+    "counter",
+    "Metered requests by route (operation), model, provider and HTTP status.",
+    each((s, l) => [`gateway_requests_total${labels(l)} ${s.requests}`]),
+  );
+  family(
+    "gateway_request_duration_seconds",
+    "histogram",
+    "Request latency (first byte in to last byte out) by route, model, provider and status.",
+    each((s, l) => [
+      ...LATENCY_BUCKETS_MS.map((le, i) => `gateway_request_duration_seconds_bucket${labels({ ...l, le: String(le / 1000) })} ${s.latency_le[i]}`),
+      `gateway_request_duration_seconds_bucket${labels({ ...l, le: "+Inf" })} ${s.requests}`,
+      `gateway_request_duration_seconds_sum${labels(l)} ${s.latency_ms_sum / 1000}`,
+      `gateway_request_duration_seconds_count${labels(l)} ${s.requests}`,
+    ]),
+  );
+  family(
+    "gateway_upstream_failures_total",
+    "counter",
+    "Requests the upstream failed: answered 502/503/504 after retries and fallbacks, or broken mid-stream.",
+    each((s, l) => [`gateway_upstream_failures_total${labels(l)} ${s.upstream_errors}`]),
+  );
+  family(
+    "gateway_client_aborts_total",
+    "counter",
+    "Requests the client left before the end of the answer.",
+    each((s, l) => [`gateway_client_aborts_total${labels(l)} ${s.aborted}`]),
+  );
+  family(
+    "gateway_tokens_total",
+    "counter",
+    "Tokens metered, by kind (prompt, completion).",
+    each((s, l) => [
+      `gateway_tokens_total${labels({ ...l, kind: "prompt" })} ${s.prompt_tokens}`,
+      `gateway_tokens_total${labels({ ...l, kind: "completion" })} ${s.completion_tokens}`,
+    ]),
+  );
+  family(
+    "gateway_cost_usd_micros_total",
+    "counter",
+    "Metered cost, integer micro-dollars.",
+    each((s, l) => [`gateway_cost_usd_micros_total${labels(l)} ${s.cost_usd_micros}`]),
+  );
+  return `${out.join("\n")}\n`;
+}
+
+export function registerMetrics(app: Hono<GatewayBindings>): void {
+  app.get("/metrics", async (c) => {
+    const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    if (!presented)
+      throw new ApiError({ code: "missing_api_key", message: "GET /metrics needs the admin token or METRICS_TOKEN as Authorization: Bearer <token>." });
+    const metricsToken = c.env.METRICS_TOKEN;
+    const allowed = (await presentsAdminToken(c)) || (!!metricsToken && (await timingSafeEqualStrings(presented, metricsToken)));
+    if (!allowed) throw new ApiError({ code: "invalid_api_key", message: "Invalid metrics token." });
+    const snapshot = unwrap(await c.env.BILLING.metrics({ type: "admin", token: await adminContextToken(c.env) }));
+    return c.body(renderMetrics(snapshot), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
+  });
+}
