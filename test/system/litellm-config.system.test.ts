@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANTHROPIC_FAKE_KEY } from "../fake-upstream/anthropic";
@@ -5,7 +6,11 @@ import { GOOGLE_FAKE_KEY } from "../fake-upstream/google";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
 import { expectError } from "../support/errors";
 import { gatewayFetch } from "../support/fetch";
-import { exportLiteLLM, importLiteLLM, postLiteLLM, type ImportPlan } from "../support/litellm";
+import { openaiClient } from "../support/clients";
+import { exportLiteLLM, importLiteLLM, importPriceFile, postLiteLLM, postPriceFile, type ImportPlan } from "../support/litellm";
+import { afterPriceChange } from "../support/propagation";
+import { tenantWithKey } from "../support/tenants";
+import { eventually } from "../support/wait";
 import { uniqueModel } from "../support/names";
 import { api, providerTenant, type Caller, type ProviderView, type RouteView } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
@@ -471,5 +476,126 @@ router_settings:
     expect(response.headers.get("x-litellm-model-group")).toBe("gemini-long");
     expect(upstream.requests(m.small)).toHaveLength(1);
     expect(upstream.requests(m.gemini)).toHaveLength(1);
+  });
+});
+
+describe("LiteLLM price file import (POST /admin/prices/import)", () => {
+  const SUBSET = readFileSync(new URL("../fixtures/litellm/model-prices-subset.json", import.meta.url), "utf8");
+
+  it("imports prices as one import, a new price version per changed model (dry run first, re-import a no-op), and a request costs what the imported prices say", async () => {
+    // The fixture's gpt-4o-mini entry under a model name of this test's own (the number texts untouched).
+    const mini = uniqueModel("priced-mini");
+    const file = SUBSET.replace('"gpt-4o-mini": {', `"${mini}": {`);
+
+    const dry = await importPriceFile(stack, file, true);
+    expect(dry).toMatchObject({ object: "price_import", dry_run: true, changed: true, import_id: null });
+    expect(dry.prices.find((p) => p.model === mini)).toEqual({
+      model: mini,
+      action: "create",
+      changes: expect.arrayContaining(["input_per_mtok_micros", "output_per_mtok_micros"]),
+      provider: "openai",
+      input_per_mtok_micros: 150_000,
+      output_per_mtok_micros: 600_000,
+      cached_input_per_mtok_micros: 75_000,
+      cache_write_per_mtok_micros: null,
+    });
+    expect(dry.skipped.map((s) => s.path)).toEqual([
+      '"sample_spec"',
+      '"gemini-2.5-flash"',
+      '"dall-e-3"',
+      '"whisper-1"',
+      '"bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0"',
+    ]);
+    expect(dry.unsupported).toContainEqual({
+      path: '"claude-sonnet-4-5".input_cost_per_token_above_200k_tokens',
+      reason: expect.stringContaining("long-context"),
+    });
+    expect((await gatewayFetch(stack, `/admin/prices/${mini}`, { admin: true })).status).toBe(404);
+
+    const applied = await importPriceFile(stack, file);
+    expect(applied).toMatchObject({ dry_run: false, changed: true, import_id: expect.any(Number) });
+    const again = await importPriceFile(stack, file);
+    expect(again).toMatchObject({ changed: false, import_id: null });
+    expect([...again.prices, ...again.context_windows].every((e) => e.action === "unchanged" && e.changes.length === 0)).toBe(true);
+
+    const stored = await gatewayFetch(stack, `/admin/prices/${mini}`, { admin: true });
+    expect(stored.status).toBe(200);
+    expect(await stored.json()).toMatchObject({ input_per_mtok_micros: 150_000, output_per_mtok_micros: 600_000, cached_input_per_mtok_micros: 75_000 });
+    await afterPriceChange(stack);
+
+    const { apiKey } = await tenantWithKey(stack, { scopes: ["chat", "providers:write", "usage:read"] });
+    await importLiteLLM(
+      stack,
+      { token: apiKey },
+      `model_list:\n  - model_name: mini\n    litellm_params:\n      model: openai/${mini}\n      api_base: ${upstream.url}\n      api_key: ${upstream.apiKey}\n`,
+    );
+    const { data, response } = await openaiClient(stack, apiKey)
+      .chat.completions.create({ model: "mini", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
+    const prompt = data.usage!.prompt_tokens;
+    const cached = data.usage!.prompt_tokens_details?.cached_tokens ?? 0;
+    const completion = data.usage!.completion_tokens;
+    // By hand: $0.15 / $0.075 (cached) / $0.60 per 1M tokens = 150,000 / 75,000 / 600,000 µ$ per 1M, rounded up once per request.
+    const expected = Math.ceil(((prompt - cached) * 150_000 + cached * 75_000 + completion * 600_000) / 1_000_000);
+    expect(expected).toBeGreaterThan(0);
+    expect(response.headers.get("x-gateway-cost-usd")).toBe(`0.${String(expected).padStart(6, "0")}`);
+    const requestId = response.headers.get("x-request-id")!;
+    const record = await eventually(async () => {
+      const res = await gatewayFetch(stack, `/v1/usage/requests/${requestId}`, { key: apiKey });
+      return res.status === 200 ? ((await res.json()) as { cost_usd_micros: number; model: string }) : null;
+    });
+    expect(record).toMatchObject({ cost_usd_micros: expected, model: mini });
+  });
+
+  it("keeps a context window from the file, which sends a longer prompt to the context-window fallback", async () => {
+    const tiny = uniqueModel("window-tiny");
+    const roomy = uniqueModel("window-roomy");
+    const plan = await importPriceFile(
+      stack,
+      `{"${tiny}": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e-07, "output_cost_per_token": 2e-07, "max_input_tokens": 64, "max_output_tokens": 32}}`,
+    );
+    expect(plan.context_windows).toEqual([
+      { model: tiny, action: "create", changes: ["max_input_tokens", "max_output_tokens"], max_input_tokens: 64, max_output_tokens: 32 },
+    ]);
+    const tenant = await providerTenant(stack);
+    // No model_info.max_input_tokens: the deployment's window is the imported one.
+    await importLiteLLM(
+      stack,
+      tenant.caller,
+      `model_list:
+  - model_name: tiny
+    litellm_params:
+      model: openai/${tiny}
+      api_base: ${upstream.url}
+      api_key: ${upstream.apiKey}
+  - model_name: roomy
+    litellm_params:
+      model: gemini/${roomy}
+      api_base: ${upstream.url.replace(/\/v1$/, "/v1beta")}
+      api_key: ${GOOGLE_FAKE_KEY}
+router_settings:
+  context_window_fallbacks:
+    - tiny: [roomy]
+`,
+    );
+    const ask = (content: string) => tenant.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content }] }).withResponse();
+    const short = await ask("hi");
+    expect(short.response.headers.get("x-litellm-model-group")).toBe("tiny");
+    // ~250 estimated tokens: over the imported 64.
+    const long = await ask("lorem ipsum dolor sit amet ".repeat(40));
+    expect(long.data.choices[0]!.message.content).toBeTruthy();
+    expect(long.response.headers.get("x-litellm-model-group")).toBe("roomy");
+    expect(upstream.requests(tiny)).toHaveLength(1);
+    expect(upstream.requests(roomy)).toHaveLength(1);
+  });
+
+  it("refuses a bad entry with a 400 naming its path, and a file that is not JSON", async () => {
+    const bad = SUBSET.replace('"input_cost_per_token": 1.5e-07', '"input_cost_per_token": "0.00000015"');
+    const error = await expectError(await postPriceFile(stack, bad), 400, "invalid_request");
+    expect(error.param).toBe('"gpt-4o-mini".input_cost_per_token');
+    expect(error.message).toContain('"gpt-4o-mini".input_cost_per_token');
+    expect((await expectError(await postPriceFile(stack, "{"), 400, "invalid_json")).param).toBe("$");
+    const tenant = await providerTenant(stack);
+    await expectError(await gatewayFetch(stack, "/admin/prices/import", { key: tenant.caller.token, body: {} }), 401, "invalid_api_key");
   });
 });

@@ -2,6 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { fail, ok, privateWorkerFetch, runChecks, validationError, verifyActor, type Result, type ServiceHealth } from "../../shared/src";
 import { PriceSchema, type Price } from "../../shared/src/pricing";
 import { PriceStore } from "./prices/store";
+import { PriceImportRequestSchema, type PriceImportResult } from "../../shared/src/contracts/price-import";
 import { requireAdmin, requireUsageReader, type VerifyKeys } from "./usage/access";
 import { consumeUsageBatch } from "./usage/consumer";
 import { RequestIdSchema, type CostResult, type Page, type RequestUsage, type UsageKind, type UsageResult } from "../../shared/src/contracts/usage-api";
@@ -67,6 +68,20 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     if (!parsed.success) return fail(validationError(parsed.error));
     const created = await new PriceStore(this.env.BILLING_DB).put(parsed.data);
     return ok({ price: parsed.data, created });
+  }
+
+  /**
+   * Imports a price file's rows (`POST /admin/prices/import`, read by the gateway) as one import
+   * (each changed row its model's next price version); rows equal to the stored ones are left alone, so importing twice changes nothing.
+   * `actor`: the gateway's admin context.
+   */
+  async importPrices(actor: unknown, input: unknown): Promise<Result<PriceImportResult>> {
+    const admin = await requireAdmin(actor, this.#keys());
+    if (!admin.ok) return admin;
+    const parsed = PriceImportRequestSchema.safeParse(input);
+    if (!parsed.success) return fail(validationError(parsed.error));
+    const { prices, dry_run, source } = parsed.data;
+    return ok(await new PriceStore(this.env.BILLING_DB).importVersion(prices, { dryRun: dry_run, source }));
   }
 
   /** Deletes a model's price (admin API; `actor`: the gateway's admin context); its future usage is recorded unpriced (cost 0). */

@@ -4,6 +4,7 @@ import { boundedBody } from "../middleware/body";
 import type { GatewayBindings } from "../types";
 import { registerAuditRoutes } from "./audit";
 import { registerKeyRoutes } from "./keys";
+import { registerPriceImportRoute } from "./price-import";
 import { registerPriceRoutes } from "./prices";
 import { registerTenantRoutes } from "./tenants";
 import { registerUserAdminRoutes } from "./users";
@@ -24,6 +25,7 @@ export function registerAdmin(app: OpenAPIHono<GatewayBindings>): void {
   registerTenantRoutes(app);
   registerKeyRoutes(app);
   registerAuditRoutes(app);
+  registerPriceImportRoute(app);
   registerPriceRoutes(app);
   registerUserAdminRoutes(app);
 }

@@ -4,6 +4,8 @@ import { PLATFORM, providerFromRow, routeFromRow, type ProviderRecord, type Prov
 export interface OwnerConfig {
   providers: ReadonlyMap<string, ProviderRecord>;
   routes: ReadonlyMap<string, RouteRecord>;
+  /** The platform's only: imported context windows, model (as the price table names it) → max input tokens. */
+  contextWindows?: ReadonlyMap<string, number>;
 }
 
 /** Served without asking D1 for this long after loading. */
@@ -56,15 +58,22 @@ export class ConfigCache {
   }
 }
 
-/** Both tables in one round trip. */
+interface WindowRow {
+  model: string;
+  max_input_tokens: number;
+}
+
+/** Both tables in one round trip (the platform's with the imported context windows). */
 async function loadOwner(db: D1Database, owner: string): Promise<OwnerConfig> {
-  const [providers, routes] = await db.batch<ProviderRow | RouteRow>([
+  const [providers, routes, windows] = await db.batch<ProviderRow | RouteRow | WindowRow>([
     db.prepare("SELECT * FROM providers WHERE owner = ? ORDER BY created_at, id").bind(owner),
     db.prepare("SELECT * FROM routes WHERE owner = ? ORDER BY created_at, id").bind(owner),
+    ...(owner === PLATFORM ? [db.prepare("SELECT model, max_input_tokens FROM context_windows")] : []),
   ]);
   return {
     providers: new Map((providers!.results as ProviderRow[]).map((r) => [r.name, providerFromRow(r)])),
     routes: new Map((routes!.results as RouteRow[]).map((r) => [r.name, routeFromRow(r)])),
+    ...(windows ? { contextWindows: new Map((windows.results as WindowRow[]).map((r) => [r.model, r.max_input_tokens])) } : {}),
   };
 }
 

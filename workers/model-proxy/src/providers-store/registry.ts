@@ -1,5 +1,6 @@
 import { ok, type PrincipalClaims, type ProxyOperation, type Result } from "../../../shared/src";
-import { DEFAULT_ROUTE_RETRIES } from "../../../shared/src/contracts/providers";
+import { tableNamesOf } from "../../../shared/src/contracts/price-import";
+import { DEFAULT_ROUTE_RETRIES, type ProviderKind } from "../../../shared/src/contracts/providers";
 import type { UpstreamPolicy } from "../../../shared/src/ssrf";
 import { adapterFor } from "../providers";
 import type { DeploymentSettings, ProviderConfig, Target } from "../providers/types";
@@ -94,7 +95,7 @@ export class StoredRegistry implements ModelRegistry {
     const merged = new Map<string, ProviderRecord>();
     for (const p of this.deps.configured.values()) merged.set(p.name, configuredRecord(p));
     for (const [name, p] of platform.providers) merged.set(name, p);
-    return [own, { providers: merged, routes: platform.routes }];
+    return [own, { ...platform, providers: merged }];
   }
 
   private providerNamed(name: string, scopes: OwnerConfig[]): ProviderRecord | null {
@@ -126,7 +127,7 @@ export class StoredRegistry implements ModelRegistry {
         unsupportedBy = provider.name;
         continue;
       }
-      targets.push(this.target(provider, t.model, t.weight, t));
+      targets.push(this.target(provider, t.model, t.weight, t, scopes.at(-1)?.contextWindows));
     }
     if (targets.length === 0) {
       if (unsupportedBy) return unsupported(asked, operation, unsupportedBy);
@@ -170,8 +171,12 @@ export class StoredRegistry implements ModelRegistry {
     });
   }
 
-  private target(p: ProviderRecord, model: string, weight: number, route?: RouteTargetRecord): Target {
-    const deployment = route ? deploymentOf(route) : null;
+  /**
+   * A route target's deployment takes its model's imported context window (the platform's
+   * `context_windows`, from a price file) when the route sets no `max_input_tokens` of its own.
+   */
+  private target(p: ProviderRecord, model: string, weight: number, route?: RouteTargetRecord, windows?: ReadonlyMap<string, number>): Target {
+    const deployment = route ? deploymentOf(route, route.maxInputTokens ?? windowOf(windows, p.type, model)) : null;
     const extra = deployment ? { deployment } : {};
     const configured = p.id.startsWith("platform:") ? this.deps.configured.get(p.name) : undefined;
     if (configured) return { provider: { ...configured, upstreamPolicy: this.deps.policy }, model, weight, ...extra };
@@ -196,14 +201,24 @@ export function providerConfigOf(p: ProviderRecord, policy: UpstreamPolicy): Pro
   };
 }
 
+/** A model's imported context window: under its pinned name (`groq/…`), else its bare one. */
+function windowOf(windows: ReadonlyMap<string, number> | undefined, type: ProviderKind, model: string): number | undefined {
+  if (!windows || windows.size === 0) return undefined;
+  for (const name of tableNamesOf(type, model)) {
+    const found = windows.get(name);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** A route target's LiteLLM deployment settings, or null when it has none. */
-function deploymentOf(t: RouteTargetRecord): DeploymentSettings | null {
+function deploymentOf(t: RouteTargetRecord, maxInputTokens: number | undefined): DeploymentSettings | null {
   const d: DeploymentSettings = {
     ...(t.id !== undefined ? { id: t.id } : {}),
     ...(t.rpm !== undefined ? { rpm: t.rpm } : {}),
     ...(t.tpm !== undefined ? { tpm: t.tpm } : {}),
     ...(t.order !== undefined ? { order: t.order } : {}),
-    ...(t.maxInputTokens !== undefined ? { maxInputTokens: t.maxInputTokens } : {}),
+    ...(maxInputTokens !== undefined ? { maxInputTokens } : {}),
   };
   return Object.keys(d).length > 0 ? d : null;
 }

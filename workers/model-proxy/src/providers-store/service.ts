@@ -1,5 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { fail, ok, type Result } from "../../../shared/src";
+import { fail, ok, validationError, type Result } from "../../../shared/src";
+import { ContextWindowImportRequestSchema, type ContextWindowImportResult } from "../../../shared/src/contracts/price-import";
+import { ContextWindowStore } from "./context-windows";
 import type { ImportPlan, LiteLLMExport } from "../../../shared/src/contracts/litellm";
 import { LiteLLMExporter } from "../litellm/exporter";
 import { LiteLLMImporter } from "../litellm/importer";
@@ -88,6 +90,19 @@ export class ProvidersService extends WorkerEntrypoint<ModelProxyEnv> {
   /** The owner's providers and routes as a LiteLLM config (credentials as os.environ references only). */
   exportLiteLLM(owner: unknown): Promise<Result<LiteLLMExport>> {
     return this.as(owner, "read", async (o) => ok(await new LiteLLMExporter(this.env.PROXY_DB).export(o)));
+  }
+
+  /**
+   * Imports context windows read from a price file (`POST /admin/prices/import`): platform only
+   * (they apply to every tenant's route deployments without a `max_input_tokens` of their own).
+   */
+  importContextWindows(owner: unknown, input: unknown): Promise<Result<ContextWindowImportResult>> {
+    return this.as(owner, "write", async (o): Promise<Result<ContextWindowImportResult>> => {
+      if (o !== PLATFORM) return fail({ code: "permission_denied", message: "Only the platform administrator can import context windows." });
+      const parsed = ContextWindowImportRequestSchema.safeParse(input);
+      if (!parsed.success) return fail(validationError(parsed.error));
+      return ok(await new ContextWindowStore(this.env.PROXY_DB, configCache).import(parsed.data.windows, parsed.data.dry_run));
+    });
   }
 
   /** Master-key rotation: re-wraps a page of credentials under the current key. Platform only. */
