@@ -63,6 +63,8 @@ export function deriveMode(mode) {
     /** The limiter's cost per request: rate-limited key minus unlimited key. */
     limiter_p50_ms: both(limited, chain) ? round(/** @type {Measured} */ (limited).p50 - /** @type {Measured} */ (chain).p50) : null,
     limiter_p99_ms: both(limited, chain) ? round(/** @type {Measured} */ (limited).p99 - /** @type {Measured} */ (chain).p99) : null,
+    /** The rate-limited key's throughput as a share of the unlimited key's (target: ≥ 0.75). */
+    limited_vs_unlimited_rps: both(limited, chain) ? round(/** @type {Measured} */ (limited).rps / /** @type {Measured} */ (chain).rps, 2) : null,
     /** Our chain's throughput over the Node gateway's (target: ≥ 3). */
     chain_vs_portkey_rps: both(chain, portkey) ? round(/** @type {Measured} */ (chain).rps / /** @type {Measured} */ (portkey).rps, 2) : null,
     /** The most any three-Worker chain reaches here, over the Node gateway's: the ceiling of the ratio above. */
@@ -114,7 +116,10 @@ function headlines(mode) {
   }
   if (mode.chain_vs_floor_rps !== null) facts.push(`throughput chain/floor: ${mode.chain_vs_floor_rps.toFixed(2)}`);
   if (mode.limiter_p50_ms !== null)
-    facts.push(`limiter adds per request: ${signed(mode.limiter_p50_ms)} ms p50, ${signed(/** @type {number} */ (mode.limiter_p99_ms))} ms p99`);
+    facts.push(
+      `limiter adds per request: ${signed(mode.limiter_p50_ms)} ms p50, ${signed(/** @type {number} */ (mode.limiter_p99_ms))} ms p99 (target: p50 ≤ 0.3 ms)` +
+        (mode.limited_vs_unlimited_rps === null ? "" : `; throughput limited/unlimited key: ${mode.limited_vs_unlimited_rps.toFixed(2)} (target: ≥ 0.75)`),
+    );
   if (mode.chain_vs_portkey_rps !== null) facts.push(`throughput chain/Portkey: ${mode.chain_vs_portkey_rps.toFixed(2)}× (target: ≥ 3×)`);
   if (mode.relay_vs_portkey_rps !== null)
     facts.push(`throughput relay/Portkey: ${mode.relay_vs_portkey_rps.toFixed(2)}× (the three bare Workers, no code of ours)`);

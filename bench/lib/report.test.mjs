@@ -24,6 +24,7 @@ describe("deriveMode", () => {
     expect(d.limiter_p50_ms).toBe(0.3);
     expect(d.limiter_p99_ms).toBe(0.5);
     expect(d.chain_vs_floor_rps).toBe(0.5);
+    expect(d.limited_vs_unlimited_rps).toBe(0.75);
     expect(d.chain_vs_portkey_rps).toBe(4);
   });
 
@@ -57,6 +58,7 @@ describe("rendering", () => {
     expect(text).toMatch(/\| floor +\| +0\.450 \| +1\.000 \| +\+0\.250 \| +\+0\.400 \| +4000 \|/);
     expect(text).toContain("chain − floor: +0.600 ms p50");
     expect(text).toContain("limiter adds per request: +0.300 ms p50");
+    expect(text).toContain("throughput limited/unlimited key: 0.75 (target: ≥ 0.75)");
     expect(text).toContain("portkey skipped: Portkey answered 500");
   });
 
