@@ -230,3 +230,45 @@ describe("RateLimiter Durable Object", () => {
     expect(total).toBeGreaterThanOrEqual(64 - 4);
   });
 });
+
+describe("sharded limits: shard objects borrow blocks of quota from the parent object", () => {
+  const shards = (parent: string) => Array.from({ length: 4 }, (_, i) => stubFor(`${parent}/shard-${i}`));
+  /** Each request goes to a shard, round robin (the gateway picks one per isolate). */
+  const overShards = (parent: string, n: number, request: AcquireRequest) => {
+    const s = shards(parent);
+    return Promise.all(Array.from({ length: n }, (_, i) => s[i % s.length]!.acquire({ ...request, parent })));
+  };
+
+  it("200 concurrent requests over 4 shards on a limit of 50 admit exactly 50", async () => {
+    const parent = "tenant:shard-rpm";
+    const l = [limits(parent, { rpm: 50 })];
+    const results = await overShards(parent, 200, req(l, 100, 0, "key:shard-rpm"));
+    expect(results.filter((r) => r.ok)).toHaveLength(50);
+    expect(results.find((r) => !r.ok)).toMatchObject({ ok: false, refusal: { kind: "requests", subject: parent, limit: 50, used: 50 } });
+    // The parent counts all 50 (every loan in full until it is repaid with what was used).
+    expect(await stubFor(parent).snapshot(parent)).toMatchObject({ requests: 50 });
+  });
+
+  it("tokens and budget: exactly what the limit allows, over 4 shards, and settled requests give their unused reservation back", async () => {
+    const parent = "tenant:shard-tpm";
+    // 1,000 tokens and 500 µ$ per request: tpm 10,000 allows 10.
+    const tpm = [limits(parent, { tpm: 10_000 })];
+    const byTokens = await overShards(parent, 100, req(tpm, 1000, 0, "key:shard-tpm"));
+    expect(byTokens.filter((r) => r.ok)).toHaveLength(10);
+    expect(byTokens.find((r) => !r.ok)).toMatchObject({ refusal: { kind: "tokens", limit: 10_000 } });
+
+    const budgetParent = "key:shard-budget";
+    const budget = [limits(budgetParent, { monthlyBudgetMicros: 10_000 })];
+    const byBudget = await overShards(budgetParent, 100, req(budget, 10, 500, "tenant:shard-budget"));
+    expect(byBudget.filter((r) => r.ok)).toHaveLength(20);
+    expect(byBudget.find((r) => !r.ok)).toMatchObject({ refusal: { kind: "budget", limit: 10_000 } });
+    // Each settles at 100 µ$ of the 500 reserved: 8,000 µ$ come back, so exactly 16 more fit.
+    const s = shards(budgetParent);
+    const settled = await Promise.all(
+      byBudget.map((r, i) => (r.ok ? s[i % s.length]!.settle({ leaseId: r.leaseId, tokens: 5, costMicros: 100 }) : null)).filter((p) => p !== null),
+    );
+    expect(settled.every((r) => r.ok && r.known)).toBe(true);
+    const more = await overShards(budgetParent, 50, req(budget, 10, 500, "tenant:shard-budget"));
+    expect(more.filter((r) => r.ok)).toHaveLength(16);
+  });
+});

@@ -2,11 +2,16 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import {
   AcquireRequestSchema,
+  LendRequestSchema,
+  LOAN_VALID_MS,
+  RepayRequestSchema,
   ReleaseRequestSchema,
   RenewRequestSchema,
   SettleRequestSchema,
   SubjectIdSchema,
   type AcquireResult,
+  type LendResult,
+  type RepayResult,
   type ReleaseResult,
   type RenewResult,
   type SettleResult,
@@ -14,6 +19,7 @@ import {
 import { Blocks, FLUSH_EVERY_MS } from "../workers/rate-limiter/src/blocks";
 import { Ledger } from "../workers/rate-limiter/src/ledger";
 import { GroupCommitStore } from "../workers/rate-limiter/src/group-commit";
+import { ShardLedger } from "../workers/rate-limiter/src/shard";
 import { SqlLedgerStore } from "../workers/rate-limiter/src/sql-store";
 import { TestClock, testClockAllowed, type AdvanceClockResult, type ClockState } from "../workers/shared/src/test-clock";
 
@@ -39,6 +45,9 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   private readonly ledger: Ledger;
   private readonly store: GroupCommitStore;
   private readonly blocks = new Blocks();
+  /** Set when this object serves as a shard (an acquire named a `parent`): see shard.ts. */
+  private shard: ShardLedger | null = null;
+  private retireTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly seeding = new Map<string, Promise<void>>();
   /** `Date.now` outside the test stack; there, `advanceClock` moves it (test/system/limits-window). */
   private readonly clock: TestClock;
@@ -76,6 +85,14 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async acquire(input: unknown): Promise<AcquireResult> {
     const parsed = AcquireRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, invalid: describe(parsed.error) };
+    if (parsed.data.parent) {
+      const answer = await this.shardFor(parsed.data.parent).acquire(parsed.data);
+      this.retireTimer ??= setTimeout(() => {
+        this.retireTimer = null;
+        this.shard?.retireExpired();
+      }, LOAN_VALID_MS);
+      return answer;
+    }
     const missing = this.ledger.unseeded(parsed.data, this.clock.now());
     if (missing.length > 0) {
       try {
@@ -92,6 +109,54 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
     if (this.blocks.admitted(parsed.data.subjects, parsed.data.tokens, parsed.data.costMicros)) await this.store.flushed();
     else this.store.later();
     return decision;
+  }
+
+  /**
+   * Lends a shard object a block of quota (see shard.ts): decided like an acquire (budget seeding
+   * included), counted as `count` requests placed at the end of the loan's validity.
+   */
+  async lend(input: unknown): Promise<LendResult> {
+    const parsed = LendRequestSchema.safeParse(input);
+    if (!parsed.success) return { ok: false, invalid: describe(parsed.error) };
+    const { want, ...req } = parsed.data;
+    const missing = this.ledger.unseeded(req, this.clock.now());
+    if (missing.length > 0) {
+      try {
+        await Promise.all(missing.map((m) => this.seed(m.subject, m.month, req.peer, req.principalToken)));
+      } catch (err) {
+        return { ok: false, unavailable: `month-to-date spend unavailable: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    }
+    const decision = this.ledger.lend(req, want, LOAN_VALID_MS, this.clock.now());
+    if (!decision.ok) return decision;
+    if (this.blocks.admitted(req.subjects, decision.grant.tokens ?? 0, decision.grant.micros ?? 0, decision.grant.requests)) await this.store.flushed();
+    else this.store.later();
+    return { ok: true, loanId: decision.leaseId, grant: decision.grant, status: decision.status };
+  }
+
+  /** A shard gives a loan back with what it used of it. */
+  async repay(input: unknown): Promise<RepayResult> {
+    const parsed = RepayRequestSchema.safeParse(input);
+    if (!parsed.success) return { ok: false, message: describe(parsed.error) };
+    const { loanId, ...used } = parsed.data;
+    const known = this.ledger.settle({ leaseId: loanId, ...used }, this.clock.now());
+    this.store.later();
+    return { ok: true, known };
+  }
+
+  private shardFor(parent: string): ShardLedger {
+    if (this.shard) return this.shard;
+    // One stub: calls to the parent arrive in the order they were made (a repay before the next lend).
+    const stub = this.env.RATE_LIMITER.get(this.env.RATE_LIMITER.idFromName(parent));
+    this.shard = new ShardLedger(
+      {
+        lend: (req, want) => stub.lend({ ...req, parent: undefined, want }),
+        repay: (req) => stub.repay(req),
+      },
+      () => this.clock.now(),
+      (err) => console.error(JSON.stringify({ level: "error", message: "shard could not repay a loan; the parent charges it in full", error: String(err) })),
+    );
+    return this.shard;
   }
 
   /**
@@ -132,6 +197,8 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async settle(input: unknown): Promise<SettleResult> {
     const parsed = SettleRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
+    const shardKnown = (await this.shard?.settle(parsed.data.leaseId, parsed.data.tokens, parsed.data.costMicros)) ?? null;
+    if (shardKnown !== null) return { ok: true, known: shardKnown };
     // A lost settlement only over-counts (the lease comes back open and expires at its worst case).
     const known = this.ledger.settle(parsed.data, this.clock.now());
     this.store.later();
@@ -151,7 +218,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async renew(input: unknown): Promise<RenewResult> {
     const parsed = RenewRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
-    const renewed = this.ledger.renew(parsed.data.leaseId, this.clock.now());
+    const renewed = this.shard?.renew(parsed.data.leaseId) ?? this.ledger.renew(parsed.data.leaseId, this.clock.now());
     await this.store.flushed();
     return { ok: true, renewed };
   }

@@ -88,14 +88,14 @@ export class Blocks {
   }
 
   /**
-   * Counts an admission. True if it went past a subject's claim: the claim was raised (see
+   * Counts an admission (`requests` > 1: a loan to a shard). True if it went past a subject's claim: the claim was raised (see
    * `rows`) and the admission must not be answered before the raise is durable.
    */
-  admitted(subjects: readonly SubjectLimits[], tokens: number, micros: number): boolean {
+  admitted(subjects: readonly SubjectLimits[], tokens: number, micros: number, requests = 1): boolean {
     let raised = false;
     for (const l of subjects) {
       const cum = this.#cumulative.get(l.id) ?? zero();
-      cum.requests += 1;
+      cum.requests += requests;
       cum.tokens += tokens;
       cum.micros += micros;
       this.#cumulative.set(l.id, cum);

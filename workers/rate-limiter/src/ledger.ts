@@ -42,6 +42,8 @@ export interface LeaseEntry {
   subjects: string[];
   /** Admission time, epoch ms (non-decreasing within an object). */
   t: number;
+  /** Requests it counts in the window: 1, or what a shard used of a loan (see `lend`). */
+  count: number;
   tokens: number;
   /** Reserved worst-case cost while open; actual cost once settled. */
   cost: number;
@@ -98,7 +100,7 @@ class SubjectState {
     const edge = now - WINDOW_MS;
     while (this.head < this.window.length && this.window[this.head]!.t <= edge) {
       const e = this.window[this.head]!;
-      this.requests -= 1;
+      this.requests -= e.count;
       this.tokens -= e.tokens;
       this.head += 1;
     }
@@ -111,7 +113,7 @@ class SubjectState {
   add(e: LeaseEntry, countsInWindow: boolean): void {
     if (countsInWindow) {
       this.window.push(e);
-      this.requests += 1;
+      this.requests += e.count;
       this.tokens += e.tokens;
     }
   }
@@ -125,10 +127,15 @@ class SubjectState {
     return s;
   }
 
-  /** Ms until `count` of the oldest window entries have left it. */
+  /** Ms until `count` of the oldest requests in the window have left it. */
   untilOldestLeave(count: number, now: number): number {
-    const e = this.window[this.head + Math.max(0, count - 1)];
-    return e ? Math.max(1, e.t + WINDOW_MS - now) : 1;
+    let freed = 0;
+    for (let i = this.head; i < this.window.length; i++) {
+      const e = this.window[i]!;
+      freed += e.count;
+      if (freed >= count) return Math.max(1, e.t + WINDOW_MS - now);
+    }
+    return 1;
   }
 
   /** Ms until at least `excess` tokens have left the window. */
@@ -207,6 +214,7 @@ export class Ledger {
         id: `phantom-${this.newId()}`,
         subjects: [subject],
         t,
+        count: 1,
         tokens: i === 0 ? gap.tokens : 0,
         cost: i === 0 ? gap.micros : 0,
         month,
@@ -273,6 +281,48 @@ export class Ledger {
   }
 
   acquire(req: AcquireRequest, now: number): AcquireDecision {
+    const checked = this.checkAll(req, now);
+    if (!checked.ok) return checked;
+    const e = this.admit(req, checked.states, now, { at: now, count: 1, tokens: req.tokens, cost: req.costMicros });
+    return { ok: true, leaseId: e.id, status: this.status(req.subjects, checked.states, now) };
+  }
+
+  /**
+   * Lends a shard object (shard.ts) up to `want` of what every subject has left, as one entry:
+   * `count` requests, reserved tokens and cost, placed in the window at `now + validMs` — the
+   * latest time the shard may admit a request with it — so it holds its slots at least as long as
+   * any request admitted with it. Refused (with the refusal `acquire` would give) unless it can
+   * cover the request that asked (`req.tokens`, `req.costMicros`). `tokens`/`micros` of the grant
+   * are null when no subject limits that axis. The shard repays it with what it used (`settle`).
+   */
+  lend(
+    req: AcquireRequest,
+    want: { requests: number; tokens: number; micros: number },
+    validMs: number,
+    now: number,
+  ):
+    | { ok: true; leaseId: string; grant: { requests: number; tokens: number | null; micros: number | null }; status: LimiterStatus }
+    | Extract<AcquireDecision, { ok: false }> {
+    const checked = this.checkAll(req, now);
+    if (!checked.ok) return checked;
+    const month = monthOf(now);
+    let requests = Math.max(1, want.requests);
+    let tokens: number | null = null;
+    let micros: number | null = null;
+    req.subjects.forEach((l, i) => {
+      const s = checked.states[i]!;
+      if (l.rpm !== null) requests = Math.min(requests, l.rpm - s.requests);
+      if (l.tpm !== null) tokens = Math.min(tokens ?? Math.max(want.tokens, req.tokens), l.tpm - s.tokens);
+      if (l.monthlyBudgetMicros !== null) {
+        const m = s.spend.get(month) ?? { spent: 0, reserved: 0 };
+        micros = Math.min(micros ?? Math.max(want.micros, req.costMicros), l.monthlyBudgetMicros - m.spent - m.reserved);
+      }
+    });
+    const e = this.admit(req, checked.states, now, { at: now + validMs, count: requests, tokens: tokens ?? 0, cost: micros ?? 0 });
+    return { ok: true, leaseId: e.id, grant: { requests, tokens, micros }, status: this.status(req.subjects, checked.states, now) };
+  }
+
+  private checkAll(req: AcquireRequest, now: number): { ok: true; states: SubjectState[] } | Extract<AcquireDecision, { ok: false }> {
     this.expireLeases(now);
     const states = req.subjects.map((l) => {
       const s = this.subject(l.id);
@@ -280,24 +330,26 @@ export class Ledger {
       return s;
     });
     const month = monthOf(now);
-
     const refusals: Refusal[] = [];
     req.subjects.forEach((limits, i) => {
       const r = this.check(limits, states[i]!, req, month, now);
       if (r) refusals.push(r);
     });
-    if (refusals.length > 0) {
-      return { ok: false, refusal: decisive(refusals), status: this.status(req.subjects, states, now) };
-    }
+    if (refusals.length > 0) return { ok: false, refusal: decisive(refusals), status: this.status(req.subjects, states, now) };
+    return { ok: true, states };
+  }
 
-    const t = Math.max(now, this.lastT);
+  private admit(req: AcquireRequest, states: SubjectState[], now: number, r: { at: number; count: number; tokens: number; cost: number }): LeaseEntry {
+    const month = monthOf(now);
+    const t = Math.max(r.at, this.lastT);
     this.lastT = t;
     const e: LeaseEntry = {
       id: this.newId(),
       subjects: req.subjects.map((l) => l.id),
       t,
-      tokens: req.tokens,
-      cost: req.costMicros,
+      count: r.count,
+      tokens: r.tokens,
+      cost: r.cost,
       month,
       expiresAt: t + this.leaseTtlMs,
       state: "open",
@@ -318,14 +370,14 @@ export class Ledger {
       }
     }
     this.maybeSweep(now);
-    return { ok: true, leaseId: e.id, status: this.status(req.subjects, states, now) };
+    return e;
   }
 
   /**
    * Replaces a lease's reservation with what the request really used. Returns false for a lease
    * this object does not know (settled twice, or expired longer ago than `EXPIRED_MEMORY_MS`).
    */
-  settle(req: SettleRequest, now: number): boolean {
+  settle(req: SettleRequest & { count?: number }, now: number): boolean {
     const e = this.open.get(req.leaseId) ?? this.expired.get(req.leaseId);
     if (!e) return false;
     const states = e.subjects.map((id) => {
@@ -335,8 +387,10 @@ export class Ledger {
     });
     const inWindow = e.t > now - WINDOW_MS;
     const tokenDelta = req.tokens - e.tokens;
+    const count = req.count ?? e.count;
     for (const s of states) {
       if (inWindow) s.tokens += tokenDelta;
+      if (inWindow) s.requests += count - e.count;
       const spend = s.monthSpend(e.month);
       if (e.state === "open") {
         s.inFlight -= 1;
@@ -351,6 +405,7 @@ export class Ledger {
     this.open.delete(e.id);
     this.expired.delete(e.id);
     e.tokens = req.tokens;
+    e.count = count;
     e.cost = req.costMicros;
     e.state = "settled";
     for (const id of e.subjects) if (spendDelta !== 0) this.store.spendAdded(id, e.month, spendDelta);

@@ -21,6 +21,15 @@ export class SqlLedgerStore implements BatchTarget {
       expires_at INTEGER NOT NULL,
       state TEXT NOT NULL
     )`);
+    // Loans to shard objects count several requests (ledger.ts `lend`); older rows count one.
+    if (
+      !sql
+        .exec<{ name: string }>("PRAGMA table_info(leases)")
+        .toArray()
+        .some((c) => c.name === "count")
+    ) {
+      sql.exec("ALTER TABLE leases ADD COLUMN count INTEGER NOT NULL DEFAULT 1");
+    }
     sql.exec(`CREATE TABLE IF NOT EXISTS spend (
       subject TEXT NOT NULL,
       month TEXT NOT NULL,
@@ -67,14 +76,15 @@ export class SqlLedgerStore implements BatchTarget {
 
   loadLeases(): LeaseEntry[] {
     return this.sql
-      .exec<{ id: string; subjects: string; t: number; tokens: number; cost: number; month: string; expires_at: number; state: string }>(
-        "SELECT id, subjects, t, tokens, cost, month, expires_at, state FROM leases ORDER BY t, rowid",
+      .exec<{ id: string; subjects: string; t: number; count: number; tokens: number; cost: number; month: string; expires_at: number; state: string }>(
+        "SELECT id, subjects, t, count, tokens, cost, month, expires_at, state FROM leases ORDER BY t, rowid",
       )
       .toArray()
       .map((r) => ({
         id: r.id,
         subjects: r.subjects.split(" "),
         t: r.t,
+        count: r.count,
         tokens: r.tokens,
         cost: r.cost,
         month: r.month,
@@ -92,10 +102,11 @@ export class SqlLedgerStore implements BatchTarget {
 
   leaseAdmitted(e: LeaseEntry): void {
     this.sql.exec(
-      "INSERT INTO leases (id, subjects, t, tokens, cost, month, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO leases (id, subjects, t, count, tokens, cost, month, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       e.id,
       e.subjects.join(" "),
       e.t,
+      e.count,
       e.tokens,
       e.cost,
       e.month,
@@ -105,7 +116,15 @@ export class SqlLedgerStore implements BatchTarget {
   }
 
   leaseUpdated(e: LeaseEntry): void {
-    this.sql.exec("UPDATE leases SET tokens = ?, cost = ?, state = ?, expires_at = ? WHERE id = ?", e.tokens, e.cost, e.state, e.expiresAt, e.id);
+    this.sql.exec(
+      "UPDATE leases SET count = ?, tokens = ?, cost = ?, state = ?, expires_at = ? WHERE id = ?",
+      e.count,
+      e.tokens,
+      e.cost,
+      e.state,
+      e.expiresAt,
+      e.id,
+    );
   }
 
   leaseForgotten(id: string): void {

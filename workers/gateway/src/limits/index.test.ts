@@ -9,7 +9,7 @@ import {
   type RouteTarget,
   type SettleRequest,
 } from "../../../shared/src";
-import { acquireLimits, hasLimits, limitHeaders, settleLimits, type LimitReservation } from "./index";
+import { acquireLimits, hasLimits, limitHeaders, settleLimits, shardOf, type LimitReservation } from "./index";
 import { resetPriceCache } from "./prices";
 import { resetTargetCache } from "./targets";
 
@@ -169,6 +169,22 @@ describe("acquireLimits", () => {
         peer: "key:key_1",
       },
     });
+  });
+
+  it("sends a tenant above the sharding threshold to one shard per isolate, which borrows from the tenant's object", async () => {
+    const { env, calls } = fakeEnv(() => admitted());
+    const lease = await acquireLimits(env, principal({ tenantLimits: { rpm: 100_000 } }), reservation);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ object: expect.stringMatching(/^tenant:ten_1\/shard-[0-3]$/), input: { parent: "tenant:ten_1", peer: "key:key_1" } });
+    // Settle goes to the same shard.
+    await settleLimits(env, lease, { promptTokens: 1, completionTokens: 1, model: null, provider: null });
+    expect(calls[1]).toMatchObject({ object: calls[0]!.object, method: "settle" });
+    // Below the threshold, with a concurrency limit, or with a subject without rpm: one object.
+    const s = (id: string, rpm: number | null, maxConcurrency: number | null = null) => ({ id, rpm, tpm: null, maxConcurrency, monthlyBudgetMicros: null });
+    expect(shardOf("tenant:t", [s("tenant:t", 60_000)], 2)).toBe("tenant:t/shard-2");
+    expect(shardOf("tenant:t", [s("tenant:t", 59_999)], 2)).toBeNull();
+    expect(shardOf("tenant:t", [s("tenant:t", 60_000, 100)], 2)).toBeNull();
+    expect(shardOf("tenant:t", [s("key:k", null), s("tenant:t", 60_000)], 2)).toBeNull();
   });
 
   it("reserves an alias at its most expensive target", async () => {

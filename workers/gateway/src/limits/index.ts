@@ -5,6 +5,8 @@ import {
   costMicros,
   DEFAULT_COMPLETION_CAP,
   maxOutputTokens,
+  SHARD_ABOVE_RPM,
+  SHARDS,
   usdToMicros,
   worstCaseCostMicros,
   type Budget,
@@ -124,6 +126,23 @@ export function objectNameOf(subjects: SubjectLimits[]): string {
   return subjects.find((s) => s.id.startsWith("tenant:"))?.id ?? subjects[0]!.id;
 }
 
+/**
+ * Sharded limits: when every subject of the request allows at least `SHARD_ABOVE_RPM` requests per
+ * minute and none limits concurrency, the request goes to one of `SHARDS` shard objects of the
+ * object that holds its subjects (which borrow quota from it, see workers/rate-limiter/src/shard.ts),
+ * so one tenant's traffic is not capped by one object. Each isolate uses one shard.
+ */
+export function shardOf(object: string, subjects: SubjectLimits[], shard = isolateShard()): string | null {
+  const sharded = subjects.every((s) => s.rpm !== null && s.rpm >= SHARD_ABOVE_RPM && s.maxConcurrency === null);
+  return sharded ? `${object}/shard-${shard}` : null;
+}
+
+let shardOfIsolate: number | null = null;
+function isolateShard(): number {
+  shardOfIsolate ??= Math.floor(Math.random() * SHARDS);
+  return shardOfIsolate;
+}
+
 /** The other object the key's counters live in when the tenant's limits change (hands its spend over). */
 function peerOf(object: string, p: Principal): string {
   return object.startsWith("tenant:") ? `key:${p.keyId}` : `tenant:${p.tenantId}`;
@@ -151,12 +170,21 @@ export async function acquireLimits(
   const promptTokens = nonNeg(reservation.promptTokens);
   const tokens = promptTokens + bound.tokens;
   const reservedCostMicros = budgeted ? await worstCaseCost(env, reservation.model, targets, promptTokens, bound.tokens) : 0;
-  const object = objectNameOf(subjects);
+  const holder = objectNameOf(subjects);
+  const shard = shardOf(holder, subjects);
+  const object = shard ?? holder;
 
   const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
   let result;
   try {
-    result = await stub.acquire({ subjects, tokens, costMicros: reservedCostMicros, peer: peerOf(object, principal), principalToken: principal.token });
+    result = await stub.acquire({
+      subjects,
+      tokens,
+      costMicros: reservedCostMicros,
+      peer: peerOf(holder, principal),
+      principalToken: principal.token,
+      ...(shard ? { parent: holder } : {}),
+    });
   } catch (err) {
     console.error(JSON.stringify({ level: "error", message: "rate limiter unreachable", object, error: err instanceof Error ? err.message : String(err) }));
     throw new ApiError({

@@ -54,9 +54,49 @@ export const AcquireRequestSchema = z
      * month spend (billing returns a tenant's spend only on a signed token of that tenant).
      */
     principalToken: PrincipalTokenSchema.optional(),
+    /** Set when this object is a shard: the parent object it borrows quota from (see `SHARDS`). */
+    parent: SubjectIdSchema.optional(),
   })
   .strict();
 export type AcquireRequest = z.infer<typeof AcquireRequestSchema>;
+
+/**
+ * Sharded limits (workers/rate-limiter/src/shard.ts): a subject whose every limit allows more than
+ * one object can serve is counted by `SHARDS` shard objects named `<parent>/shard-<i>`, which
+ * borrow blocks of quota from the parent object (`lend`) and repay what they used (`repay`). A
+ * loan is valid for admissions for `LOAN_VALID_MS`; the parent places it in the window at its end.
+ */
+export const SHARDS = 4;
+export const LOAN_VALID_MS = 1000;
+/** Requests per minute from which a request's subjects are sharded (all of them at least this, no concurrency limit). */
+export const SHARD_ABOVE_RPM = 60_000;
+
+export const LendRequestSchema = AcquireRequestSchema.extend({
+  /** How much the shard would like: requests, tokens, micro-dollars (the parent lends at most what is left). */
+  want: z
+    .object({ requests: z.number().int().positive().max(100_000), tokens: z.number().int().nonnegative(), micros: z.number().int().nonnegative() })
+    .strict(),
+}).strict();
+export type LendRequest = z.infer<typeof LendRequestSchema>;
+/** What a shard may admit with a loan; null: no subject limits that axis. */
+export interface Grant {
+  requests: number;
+  tokens: number | null;
+  micros: number | null;
+}
+export type LendResult = { ok: true; loanId: string; grant: Grant; status: LimiterStatus } | Exclude<AcquireResult, { ok: true }>;
+
+/** A shard gives a loan back: what it used of it (requests admitted, their tokens and cost, actual where settled). */
+export const RepayRequestSchema = z
+  .object({
+    loanId: z.string().min(1).max(64),
+    count: z.number().int().nonnegative(),
+    tokens: z.number().int().nonnegative(),
+    costMicros: z.number().int().nonnegative(),
+  })
+  .strict();
+export type RepayRequest = z.infer<typeof RepayRequestSchema>;
+export type RepayResult = { ok: true; known: boolean } | { ok: false; message: string };
 
 export const SettleRequestSchema = z
   .object({
