@@ -177,7 +177,7 @@ describe("acquireLimits", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ object: expect.stringMatching(/^tenant:ten_1\/shard-[0-3]$/), input: { parent: "tenant:ten_1", peer: "key:key_1" } });
     // Settle goes to the same shard.
-    await settleLimits(env, lease, { promptTokens: 1, completionTokens: 1, model: null, provider: null });
+    await settleLimits(env, lease, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null });
     expect(calls[1]).toMatchObject({ object: calls[0]!.object, method: "settle" });
     // Below the threshold, with a concurrency limit, or with a subject without rpm: one object.
     const s = (id: string, rpm: number | null, maxConcurrency: number | null = null) => ({ id, rpm, tpm: null, maxConcurrency, monthlyBudgetMicros: null });
