@@ -599,3 +599,64 @@ router_settings:
     await expectError(await gatewayFetch(stack, "/admin/prices/import", { key: tenant.caller.token, body: {} }), 401, "invalid_api_key");
   });
 });
+
+describe("LiteLLM import: plaintext keys", () => {
+  it("never writes an imported provider key (literal or os.environ/…) to any Worker's log line or to any answer", async () => {
+    const wrongKey = `sk-proj-wrong${crypto.randomUUID().replaceAll("-", "")}`;
+    const awsSecret = `aws-secret-${crypto.randomUUID()}`;
+    const keys = [upstream.apiKey, ANTHROPIC_FAKE_KEY, GOOGLE_FAKE_KEY, wrongKey, awsSecret];
+    const answers: string[] = [];
+    const keep = async (res: Response) => {
+      answers.push(`${res.status} ${JSON.stringify([...res.headers])} ${await res.text()}`);
+      return res;
+    };
+    const tenant = await providerTenant(stack);
+    const m = models("log-keys");
+    const wrong = uniqueModel("log-keys-wrong");
+    // Literal keys (stored encrypted), a key the upstream refuses, and a secret in a key the importer does not apply.
+    const yaml = `${realisticConfig(m, TENANT_KEYS())}`.replace(
+      "router_settings:",
+      `  - model_name: refused
+    litellm_params:
+      model: openai/${wrong}
+      api_base: ${upstream.url}
+      api_key: ${wrongKey}
+      aws_secret_access_key: ${awsSecret}
+router_settings:`,
+    );
+    await keep(await postLiteLLM(stack, tenant.caller, yaml, true));
+    const applied = await keep(await postLiteLLM(stack, tenant.caller, yaml));
+    expect(applied.status).toBe(200);
+    expect(answers.join("\n")).toContain("aws_secret_access_key");
+    // Refused files that carry keys: a malformed key, a bad value next to a key.
+    expect((await keep(await postLiteLLM(stack, tenant.caller, yaml.replace(`api_key: ${wrongKey}`, `api_key: "${wrongKey}\\n"`)))).status).toBe(400);
+    expect((await keep(await postLiteLLM(stack, tenant.caller, yaml.replace("rpm: 600", "rpm: lots")))).status).toBe(400);
+    // The platform's os.environ/NAME resolves to a Worker secret whose value is the fake's key.
+    const platformFile = `model_list:\n  - model_name: ${uniqueModel("log-env")}\n    litellm_params:\n      model: openai/${uniqueModel("log-env-model")}\n      api_base: ${upstream.url}\n      api_key: os.environ/${ENV_KEY_NAME}\n`;
+    expect((await keep(await postLiteLLM(stack, admin(), platformFile))).status).toBe(200);
+
+    // Traffic through every kind of deployment, the refused key's included (the upstream's 401 → our 502).
+    for (const model of ["gpt-4o", "claude-sonnet", "gemini-long"]) {
+      await keep(await gatewayFetch(stack, "/v1/chat/completions", { key: tenant.caller.token, body: { model, messages: [{ role: "user", content: "hi" }] } }));
+    }
+    const refused = await keep(
+      await gatewayFetch(stack, "/v1/chat/completions", { key: tenant.caller.token, body: { model: "refused", messages: [{ role: "user", content: "hi" }] } }),
+    );
+    expect(refused.status).toBe(502);
+    expect(upstream.requests(wrong)).toHaveLength(1);
+    await keep(await gatewayFetch(stack, "/v1/config/litellm", { key: tenant.caller.token }));
+    await keep(await gatewayFetch(stack, "/v1/providers", { key: tenant.caller.token }));
+    // A refused gateway key: its warning proves the scan below reads the Workers' real log lines.
+    await keep(await gatewayFetch(stack, "/v1/config/litellm", { key: "sk-dev-not-a-key" }));
+
+    const logs = JSON.stringify(stack.harness.getLogs());
+    expect(logs).toContain("api key refused");
+    const haystacks = [
+      { where: "logs", text: logs },
+      { where: "answers", text: answers.join("\n") },
+    ];
+    for (const key of keys) {
+      for (const { where, text } of haystacks) expect(text.includes(key), `${where} contain the key ${key.slice(0, 6)}…`).toBe(false);
+    }
+  });
+});
