@@ -607,7 +607,9 @@ describe("LiteLLM import: plaintext keys", () => {
     const keys = [upstream.apiKey, ANTHROPIC_FAKE_KEY, GOOGLE_FAKE_KEY, wrongKey, awsSecret];
     const answers: string[] = [];
     const keep = async (res: Response) => {
-      answers.push(`${res.status} ${JSON.stringify([...res.headers])} ${await res.text()}`);
+      const headers: string[] = [];
+      res.headers.forEach((value, name) => headers.push(`${name}: ${value}`));
+      answers.push(`${res.status} ${headers.join("\n")} ${await res.text()}`);
       return res;
     };
     const tenant = await providerTenant(stack);
