@@ -1,4 +1,4 @@
-import { PRICE_TTL_MS, PRINCIPAL_CACHE_TTL_MS, TARGETS_TTL_MS } from "../../workers/shared/src/contracts/propagation";
+import { CREDITS_TTL_MS, PRICE_TTL_MS, PRINCIPAL_CACHE_TTL_MS, TARGETS_TTL_MS } from "../../workers/shared/src/contracts/propagation";
 import { GATEWAY_CLOCK_OBJECT } from "../../workers/shared/src/test-clock";
 import { advanceLimiterClock } from "./limiter";
 import type { Stack } from "./stack";
@@ -26,4 +26,9 @@ export async function afterPriceChange(stack: Stack): Promise<void> {
 /** After a route change, for what a limited key reserves: the route-targets cache's bound. */
 export async function afterRouteChange(stack: Stack): Promise<void> {
   await advanceLimiterClock(stack, GATEWAY_CLOCK_OBJECT, TARGETS_TTL_MS);
+}
+
+/** After a credit grant (/admin/tenants/{id}/credits): a prepaid tenant's month-limit cache's bound. */
+export async function afterCreditChange(stack: Stack): Promise<void> {
+  await advanceLimiterClock(stack, GATEWAY_CLOCK_OBJECT, CREDITS_TTL_MS);
 }

@@ -16,18 +16,28 @@ import { MonthSpendQuerySchema, monthSpendMicros, UsageQuerySchema, usageSummary
 import { Invoices } from "./invoices/service";
 import { metricsSnapshot } from "./metrics/snapshot";
 import type { MetricsSnapshot } from "../../shared/src/contracts/metrics";
+import { Credits } from "./credits/service";
+import type { CreditBalance, CreditGrant, CreditLimit } from "../../shared/src/contracts/credits";
 import type { CreditNote, Invoice, InvoiceList } from "../../shared/src/contracts/invoices";
 
 const ModelNameSchema = PriceSchema.shape.model;
 
+const keysOf = (env: BillingEnv) => ({ principal: env.PRINCIPAL_VERIFY_JWK, gateway: env.GATEWAY_VERIFY_JWK });
+
+/** The prepaid-credit operations over this Worker's bindings. */
+function credits(env: BillingEnv): Credits {
+  return new Credits(env.BILLING_DB, keysOf(env), () => Date.now());
+}
+
 /** The invoice operations over this Worker's bindings. */
 function invoices(env: BillingEnv): Invoices {
+  const c = credits(env);
   return new Invoices({
     db: env.BILLING_DB,
-    keys: { principal: env.PRINCIPAL_VERIFY_JWK, gateway: env.GATEWAY_VERIFY_JWK },
+    keys: keysOf(env),
     issuer: env.INVOICE_ISSUER,
     collection: { enabled: false },
-    credits: () => Promise.resolve(0),
+    credits: (tenantId, month, subtotal) => c.applied(tenantId, month, subtotal),
     now: () => Date.now(),
   });
 }
@@ -201,6 +211,21 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
   /** Admin: a credit note against a final invoice. */
   async creditNote(actor: unknown, id: unknown, input: unknown): Promise<Result<CreditNote>> {
     return invoices(this.env).creditNote(actor, id, input);
+  }
+
+  /** Admin: grants prepaid credits to a tenant (`{amount_usd, expires_at?}`). */
+  async grantCredits(actor: unknown, tenantId: unknown, input: unknown): Promise<Result<CreditGrant>> {
+    return credits(this.env).grant(actor, tenantId, input);
+  }
+
+  /** A tenant's credit balance and grants: the admin, or a key of that tenant with `usage:read`. */
+  async credits(actor: unknown, tenantId: unknown): Promise<Result<CreditBalance>> {
+    return credits(this.env).balance(actor, tenantId);
+  }
+
+  /** The gateway's hot path (cached per isolate): a prepaid tenant's month limit, or null. `actor`: the request's principal token. */
+  async creditLimit(actor: unknown, tenantId: unknown): Promise<Result<CreditLimit>> {
+    return credits(this.env).limit(actor, tenantId);
   }
 
   /**

@@ -3,6 +3,7 @@ import { adminTokenAuth } from "../middleware/admin-token";
 import { boundedBody } from "../middleware/body";
 import type { GatewayBindings } from "../types";
 import { registerAuditRoutes } from "./audit";
+import { registerCreditRoutes } from "./credits";
 import { registerKeyRoutes } from "./keys";
 import { registerPriceImportRoute } from "./price-import";
 import { registerPriceRoutes } from "./prices";
@@ -28,4 +29,5 @@ export function registerAdmin(app: OpenAPIHono<GatewayBindings>): void {
   registerPriceImportRoute(app);
   registerPriceRoutes(app);
   registerUserAdminRoutes(app);
+  registerCreditRoutes(app);
 }

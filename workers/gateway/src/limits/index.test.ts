@@ -10,6 +10,7 @@ import {
   type SettleRequest,
 } from "../../../shared/src";
 import { acquireLimits, hasLimits, limitHeaders, settleLimits, shardOf, type LimitReservation } from "./index";
+import { resetCreditCache } from "./credits";
 import { resetPriceCache } from "./prices";
 import { resetTargetCache } from "./targets";
 
@@ -70,7 +71,11 @@ function fakeEnv(answer: (req: AcquireRequest) => AcquireResult | Promise<Acquir
         },
       }),
     },
-    BILLING: { prices: vi.fn(async () => ({ ok: true as const, value: PRICES })) },
+    BILLING: {
+      prices: vi.fn(async () => ({ ok: true as const, value: PRICES })),
+      // No tenant here has prepaid credits (limits/credits.ts).
+      creditLimit: vi.fn(async () => ({ ok: true as const, value: { month: "2026-01", limit_micros: null } })),
+    },
     // `fast` is an alias over a cheap and a dear model; other names resolve to themselves.
     MODEL_PROXY: {
       routeTargets: vi.fn(async (_token: string, model: string) => ({
@@ -100,6 +105,7 @@ const reservation: LimitReservation = { model: "gpt-4o-mini", operation: "chat",
 
 beforeEach(() => {
   resetPriceCache();
+  resetCreditCache();
   resetTargetCache();
 });
 afterEach(() => vi.restoreAllMocks());
@@ -338,7 +344,10 @@ describe("settleLimits", () => {
       const renew = vi.fn(async () => ({ ok: true as const, renewed: false }));
       const env = {
         RATE_LIMITER: { idFromName: () => ({}), get: () => ({ acquire: async () => admitted(), renew }) },
-        BILLING: { prices: async () => ({ ok: true as const, value: PRICES }) },
+        BILLING: {
+          prices: async () => ({ ok: true as const, value: PRICES }),
+          creditLimit: async () => ({ ok: true as const, value: { month: "2026-01", limit_micros: null } }),
+        },
       } as unknown as GatewayEnv;
       await acquireLimits(env, principal({ keyLimits: { max_concurrency: 1 } }), reservation, 1000);
       await vi.advanceTimersByTimeAsync(5000);

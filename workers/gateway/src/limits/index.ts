@@ -18,6 +18,7 @@ import {
   type TokenCounts,
 } from "../../../shared/src";
 import type { CompletionAsk } from "../../../shared/src/openai";
+import { creditLimitOf } from "./credits";
 import { priceBook } from "./prices";
 import { rateLimitHeaders, refusalError } from "./refusal";
 import { routeTargets } from "./targets";
@@ -104,19 +105,25 @@ export function limitHeaders(lease: Lease | null): Record<string, string> {
   return lease?.headers ?? {};
 }
 
-/** The subjects whose limits apply to a principal, with their current settings. */
-export function subjectsOf(p: Principal): SubjectLimits[] {
-  const subject = (id: string, l: Limits, b: Budget): SubjectLimits | null => {
+/**
+ * The subjects whose limits apply to a principal, with their current settings. A prepaid tenant's
+ * credit month limit (`creditLimitMicros`, limits/credits.ts) is its tenant subject's budget — the
+ * lower of it and the tenant's own monthly budget — so credits are reserved and settled by the one
+ * budget mechanism: parallel requests can never take the balance below zero.
+ */
+export function subjectsOf(p: Principal, creditLimitMicros: number | null = null): SubjectLimits[] {
+  const subject = (id: string, l: Limits, b: Budget, credit: number | null): SubjectLimits | null => {
+    const budget = b.monthly_usd === null || b.monthly_usd === undefined ? null : usdToMicros(b.monthly_usd);
     const s: SubjectLimits = {
       id,
       rpm: l.rpm ?? null,
       tpm: l.tpm ?? null,
       maxConcurrency: l.max_concurrency ?? null,
-      monthlyBudgetMicros: b.monthly_usd === null || b.monthly_usd === undefined ? null : usdToMicros(b.monthly_usd),
+      monthlyBudgetMicros: credit === null ? budget : Math.max(0, budget === null ? credit : Math.min(budget, credit)),
     };
     return s.rpm === null && s.tpm === null && s.maxConcurrency === null && s.monthlyBudgetMicros === null ? null : s;
   };
-  return [subject(`key:${p.keyId}`, p.keyLimits, p.keyBudget), subject(`tenant:${p.tenantId}`, p.tenantLimits, p.tenantBudget)].filter(
+  return [subject(`key:${p.keyId}`, p.keyLimits, p.keyBudget, null), subject(`tenant:${p.tenantId}`, p.tenantLimits, p.tenantBudget, creditLimitMicros)].filter(
     (s): s is SubjectLimits => s !== null,
   );
 }
@@ -160,8 +167,10 @@ export async function acquireLimits(
   reservation: LimitReservation,
   renewEveryMs = LEASE_RENEW_MS,
 ): Promise<Lease | null> {
-  if (!hasLimits(principal)) return null;
-  const subjects = reservation.priority === "batch" ? subjectsOf(principal).map(atBatchPriority) : subjectsOf(principal);
+  const credit = await creditLimitOf(env, principal);
+  if (!hasLimits(principal) && credit === null) return null;
+  const all = subjectsOf(principal, credit);
+  const subjects = reservation.priority === "batch" ? all.map(atBatchPriority) : all;
   const budgeted = subjects.some((s) => s.monthlyBudgetMicros !== null);
   // The targets price an alias by what may serve it and bound an answer without a client maximum;
   // a request with its own maximum to a key without a budget needs neither.
@@ -219,7 +228,10 @@ export async function acquireLimits(
     console.error(JSON.stringify({ level: "error", message: "rate limiter rejected the acquire request", object, error: result.invalid }));
     throw new ApiError({ code: "internal_error", message: "The gateway had an internal error. Quote the request id when reporting it." });
   }
-  throw refusalError(result.refusal, result.status);
+  const tenantBudget = principal.tenantBudget.monthly_usd;
+  const byCredits =
+    credit !== null && result.refusal.subject === `tenant:${principal.tenantId}` && (tenantBudget == null || credit <= usdToMicros(tenantBudget));
+  throw refusalError(result.refusal, result.status, Date.now(), byCredits);
 }
 
 /**

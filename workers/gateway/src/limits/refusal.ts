@@ -31,9 +31,20 @@ const usd = formatUsd;
  * `retry-after-ms`, which the official SDKs honour. Refusals that waiting cannot cure (exhausted
  * budget, a request larger than the whole TPM) carry `x-should-retry: false` so SDKs do not retry.
  */
-export function refusalError(refusal: Refusal, status: LimiterStatus, now = Date.now()): ApiError {
+export function refusalError(refusal: Refusal, status: LimiterStatus, now = Date.now(), byCredits = false): ApiError {
   const headers = rateLimitHeaders(status);
   const who = label(refusal.subject);
+  if (refusal.kind === "budget" && byCredits) {
+    // A prepaid tenant's month limit is its credit balance plus what it already spent this month.
+    headers["x-should-retry"] = "false";
+    return new ApiError({
+      code: "insufficient_quota",
+      message:
+        `You exceeded your prepaid credits (${who}): credits left ${usd(Math.max(0, refusal.limit - refusal.used))}, ` +
+        `this request may cost up to ${usd(refusal.requested)}. Add credits to continue.`,
+      headers,
+    });
+  }
   if (refusal.kind === "budget") {
     const resetsAt = nextMonthStart(now);
     headers["x-should-retry"] = "false";

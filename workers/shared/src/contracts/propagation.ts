@@ -15,3 +15,5 @@ export const PRINCIPAL_CACHE_TTL_MS = 2_000;
 export const PRICE_TTL_MS = 60_000;
 /** A route change, for the worst-case cost a limited key reserves: the route-targets cache. */
 export const TARGETS_TTL_MS = 30_000;
+/** A credit grant (/admin/tenants/{id}/credits) or a grant's expiry: a prepaid tenant's month limit cache. */
+export const CREDITS_TTL_MS = 30_000;

@@ -5,10 +5,11 @@ import { clientFor } from "../support/clients";
 import { expectError } from "../support/errors";
 import { gatewayFetch } from "../support/fetch";
 import { uniqueModel } from "../support/names";
-import { afterPriceChange } from "../support/propagation";
+import { afterCreditChange, afterPriceChange } from "../support/propagation";
 import type { Stack } from "../support/stack";
 import { adminFetch } from "../support/tenants";
 import { eventually } from "../support/wait";
+import OpenAI from "openai";
 
 let stack: Stack;
 let close: () => Promise<void>;
@@ -294,5 +295,85 @@ describe("invoices: a month of usage through the normal request path and the Que
     expect(html).toContain(`id="amount-due">$${((final.total_micros - 10_000) / 1e6).toFixed(2)}<`);
     const audit = await json<{ data: { action: string; target_id: string }[] }>(await gatewayFetch(stack, "/admin/audit-log?limit=20", { admin: true }));
     expect(audit.data.map((e) => [e.action, e.target_id])).toContainEqual(["credit_note.create", final.id]);
+  });
+});
+
+describe("prepaid credits", () => {
+  /** $1000 per 1M output tokens, input free: the fake's 7 completion tokens cost 7000 µ$, exactly what max_tokens: 7 reserves. */
+  const PER_REQUEST = 7_000;
+  let p: Awaited<ReturnType<typeof clientFor>>;
+  let model: string;
+  const ask = () => p.client.chat.completions.create({ model: `fake/${model}`, messages, max_tokens: 7 }).withResponse();
+
+  beforeAll(async () => {
+    p = await clientFor(stack, { scopes: ["chat", "usage:read"] });
+    model = uniqueModel("credits-chat");
+    expect((await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 0, output_per_mtok: 1000 } })).status).toBe(201);
+    await afterPriceChange(stack);
+  });
+
+  it("grants are validated: unknown tenant 404, an expiry in the past 400", async () => {
+    await expectError(await gatewayFetch(stack, "/admin/tenants/ten_nope/credits", { admin: true, body: { amount_usd: 1 } }), 404, "not_found");
+    const past = await gatewayFetch(stack, `/admin/tenants/${p.tenant.id}/credits`, { admin: true, body: { amount_usd: 1, expires_at: 1_000_000 } });
+    expect((await expectError(past, 400, "invalid_request")).param).toBe("expires_at");
+    const negative = await gatewayFetch(stack, `/admin/tenants/${p.tenant.id}/credits`, { admin: true, body: { amount_usd: -1 } });
+    expect((await expectError(negative, 400, "invalid_request")).param).toBe("amount_usd");
+  });
+
+  it("200 concurrent requests against a balance covering 50: exactly 50 served, never below zero, each refusal 429 insufficient_quota and free", async () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 30 * 86_400;
+    const grant = await json<{ id: string; amount_micros: number; expires_at: number }>(
+      await gatewayFetch(stack, `/admin/tenants/${p.tenant.id}/credits`, {
+        admin: true,
+        body: { amount_usd: (50 * PER_REQUEST) / 1e6, expires_at: expiresAt },
+      }),
+      201,
+    );
+    expect(grant).toMatchObject({ amount_micros: 50 * PER_REQUEST, expires_at: expiresAt });
+    await afterCreditChange(stack);
+
+    const outcomes = await Promise.allSettled(Array.from({ length: 200 }, () => ask()));
+    const served = outcomes.filter((o) => o.status === "fulfilled");
+    const refused = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
+    expect(served).toHaveLength(50);
+    expect(refused).toHaveLength(150);
+    for (const e of refused) {
+      expect(e).toBeInstanceOf(OpenAI.RateLimitError);
+      const err = e as InstanceType<typeof OpenAI.RateLimitError>;
+      expect(err.status).toBe(429);
+      expect(err.code).toBe("insufficient_quota");
+      expect(err.headers?.get("x-should-retry")).toBe("false");
+      expect(err.message).toContain("prepaid credits");
+    }
+
+    // Once billing recorded the 50: the balance is exactly zero (never negative), and the refusals cost nothing.
+    const balance = await eventually(
+      async () => {
+        const b = await json<{ balance_micros: number; overdrawn_micros: number; grants: { id: string; expires_at: number }[] }>(
+          await gatewayFetch(stack, `/admin/tenants/${p.tenant.id}/credits`, { admin: true }),
+        );
+        return b.balance_micros === 0 ? b : null;
+      },
+      20_000,
+      "the credits drawn",
+    );
+    expect(balance.overdrawn_micros).toBe(0);
+    expect(balance.grants.map((g) => [g.id, g.expires_at])).toEqual([[grant.id, expiresAt]]);
+    const start = Math.floor(Date.now() / 1000) - 86_400;
+    const costs = await usageResults<{ cost_usd_micros: number }>(p.apiKey, `/v1/organization/costs?start_time=${start}&limit=31`);
+    expect(sumOf(costs, (r) => r.cost_usd_micros)).toBe(50 * PER_REQUEST);
+
+    // At zero, the next request is refused too; the month's draft shows the credits applied.
+    await expect(ask()).rejects.toMatchObject({ status: 429, code: "insufficient_quota" });
+    const draft = (await json<List>(await gatewayFetch(stack, "/v1/invoices", { key: p.apiKey }))).data[0]!;
+    expect(draft).toMatchObject({ subtotal_micros: 50 * PER_REQUEST, credits_applied_micros: 50 * PER_REQUEST, total_micros: 0 });
+  });
+
+  it("a new grant lets the tenant in again", async () => {
+    await json(await gatewayFetch(stack, `/admin/tenants/${p.tenant.id}/credits`, { admin: true, body: { amount_usd: PER_REQUEST / 1e6 } }), 201);
+    await afterCreditChange(stack);
+    const { response } = await ask();
+    expect(response.status).toBe(200);
+    await expect(ask()).rejects.toMatchObject({ status: 429, code: "insufficient_quota" });
   });
 });
