@@ -25,7 +25,7 @@ const STUBS = {
     "export class TailService extends WorkerEntrypoint {}\nexport class TailApiService extends WorkerEntrypoint {}\nexport class TenantEvents extends WorkerEntrypoint {}",
   ),
   // tail's batch consumer is unit-tested with its own line runner; the binding only has to exist.
-  gateway: stub("gateway", "export class BatchLineService extends WorkerEntrypoint {}"),
+  gateway: stub("gateway", "export class BatchLineService extends WorkerEntrypoint {}\nexport class AgentStepService extends WorkerEntrypoint {}"),
   // monthSpend: a new billing ledger (nothing recorded yet), which is what the limiter seeds budgets from.
   billing: stub("billing", "export class BillingService extends WorkerEntrypoint { monthSpend() { return { ok: true, value: { micros: 0 } }; } }"),
   // WebhookSecrets: a stand-in that keeps the secret readable (the real envelope is tested in secrets' own project).

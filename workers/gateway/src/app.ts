@@ -10,12 +10,13 @@ import { registerMetrics } from "./metrics/route";
 import { cors } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
-import { batchLineCaller } from "./batch/line-call";
+import { internalCaller } from "./batch/line-call";
 import { registerFilesAndBatches } from "./batch/routes";
 import { testClock } from "./middleware/test-clock";
 import { registerOpenAI } from "./openai";
 import { registerMessages } from "./messages";
 import { registerProviders } from "./providers";
+import { registerResponses } from "./responses/routes";
 import type { GatewayBindings } from "./types";
 import { registerUsageApi } from "./usage-api";
 import { registerInvoices } from "./invoices";
@@ -33,7 +34,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   // Before every route and authentication: CORS preflights are answered here (middleware/cors.ts).
   app.use("*", cors());
   app.use("*", testClock());
-  app.use("*", batchLineCaller());
+  app.use("*", internalCaller());
   app.onError(onError);
 
   registerHealth(app);
@@ -47,6 +48,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerInvoices(app);
   registerLangchain(app);
   registerFilesAndBatches(app);
+  registerResponses(app);
   registerWebhooks(app);
   registerConsoleApi(app);
   registerMetrics(app);

@@ -1,7 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import type { AgentStepOutcome } from "../../shared/src/contracts/agent-step";
 import type { BatchLineOutcome } from "../../shared/src/contracts/batch-line";
 import { createApp } from "./app";
 import { BatchLines } from "./batch/line-service";
+import { AgentSteps } from "./responses/step-service";
 
 /** The gateway: the only public Worker. */
 const app = createApp();
@@ -14,6 +16,17 @@ const app = createApp();
 export class BatchLineService extends WorkerEntrypoint<GatewayEnv> {
   async run(input: unknown): Promise<BatchLineOutcome> {
     return new BatchLines(app, this.env, this.ctx).run(input);
+  }
+}
+
+/**
+ * tail's response runs (`/v1/responses`, `/v1/agentic`) run each model step through here: the
+ * gateway's own app, as the run's key (responses/step-service.ts). Reached only through tail's
+ * `GATEWAY_AGENT` service binding.
+ */
+export class AgentStepService extends WorkerEntrypoint<GatewayEnv> {
+  async run(input: unknown): Promise<AgentStepOutcome> {
+    return new AgentSteps(app, this.env, this.ctx).run(input);
   }
 }
 

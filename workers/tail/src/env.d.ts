@@ -11,8 +11,10 @@ interface __BaseEnv_TailEnv {
 	ALLOW_PRIVATE_UPSTREAMS: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	BATCH_COORDINATOR: DurableObjectNamespace<import("./index").BatchCoordinator>;
+	AGENT_RUN: DurableObjectNamespace<import("./index").AgentRun>;
 	MODEL_PROXY: Service<typeof import("../../model-proxy/src/index").ModelProxyService>;
 	GATEWAY_BATCH: Service<typeof import("../../gateway/src/index").BatchLineService>;
+	GATEWAY_AGENT: Service<typeof import("../../gateway/src/index").AgentStepService>;
 	WEBHOOK_SECRETS: Service<typeof import("../../secrets/src/index").WebhookSecrets>;
 }
 interface TailEnv extends __BaseEnv_TailEnv {}

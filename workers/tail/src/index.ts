@@ -2,6 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { privateWorkerFetch, runChecks, type ProxyRequest, type ServiceHealth } from "../../shared/src";
 import { forward, forwardHttp } from "./proxy/forward";
 import { BatchCoordinator } from "../../../durable-objects/batch-coordinator";
+import { AgentRun } from "../../../durable-objects/agent-run";
 import { handleApi } from "./api/router";
 import { coordinatorOf } from "./batches/api";
 import { consumeChunks, consumeDeadLetters, type ConsumerEnv } from "./batches/consumer";
@@ -11,7 +12,7 @@ import { WebhookApi } from "./webhooks/api";
 import { WebhookDeliverer } from "./webhooks/delivery";
 import { TenantEventEmitter } from "./webhooks/emitter";
 
-export { BatchCoordinator };
+export { AgentRun, BatchCoordinator };
 
 /** tail: the main service (chat, completions, embeddings, batch, agentic). Bindings only. */
 export class TailService extends WorkerEntrypoint<TailEnv> {

@@ -5,7 +5,7 @@ import { PRINCIPAL_CACHE_TTL_MS, TOKEN_REFRESH_MARGIN_MS } from "../middleware/a
 import { cacheNow } from "../middleware/test-clock";
 import type { GatewayBindings } from "../types";
 import { ZERO_USAGE } from "../../../shared/src/token-usage";
-import { registerBatchLine, type BatchLineCall } from "./line-call";
+import { registerInternalCall, type InternalCall } from "./line-call";
 
 /** The request id of a batch line: server-made from the batch id and line (tail's `lineRequestId`). */
 export const batchLineRequestId = (batchId: string, line: number): string => `req_${batchId.replace(/^batch_/, "")}_${line}`;
@@ -20,7 +20,7 @@ export const batchLineRequestId = (batchId: string, line: number): string => `re
 const principals = new Map<string, { principal: Principal; freshUntil: number }>();
 const MAX_PRINCIPALS = 1_000;
 
-async function principalOf(env: GatewayEnv, keyId: string): Promise<Result<Principal>> {
+export async function principalOf(env: GatewayEnv, keyId: string): Promise<Result<Principal>> {
   const now = cacheNow();
   const hit = principals.get(keyId);
   if (hit && hit.freshUntil > now) return { ok: true, value: hit.principal };
@@ -89,8 +89,8 @@ export class BatchLines {
       headers: { "content-type": "application/json" },
       body: line.body,
     });
-    const call: BatchLineCall = { principal: principal.value, requestId, batchId: line.batchId, customId: line.customId };
-    registerBatchLine(request, call);
+    const call: InternalCall = { principal: principal.value, requestId, batch: { batchId: line.batchId, customId: line.customId } };
+    registerInternalCall(request, call);
     const response = await this.#app.fetch(request, this.#env, this.#ctx);
     const body = await response.text();
     if (response.status === 429 && isLimiterRefusal(body)) {

@@ -1,7 +1,7 @@
 import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError, requireScope } from "../../../shared/src";
+import { ApiError, requireScope, type Scope } from "../../../shared/src";
 import { apiKeyAuth } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
 import { documentFilesAndBatches } from "./docs";
@@ -20,6 +20,7 @@ export function registerFilesAndBatches(app: OpenAPIHono<GatewayBindings>): void
   documentFilesAndBatches(app);
   const paths = ["/v1/files", "/v1/files/*", "/v1/batches", "/v1/batches/*", "/v1/batch"];
   for (const path of paths) app.use(path, apiKeyAuth());
+  const forward = tailApiForwarder("batch", "batch service");
   app.post("/v1/files", forward);
   app.get("/v1/files", forward);
   app.get("/v1/files/:id", forward);
@@ -32,9 +33,18 @@ export function registerFilesAndBatches(app: OpenAPIHono<GatewayBindings>): void
   app.post("/v1/batch", forward);
 }
 
-async function forward(c: Context<GatewayBindings>): Promise<Response> {
+/**
+ * A route handler that forwards the request as sent to tail's `TailApiService` with the caller's
+ * principal token, after checking `scope`: files and batches here, response runs
+ * (responses/routes.ts). `service` names tail's part in the 503 when it cannot be reached.
+ */
+export function tailApiForwarder(scope: Scope, service: string): (c: Context<GatewayBindings>) => Promise<Response> {
+  return (c) => forward(c, scope, service);
+}
+
+async function forward(c: Context<GatewayBindings>, scope: Scope, service: string): Promise<Response> {
   const principal = c.get("principal");
-  requireScope(principal, "batch");
+  requireScope(principal, scope);
   const incoming = c.req.raw;
   const headers = new Headers({ [PRINCIPAL_HEADER]: principal.token, "x-request-id": c.get("requestId") });
   for (const name of FORWARDED) {
@@ -54,12 +64,12 @@ async function forward(c: Context<GatewayBindings>): Promise<Response> {
     );
     throw new ApiError({
       code: "service_unavailable",
-      message: "The gateway could not reach its batch service. Retry the request.",
+      message: `The gateway could not reach its ${service}. Retry the request.`,
       headers: { "retry-after": "1" },
     });
   }
   const out = new Headers();
-  for (const name of ["content-type", "content-length", "content-disposition", "retry-after"]) {
+  for (const name of ["content-type", "content-length", "content-disposition", "cache-control", "retry-after"]) {
     const value = answer.headers.get(name);
     if (value !== null) out.set(name, value);
   }

@@ -2,7 +2,7 @@ import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
 import type { MiddlewareHandler } from "hono";
 import { clientRequestIdFrom, newId } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
-import { batchLineOf } from "../batch/line-call";
+import { internalCallOf } from "../batch/line-call";
 
 /**
  * Gives every request the gateway's own id, echoed in `x-request-id` on every response: the id
@@ -12,8 +12,9 @@ import { batchLineOf } from "../batch/line-call";
  */
 export function requestId(): MiddlewareHandler<GatewayBindings> {
   return async function requestIdMiddleware(c, next) {
-    // A batch line's id is derived from its batch and line (batch/line-service.ts): its usage is billed once however often it runs.
-    const id = batchLineOf(c.req.raw)?.requestId ?? newId("req");
+    // A batch line's id is derived from its batch and line (batch/line-service.ts), a run step's from
+    // its response id and step (responses/step-service.ts): its usage is billed once however often it runs.
+    const id = internalCallOf(c.req.raw)?.requestId ?? newId("req");
     const clientId = clientRequestIdFrom(c.req.raw.headers);
     c.set("requestId", id);
     c.set("clientRequestId", clientId);

@@ -25,7 +25,7 @@ import { abandonedAttemptEvents, usageEvent, meteredUsage, type RequestFacts, ty
 import { answerCostUsd } from "../usage/cost";
 import { recordUsage } from "../usage/record";
 import type { GatewayBindings } from "../types";
-import { batchLineOf } from "../batch/line-call";
+import { internalCallOf } from "../batch/line-call";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
 
 /** One proxied request: its row of the operations table, and what its surface adds to it. */
@@ -71,13 +71,14 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
     promptEstimate: estimate.promptTokens,
     correlation: call.correlation ?? null,
   };
-  const batchLine = batchLineOf(c.req.raw);
-  if (batchLine) facts.batch = { batchId: batchLine.batchId, customId: batchLine.customId, onMetered: (usage) => (batchLine.usage = usage) };
+  const internal = internalCallOf(c.req.raw);
+  if (internal?.batch) facts.batch = { ...internal.batch, onMetered: (usage) => (internal.usage = usage) };
+  if (internal?.responseId) facts.responseId = internal.responseId;
   const lease = await acquireLimits(c.env, principal, {
     model: body.model,
     operation: call.operation,
     ...estimate,
-    ...(batchLine ? { priority: "batch" as const } : {}),
+    ...(internal?.batch ? { priority: "batch" as const } : {}),
   });
 
   // The client's body as sent (vendor extensions included), not zod's re-built copy — with the

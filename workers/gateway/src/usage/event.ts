@@ -24,11 +24,14 @@ export interface RequestFacts {
   correlation?: Correlation | null;
   /** Set when the request is a batch line (batch/line-service.ts): metered as operation `batch`, tagged with its batch and custom id. */
   batch?: { batchId: string; customId: string; onMetered?: (usage: TokenUsage) => void };
+  /** Set when the request is a model step of a Responses/agentic run (responses/step-service.ts): tagged with its response id. */
+  responseId?: string;
 }
 
 /** The operation and tags a request's usage is recorded under: a batch line's is `batch` (priced with the batch discount). */
 function meteredAs(req: RequestFacts): { operation: UsageEvent["operation"]; tags: Record<string, string> } {
-  return req.batch ? { operation: "batch", tags: { batch_id: req.batch.batchId, custom_id: req.batch.customId } } : { operation: req.operation, tags: {} };
+  if (req.batch) return { operation: "batch", tags: { batch_id: req.batch.batchId, custom_id: req.batch.customId } };
+  return { operation: req.operation, tags: req.responseId ? { response_id: req.responseId } : {} };
 }
 
 /** What the response turned out to be. */

@@ -4,6 +4,7 @@ import { createBatch, createInlineBatch, cancelBatch, getBatch, listBatches } fr
 import { BatchListQuerySchema } from "../batches/model";
 import { deleteFile, FileListQuerySchema, fileObject, getFile, listFiles } from "../files/store";
 import { uploadFile } from "../files/upload";
+import { createResponse, responseRoute } from "../responses/api";
 
 /** The header the gateway puts the caller's signed principal token in (its request already authenticated). */
 export const PRINCIPAL_HEADER = GATEWAY_HEADERS.principal;
@@ -22,10 +23,11 @@ function queryOf(url: URL): Record<string, string> {
 }
 
 /**
- * Files and batches (`/v1/files…`, `/v1/batches…`, `/v1/batch`), as the gateway forwards them to
- * tail's `TailApiService`: the request as the client sent it (an upload's body still streaming)
- * with the caller's principal token. Every operation is scoped to the token's tenant and needs the
- * key's `batch` scope.
+ * Files and batches (`/v1/files…`, `/v1/batches…`, `/v1/batch`) and response runs
+ * (`/v1/responses…`, `/v1/agentic…`), as the gateway forwards them to tail's `TailApiService`: the
+ * request as the client sent it (an upload's body still streaming) with the caller's principal
+ * token. Every operation is scoped to the token's tenant and needs the key's `batch` scope (files,
+ * batches) or `chat` scope (responses).
  */
 export async function handleApi(env: TailEnv, request: Request): Promise<Response> {
   const requestId = request.headers.get("x-request-id") ?? undefined;
@@ -34,7 +36,12 @@ export async function handleApi(env: TailEnv, request: Request): Promise<Respons
     if (!token) throw new ApiError({ code: "missing_api_key", message: "No principal." });
     const claims = await verifyPrincipalToken(token, env.PRINCIPAL_VERIFY_JWK);
     if (!claims.ok) throw ApiError.from(claims.error);
-    if (!hasScope(claims.value, "batch")) {
+    const collection = new URL(request.url).pathname.split("/")[2];
+    const runs = collection === "responses" || collection === "agentic";
+    if (runs && !hasScope(claims.value, "chat")) {
+      throw new ApiError({ code: "permission_denied", message: "This API key does not have the 'chat' scope required for responses." });
+    }
+    if (!runs && !hasScope(claims.value, "batch")) {
       throw new ApiError({ code: "permission_denied", message: "This API key does not have the 'batch' scope required for files and batches." });
     }
     return await route(env, { ...claims.value, requestId }, request);
@@ -83,6 +90,12 @@ async function route(env: TailEnv, caller: Caller, request: Request): Promise<Re
     } else if (parts.length <= 4) {
       if (action === undefined && method === "GET") return json((await getBatch(env, caller.tenantId, id)) ?? throwNotFound("batch", id));
       if (action === "cancel" && method === "POST") return json(await cancelBatch(env, caller.tenantId, id));
+    }
+  } else if (collection === "responses" || collection === "agentic") {
+    if (id === undefined && method === "POST") return await createResponse(env, caller, collection, await readJson(request));
+    if (id !== undefined && parts.length <= 4) {
+      const answer = await responseRoute(env, caller, method, id, action, url);
+      if (answer) return answer;
     }
   } else if (collection === "batch" && id === undefined && method === "POST") {
     return json(await createInlineBatch(env, caller, await readJson(request)));
