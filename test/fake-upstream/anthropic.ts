@@ -19,7 +19,9 @@ import { requestFields } from "./schemas";
  *   …-max-tokens       → stop_reason `max_tokens` (JSON)
  *   …-thinking         → a thinking block then text, usage with cache reads, cache writes and
  *                        thinking tokens (JSON and SSE: message-thinking.json, stream-thinking.sse)
- * Otherwise: a tool_use answer when tools are offered (and tool_choice is not none), else text.
+ * Otherwise: a tool_use answer when tools are offered (and tool_choice is not none) — unless the last
+ * turn is the tool's result and the tool is not forced (tool_choice `auto`): then, like a model,
+ * it answers the result with text — else text.
  *
  * Token counting is checked the same way against `MessageCountTokensParams` (no `max_tokens`,
  * `stream` or sampling fields: "Extra inputs are not permitted") and answers `{"input_tokens": n}`
@@ -138,7 +140,10 @@ export async function handleAnthropic(request: Request): Promise<Response | null
   if (model.endsWith("-max-tokens")) return Response.json(json("message-max-tokens.json"));
   if (model.endsWith("-thinking")) return stream ? sse("stream-thinking.sse") : Response.json(json("message-thinking.json"));
 
-  const wantsTool = Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice?.type !== "none";
+  const last = body.messages?.at(-1)?.content;
+  const answersToolResult = Array.isArray(last) && last.some((b: { type?: unknown }) => b?.type === "tool_result");
+  const forced = body.tool_choice?.type === "any" || body.tool_choice?.type === "tool";
+  const wantsTool = Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice?.type !== "none" && (!answersToolResult || forced);
   if (wantsTool) return stream ? sse("stream-tool-use.sse") : Response.json(json("message-tool-use.json"));
   return stream ? sse("stream-text.sse") : Response.json(json("message-text.json"));
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import type { FakeUpstream } from "../fake-upstream/server";
 import { clientFor } from "../support/clients";
 import { uniqueModel } from "../support/names";
@@ -117,5 +118,110 @@ describe("responses.create on an Anthropic provider", () => {
     expect(failure.status).toBe(400);
     expect(failure.error).toMatchObject({ param: "reasoning", code: "invalid_request", type: "invalid_request_error" });
     expect(upstream.requests(model)).toHaveLength(0);
+  });
+});
+
+describe("responses.stream", () => {
+  it("streams one lifecycle: every event in order with sequence_number 0, 1, 2, …; the final response equals the stored one", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("resp-stream");
+    const stream = client.responses.stream({ model: `claude/${model}`, input: "What is the capital of France?" });
+    const events: ResponseStreamEvent[] = [];
+    const deltas: string[] = [];
+    stream.on("response.output_text.delta", (e) => deltas.push(e.delta));
+    for await (const event of stream) events.push(event);
+    const final = await stream.finalResponse();
+    expect(events.map((e) => e.type)).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    expect(deltas.join("")).toBe(ANSWER);
+    expect(final.output_text).toBe(ANSWER);
+    expect(final.status).toBe("completed");
+    // The terminal event carries the response exactly as stored.
+    const { output_text: _t, ...stored } = await client.responses.retrieve(final.id);
+    const completed = events.at(-1);
+    expect(completed?.type === "response.completed" ? completed.response : null).toEqual(stored);
+  });
+});
+
+describe("function tools", () => {
+  const weather = {
+    type: "function" as const,
+    name: "get_weather",
+    description: "Current weather",
+    parameters: { type: "object", properties: { location: { type: "string" }, unit: { type: "string" } }, required: ["location"] },
+    strict: false,
+  };
+
+  it("round trip: the response completes with a function_call; the client's function_call_output continues it through previous_response_id", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("resp-fn");
+    const first = await client.responses.create({ model: `claude/${model}`, input: "What's the weather in Paris?", tools: [weather] });
+    expect(first.status).toBe("completed");
+    expect(first.output).toEqual([
+      expect.objectContaining({ type: "message", content: [expect.objectContaining({ text: "I'll check the weather in Paris for you." })] }),
+      {
+        type: "function_call",
+        id: expect.stringMatching(/^fc_/),
+        call_id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6",
+        name: "get_weather",
+        arguments: JSON.stringify({ location: "Paris, France", unit: "celsius" }),
+        status: "completed",
+      },
+    ]);
+    const call = first.output.find((i) => i.type === "function_call")!;
+    expect(upstream.requests(model)[0]!.body["tools"]).toEqual([{ name: "get_weather", description: "Current weather", input_schema: weather.parameters }]);
+
+    const second = await client.responses.create({
+      model: `claude/${model}`,
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: call.call_id, output: JSON.stringify({ temperature: 18 }) }],
+      tools: [weather],
+    });
+    expect(second.status).toBe("completed");
+    expect(second.previous_response_id).toBe(first.id);
+    expect(second.output_text).toBe(ANSWER);
+    // The whole conversation went to the model: the question, its tool call, the client's result.
+    expect(upstream.requests(model)[1]!.body["messages"]).toEqual([
+      { role: "user", content: [{ type: "text", text: "What's the weather in Paris?" }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "text", text: "I'll check the weather in Paris for you." },
+          { type: "tool_use", id: call.call_id, name: "get_weather", input: { location: "Paris, France", unit: "celsius" } },
+        ],
+      },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: call.call_id, content: JSON.stringify({ temperature: 18 }) }] },
+    ]);
+    const items = await client.responses.inputItems.list(second.id);
+    expect(items.data).toEqual([
+      {
+        type: "function_call_output",
+        id: expect.stringMatching(/^fco_/),
+        call_id: call.call_id,
+        output: JSON.stringify({ temperature: 18 }),
+        status: "completed",
+      },
+    ]);
+  });
+
+  it("a previous_response_id of another tenant is a 404 naming it", async () => {
+    const { client } = await clientFor(stack);
+    const other = (await clientFor(stack)).client;
+    const model = uniqueModel("resp-prev-other");
+    const first = await client.responses.create({ model: `claude/${model}`, input: "hi" });
+    const failure = await sdkFailure(other.responses.create({ model: `claude/${model}`, previous_response_id: first.id, input: "again" }));
+    expect(failure.status).toBe(404);
+    expect(failure.error).toMatchObject({ param: "previous_response_id", code: "not_found" });
+    expect(upstream.requests(model)).toHaveLength(1);
   });
 });
