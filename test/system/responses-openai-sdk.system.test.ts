@@ -4,7 +4,8 @@ import type { FakeUpstream } from "../fake-upstream/server";
 import { clientFor } from "../support/clients";
 import { uniqueModel } from "../support/names";
 import { sdkFailure } from "../support/openai-sdk";
-import { responseUsageRows, startResponsesStack } from "../support/responses";
+import { responseReaching, responseUsageRows, restartRun, startResponsesStack } from "../support/responses";
+import { eventually } from "../support/wait";
 import type { Stack } from "../support/stack";
 
 /**
@@ -223,5 +224,78 @@ describe("function tools", () => {
     expect(failure.status).toBe(404);
     expect(failure.error).toMatchObject({ param: "previous_response_id", code: "not_found" });
     expect(upstream.requests(model)).toHaveLength(1);
+  });
+});
+
+describe("background runs", () => {
+  it("create returns queued at once; the run completes with no client connected; polling sees completed", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("resp-bg");
+    const gate = upstream.hold(model, 0);
+    const created = await client.responses.create({ model: `claude/${model}`, input: "What is the capital of France?", background: true });
+    expect(created).toMatchObject({ status: "queued", background: true, output: [] });
+    await gate.reached;
+    expect((await client.responses.retrieve(created.id)).status).toBe("in_progress");
+    gate.release();
+    const done = await responseReaching(client, created.id, "completed");
+    expect(done.output_text).toBe(ANSWER);
+  });
+
+  it("cancel → cancelled: the step in flight is dropped, the stream ends with response.cancelled, cancelling again answers the same", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("resp-cancel");
+    const gate = upstream.hold(model, 0);
+    const created = await client.responses.create({ model: `claude/${model}`, input: "hi", background: true });
+    await gate.reached;
+    const cancelled = await client.responses.cancel(created.id);
+    expect(cancelled).toMatchObject({ id: created.id, status: "cancelled", output: [] });
+    gate.release();
+    await upstream.requests(model)[0]!.outcome;
+    const events: ResponseStreamEvent[] = [];
+    for await (const e of await client.responses.retrieve(created.id, { stream: true })) events.push(e);
+    expect(events.map((e) => e.type)).toEqual(["response.created", "response.queued", "response.in_progress", "response.cancelled"]);
+    expect((await client.responses.retrieve(created.id)).status).toBe("cancelled");
+    expect((await client.responses.cancel(created.id)).status).toBe("cancelled");
+  });
+
+  it("a dropped stream resumes with starting_after: no gap, no duplicate — also after the run's Durable Object restarted mid-step", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("resp-resume");
+    const gate = upstream.hold(model, 0);
+    const stream = await client.responses.create({ model: `claude/${model}`, input: "What is the capital of France?", background: true, stream: true });
+    const seen: ResponseStreamEvent[] = [];
+    for await (const e of stream) {
+      seen.push(e);
+      if (e.type === "response.in_progress") break; // the client drops the connection
+    }
+    expect(seen.map((e) => e.sequence_number)).toEqual([0, 1, 2]);
+    const id = seen[0]!.type === "response.created" ? seen[0]!.response.id : "";
+    await gate.reached;
+    // The object restarts while its first model step is in flight: the step runs again (same request id).
+    await restartRun(stack, id);
+    const rest: ResponseStreamEvent[] = [];
+    const resumed = await client.responses.retrieve(id, { stream: true, starting_after: 2 });
+    await eventually(async () => (upstream.requests(model).length >= 2 ? true : null), 20_000, "the step re-run after the restart");
+    gate.release();
+    for await (const e of resumed) rest.push(e);
+    expect(rest.map((e) => e.sequence_number)).toEqual(rest.map((_, i) => i + 3));
+    expect(rest.map((e) => e.type)).toEqual([
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    const all: ResponseStreamEvent[] = [];
+    for await (const e of await client.responses.retrieve(id, { stream: true })) all.push(e);
+    expect(all).toEqual([...seen, ...rest]);
+    const final = await client.responses.retrieve(id);
+    expect(final.output_text).toBe(ANSWER);
+    // Billed once: both attempts of the step share its request id.
+    const rows = await responseUsageRows(stack, id, 1);
+    expect(rows).toHaveLength(1);
+    expect(final.usage!.total_tokens).toBe(rows[0]!.total_tokens);
   });
 });

@@ -137,9 +137,10 @@ export class ResponseRun {
     if (mode.background) this.#log.append({ type: "response.queued", response: responseObject(state) });
     this.#save();
     await this.#deps.storage.setAlarm(state.deadline);
+    const queued = responseObject(state);
     void this.#drive();
     if (mode.stream) return sse(this.#log.stream(-1));
-    if (mode.background) return json(responseObject(state));
+    if (mode.background) return json(queued);
     await this.#untilSettled();
     const done = this.#state;
     if (done.status === "failed" && done.firstError && done.firstError.status < 500) {
