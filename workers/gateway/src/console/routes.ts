@@ -8,6 +8,7 @@ import { evictCachedPrincipals } from "../middleware/api-key";
 import { boundedBody, readJsonBody } from "../middleware/body";
 import { cacheNow } from "../middleware/test-clock";
 import type { GatewayBindings } from "../types";
+import { registerConsolePage } from "./page";
 import { applyGrant, CLEARED_COOKIE, consoleSession, sessionContext } from "./session";
 
 /**
@@ -47,6 +48,7 @@ const anonymousContext = (c: C) => ({ requestId: c.get("requestId"), nowMs: cach
 const clientAddress = (c: C) => c.req.header("cf-connecting-ip") ?? "unknown";
 
 export function registerConsoleApi(app: Hono<GatewayBindings>): void {
+  registerConsolePage(app);
   app.use("/console/api/*", boundedBody());
   app.use("/console/api/*", async (c, next) => {
     await next();
