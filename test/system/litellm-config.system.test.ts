@@ -451,6 +451,41 @@ router_settings:
     expect({ changed: again.changed, unsupported: again.unsupported }).toEqual({ changed: false, unsupported: [] });
   });
 
+  it("treats Anthropic's blocked-content 400 as a content-policy refusal too (set under litellm_settings)", async () => {
+    const tenant = await providerTenant(stack);
+    const strict = uniqueModel("policy-claude-strict");
+    const lenient = uniqueModel("policy-gpt-lenient");
+    await importLiteLLM(
+      stack,
+      tenant.caller,
+      `model_list:
+  - model_name: strict-claude
+    litellm_params:
+      model: anthropic/${strict}
+      api_base: ${upstream.url}
+      api_key: ${ANTHROPIC_FAKE_KEY}
+  - model_name: lenient-gpt
+    litellm_params:
+      model: openai/${lenient}
+      api_base: ${upstream.url}
+      api_key: ${upstream.apiKey}
+litellm_settings:
+  content_policy_fallbacks:
+    - strict-claude: [lenient-gpt]
+`,
+    );
+    upstream.on(strict, {
+      error: { status: 400, body: { type: "error", error: { type: "invalid_request_error", message: "Output blocked by content filtering policy" } } },
+    });
+    const { data, response } = await tenant.client.chat.completions
+      .create({ model: "strict-claude", messages: [{ role: "user", content: "a borderline request" }] })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(response.headers.get("x-litellm-model-group")).toBe("lenient-gpt");
+    expect(upstream.requests(strict)).toHaveLength(1);
+    expect(upstream.requests(lenient)).toHaveLength(1);
+  });
+
   it("sends a prompt an upstream refused as too long to the context_window_fallbacks group", async () => {
     const tenant = await providerTenant(stack);
     const m = models("ctx-refused");

@@ -185,7 +185,10 @@ export function upstreamHttpError(status: number, headers: Headers, bodyText: st
  *   "The response was blocked";
  * - context length: OpenAI's code `context_length_exceeded`, Anthropic's "prompt is too long",
  *   Gemini's "input token count … exceeds the maximum number of tokens".
- * The client sees the same 400 with that code (OpenAI's own), the upstream's message kept.
+ * The client sees the same 400 with that code (OpenAI's own), the upstream's message kept. An
+ * answer the upstream gave (HTTP 200) with `finish_reason: content_filter` — Anthropic's `refusal`
+ * stop, Gemini's blocked prompt or SAFETY stop — is an answer, not a refusal error: it is returned
+ * as is (and billed), never re-sent to a fallback group.
  */
 function refusalKind(status: number, parsed: UpstreamErrorBody | null): "content_policy_violation" | "context_length_exceeded" | null {
   if (status !== 400 || !parsed) return null;
