@@ -14,11 +14,14 @@
 //                                     also time the floor under Miniflare's own config (wrangler dev)
 //   npm run bench -- --keep-state     keep workerd's configs, logs and storage (path printed)
 //   npm run bench -- --batch-only     only the 10,000-line batch (Files + Batch APIs), lines per second
+//   npm run bench -- --no-batch       timings without the batch
+//   npm run bench -- --no-limiter     timings without the limiter's per-object ceiling and sharded path
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { runBatchBench } from "./lib/batch.mjs";
+import { renderLimiterCeiling, runLimiterBench } from "../workers/rate-limiter/bench/limiter-bench.mjs";
 import { analyzeTrace, renderBreakdown } from "./lib/breakdown.mjs";
 import { runLoad } from "./lib/load.mjs";
 import { ensurePortkey, portkeyDir, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
@@ -34,7 +37,18 @@ import { WORKERD } from "./lib/workerd.mjs";
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const results = join(root, "bench/results");
 const args = new Set(process.argv.slice(2));
-const KNOWN = ["--quick", "--no-portkey", "--with-portkey", "--breakdown", "--storage-in-memory", "--compare-miniflare", "--keep-state", "--batch-only"];
+const KNOWN = [
+  "--quick",
+  "--no-portkey",
+  "--with-portkey",
+  "--breakdown",
+  "--storage-in-memory",
+  "--compare-miniflare",
+  "--keep-state",
+  "--batch-only",
+  "--no-batch",
+  "--no-limiter",
+];
 for (const a of args) if (!KNOWN.includes(a)) fail(`unknown option ${a} (known: ${KNOWN.join(" ")})`);
 const quick = args.has("--quick");
 const breakdown = args.has("--breakdown");
@@ -86,7 +100,8 @@ try {
   else if (batchOnly) await runBatch(keys);
   else {
     await runTimings(keys);
-    await runBatch(keys);
+    if (!args.has("--no-limiter")) await runLimiter();
+    if (!args.has("--no-batch")) await runBatch(keys);
   }
 } catch (err) {
   log(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -190,6 +205,21 @@ async function runTimings(keys) {
       `Calls from Miniflare's Workers to its Node loopback during measurement (answered inside workerd): ${runtime.miniflare_loopback_calls_during_measurement}\n` +
       `JSON: bench/results/latest.json${args.has("--keep-state") ? `\nworkerd logs and configs: ${stack.stateDir} (the upstream's in upstream/)` : ""}\n`,
   );
+}
+
+/**
+ * One limiter object's ceiling and the sharded path (workers/rate-limiter/bench): acquire + settle
+ * per request at concurrency 32 on one object, and over 4 shard objects borrowing from one parent.
+ */
+async function runLimiter() {
+  log("limiter: one object's ceiling and the sharded path (workers/rate-limiter/bench)…");
+  const rows = await runLimiterBench({
+    quick,
+    routes: ["/worker", "/acquire-settle", "/acquire-settle-sharded"],
+    ...(inMemory ? { storageDir: "/dev/shm" } : {}),
+    log,
+  });
+  process.stdout.write(`\n${renderLimiterCeiling(rows)}\n`);
 }
 
 /**

@@ -17,16 +17,18 @@ import { serveWorkerd } from "../../../bench/lib/workerd.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../../..");
-const ROUTES = (process.env.LIMITER_BENCH_ROUTES ?? "/worker,/ping,/acquire-memory,/acquire,/acquire-settle,/acquire-settle-per-event").split(",");
+const ROUTES = (
+  process.env.LIMITER_BENCH_ROUTES ?? "/worker,/ping,/acquire-memory,/acquire,/acquire-settle,/acquire-settle-per-event,/acquire-settle-sharded"
+).split(",");
 
 /**
- * @param {{ quick?: boolean, storageDir?: string, log?: (s: string) => void }} [options]
+ * @param {{ quick?: boolean, storageDir?: string, routes?: string[], log?: (s: string) => void }} [options]
  *   storageDir: where the objects' SQLite files live. On a disk, every commit pays the disk's
  *   fsync; on tmpfs (/dev/shm) only the CPU cost of SQLite and the output gate remains, which is
  *   closer to production, where durability comes from replication rather than a local fsync.
  * @returns {Promise<{ route: string, p50: number, p90: number, p99: number, rps: number }[]>}
  */
-export async function runLimiterBench({ quick = false, storageDir = tmpdir(), log = (s) => process.stderr.write(s + "\n") } = {}) {
+export async function runLimiterBench({ quick = false, storageDir = tmpdir(), routes = ROUTES, log = (s) => process.stderr.write(s + "\n") } = {}) {
   const dir = mkdtempSync(join(storageDir, "limiter-bench-"));
   try {
     const bundle = await build({
@@ -91,7 +93,7 @@ export async function runLimiterBench({ quick = false, storageDir = tmpdir(), lo
       const plan = quick ? { warm: 1, c1: 2, c32: 2 } : { warm: 2, c1: 5, c32: 5 };
       /** @type {{ route: string, p50: number, p90: number, p99: number, rps: number }[]} */
       const rows = [];
-      for (const route of ROUTES) {
+      for (const route of routes) {
         const target = { url: base + route, method: /** @type {const} */ ("GET"), headers: {} };
         await runLoad(target, { connections: 4, seconds: plan.warm });
         const serial = await runLoad(target, { connections: 1, seconds: plan.c1 });
@@ -114,6 +116,29 @@ export function renderLimiterTable(rows) {
   const lines = ["| limiter work per request | p50 (c=1) | added vs no DO | p99 (c=1) | req/s (c=32, one object) |", "|---|---|---|---|---|"];
   for (const r of rows) {
     lines.push(`| \`${r.route}\` | ${r.p50.toFixed(3)} ms | +${(r.p50 - floor).toFixed(3)} ms | ${r.p99.toFixed(3)} ms | ${Math.round(r.rps)} |`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * The lines `npm run bench` prints: one object's ceiling (acquire + settle per request, all on one
+ * object) and the same work spread over 4 shard objects that borrow from one parent.
+ * @param {{ route: string, p50: number, rps: number }[]} rows
+ */
+export function renderLimiterCeiling(rows) {
+  const at = (/** @type {string} */ r) => rows.find((x) => x.route === r);
+  const one = at("/acquire-settle");
+  const sharded = at("/acquire-settle-sharded");
+  const floor = at("/worker");
+  const lines = ["Limiter (raw workerd, workers/rate-limiter/bench; acquire + settle per request, concurrency 32)"];
+  if (one)
+    lines.push(
+      `  one object's ceiling: ${Math.round(one.rps)} req/s; p50 at concurrency 1 ${one.p50.toFixed(3)} ms (+${(one.p50 - (floor?.p50 ?? 0)).toFixed(3)} over no object)`,
+    );
+  if (sharded && one) {
+    lines.push(
+      `  sharded over 4 shard objects borrowing from one parent: ${Math.round(sharded.rps)} req/s (${(sharded.rps / one.rps).toFixed(2)}× one object: every object of a local workerd shares one thread, so this shows the sharded path's cost, not its scaling); p50 ${sharded.p50.toFixed(3)} ms`,
+    );
   }
   return lines.join("\n");
 }

@@ -8,7 +8,9 @@
  *   /acquire         acquire on the real RateLimiter: ledger + synchronous SQLite write (what ships)
  *   /acquire-settle  acquire, then settle (the full per-request work; settle runs after the
  *                    response in production, so it costs throughput, not latency)
- *   /acquire-settle-per-event  the same with one commit per call instead of group commit
+ *   /acquire-settle-per-event  the same with one commit per call instead of batches and claims
+ *   /acquire-settle-sharded    acquire + settle on one of 4 shard objects (round robin), which
+ *                    borrow quota from the parent object (sharded limits, shard.ts)
  *
  * Every request targets one object (`tenant:bench`, as a tenant with tenant-wide limits would), so
  * throughput numbers are per object. Limits are far above the load: nothing is ever refused.
@@ -16,7 +18,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { RateLimiter } from "../../../durable-objects/rate-limiter";
 import type { AcquireRequest } from "../../shared/src/contracts/limiter";
-import { AcquireRequestSchema } from "../../shared/src/contracts/limiter";
+import { AcquireRequestSchema, SHARDS } from "../../shared/src/contracts/limiter";
 import { Ledger, type LedgerStore } from "../src/ledger";
 import { SqlLedgerStore } from "../src/sql-store";
 
@@ -71,6 +73,14 @@ interface Env {
 }
 
 const BIG = 1_000_000_000;
+const SHARDED: AcquireRequest = {
+  subjects: [{ id: "tenant:bench-sharded", rpm: BIG, tpm: BIG * 1000, maxConcurrency: null, monthlyBudgetMicros: BIG * 1000 }],
+  tokens: 80,
+  costMicros: 40,
+  peer: "key:bench",
+  parent: "tenant:bench-sharded",
+};
+let nextShard = 0;
 const REQUEST: AcquireRequest = {
   subjects: [
     { id: "key:bench", rpm: BIG, tpm: BIG * 1000, maxConcurrency: BIG, monthlyBudgetMicros: BIG * 1000 },
@@ -90,6 +100,14 @@ export default {
       case "/acquire-settle-per-event": {
         const stub = env.PER_EVENT_LIMITER.get(env.PER_EVENT_LIMITER.idFromName("tenant:bench"));
         const r = await stub.acquire(REQUEST);
+        if (!r.ok) return new Response("refused", { status: 429 });
+        await stub.settle({ leaseId: r.leaseId, tokens: 60, costMicros: 30 });
+        return new Response("ok");
+      }
+      case "/acquire-settle-sharded": {
+        nextShard = (nextShard + 1) % SHARDS;
+        const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`tenant:bench-sharded/shard-${nextShard}`));
+        const r = await stub.acquire(SHARDED);
         if (!r.ok) return new Response("refused", { status: 429 });
         await stub.settle({ leaseId: r.leaseId, tokens: 60, costMicros: 30 });
         return new Response("ok");
