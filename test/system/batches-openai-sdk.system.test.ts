@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toFile } from "openai";
+import type { CompletionUsage } from "openai/resources/completions";
 import { FIXTURES } from "../fake-upstream/wire.mjs";
 import { startCoreStack } from "../fake-upstream/stack";
 import type { FakeUpstream } from "../fake-upstream/server";
@@ -18,6 +19,12 @@ import { afterPriceChange } from "../support/propagation";
 import { BatchListSchema, BatchObjectSchema, FileListSchema, FileObjectSchema } from "../../workers/shared/src/contracts/batches";
 
 /** A GET's JSON answer, as the document describes it (not through the SDK, which adds nothing to it). */
+/** A recorded fixture's usage in the SDK's type (the fixtures are OpenAI's wire format; wire.d.mts types them loosely). */
+type FixtureUsage = CompletionUsage & { prompt_tokens_details: { cached_tokens: number }; completion_tokens_details: { reasoning_tokens: number } };
+function fixtureUsage(name: "chat-reasoning" | "chat-text"): FixtureUsage {
+  return FIXTURES[name].completion.usage as FixtureUsage;
+}
+
 async function gatewayJson(s: Stack, path: string, key: string): Promise<unknown> {
   const res = await gatewayFetch(s, path, { key });
   expect(res.status).toBe(200);
@@ -197,8 +204,8 @@ describe("batches", () => {
     const done = await client.batches.retrieve(created.id);
     expect(done.request_counts).toEqual({ total: 6, completed: 5, failed: 1 });
     // What the upstream reported for each answer (the recorded fixtures), 2 reasoning answers + 3 text answers.
-    const r = FIXTURES["chat-reasoning"].completion.usage;
-    const t = FIXTURES["chat-text"].completion.usage;
+    const r = fixtureUsage("chat-reasoning");
+    const t = fixtureUsage("chat-text");
     expect(done.usage).toEqual({
       input_tokens: 2 * r.prompt_tokens + 3 * t.prompt_tokens,
       input_tokens_details: { cached_tokens: 2 * r.prompt_tokens_details.cached_tokens + 3 * t.prompt_tokens_details.cached_tokens },
@@ -346,14 +353,14 @@ describe("OpenAPI", () => {
     ] as const) {
       expect(Object.keys(doc.paths[path] ?? {}).sort(), path).toEqual(methods);
     }
-    const { client } = await clientFor(stack);
+    const { client, apiKey } = await clientFor(stack);
     const file = await uploadBatchFile(client, jsonl(chatLines(`fake/${uniqueModel("batch-documented")}`, 1)));
     expect(FileObjectSchema.strict().safeParse(file).error).toBeUndefined();
-    expect(FileListSchema.safeParse(await gatewayJson(stack, "/v1/files", client.apiKey)).error).toBeUndefined();
+    expect(FileListSchema.safeParse(await gatewayJson(stack, "/v1/files", apiKey)).error).toBeUndefined();
     const created = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
     const done = await batchReaching(client, created.id, "completed");
     for (const batch of [created, done]) expect(BatchObjectSchema.strict().safeParse(batch).error).toBeUndefined();
-    expect(BatchListSchema.safeParse(await gatewayJson(stack, "/v1/batches", client.apiKey)).error).toBeUndefined();
+    expect(BatchListSchema.safeParse(await gatewayJson(stack, "/v1/batches", apiKey)).error).toBeUndefined();
   });
 });
 
