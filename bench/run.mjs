@@ -7,6 +7,8 @@
 //   npm run bench -- --no-portkey     skip the Node gateway comparison
 //   npm run bench -- --breakdown      instead of timing: JavaScript time per request per Worker,
 //                                     from workerd's async trace (where to optimise)
+//   npm run bench -- --profile        instead of timing: V8 CPU profiles of gateway, tail and model-proxy
+//                                     (self time per function per request; where --breakdown's time goes)
 //   npm run bench -- --storage-in-memory
 //                                     local storage (D1, KV, Durable Objects) on tmpfs (/dev/shm):
 //                                     shows how much of a storage write is this machine's fsync
@@ -24,6 +26,7 @@ import { runBatchBench } from "./lib/batch.mjs";
 import { renderLimiterCeiling, runLimiterBench } from "../workers/rate-limiter/bench/limiter-bench.mjs";
 import { analyzeTrace, renderBreakdown } from "./lib/breakdown.mjs";
 import { runLoad } from "./lib/load.mjs";
+import { startProfiles, summarizeProfile } from "./lib/profile.mjs";
 import { ensurePortkey, portkeyDir, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
 import { deriveMode, renderTables, TARGETS } from "./lib/report.mjs";
 import { createBenchTenant, platformProviderVars } from "./lib/setup.mjs";
@@ -42,6 +45,7 @@ const KNOWN = [
   "--no-portkey",
   "--with-portkey",
   "--breakdown",
+  "--profile",
   "--storage-in-memory",
   "--compare-miniflare",
   "--keep-state",
@@ -52,8 +56,9 @@ const KNOWN = [
 for (const a of args) if (!KNOWN.includes(a)) fail(`unknown option ${a} (known: ${KNOWN.join(" ")})`);
 const quick = args.has("--quick");
 const breakdown = args.has("--breakdown");
+const profile = args.has("--profile");
 const batchOnly = args.has("--batch-only");
-const withPortkey = !args.has("--no-portkey") && !breakdown && !batchOnly;
+const withPortkey = !args.has("--no-portkey") && !breakdown && !batchOnly && !profile;
 const inMemory = args.has("--storage-in-memory");
 
 /** How long each measurement runs. Latency runs are split into rounds that interleave the targets, so slow drift of the machine hits every target alike. */
@@ -71,6 +76,7 @@ if (loadAtStart > availableParallelism() / 4) {
 }
 mkdirSync(results, { recursive: true });
 const tracePath = join(results, "async-trace.jsonl");
+const inspectorPort = profile ? await freePort() : undefined;
 log("Starting the stack (wrangler builds it; workerd serves it without Miniflare's Node proxy, the upstream in a workerd of its own)…");
 const stack = await startBenchStack({
   root,
@@ -79,6 +85,7 @@ const stack = await startBenchStack({
   keepState: args.has("--keep-state"),
   ...(inMemory ? { stateRoot: "/dev/shm" } : {}),
   ...(breakdown ? { asyncTrace: tracePath } : {}),
+  ...(inspectorPort ? { inspectorPort } : {}),
 });
 /** @type {Awaited<ReturnType<typeof startPortkey>> | undefined} */
 let portkey;
@@ -97,6 +104,7 @@ for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.once(
 try {
   const keys = await createBenchTenant(stack.gateway, stack.adminToken);
   if (breakdown) await runBreakdown(keys);
+  else if (profile) await runProfile(keys);
   else if (batchOnly) await runBatch(keys);
   else {
     await runTimings(keys);
@@ -275,6 +283,37 @@ async function runBreakdown(keys) {
       `Names without a prefix are ours; d1:*, kv:*, queues:* are Miniflare's local implementations of those bindings.\n\n` +
       `${renderBreakdown(analysis)}JSON: bench/results/breakdown.json\n`,
   );
+}
+
+/**
+ * CPU profiles of our three Workers on the request path while the chain (unlimited key) serves
+ * requests one at a time, chat then stream: self time per function, per request.
+ * @param {{ unlimitedKey: string, limitedKey: string }} keys
+ */
+async function runProfile(keys) {
+  const requests = quick ? 300 : 1000;
+  const workers = ["gateway", "tail", "model-proxy"];
+  /** @type {Record<string, any>} */
+  const report = {};
+  let text = "";
+  for (const [modeName, stream] of Object.entries(MODES)) {
+    const target = chatTargets(stack, keys, stream)["chain"];
+    log(`${modeName} via chain: warming up, then ${requests} requests, profiled…`);
+    await runLoad(/** @type {Target} */ (target), { connections: 1, amount: 200 });
+    const profiles = await startProfiles(/** @type {number} */ (inspectorPort), workers);
+    await runLoad(/** @type {Target} */ (target), { connections: 1, amount: requests });
+    await sleep(1500); // the usage pack's window and its Queue send
+    const got = await profiles.stop();
+    report[modeName] = {};
+    for (const [worker, p] of Object.entries(got)) {
+      const s = summarizeProfile(p, requests);
+      report[modeName][worker] = s;
+      text += `\n${modeName} via chain, ${worker}: ${s.totalUsPerRequest.toFixed(1)} µs sampled per request; heaviest self time:\n`;
+      for (const r of s.rows) text += `  ${r.usPerRequest.toFixed(1).padStart(7)} µs  ${r.fn}\n`;
+    }
+  }
+  writeFileSync(join(results, "profile.json"), JSON.stringify({ date: new Date().toISOString(), machine: machineInfo(), profiles: report }, null, 2) + "\n");
+  process.stdout.write(`${text}\nJSON: bench/results/profile.json\n`);
 }
 
 /**

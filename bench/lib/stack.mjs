@@ -40,9 +40,10 @@ import { serveWorkerd } from "./workerd.mjs";
  *   Durable Objects) is created; default the OS temp dir
  * @param {string} [options.asyncTrace] have our workerd write its async trace to this file (see
  *   breakdown.mjs); the upstream's process is not traced
+ * @param {number} [options.inspectorPort] open our workerd's V8 inspector on this port (profile.mjs)
  * @returns {Promise<BenchStack>}
  */
-export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir(), asyncTrace }) {
+export async function startBenchStack({ root, compatibilityDate, vars, keepState = false, stateRoot = tmpdir(), asyncTrace, inspectorPort }) {
   const stateDir = mkdtempSync(join(stateRoot, "edge-llm-gateway-bench-"));
   const removeState = () => {
     if (!keepState) rmSync(stateDir, { recursive: true, force: true });
@@ -85,6 +86,7 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
     const ours = await serveWorkerd(config, {
       dir: stateDir,
       asyncTrace,
+      inspectorPort,
       readyUrls: [`${url("bench-sink")}/__bench/loopback-calls`, `${url("bench-floor")}/`, `${url("bench-relay")}/`, `${url("gateway")}/v1/models`],
     }).catch(async (/** @type {unknown} */ err) => {
       await upstream.stop();

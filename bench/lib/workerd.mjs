@@ -14,16 +14,18 @@ export { WORKERD };
  * @param {string} options.dir where the binary config and workerd.log go
  * @param {string[]} options.readyUrls polled until each answers
  * @param {string} [options.asyncTrace] write workerd's async trace (turns, binding operations) here
+ * @param {number} [options.inspectorPort] open the V8 inspector (CPU profiles: `--profile`) on this port
  * @returns {Promise<{ stop(): Promise<void>, log: string }>}
  */
-export async function serveWorkerd(config, { dir, readyUrls, asyncTrace }) {
+export async function serveWorkerd(config, { dir, readyUrls, asyncTrace, inspectorPort }) {
   const configPath = join(dir, "workerd-config.bin");
   writeFileSync(configPath, miniflare.serializeConfig(config));
   const log = join(dir, "workerd.log");
   const out = openSync(log, "w");
   // --experimental: Miniflare's own Workers use flags without a default-on date, as under Miniflare.
   const trace = asyncTrace ? ["--async-trace", asyncTrace] : [];
-  const child = spawn(WORKERD, ["serve", "--binary", "--experimental", ...trace, configPath], { stdio: ["ignore", out, out] });
+  const inspector = inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [];
+  const child = spawn(WORKERD, ["serve", "--binary", "--experimental", ...trace, ...inspector, configPath], { stdio: ["ignore", out, out] });
   closeSync(out);
   const { stop, isDead } = supervise(child);
   try {

@@ -1,6 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { privateWorkerFetch, runChecks, type ProxyRequest, type ServiceHealth } from "../../shared/src";
-import { forward, forwardHttp } from "./proxy/forward";
+import { forwardHttp } from "./proxy/forward";
 import { BatchCoordinator } from "../../../durable-objects/batch-coordinator";
 import { AgentRun } from "../../../durable-objects/agent-run";
 import { handleApi } from "./api/router";
@@ -34,20 +34,11 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
   }
 
   /**
-   * Any core operation encoded as HTTP (contracts/proxy-http.ts): what the gateway sends for a
-   * request that does not stream. Reached only through the gateway's service binding.
+   * Every proxied operation (shared/src/proxy/operations.ts), streamed or not, encoded as HTTP
+   * (contracts/proxy-http.ts). Reached only through the gateway's service binding.
    */
   override async fetch(request: Request): Promise<Response> {
     return forwardHttp(this.env, request);
-  }
-
-  /**
-   * Any proxied operation that streams (a row of shared/src/proxy/operations.ts, named by
-   * `request.operation`), by RPC because it carries the stream's client link; the Response streams
-   * through (proxy/forward.ts).
-   */
-  async stream(request: ProxyRequest): Promise<Response> {
-    return forward(this.env, request);
   }
 
   /** `POST /v1/webhooks` for the key whose principal token this is: the secret is in this answer only. */

@@ -24,7 +24,7 @@ export function registerOperations(app: OpenAPIHono<GatewayBindings>, s: OpenAIS
   for (const [name, op] of OPENAI_OPERATIONS) {
     const path = `${s.prefix}${op.path}`;
     if (op.response) {
-      app.openAPIRegistry.registerPath(proxiedRoute(s, path, op.summary, op.schema, op.response, op.transport.stream !== null, OPERATION_EXAMPLES[name]));
+      app.openAPIRegistry.registerPath(proxiedRoute(s, path, op.summary, op.schema, op.response, op.transport.stream, OPERATION_EXAMPLES[name]));
     }
     app.post(path, (c) => proxyOperation(c, { ...s.perRequest?.(c), operation: name }));
   }

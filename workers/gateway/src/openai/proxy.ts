@@ -14,7 +14,6 @@ import {
 import { acquireLimits, limitHeaders, settleLimits, type Lease } from "../limits";
 import { readJsonRequest } from "../middleware/body";
 import { proxyHttpRequest } from "../../../shared/src/contracts/proxy-http";
-import { ClientLinkTarget } from "../streaming/client-link";
 import { CLIENT_LEFT, unlessClientLeaves } from "../streaming/client-gone";
 import { emptyObservation, type Observation } from "../../../shared/src/proxy/observation";
 import { DIALECTS } from "../../../shared/src/proxy/dialects";
@@ -95,28 +94,26 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
     const value = c.req.header(name);
     if (value !== undefined) (request.headers ??= {})[name] = value;
   }
-  // A stream's reader tells model-proxy when the client hangs up (RPC cannot carry the cancel), so a
-  // stream goes by RPC with its client link; anything else goes as HTTP over the binding, the
-  // cheaper transport, with the client's JSON as sent (contracts/proxy-http.ts).
-  const link = facts.stream ? new ClientLinkTarget() : null;
-  if (link) request.client = link;
-  // Until the answer's first byte goes out, nothing tells the runtime that a client left: watch
-  // its signal, so that a client who leaves now is metered and its lease settled at once. The
-  // signal also cancels the HTTP call (tail and model-proxy stop with it); a stream is stopped
-  // through its client link.
+  // Every operation, streamed or not, goes as HTTP over the binding (contracts/proxy-http.ts), with
+  // the client's JSON as sent. Until the answer's first byte goes out, nothing tells the runtime
+  // that a client left: watch its signal, so that a client who leaves now is metered and its lease
+  // settled at once. The signal also cancels the HTTP call (tail and model-proxy stop with it);
+  // once a stream runs, the SSE pump cancelling its reader (client gone, idle timeout) cancels the
+  // response across both hops down to the upstream fetch (client-departure.system.test.ts).
   const gone = c.req.raw.signal;
   const meter = (res: Omit<ResponseFacts, "endedAt">, abandoned: readonly AbandonedAttempt[] = []) =>
     c.executionCtx.waitUntil(finish(c.env, (p) => c.executionCtx.waitUntil(p), lease, facts, { ...res, endedAt: Date.now() }, abandoned));
   const left = (provider: string | null, model: string | null, abandoned: readonly AbandonedAttempt[] = []): Response => {
-    link?.end("gone");
     meter({ status: CLIENT_CLOSED_REQUEST, provider, model, observation: { ...emptyObservation(), aborted: true } }, abandoned);
     return new Response(null, { status: CLIENT_CLOSED_REQUEST });
   };
   let answer: Response;
   try {
-    const call = async (): Promise<Response> =>
-      link ? await c.env.TAIL.stream(request) : await c.env.TAIL.fetch(proxyHttpRequest(request, sentText), { signal: gone });
-    const first = await unlessClientLeaves(call(), gone, (late) => void late.body?.cancel().catch(() => {}));
+    const first = await unlessClientLeaves(
+      c.env.TAIL.fetch(proxyHttpRequest(request, sentText), { signal: gone }),
+      gone,
+      (late) => void late.body?.cancel().catch(() => {}),
+    );
     if (first === CLIENT_LEFT) return left(null, null);
     answer = first;
   } catch (err) {
@@ -128,7 +125,6 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
       message: "The gateway could not reach its inference service. Retry the request.",
       headers: { "retry-after": "1" },
     });
-    link?.end("gone");
     meter({ status: error.status, provider: null, model: null, observation: null });
     throw error;
   }
@@ -142,8 +138,6 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
   const model = answer.headers.get(GATEWAY_HEADERS.model);
   const abandoned = decodeAbandonedAttempts(answer.headers.get(ABANDONED_ATTEMPTS_HEADER));
   const done = (observation: Observation | null, status = answer.status) => {
-    // A stream the client left, or that failed or timed out here, must stop upstream too.
-    link?.end(observation?.aborted || observation?.upstreamError ? "gone" : "done");
     meter({ status, provider, model, observation }, abandoned);
   };
   const isSse = (answer.headers.get("content-type") ?? "").startsWith("text/event-stream");

@@ -9,7 +9,6 @@ import {
   type ProxyRequest,
 } from "../../../shared/src";
 import { GATEWAY_HEADERS } from "../../../shared/src/proxy/headers";
-import type { ClientLink } from "../../../shared/src/contracts/client-link";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
 import type { ModelRegistry, Resolution } from "../registry";
 import type { AttemptRecord } from "../routing/execute";
@@ -38,7 +37,7 @@ export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => M
     const resolved = await registry().resolve(asked, req.operation, claims.value);
     const resolution = resolved.ok ? withinAllowList(asked, resolved.value, claims.value) : resolved;
     if (!resolution.ok) return errorResponse(resolution.error, req.requestId);
-    return await attempt(req, resolution.value, routing, req.client ?? null);
+    return await attempt(req, resolution.value, routing);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", service: "model-proxy", requestId, message: err instanceof Error ? err.message : String(err) }));
     return errorResponse({ code: "internal_error", message: "model-proxy had an internal error. Quote the request id when reporting it." }, requestId);
@@ -50,13 +49,13 @@ export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => M
  * is retried with backoff on transient failures and the next one tried after, each attempt under
  * its timeout; a stream is committed at its first byte, and only then is it answered.
  */
-async function attempt(req: ProxyRequest, resolution: Resolution, routing: RoutingContext, client: ClientLink | null): Promise<Response> {
+async function attempt(req: ProxyRequest, resolution: Resolution, routing: RoutingContext): Promise<Response> {
   const stream = req.body["stream"] === true;
   const options = req.body["stream_options"] as { include_usage?: unknown } | null | undefined;
   // The gateway meters every stream: ask for usage even when the client did not (its tap strips it).
   const forceStreamUsage = stream && options?.include_usage !== true;
   const result = await routeRequest(req, resolution, forceStreamUsage, routing);
-  if (result.ok) return answer(result.response, result.abort, result.target, result.attempts, client);
+  if (result.ok) return answer(result.response, result.target, result.attempts);
   return failure(result.error, result.target, result.attempts, req.requestId);
 }
 
@@ -76,7 +75,7 @@ function gatewayHeaders(served: DispatchTarget | null, attempts: readonly Attemp
   return h;
 }
 
-function answer(upstream: Response, abort: AbortController, served: DispatchTarget, attempts: readonly AttemptRecord[], client: ClientLink | null): Response {
+function answer(upstream: Response, served: DispatchTarget, attempts: readonly AttemptRecord[]): Response {
   const headers = gatewayHeaders(served, attempts);
   const type = upstream.headers.get("content-type") ?? "application/json";
   headers.set("content-type", type);
@@ -90,12 +89,8 @@ function answer(upstream: Response, abort: AbortController, served: DispatchTarg
   // layer here cost ~0.3 ms at p50 per streamed request).
   headers.set("cache-control", "no-cache");
   headers.set(GATEWAY_HEADERS.idleTimeout, String(served.target.provider.timeoutMs));
-  // The caller cannot cancel this stream across RPC; its client link says when nobody reads it,
-  // and aborting the upstream fetch errors its body, which stops every layer reading it.
-  client?.closed().then(
-    (outcome) => outcome === "gone" && abort.abort(new DOMException("The client went away.", "AbortError")),
-    () => abort.abort(new DOMException("The caller's request ended.", "AbortError")),
-  );
+  // Passed through natively: the gateway cancelling its reader (client gone, idle timeout)
+  // cancels this body across the bindings, which closes the upstream connection.
   return new Response(upstream.body, { status: upstream.status, headers });
 }
 

@@ -8,13 +8,13 @@ import { ProxyRequestSchema, type ProxyOperation, type ProxyRequest } from "./pr
  * (gateway → tail → model-proxy: `env.TAIL.fetch()`, `env.MODEL_PROXY.fetch()`) instead of as the
  * argument of an RPC method.
  *
- * Why two transports for one contract: in this runtime a service-binding `fetch()` hop costs less
- * than an RPC method that returns a Response (bench: three bare Workers chained by `fetch()` answer
- * ~0.3 ms sooner at p50 than the same three chained by RPC; the chain's non-streamed chat got
- * ~0.2 ms faster with it), and the body travels as the client's own JSON text, which tail never
- * parses. A stream still goes by RPC: it carries the client link (contracts/client-link.ts), an
- * RpcTarget, and only RPC can carry one — without it, a client leaving while the upstream is
- * silent could not stop the upstream call.
+ * Why HTTP: in this runtime a service-binding `fetch()` hop costs less than an RPC method that
+ * returns a Response (bench: three bare Workers chained by `fetch()` answer ~0.3 ms sooner at p50
+ * than the same three chained by RPC), and the body travels as the client's own JSON text, which
+ * tail never parses. Streams go the same way: cancelling a streamed answer's reader (the gateway's
+ * SSE pump does when the client leaves or the upstream goes silent) cancels the response across
+ * both hops and closes the upstream connection, which a `ReadableStream` returned over RPC does not
+ * carry back (workerd#7298) — the reason streams once needed an RPC "client link".
  *
  * Wire format: `POST https://proxy.internal/<operation>`, the body as `application/json`, the
  * principal token and request id in headers, and each allow-listed client header under

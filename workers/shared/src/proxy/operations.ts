@@ -41,11 +41,11 @@ export interface ProxiedOperation {
   /** The limiter's reservation, from the (validated) body; model-proxy routes by the same prompt estimate. */
   estimate(body: Record<string, unknown>): OperationEstimate;
   /**
-   * How it crosses gateway → tail → model-proxy: a request that does not stream goes as HTTP over
-   * the bindings (`contracts/proxy-http.ts`); a stream (`stream: true` in the body) goes by RPC with
-   * its client link (`contracts/client-link.ts`). `stream: null`: the operation never streams.
+   * How it crosses gateway → tail → model-proxy: as HTTP over the bindings (`contracts/proxy-http.ts`),
+   * streamed or not — cancelling a streamed answer's reader cancels it across both hops down to the
+   * upstream fetch. `stream`: whether the operation may answer with an SSE stream (`stream: true`).
    */
-  transport: { body: "http"; stream: "rpc" | null };
+  transport: { via: "http"; stream: boolean };
   /** The answer's wire dialect: which SSE inspector and JSON reader the gateway uses (dialects.ts). */
   dialect: Dialect;
   /** Client headers the upstream must see (allow-listed; never auth). */
@@ -64,7 +64,7 @@ export const PROXY_OPERATIONS = {
     schema: ChatCompletionRequestSchema,
     response: ChatCompletionSchema,
     estimate: (body) => ({ promptTokens: estimateChatPromptTokens(body), completion: completionAsk(body) }),
-    transport: { body: "http", stream: "rpc" },
+    transport: { via: "http", stream: true },
     dialect: "openai",
     forwardHeaders: [],
     upstreamPath: "/chat/completions",
@@ -80,7 +80,7 @@ export const PROXY_OPERATIONS = {
       promptTokens: estimateInputTokens(body["prompt"]) + (typeof body["suffix"] === "string" ? estimateInputTokens(body["suffix"]) : 0),
       completion: completionAsk({ max_tokens: body["max_tokens"], n: body["n"], best_of: body["best_of"] }),
     }),
-    transport: { body: "http", stream: "rpc" },
+    transport: { via: "http", stream: true },
     dialect: "openai",
     forwardHeaders: [],
     upstreamPath: "/completions",
@@ -93,7 +93,7 @@ export const PROXY_OPERATIONS = {
     schema: EmbeddingRequestSchema,
     response: EmbeddingListSchema,
     estimate: (body) => ({ promptTokens: estimateInputTokens(body["input"]), completion: { maxPerChoice: 0, choices: 1 } }),
-    transport: { body: "http", stream: null },
+    transport: { via: "http", stream: false },
     dialect: "openai",
     forwardHeaders: [],
     upstreamPath: "/embeddings",
@@ -112,7 +112,7 @@ export const PROXY_OPERATIONS = {
     schema: MessagesRequestSchema,
     response: null,
     estimate: (body) => ({ promptTokens: estimateMessagesPromptTokens(body), completion: completionAsk({ max_tokens: body["max_tokens"] }) }),
-    transport: { body: "http", stream: "rpc" },
+    transport: { via: "http", stream: true },
     dialect: "anthropic",
     forwardHeaders: ["anthropic-version", "anthropic-beta"],
     upstreamPath: null,

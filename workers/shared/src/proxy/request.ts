@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { ClientLinkSchema } from "../contracts/client-link";
 import { PrincipalTokenSchema } from "../contracts/principal";
 import { FORWARDED_HEADERS, PROXY_OPERATION_NAMES } from "./operations";
 
@@ -8,8 +7,8 @@ import { FORWARDED_HEADERS, PROXY_OPERATION_NAMES } from "./operations";
  * (operations.ts) for a verified principal. The body is the client's request (validated by the
  * gateway with the row's schema) with the client's model name; model-proxy resolves it to provider
  * targets and answers with a Response in the operation's dialect (JSON or SSE), or an OpenAI-shaped
- * error Response. The type is this schema's: every hop that takes a ProxyRequest parses it, the
- * stream's client link included.
+ * error Response. The type is this schema's; it crosses the bindings as HTTP (contracts/proxy-http.ts),
+ * which model-proxy decodes and checks against this schema.
  */
 export const ProxyRequestSchema = z.object({
   /** Signed principal token; tail and model-proxy verify it before acting for the tenant. */
@@ -25,8 +24,6 @@ export const ProxyRequestSchema = z.object({
       z.string().max(1024),
     )
     .optional(),
-  /** A stream's client link (contracts/client-link.ts): present exactly when the request goes by RPC. */
-  client: ClientLinkSchema.optional(),
 });
 
 export type ProxyRequest = z.infer<typeof ProxyRequestSchema>;

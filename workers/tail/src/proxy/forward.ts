@@ -1,11 +1,6 @@
-import { errorResponse, ProxyRequestSchema, validationError, type ProxyRequest } from "../../../shared/src";
+import { errorResponse } from "../../../shared/src";
 import { proxyEnvelopeOf } from "../../../shared/src/contracts/proxy-http";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
-
-export interface ForwardEnv {
-  PRINCIPAL_VERIFY_JWK: string;
-  MODEL_PROXY: { dispatch(request: ProxyRequest): Promise<Response> };
-}
 
 export interface ForwardHttpEnv {
   PRINCIPAL_VERIFY_JWK: string;
@@ -13,22 +8,11 @@ export interface ForwardHttpEnv {
 }
 
 /**
- * A streamed proxied operation (any row of the operations table, shared/src/proxy/operations.ts),
- * as the gateway sends it by RPC: tail checks who asks (the signed principal token, verified once
- * per token per isolate) and hands the request — its client link included
- * (contracts/client-link.ts) — to model-proxy. The Response comes back as model-proxy produced it;
- * tail adds nothing to it and never reads its body.
- */
-export async function forward(env: ForwardEnv, raw: unknown): Promise<Response> {
-  const parsed = ProxyRequestSchema.safeParse(raw);
-  if (!parsed.success) return errorResponse(validationError(parsed.error));
-  const req = parsed.data;
-  return verifiedThen(env, req, () => env.MODEL_PROXY.dispatch(req));
-}
-
-/**
- * The same, for a request that came as HTTP (contracts/proxy-http.ts): only the envelope is read,
- * and the request itself — body unread — goes on to model-proxy's `fetch`.
+ * A proxied operation (any row of shared/src/proxy/operations.ts), as the gateway sends it: HTTP
+ * over the binding (contracts/proxy-http.ts). tail checks who asks (the signed principal token,
+ * verified once per token per isolate) from the envelope only, and the request itself — body
+ * unread — goes on to model-proxy's `fetch`. The Response, JSON or an SSE stream, comes back as
+ * model-proxy produced it; tail adds nothing to it and never reads its body.
  */
 export async function forwardHttp(env: ForwardHttpEnv, request: Request): Promise<Response> {
   const envelope = proxyEnvelopeOf(request);
