@@ -21,6 +21,7 @@ import { AuthCallContextSchema } from "../../shared/src/contracts/auth";
 import type { ConsoleUser, CreatedInvite, Role, SessionCredential, SessionGrant } from "../../shared/src/contracts/users";
 import { clockOf } from "./users/clock";
 import { acceptInvite, checkSession, consolePrincipal, createInvite, createOperator, login, logout } from "./users/users";
+import { errorMessage, log } from "../../shared/src/log";
 
 /**
  * auth: tenants, API keys and principal tokens. Reached only through service bindings (RPC).
@@ -165,7 +166,7 @@ export class AuthService extends WorkerEntrypoint<AuthEnv> {
     try {
       return await run();
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", service: "auth", op, requestId, message: err instanceof Error ? err.message : String(err) }));
+      log.error("auth", "internal error", { op, requestId, message: errorMessage(err) });
       return fail({ code: "internal_error", message: "The auth service had an internal error. Quote the request id when reporting it." });
     }
   }

@@ -5,6 +5,7 @@ import { RewrapRequestSchema, type CredentialInfo, type RewrapSummary } from "..
 import { DecryptError } from "./envelope";
 import { MasterKeyError, masterKeyRing } from "./master-keys";
 import { isCredentialRef, Vault } from "./vault";
+import { errorMessage, log } from "../../shared/src/log";
 export { WebhookSecrets } from "./webhook-secrets";
 
 const RefSchema = z.string().refine(isCredentialRef, "is not a credential reference");
@@ -91,7 +92,7 @@ export class SecretsService extends WorkerEntrypoint<SecretsEnv> {
       if (err instanceof DecryptError || err instanceof MasterKeyError) {
         return fail({ code: "internal_error", message: err.message });
       }
-      console.error(JSON.stringify({ level: "error", service: "secrets", message: err instanceof Error ? err.message : String(err) }));
+      log.error("secrets", "internal error", { message: errorMessage(err) });
       return fail({ code: "internal_error", message: "The secrets service failed; the operation was not performed." });
     }
   }

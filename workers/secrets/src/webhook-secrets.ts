@@ -5,6 +5,7 @@ import { WebhookIdSchema } from "../../shared/src/contracts/webhooks";
 import { isWebhookSecret } from "../../shared/src/webhooks/signature";
 import { DecryptError, open, parseEnvelope, rewrap, seal } from "./envelope";
 import { MasterKeyError, masterKeyRing } from "./master-keys";
+import { errorMessage, log } from "../../shared/src/log";
 
 /**
  * Webhook signing secrets, encrypted at rest with the same envelope scheme as provider credentials
@@ -68,9 +69,7 @@ export class WebhookSecrets extends WorkerEntrypoint<SecretsEnv> {
     } catch (err) {
       // DecryptError/MasterKeyError messages name ids and versions, never key material.
       if (err instanceof DecryptError || err instanceof MasterKeyError) return fail({ code: "internal_error", message: err.message });
-      console.error(
-        JSON.stringify({ level: "error", service: "secrets", entrypoint: "WebhookSecrets", message: err instanceof Error ? err.message : String(err) }),
-      );
+      log.error("secrets", "internal error", { op: "WebhookSecrets", message: errorMessage(err) });
       return fail({ code: "internal_error", message: "The secrets service failed; the operation was not performed." });
     }
   }

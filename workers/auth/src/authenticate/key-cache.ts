@@ -1,5 +1,6 @@
 import type { Budget, Limits, Principal, Scope } from "../../../shared/src";
 import { parseJson } from "../db/rows";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * What auth knows about an active key secret, minus the principal token: the value cached in KV
@@ -169,16 +170,11 @@ export async function publishTenantGeneration(kv: KVNamespace, tenantId: string,
       return;
     } catch (err) {
       if (attempt < 2) continue;
-      console.error(
-        JSON.stringify({
-          level: "error",
-          service: "auth",
-          message: "tenant generation not published to KV; cached keys of this tenant converge within the KV TTL",
-          tenantId,
-          generation,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
+      log.error("auth", "tenant generation not published to KV; cached keys of this tenant converge within the KV TTL", {
+        tenantId,
+        detail: generation,
+        message: errorMessage(err),
+      });
       return;
     }
   }

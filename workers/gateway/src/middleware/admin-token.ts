@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, signAdminContext, timingSafeEqualStrings } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
+import { log } from "../../../shared/src/log";
 
 /** The bearer token of a request, if it sends one. */
 function bearerOf(header: string | undefined): string | null {
@@ -45,7 +46,7 @@ export function adminTokenAuth(): MiddlewareHandler<GatewayBindings> {
     }
     const expected = c.env.ADMIN_TOKEN;
     if (!expected) {
-      console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "ADMIN_TOKEN is not configured; /admin is closed" }));
+      log.error("gateway", "ADMIN_TOKEN is not configured; /admin is closed", { requestId: c.get("requestId") });
       throw new ApiError({ code: "invalid_api_key", message: "Invalid admin token." });
     }
     if (!(await timingSafeEqualStrings(presented, expected))) {

@@ -3,6 +3,7 @@ import { ApiError, hashApiKey, parseApiKey, type Principal, type Result } from "
 import type { GatewayBindings } from "../types";
 import { PRINCIPAL_CACHE_TTL_MS } from "../../../shared/src/contracts/propagation";
 import { cacheNow } from "./test-clock";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * API-key authentication for `/v1` routes: `Authorization: Bearer <key>` (what the OpenAI SDKs
@@ -113,9 +114,7 @@ export async function principalFor(c: Context<GatewayBindings>, apiKey: string):
   try {
     result = await c.env.AUTH.authenticate(apiKey);
   } catch (err) {
-    console.error(
-      JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "auth unavailable", error: err instanceof Error ? err.message : String(err) }),
-    );
+    log.error("gateway", "auth unavailable", { requestId: c.get("requestId"), message: errorMessage(err) });
     throw new ApiError({ code: "service_unavailable", message: "Authentication is temporarily unavailable. Retry the request." });
   }
   if (!result.ok) {
@@ -132,7 +131,7 @@ export async function principalFor(c: Context<GatewayBindings>, apiKey: string):
  * stale key. It names the request and why — never the presented key or any part of it.
  */
 function logRefusal(c: Context<GatewayBindings>, code: string, reason: string): void {
-  console.warn(JSON.stringify({ level: "warn", requestId: c.get("requestId"), message: "api key refused", code, reason }));
+  log.warn("gateway", "api key refused", { requestId: c.get("requestId"), code, detail: reason });
 }
 
 /** The middleware every authenticated `/v1` route uses. 401 in OpenAI's shape when it fails. */

@@ -2,6 +2,7 @@ import type { ErrorHandler, NotFoundHandler, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, errorResponse, type ApiErrorInit } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * Turns anything thrown into OpenAI's error shape. Unknown errors are logged with the request id
@@ -11,7 +12,7 @@ export const onError: ErrorHandler<GatewayBindings> = (err, c) => {
   const requestId = c.get("requestId");
   if (err instanceof ApiError) return errorResponse(err.toInit(), requestId);
   if (err instanceof HTTPException) return errorResponse(fromHttpException(err), requestId);
-  console.error(JSON.stringify({ level: "error", requestId, message: err instanceof Error ? err.message : String(err) }));
+  log.error("gateway", "internal error", { requestId, message: errorMessage(err) });
   return errorResponse({ code: "internal_error", message: "The gateway had an internal error. Quote the request id when reporting it." }, requestId);
 };
 
