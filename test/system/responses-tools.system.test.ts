@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FakeUpstream } from "../fake-upstream/server";
+import { clientFor } from "../support/clients";
+import { MCP_WEATHER, startMcpServer, type TestMcpServer } from "../support/mcp-server";
+import { uniqueModel } from "../support/names";
+import { startResponsesStack } from "../support/responses";
+import type { Stack } from "../support/stack";
+
+/**
+ * Issue 13, "must show": server-side tools of a response run on an Anthropic-type provider — a
+ * remote MCP server the test runs (listed and called, with and without approval) — and each limit
+ * ending the run `incomplete` with its reason.
+ */
+
+let stack: Stack;
+let upstream: FakeUpstream;
+let mcp: TestMcpServer;
+let close: () => Promise<void>;
+beforeAll(async () => {
+  ({ stack, upstream, close } = await startResponsesStack());
+  mcp = await startMcpServer();
+});
+afterAll(async () => {
+  await close?.();
+  await mcp?.close();
+});
+
+const ANSWER = "Hello! The capital of France is Paris.";
+const ARGS = JSON.stringify({ location: "Paris, France", unit: "celsius" });
+const mcpTool = (extra: Record<string, unknown> = {}) => ({ type: "mcp" as const, server_label: "weather", server_url: mcp.url, ...extra });
+
+describe("MCP tools", () => {
+  it("without approval: tools listed (mcp_list_tools), the model's call made over MCP (mcp_call), its output given back to the model", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("mcp-never");
+    const before = mcp.calls.length;
+    const response = await client.responses.create({
+      model: `claude/${model}`,
+      input: "What's the weather in Paris?",
+      tools: [mcpTool({ require_approval: "never", headers: { authorization: "Bearer mcp-secret" } })],
+    });
+    expect(response.status).toBe("completed");
+    expect(response.output.map((i) => i.type)).toEqual(["mcp_list_tools", "message", "mcp_call", "message"]);
+    expect(response.output[0]).toEqual({
+      type: "mcp_list_tools",
+      id: expect.stringMatching(/^mcpl_/),
+      server_label: "weather",
+      error: null,
+      tools: [
+        expect.objectContaining({ name: "get_weather", description: "Current weather", input_schema: expect.objectContaining({ type: "object" }) }),
+        expect.objectContaining({ name: "get_time" }),
+      ],
+    });
+    expect(response.output[2]).toEqual({
+      type: "mcp_call",
+      id: expect.stringMatching(/^mcp_/),
+      server_label: "weather",
+      name: "get_weather",
+      arguments: ARGS,
+      output: MCP_WEATHER,
+      error: null,
+      status: "completed",
+      approval_request_id: null,
+    });
+    expect(response.output_text).toContain(ANSWER);
+    expect(mcp.calls.slice(before)).toEqual([
+      { name: "get_weather", arguments: { location: "Paris, France", unit: "celsius" }, authorization: "Bearer mcp-secret" },
+    ]);
+    // The tool's output reached the model as the tool result; the credential never left in the response.
+    const second = upstream.requests(model)[1]!.body["messages"] as { content: { type: string; content?: unknown }[] }[];
+    expect(second.at(-1)!.content).toEqual([expect.objectContaining({ type: "tool_result", content: MCP_WEATHER })]);
+    expect(JSON.stringify(response)).not.toContain("mcp-secret");
+  });
+
+  it("with approval: the run stops at an mcp_approval_request; the client's approval continues it and the call is made once", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("mcp-approve");
+    const before = mcp.calls.length;
+    const first = await client.responses.create({ model: `claude/${model}`, input: "What's the weather in Paris?", tools: [mcpTool()] });
+    expect(first.status).toBe("completed");
+    expect(first.output.map((i) => i.type)).toEqual(["mcp_list_tools", "message", "mcp_approval_request"]);
+    const request = first.output[2]!;
+    expect(request).toEqual({
+      type: "mcp_approval_request",
+      id: expect.stringMatching(/^mcpr_/),
+      server_label: "weather",
+      name: "get_weather",
+      arguments: ARGS,
+    });
+    expect(mcp.calls.length).toBe(before);
+
+    const second = await client.responses.create({
+      model: `claude/${model}`,
+      previous_response_id: first.id,
+      input: [{ type: "mcp_approval_response", approval_request_id: request.type === "mcp_approval_request" ? request.id : "", approve: true }],
+      tools: [mcpTool()],
+    });
+    expect(second.status).toBe("completed");
+    expect(second.output.map((i) => i.type)).toEqual(["mcp_call", "message"]);
+    expect(second.output[0]).toMatchObject({
+      type: "mcp_call",
+      name: "get_weather",
+      output: MCP_WEATHER,
+      status: "completed",
+      approval_request_id: request.id,
+    });
+    expect(second.output_text).toBe(ANSWER);
+    expect(mcp.calls.slice(before).map((c) => c.name)).toEqual(["get_weather"]);
+  });
+});
+
+describe("limits end the run incomplete with their reason", () => {
+  const forced = (model: string, extra: Record<string, unknown> = {}) => ({
+    model: `claude/${model}`,
+    input: "What's the weather in Paris?",
+    tool_choice: "required" as const,
+    tools: [mcpTool({ require_approval: "never" })],
+    ...extra,
+  });
+
+  it("loop_detected: the same tool with identical arguments again and again", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("limit-loop");
+    const response = await client.responses.create(forced(model));
+    expect(response.status).toBe("incomplete");
+    expect(response.incomplete_details).toEqual({ reason: "loop_detected" });
+    expect(response.output.filter((i) => i.type === "mcp_call")).toHaveLength(2);
+  });
+
+  it("max_tool_calls", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("limit-calls");
+    const response = await client.responses.create(forced(model, { max_tool_calls: 1 }));
+    expect(response).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_tool_calls" }, max_tool_calls: 1 });
+    expect(response.output.filter((i) => i.type === "mcp_call")).toHaveLength(1);
+  });
+
+  it("max_output_tokens: the model stopped at its token limit", async () => {
+    const { client } = await clientFor(stack);
+    const model = `${uniqueModel("limit-out")}-max-tokens`;
+    const response = await client.responses.create({ model: `claude/${model}`, input: "Write a long story.", max_output_tokens: 64 });
+    expect(response).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" } });
+    expect(upstream.requests(model)[0]!.body["max_tokens"]).toBe(64);
+  });
+
+  it("max_steps and budget (max_total_tokens) on /v1/agentic; server caps lower client values", async () => {
+    const { apiKey } = await clientFor(stack);
+    const post = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${stack.url}/v1/agentic`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const steps = await post({ ...forced(uniqueModel("limit-steps")), limits: { max_steps: 1, timeout_ms: 10_000_000 } });
+    expect(steps.status).toBe(200);
+    expect(steps.body).toMatchObject({ object: "response", status: "incomplete", incomplete_details: { reason: "max_steps" } });
+    expect(steps.body["limits"]).toMatchObject({ max_steps: 1, timeout_ms: 900_000 });
+    const budget = await post({ ...forced(uniqueModel("limit-budget")), limits: { max_total_tokens: 1 } });
+    expect(budget.body).toMatchObject({ status: "incomplete", incomplete_details: { reason: "budget" } });
+    expect((budget.body["output"] as { type: string }[]).filter((i) => i.type === "mcp_call")).toHaveLength(1);
+  });
+
+  it("/v1/responses refuses the agentic extensions with 400 naming them", async () => {
+    const { apiKey } = await clientFor(stack);
+    const res = await fetch(`${stack.url}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "claude/x", input: "hi", limits: { max_steps: 1 } }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.objectContaining({ param: "limits", code: "invalid_request", type: "invalid_request_error" }) });
+  });
+});
