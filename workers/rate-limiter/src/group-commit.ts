@@ -21,7 +21,15 @@ export interface BatchTarget extends LedgerStore {
  * (`onFailure` aborts it).
  */
 export class GroupCommitStore implements LedgerStore {
+  /** Ordered changes (spend seeding and release, sweeps). */
   private ops: (() => void)[] = [];
+  /**
+   * Leases changed since the last batch, coalesced to their latest state: a lease admitted and
+   * settled within one batch is one INSERT, one forgotten before it was written is nothing.
+   */
+  private leases = new Map<string, { op: "insert" | "update"; row: LeaseEntry } | { op: "delete" }>();
+  /** Settled spend added since the last ordered op, summed per subject and month. */
+  private added = new Map<string, { subject: string; month: string; micros: number }>();
   private flushing: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -34,33 +42,51 @@ export class GroupCommitStore implements LedgerStore {
   ) {}
 
   leaseAdmitted(e: LeaseEntry): void {
-    const row = snapshot(e);
-    this.ops.push(() => this.inner.leaseAdmitted(row));
+    this.leases.set(e.id, { op: "insert", row: snapshot(e) });
   }
 
   leaseUpdated(e: LeaseEntry): void {
-    const row = snapshot(e);
-    this.ops.push(() => this.inner.leaseUpdated(row));
+    const pending = this.leases.get(e.id);
+    this.leases.set(e.id, { op: pending?.op === "insert" ? "insert" : "update", row: snapshot(e) });
   }
 
   leaseForgotten(id: string): void {
-    this.ops.push(() => this.inner.leaseForgotten(id));
+    if (this.leases.get(id)?.op === "insert") this.leases.delete(id);
+    else this.leases.set(id, { op: "delete" });
   }
 
   spendAdded(subject: string, month: string, micros: number): void {
-    this.ops.push(() => this.inner.spendAdded(subject, month, micros));
+    const key = `${subject}\n${month}`;
+    const sum = this.added.get(key);
+    if (sum) sum.micros += micros;
+    else this.added.set(key, { subject, month, micros });
   }
 
   spendSeeded(subject: string, month: string, micros: number): void {
-    this.ops.push(() => this.inner.spendSeeded(subject, month, micros));
+    this.ordered(() => this.inner.spendSeeded(subject, month, micros));
   }
 
   spendReleased(subject: string, month: string): void {
-    this.ops.push(() => this.inner.spendReleased(subject, month));
+    this.ordered(() => this.inner.spendReleased(subject, month));
   }
 
   swept(settledBefore: number, expiredBefore: number): void {
-    this.ops.push(() => this.inner.swept(settledBefore, expiredBefore));
+    this.ordered(() => this.inner.swept(settledBefore, expiredBefore));
+  }
+
+  /** An op whose order matters: the spend added before it is applied first. */
+  private ordered(op: () => void): void {
+    this.takeAdded();
+    this.ops.push(op);
+  }
+
+  private takeAdded(): void {
+    if (this.added.size === 0) return;
+    const sums = [...this.added.values()];
+    this.added.clear();
+    this.ops.push(() => {
+      for (const a of sums) if (a.micros !== 0) this.inner.spendAdded(a.subject, a.month, a.micros);
+    });
   }
 
   /** Resolves once every change recorded so far is committed (at the end of this turn); rejects if the commit failed. */
@@ -93,14 +119,22 @@ export class GroupCommitStore implements LedgerStore {
 
   /** Writes the queued changes and the claim rows now, in one transaction. */
   commit(): void {
+    this.takeAdded();
     const ops = this.ops;
     this.ops = [];
+    const leases = this.leases;
+    this.leases = new Map();
     const { rows: claims, active } = this.claims();
     // Once the admitted subjects are quiet, the next batch gives their unused claims back.
     if (active) this.later();
-    if (ops.length === 0 && claims.length === 0) return;
+    if (ops.length === 0 && leases.size === 0 && claims.length === 0) return;
     try {
       this.transaction(() => {
+        for (const [id, l] of leases) {
+          if (l.op === "insert") this.inner.leaseAdmitted(l.row);
+          else if (l.op === "update") this.inner.leaseUpdated(l.row);
+          else this.inner.leaseForgotten(id);
+        }
         for (const op of ops) op();
         if (claims.length > 0) this.inner.claimsWritten(claims);
       });
