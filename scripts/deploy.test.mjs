@@ -68,7 +68,11 @@ describe("production deploy", () => {
         expect(Object.keys(secretsFor(w.name, all)).sort(), `${w.name} ${env ?? "local"}`).toEqual([...(configFor(w, env).secrets?.required ?? [])].sort());
       }
     }
-    expect(OPTIONAL_SECRETS).toEqual({ "model-proxy": ["PLATFORM_PROVIDER_KEYS"], gateway: ["METRICS_TOKEN"] });
+    expect(OPTIONAL_SECRETS).toEqual({
+      "model-proxy": ["PLATFORM_PROVIDER_KEYS"],
+      gateway: ["METRICS_TOKEN"],
+      billing: ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"],
+    });
     const proxy = WORKERS.find((w) => w.name === "model-proxy");
     const file = { ...all, PLATFORM_PROVIDER_KEYS: '{"openai":"sk-x"}' };
     expect(Object.keys(secretsOf(proxy, configFor(proxy, "production"), file)).sort()).toEqual([

@@ -29,6 +29,8 @@ export const OPTIONAL_SECRETS = {
   "model-proxy": ["PLATFORM_PROVIDER_KEYS"],
   // A token that may read GET /metrics and nothing else (absent: only the admin token reads it).
   gateway: ["METRICS_TOKEN"],
+  // Stripe (payment collection): absent, billing still invoices and says collection is off.
+  billing: ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"],
 };
 
 export const D1_DATABASES = [

@@ -3,8 +3,16 @@ interface __BaseEnv_BillingEnv {
 	BILLING_DB: D1Database;
 	ENVIRONMENT: string;
 	INVOICE_ISSUER: string;
+	STRIPE_API_HOST: string;
+	STRIPE_API_PORT: string;
+	STRIPE_API_PROTOCOL: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	GATEWAY_VERIFY_JWK: string;
 	TENANT_EVENTS: Service<typeof import("../../tail/src/index").TenantEvents>;
 }
-interface BillingEnv extends __BaseEnv_BillingEnv {}
+interface BillingEnv extends __BaseEnv_BillingEnv {
+	/** Optional secret: absent when not set (scripts/workers.mjs OPTIONAL_SECRETS). */
+	STRIPE_SECRET_KEY?: string;
+	/** Optional secret: absent when not set (scripts/workers.mjs OPTIONAL_SECRETS). */
+	STRIPE_WEBHOOK_SECRET?: string;
+}

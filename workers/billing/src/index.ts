@@ -17,6 +17,9 @@ import { Invoices } from "./invoices/service";
 import { metricsSnapshot } from "./metrics/snapshot";
 import type { MetricsSnapshot } from "../../shared/src/contracts/metrics";
 import { Credits } from "./credits/service";
+import { stripeClient } from "./stripe/client";
+import { mirrorInvoice } from "./stripe/mirror";
+import { stripeWebhook } from "./stripe/webhook";
 import type { CreditBalance, CreditGrant, CreditLimit } from "../../shared/src/contracts/credits";
 import type { CreditNote, Invoice, InvoiceList } from "../../shared/src/contracts/invoices";
 
@@ -36,7 +39,7 @@ function invoices(env: BillingEnv): Invoices {
     db: env.BILLING_DB,
     keys: keysOf(env),
     issuer: env.INVOICE_ISSUER,
-    collection: { enabled: false },
+    collection: { enabled: Boolean(env.STRIPE_SECRET_KEY) },
     credits: (tenantId, month, subtotal) => c.applied(tenantId, month, subtotal),
     now: () => Date.now(),
   });
@@ -203,9 +206,16 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     return invoices(this.env).html(actor, id);
   }
 
-  /** Admin: finalises a closed month's draft; 409 when already final or the month is still open. */
+  /** Admin: finalises a closed month's draft; 409 when already final or the month is still open. Mirrored to Stripe when collection is on. */
   async finalizeInvoice(actor: unknown, id: unknown): Promise<Result<Invoice>> {
-    return invoices(this.env).finalize(actor, id);
+    const res = await invoices(this.env).finalize(actor, id);
+    if (res.ok) await mirrorPending(this.env);
+    return res;
+  }
+
+  /** `POST /webhooks/stripe`: the raw body and its Stripe-Signature; verified here, processed once by event id. */
+  async stripeWebhook(body: unknown, signature: unknown): Promise<Result<{ processed: boolean }>> {
+    return stripeWebhook(this.env, body, signature, Date.now());
   }
 
   /** Admin: a credit note against a final invoice. */
@@ -247,6 +257,30 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
   }
 }
 
+/**
+ * Mirrors final invoices not yet in Stripe (collection on): after each finalisation and on every
+ * cron run, so a mirroring that failed half-way is retried with the same idempotency keys.
+ */
+async function mirrorPending(env: BillingEnv): Promise<void> {
+  const stripe = stripeClient(env);
+  if (!stripe) return;
+  const pending = await env.BILLING_DB.prepare(
+    "SELECT id FROM invoices WHERE status = 'final' AND stripe_invoice_id IS NULL AND payment_status = 'pending' ORDER BY seq LIMIT 100",
+  ).all<{ id: string }>();
+  const store = invoices(env);
+  for (const { id } of pending.results) {
+    const invoice = await store.byId(id);
+    if (!invoice) continue;
+    try {
+      await mirrorInvoice(env.BILLING_DB, stripe, invoice, Date.now());
+    } catch (err) {
+      console.error(
+        JSON.stringify({ msg: "stripe mirroring failed; retried on the next run", invoice_id: id, error: err instanceof Error ? err.message : String(err) }),
+      );
+    }
+  }
+}
+
 export default {
   fetch: privateWorkerFetch,
   queue: (batch, env) => consumeUsageBatch(batch, env),
@@ -254,5 +288,6 @@ export default {
   scheduled: async (controller, env) => {
     const created = await invoices(env).finalizeClosed(controller.scheduledTime);
     if (created.length > 0) console.log(JSON.stringify({ msg: "invoices finalised", count: created.length }));
+    await mirrorPending(env);
   },
 } satisfies ExportedHandler<BillingEnv>;

@@ -20,6 +20,7 @@ import { registerResponses } from "./responses/routes";
 import type { GatewayBindings } from "./types";
 import { registerUsageApi } from "./usage-api";
 import { registerInvoices } from "./invoices";
+import { registerStripeWebhook } from "./stripe";
 import { registerWebhooks } from "./webhooks";
 
 /** Builds the public API. Routes register themselves per concept folder. */
@@ -46,6 +47,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
   registerProviders(app);
   registerUsageApi(app);
   registerInvoices(app);
+  registerStripeWebhook(app);
   registerLangchain(app);
   registerFilesAndBatches(app);
   registerResponses(app);

@@ -113,6 +113,11 @@ export class Invoices {
     return note ? ok(note) : fail({ code: "invalid_request", message: "The credit note is larger than what remains due on the invoice.", param: "amount_usd" });
   }
 
+  /** A stored invoice by id, for internal jobs (Stripe mirroring). */
+  byId(id: string): Promise<Invoice | null> {
+    return this.#store.get(id, null, this.#deps.now());
+  }
+
   /**
    * The cron: finalises every (tenant, month) with usage whose month closed at least
    * FINALIZE_GRACE_MS before `scheduledTime` and has no invoice yet. Idempotent: a rerun (or a
