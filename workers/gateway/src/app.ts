@@ -8,6 +8,7 @@ import { registerLangchain } from "./langchain";
 import { registerConsoleApi } from "./console/routes";
 import { registerMetrics } from "./metrics/route";
 import { cors } from "./middleware/cors";
+import { traceContext } from "./middleware/trace";
 import { notFound, onError } from "./middleware/errors";
 import { requestId } from "./middleware/request-id";
 import { internalCaller } from "./batch/line-call";
@@ -32,6 +33,7 @@ export function createApp(): OpenAPIHono<GatewayBindings> {
     },
   });
   app.use("*", requestId());
+  app.use("*", traceContext());
   // Before every route and authentication: CORS preflights are answered here (middleware/cors.ts).
   app.use("*", cors());
   app.use("*", testClock());

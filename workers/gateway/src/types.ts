@@ -1,6 +1,7 @@
 import type { Principal } from "../../shared/src";
 import type { OwnerRef } from "../../shared/src/contracts/providers";
 import type { ConsoleSession, SessionCredential } from "../../shared/src/contracts/users";
+import type { TraceContext } from "../../shared/src/trace-context";
 
 /** Hono's typing for the gateway: its bindings and what middleware stores on the context. */
 export interface GatewayBindings {
@@ -19,5 +20,7 @@ export interface GatewayBindings {
     /** Console routes: the session cookie's credential, and the live session auth confirmed (console/session.ts). */
     consoleCredential: SessionCredential;
     consoleSession: ConsoleSession;
+    /** The request's W3C trace context (middleware/trace.ts). */
+    trace: TraceContext;
   };
 }
