@@ -5,6 +5,7 @@ interface __BaseEnv_GatewayEnv {
 	ENVIRONMENT: string;
 	MAX_BODY_BYTES: string;
 	CORS_ALLOWED_ORIGINS: string;
+	CORS_TENANT_ORIGINS: string;
 	ADMIN_TOKEN: string;
 	GATEWAY_SIGNING_JWK: string;
 	RATE_LIMITER: DurableObjectNamespace<import("../../rate-limiter/src/index").RateLimiter>;

@@ -31,19 +31,16 @@ export async function createTenant(env: AuthEnv, acting: Acting, input: unknown)
     status: "active",
     limits: JSON.stringify(compact(parsed.data.limits ?? {})),
     budget: JSON.stringify(compact(parsed.data.budget ?? {})),
+    cors_origins: JSON.stringify(parsed.data.cors_origins ?? []),
     created_at: now,
     updated_at: now,
     disabled_at: null,
     generation: 1,
   };
   await env.AUTH_DB.batch([
-    env.AUTH_DB.prepare("INSERT INTO tenants (id, name, status, limits, budget, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?5)").bind(
-      row.id,
-      row.name,
-      row.limits,
-      row.budget,
-      now,
-    ),
+    env.AUTH_DB.prepare(
+      "INSERT INTO tenants (id, name, status, limits, budget, cors_origins, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?6)",
+    ).bind(row.id, row.name, row.limits, row.budget, row.cors_origins, now),
     auditStatement(
       env.AUTH_DB,
       acting,
@@ -52,7 +49,7 @@ export async function createTenant(env: AuthEnv, acting: Acting, input: unknown)
         tenantId: row.id,
         targetType: "tenant",
         targetId: row.id,
-        details: { name: row.name, limits: JSON.parse(row.limits), budget: JSON.parse(row.budget) },
+        details: { name: row.name, limits: JSON.parse(row.limits), budget: JSON.parse(row.budget), cors_origins: JSON.parse(row.cors_origins) },
       },
       now,
     ),
@@ -108,13 +105,15 @@ export async function updateTenant(env: AuthEnv, acting: Acting, id: string, inp
     name: parsed.data.name ?? row.name,
     limits: JSON.stringify(mergeAxes(parseJson<Limits>(row.limits, {}), parsed.data.limits)),
     budget: JSON.stringify(mergeAxes(parseJson<Budget>(row.budget, {}), parsed.data.budget)),
+    cors_origins: parsed.data.cors_origins ? JSON.stringify(parsed.data.cors_origins) : row.cors_origins,
     updated_at: now,
   };
-  const keysSeeIt = next.limits !== row.limits || next.budget !== row.budget;
+  // Every key's principal carries the tenant's limits, budget and CORS origins.
+  const keysSeeIt = next.limits !== row.limits || next.budget !== row.budget || next.cors_origins !== row.cors_origins;
   const results = await env.AUTH_DB.batch([
     env.AUTH_DB.prepare(
-      "UPDATE tenants SET name = ?2, limits = ?3, budget = ?4, updated_at = ?5, generation = generation + ?6 WHERE id = ?1 RETURNING generation",
-    ).bind(id, next.name, next.limits, next.budget, now, keysSeeIt ? 1 : 0),
+      "UPDATE tenants SET name = ?2, limits = ?3, budget = ?4, cors_origins = ?5, updated_at = ?6, generation = generation + ?7 WHERE id = ?1 RETURNING generation",
+    ).bind(id, next.name, next.limits, next.budget, next.cors_origins, now, keysSeeIt ? 1 : 0),
     auditStatement(env.AUTH_DB, acting, { action: "tenant.update", tenantId: id, targetType: "tenant", targetId: id, details: parsed.data }, now),
   ]);
   next.generation = returnedGeneration(results);

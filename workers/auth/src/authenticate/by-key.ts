@@ -18,7 +18,8 @@ export async function principalOfKey(env: AuthEnv, keyId: unknown, now = Date.no
   if (typeof keyId !== "string" || keyId.length === 0 || keyId.length > 128) return fail({ code: "invalid_request", message: "A key id is required." });
   const row = await env.AUTH_DB.prepare(
     `SELECT k.id AS key_id, k.tenant_id, k.scopes, k.models, k.limits, k.budget, k.expires_at, k.revoked_at,
-            t.status AS tenant_status, t.limits AS tenant_limits, t.budget AS tenant_budget, t.generation AS tenant_generation
+            t.status AS tenant_status, t.limits AS tenant_limits, t.budget AS tenant_budget, t.cors_origins AS tenant_cors_origins,
+            t.generation AS tenant_generation
        FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = ?1`,
   )
     .bind(keyId)

@@ -9,10 +9,11 @@ import { errorMessage, log } from "../../../shared/src/log";
  * unknown key would make a flood of random keys cost writes instead of reads.
  *
  * `gen` is the tenant's cache generation (D1 `tenants.generation`) the record was read under.
- * `v: 2` since records carry it: v1 entries (no generation) left over from before are misses.
+ * `v: 3` since records carry the tenant's CORS origins: older entries (no generation, or no
+ * origins) left over from before are misses.
  */
 export type KeyRecord = Omit<Principal, "token" | "tokenExpiresAt" | "keyExpiresAt"> & {
-  v: 2;
+  v: 3;
   gen: number;
   /** Epoch ms at which this secret stops working (key expiry or rotation grace); null = never. */
   expiresAt: number | null;
@@ -28,13 +29,14 @@ export interface KeyRecordColumns {
   budget: string;
   tenant_limits: string;
   tenant_budget: string;
+  tenant_cors_origins: string;
   tenant_generation: number;
 }
 
 /** The one reading of a key row into a record, for the key-secret path and the key-id path alike. */
 export function keyRecordOf(row: KeyRecordColumns, expiresAt: number | null): KeyRecord {
   return {
-    v: 2,
+    v: 3,
     gen: row.tenant_generation,
     tenantId: row.tenant_id,
     keyId: row.key_id,
@@ -44,6 +46,7 @@ export function keyRecordOf(row: KeyRecordColumns, expiresAt: number | null): Ke
     tenantLimits: parseJson<Limits>(row.tenant_limits, {}),
     keyBudget: parseJson<Budget>(row.budget, {}),
     tenantBudget: parseJson<Budget>(row.tenant_budget, {}),
+    tenantCorsOrigins: parseJson<string[]>(row.tenant_cors_origins, []),
     expiresAt,
   };
 }
@@ -111,7 +114,7 @@ export function rememberTenantOfKey(hash: string, tenantId: string): void {
 
 function asRecord(value: unknown): KeyRecord | null {
   const r = value as KeyRecord | null;
-  return r && typeof r === "object" && r.v === 2 && typeof r.gen === "number" ? r : null;
+  return r && typeof r === "object" && r.v === 3 && typeof r.gen === "number" ? r : null;
 }
 
 function asGeneration(value: unknown): number | null {

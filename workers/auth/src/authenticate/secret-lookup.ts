@@ -30,6 +30,7 @@ export interface LookupRow extends Pick<ApiKeyRow, "tenant_id" | "scopes" | "mod
   tenant_status: string;
   tenant_limits: string;
   tenant_budget: string;
+  tenant_cors_origins: string;
   tenant_generation: number;
 }
 
@@ -37,7 +38,7 @@ const lookupSql = (n: number) => `
   SELECT s.hash AS secret_hash, s.expires_at AS secret_expires_at,
          k.id AS key_id, k.tenant_id, k.scopes, k.models, k.limits, k.budget, k.expires_at, k.revoked_at,
          t.status AS tenant_status, t.limits AS tenant_limits, t.budget AS tenant_budget,
-         t.generation AS tenant_generation
+         t.cors_origins AS tenant_cors_origins, t.generation AS tenant_generation
     FROM api_key_secrets s
     JOIN api_keys k ON k.id = s.key_id
     JOIN tenants t ON t.id = k.tenant_id

@@ -11,6 +11,8 @@ export interface TenantRow {
   created_at: number;
   updated_at: number;
   disabled_at: number | null;
+  /** JSON array of exact browser origins (CORS, migrations/auth/0004); '[]' = none. */
+  cors_origins: string;
   /** Cache generation: bumped by every change that cached key records carry (authenticate/key-cache.ts). */
   generation: number;
 }
@@ -71,6 +73,7 @@ export function toTenant(row: TenantRow): Tenant {
     status: row.status,
     limits: limitsOut(parseJson<Limits>(row.limits, {})),
     budget: budgetOut(parseJson<Budget>(row.budget, {})),
+    cors_origins: parseJson<string[]>(row.cors_origins, []),
     created_at: row.created_at,
     updated_at: row.updated_at,
     disabled_at: row.disabled_at,

@@ -41,6 +41,7 @@ function principal(p: Partial<Principal> = {}): Principal {
     models: null,
     keyLimits: {},
     tenantLimits: {},
+    tenantCorsOrigins: [],
     keyBudget: {},
     tenantBudget: {},
     token: "t",

@@ -16,6 +16,7 @@ function principal(over: Partial<Principal> = {}): Principal {
     models: null,
     keyLimits: {},
     tenantLimits: {},
+    tenantCorsOrigins: [],
     keyBudget: {},
     tenantBudget: {},
     token: "tok",

@@ -69,3 +69,30 @@ describe("CORS with CORS_ALLOWED_ORIGINS", () => {
     expect(other.headers.get("access-control-expose-headers")).toBeNull();
   });
 });
+
+describe("CORS with CORS_TENANT_ORIGINS (per-tenant mode)", () => {
+  const app = createApp();
+  const perTenant = { ...gatewayEnv, CORS_TENANT_ORIGINS: "true" };
+
+  it("is off in the gateway's wrangler.toml", () => {
+    expect(gatewayEnv.CORS_TENANT_ORIGINS).toBe("false");
+  });
+
+  it("answers any origin's preflight before authentication (no key yet: the tenant is unknown), naming it, without credentials", async () => {
+    const res = await app.request("/v1/chat/completions", preflight("https://anyone.example"), perTenant);
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://anyone.example");
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+    expect(res.headers.get("access-control-allow-headers")).toBe("authorization, content-type");
+    expect(res.headers.get("vary")).toContain("Origin");
+  });
+
+  it("gives an answer refused before the key is known no CORS header (the key's tenant decides), but varies it by Origin", async () => {
+    const res = await app.request("/v1/models", { headers: { origin: "https://anyone.example" } }, perTenant);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("missing_api_key");
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    expect(res.headers.get("access-control-expose-headers")).toBeNull();
+    expect(res.headers.get("vary")).toContain("Origin");
+  });
+});

@@ -1,22 +1,29 @@
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../../../shared/src";
+import { ApiError, type Principal } from "../../../shared/src";
 import type { GatewayBindings } from "../types";
 
 /**
- * CORS, off by default. `CORS_ALLOWED_ORIGINS` (gateway var) lists the origins, platform-wide,
- * whose pages may call the gateway from a browser: exact origins (`https://app.example.com`),
- * comma-separated; empty (the default) = none, and then the gateway adds no CORS header anywhere
- * and a preflight is answered like any other request (401 on an authenticated route: the browser
- * sees a failed preflight).
+ * CORS, off by default. Two sources of allowed origins, both exact (`https://app.example.com`):
+ *   - platform-wide, `CORS_ALLOWED_ORIGINS` (gateway var, comma-separated): every key may be used
+ *     from these pages;
+ *   - per tenant, the tenant's `cors_origins` (admin tenant API, carried in the key's principal as
+ *     `tenantCorsOrigins`), honoured when `CORS_TENANT_ORIGINS = "true"` (per-tenant mode).
+ * Neither set (the default): the gateway adds no CORS header anywhere and a preflight is answered
+ * like any other request (401 on an authenticated route: the browser sees a failed preflight).
  *
  * The rule:
  *   - a preflight (`OPTIONS` with `Access-Control-Request-Method`) is answered here, before
  *     authentication and routing (a browser sends no key with it): 204 with the allowed methods
- *     and the requested headers the SDKs send, for a listed origin; 403 for any other origin;
- *   - an actual request from a listed origin gets `Access-Control-Allow-Origin` (that origin,
- *     never `*`) on every answer — success, error and stream alike — and
- *     `Access-Control-Expose-Headers` naming the answer's own ids, rate-limit and gateway headers,
- *     so a page can read `x-request-id`, `x-ratelimit-*` and `x-gateway-*`.
+ *     and the requested headers the SDKs send, for a platform origin — and in per-tenant mode for
+ *     any origin, since which tenant it is for is unknown until the key arrives: the preflight only
+ *     lets the browser send the request, what the page may read is decided on the answer. The
+ *     preflight names the origin (never `*`, never credentials). Otherwise 403;
+ *   - an actual request's answer — success, error and stream alike — gets
+ *     `Access-Control-Allow-Origin` (that origin, never `*`), `Vary: Origin` and
+ *     `Access-Control-Expose-Headers` (the answer's own ids, rate-limit and gateway headers, so a
+ *     page can read `x-request-id`, `x-ratelimit-*` and `x-gateway-*`) when the origin is a
+ *     platform one, or, in per-tenant mode, one the key's tenant allows. Any other answer has no
+ *     CORS header (the page cannot read it) — an answer refused before the key was known included.
  * No credentials mode: keys travel in headers, never cookies.
  */
 
@@ -69,15 +76,20 @@ export function allowedOrigins(env: { CORS_ALLOWED_ORIGINS?: string } | undefine
   return parsed.origins;
 }
 
+/** Per-tenant mode: each tenant's `cors_origins` are honoured (`CORS_TENANT_ORIGINS = "true"`). */
+export const tenantOriginsOn = (env: { CORS_TENANT_ORIGINS?: string } | undefined): boolean => env?.CORS_TENANT_ORIGINS === "true";
+
 export function cors(): MiddlewareHandler<GatewayBindings> {
   return async function corsMiddleware(c, next) {
     const origins = allowedOrigins(c.env);
+    const perTenant = tenantOriginsOn(c.env);
     const origin = c.req.header("origin");
-    if (origins.size === 0 || origin === undefined) return next();
-    const allowed = origins.has(origin.toLowerCase());
+    if ((origins.size === 0 && !perTenant) || origin === undefined) return next();
+    const normalised = origin.toLowerCase();
+    const platform = origins.has(normalised);
 
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
-      if (!allowed) {
+      if (!platform && !perTenant) {
         throw new ApiError({ code: "permission_denied", message: `Origin '${origin.slice(0, 256)}' may not call this API from a browser (CORS).` });
       }
       const requested = (c.req.header("access-control-request-headers") ?? "")
@@ -94,10 +106,12 @@ export function cors(): MiddlewareHandler<GatewayBindings> {
     }
 
     await next();
-    if (!allowed) return;
     const res = c.res;
-    res.headers.set("access-control-allow-origin", origin);
+    // Whether this answer may be read by the page depends on the Origin (and, per tenant, on the key).
     res.headers.append("vary", "Origin");
+    const allowed = platform || (perTenant && (c.get("principal") as Principal | undefined)?.tenantCorsOrigins.includes(normalised) === true);
+    if (!allowed) return;
+    res.headers.set("access-control-allow-origin", origin);
     // The request-id middleware (outside this one) adds its ids after this runs: named here.
     const exposed = [...res.headers.keys(), "x-request-id", "x-gateway-request-id", "x-client-request-id"].filter((h) => EXPOSED_HEADER.test(h));
     res.headers.set("access-control-expose-headers", [...new Set(exposed)].join(", "));

@@ -32,11 +32,39 @@ const ModelPattern = z
   .regex(/^[^\s]+$/, "must not contain whitespace");
 const UnixSeconds = z.number().int().positive();
 
+/** At most this many browser origins per tenant (CORS), each at most this long. */
+export const MAX_CORS_ORIGINS = 20;
+export const MAX_CORS_ORIGIN_CHARS = 256;
+const HOST_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const ORIGIN = new RegExp(`^https://${HOST_LABEL}(?:\\.${HOST_LABEL})*(?::([1-9][0-9]{0,4}))?$`, "i");
+
+/**
+ * One exact browser origin a tenant's keys may be used from (CORS): `https://host[:port]` — no
+ * path, no trailing slash, no wildcard, never `http` (a page that holds a key must at least be
+ * served over TLS). Compared as browsers send it, lowercase.
+ */
+export const CorsOriginSchema = z
+  .string()
+  .max(MAX_CORS_ORIGIN_CHARS)
+  .regex(ORIGIN, "must be an exact origin https://host[:port], without path or wildcard")
+  .refine((o) => Number(ORIGIN.exec(o)?.[1] ?? 443) <= 65535, "has a port above 65535")
+  .transform((o) => o.toLowerCase());
+
+export const CorsOriginsSchema = z
+  .array(CorsOriginSchema)
+  .max(MAX_CORS_ORIGINS)
+  .refine((list) => new Set(list).size === list.length, "must not repeat an origin")
+  .describe(
+    `Browser origins whose pages may use this tenant's keys (CORS), at most ${MAX_CORS_ORIGINS}, each \`https://host[:port]\`. ` +
+      'Honoured when the gateway runs with `CORS_TENANT_ORIGINS = "true"`; `[]` = none.',
+  );
+
 export const TenantCreateSchema = z
   .object({
     name: Name,
     limits: LimitsSchema.optional(),
     budget: BudgetSchema.optional(),
+    cors_origins: CorsOriginsSchema.optional(),
   })
   .strict();
 export type TenantCreate = z.infer<typeof TenantCreateSchema>;
@@ -47,6 +75,8 @@ export const TenantUpdateSchema = z
     name: Name.optional(),
     limits: LimitsSchema.optional(),
     budget: BudgetSchema.optional(),
+    /** Replaces the list (`[]` clears it). */
+    cors_origins: CorsOriginsSchema.optional(),
   })
   .strict();
 export type TenantUpdate = z.infer<typeof TenantUpdateSchema>;
@@ -133,6 +163,7 @@ export const TenantSchema = z.object({
   status: z.enum(["active", "disabled"]),
   limits: LimitsOutSchema,
   budget: BudgetOutSchema,
+  cors_origins: z.array(z.string()),
   created_at: z.number().int(),
   updated_at: z.number().int(),
   disabled_at: z.number().int().nullable(),

@@ -47,6 +47,12 @@ export interface Principal {
   tenantLimits: Limits;
   keyBudget: Budget;
   tenantBudget: Budget;
+  /**
+   * The browser origins the tenant allows (CORS, `https://host[:port]`, lowercase): an answer to a
+   * request with this key carries `Access-Control-Allow-Origin` for one of them (gateway
+   * middleware/cors.ts, per-tenant mode). Empty = none.
+   */
+  tenantCorsOrigins: string[];
   /** JWS (EdDSA) over { sub: keyId, tid: tenantId, scp: scopes }, short-lived. */
   token: string;
   /** Epoch ms after which the token must not be presented any more. */
