@@ -5,6 +5,8 @@ import { MCP_WEATHER, startMcpServer, type TestMcpServer } from "../support/mcp-
 import { uniqueModel } from "../support/names";
 import { startResponsesStack } from "../support/responses";
 import type { Stack } from "../support/stack";
+import { startWebhookReceiver } from "../support/webhook-receiver";
+import { webhookSignature } from "../../workers/shared/src/webhooks/signature";
 
 /**
  * Issue 13, "must show": server-side tools of a response run on an Anthropic-type provider — a
@@ -171,5 +173,66 @@ describe("limits end the run incomplete with their reason", () => {
     });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: expect.objectContaining({ param: "limits", code: "invalid_request", type: "invalid_request_error" }) });
+  });
+});
+
+describe("webhook tools on /v1/agentic", () => {
+  it("the tool's URL receives the call signed in the Standard Webhooks format with the tenant's endpoint secret; its answer goes to the model", async () => {
+    const { apiKey } = await clientFor(stack, { scopes: ["chat", "webhooks:write"] });
+    const receiver = await startWebhookReceiver([200]);
+    try {
+      const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+      const endpoint = (await (await fetch(`${stack.url}/v1/webhooks`, { method: "POST", headers, body: JSON.stringify({ url: receiver.url }) })).json()) as {
+        secret: string;
+      };
+      expect(endpoint.secret).toMatch(/^whsec_/);
+      const model = uniqueModel("webhook-tool");
+      const res = await fetch(`${stack.url}/v1/agentic`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          model: `claude/${model}`,
+          input: "What's the weather in Paris?",
+          tools: [
+            {
+              type: "webhook",
+              name: "get_weather",
+              description: "Current weather",
+              parameters: { type: "object", properties: { location: { type: "string" } } },
+              url: receiver.url,
+            },
+          ],
+        }),
+      });
+      const body = (await res.json()) as { status: string; output: { type: string; output?: string; call_id?: string }[] };
+      expect(res.status).toBe(200);
+      expect(body.status).toBe("completed");
+      expect(body.output.map((i) => i.type)).toEqual(["message", "function_call", "function_call_output", "message"]);
+      const [delivery] = await receiver.waitFor(1);
+      const id = String(delivery!.headers["webhook-id"]);
+      const timestamp = Number(delivery!.headers["webhook-timestamp"]);
+      expect(id).toBe(body.output[1]!.call_id);
+      expect(delivery!.headers["webhook-signature"]).toBe(await webhookSignature(endpoint.secret, id, timestamp, delivery!.body));
+      expect(JSON.parse(delivery!.body)).toMatchObject({ type: "tool.call", name: "get_weather", arguments: { location: "Paris, France", unit: "celsius" } });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("refuses a tool URL the SSRF guard refuses with 400 naming it (here: a cloud metadata address), and runs nothing", async () => {
+    const { apiKey } = await clientFor(stack);
+    const model = uniqueModel("webhook-ssrf");
+    const res = await fetch(`${stack.url}/v1/agentic`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: `claude/${model}`,
+        input: "hi",
+        tools: [{ type: "webhook", name: "get_weather", url: "http://169.254.169.254/latest/meta-data" }],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.objectContaining({ param: "tools[0].url", code: "invalid_request" }) });
+    expect(upstream.requests(model)).toHaveLength(0);
   });
 });

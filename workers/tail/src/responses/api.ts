@@ -1,4 +1,5 @@
 import { ApiError, newId, parseOrThrow } from "../../../shared/src";
+import { checkUpstreamUrl, upstreamPolicy } from "../../../shared/src/ssrf";
 import type { Caller } from "../api/router";
 import { inputItemsOf } from "./items";
 import { AgenticCreateSchema, ResponsesCreateSchema, runLimits, type CreateRequest, type Surface } from "./request";
@@ -39,6 +40,14 @@ export async function createResponse(env: TailEnv, caller: Caller, surface: Surf
       message: "A background response must be stored: 'store' cannot be false with 'background: true'.",
     });
   }
+  // Every server-side tool URL passes the SSRF guard before anything runs (and again on every hop).
+  const policy = upstreamPolicy(env);
+  (request.tools ?? []).forEach((tool, i) => {
+    const field = tool.type === "mcp" ? "server_url" : tool.type === "webhook" ? "url" : null;
+    if (field === null) return;
+    const check = checkUpstreamUrl(tool.type === "mcp" ? tool.server_url : tool.type === "webhook" ? tool.url : "", policy);
+    if (!check.ok) throw new ApiError({ code: "invalid_request", param: `tools[${i}].${field}`, message: `The tool's URL ${check.reason}.` });
+  });
   let history: string | null = null;
   if (request.previous_response_id) {
     const previous = RESPONSE_ID.test(request.previous_response_id) ? await runOf(env, request.previous_response_id).conversation(caller.tenantId) : null;

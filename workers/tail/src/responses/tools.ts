@@ -3,6 +3,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
 import { ApiError } from "../../../shared/src";
 import { guardedFetch, upstreamPolicy, type UpstreamPolicy } from "../../../shared/src/ssrf";
+import { signWebhook } from "../../../shared/src/webhooks/signature";
+import { WebhookRegistry } from "../webhooks/registry";
 import type { McpToolInfo } from "./items";
 import { MAX_TOOL_OUTPUT_BYTES, type McpToolSpec, type WebhookToolSpec } from "./request";
 
@@ -56,13 +58,36 @@ export function boundOutput(text: string, max = MAX_TOOL_OUTPUT_BYTES): string {
   return `${cut}\n[output truncated at ${max} bytes]`;
 }
 
+/** At most `max` bytes of a body as text (the rest is cancelled unread), with a note when cut. */
+async function readCapped(response: Response, max: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  return boundOutput(new TextDecoder().decode(await new Blob(chunks).arrayBuffer()), max);
+}
+
 const messageOf = (err: unknown): string => (err instanceof ApiError || err instanceof Error ? err.message.slice(0, 500) : "The tool call failed.");
+
+type ToolsEnv = ConstructorParameters<typeof WebhookRegistry>[0] & { ALLOW_PRIVATE_UPSTREAMS?: string };
 
 export class RemoteTools implements ServerTools {
   readonly #policy: UpstreamPolicy;
+  readonly #env: ToolsEnv;
 
-  constructor(env: { ALLOW_PRIVATE_UPSTREAMS?: string }) {
+  constructor(env: ToolsEnv) {
     this.#policy = upstreamPolicy(env);
+    this.#env = env;
   }
 
   async #withClient<T>(server: McpToolSpec, timeoutMs: number, use: (client: Client, signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -114,7 +139,32 @@ export class RemoteTools implements ServerTools {
     }
   }
 
-  async callWebhook(_tool: WebhookToolSpec, _call: WebhookCall, _timeoutMs: number): Promise<ToolResult> {
-    return { error: "Webhook tools are not available." };
+  /**
+   * POSTs the call's arguments to the tool's URL, signed in the Standard Webhooks format with the
+   * secret of the tenant's webhook endpoint registered for that URL (`POST /v1/webhooks`; the
+   * secrets Worker opens it): `webhook-id` is the call id. The answer's body (cut to
+   * MAX_TOOL_OUTPUT_BYTES) is the tool's output; a non-2xx status, a timeout or a refused URL is its error.
+   */
+  async callWebhook(tool: WebhookToolSpec, call: WebhookCall, timeoutMs: number): Promise<ToolResult> {
+    try {
+      const registry = new WebhookRegistry(this.#env);
+      const endpoint = await registry.forUrl(call.tenantId, tool.url);
+      if (!endpoint) return { error: "The webhook tool's URL is not a registered webhook endpoint of this tenant (POST /v1/webhooks)." };
+      const opened = await this.#env.WEBHOOK_SECRETS.open({ tenant_id: endpoint.tenant_id, endpoint_id: endpoint.id, envelope: endpoint.secret_envelope });
+      if (!opened.ok) return { error: "The webhook's signing secret could not be opened." };
+      let args: unknown;
+      try {
+        args = JSON.parse(call.arguments || "{}");
+      } catch {
+        return { error: "The tool's arguments are not valid JSON." };
+      }
+      const body = JSON.stringify({ type: "tool.call", response_id: call.responseId, call_id: call.callId, name: tool.name, arguments: args });
+      const signed = await signWebhook({ secret: opened.value.secret, id: call.callId, body, timestamp: Date.now() / 1000 });
+      const response = await guardedFetch(tool.url, { method: "POST", headers: signed.headers, body, signal: AbortSignal.timeout(timeoutMs) }, this.#policy);
+      const text = await readCapped(response, MAX_TOOL_OUTPUT_BYTES);
+      return response.ok ? { output: text } : { error: `The webhook answered ${response.status}.` };
+    } catch (err) {
+      return { error: messageOf(err) };
+    }
   }
 }

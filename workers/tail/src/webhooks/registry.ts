@@ -111,6 +111,13 @@ export class WebhookRegistry {
     return this.#row(tenantId, id, "*");
   }
 
+  /** The tenant's endpoint registered for exactly this URL (a `webhook` tool of /v1/agentic is signed with its secret); null if none. */
+  async forUrl(tenantId: string, url: string): Promise<EndpointRow | null> {
+    return this.#env.TAIL_DB.prepare("SELECT * FROM webhook_endpoints WHERE tenant_id = ? AND url = ? ORDER BY created_at LIMIT 1")
+      .bind(tenantId, url)
+      .first<EndpointRow>();
+  }
+
   /** Re-wrapped under the current master key (see WebhookSecrets.open); only if still the same row. */
   async replaceEnvelope(row: EndpointRow, envelope: string): Promise<void> {
     await this.#env.TAIL_DB.prepare("UPDATE webhook_endpoints SET secret_envelope = ? WHERE id = ? AND tenant_id = ? AND secret_envelope = ?")
