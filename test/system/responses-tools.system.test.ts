@@ -3,7 +3,7 @@ import type { FakeUpstream } from "../fake-upstream/server";
 import { clientFor } from "../support/clients";
 import { MCP_WEATHER, startMcpServer, type TestMcpServer } from "../support/mcp-server";
 import { uniqueModel } from "../support/names";
-import { startResponsesStack } from "../support/responses";
+import { responseReaching, startResponsesStack } from "../support/responses";
 import type { Stack } from "../support/stack";
 import { startWebhookReceiver } from "../support/webhook-receiver";
 import { webhookSignature } from "../../workers/shared/src/webhooks/signature";
@@ -162,6 +162,25 @@ describe("limits end the run incomplete with their reason", () => {
     const budget = await post({ ...forced(uniqueModel("limit-budget")), limits: { max_total_tokens: 1 } });
     expect(budget.body).toMatchObject({ status: "incomplete", incomplete_details: { reason: "budget" } });
     expect((budget.body["output"] as { type: string }[]).filter((i) => i.type === "mcp_call")).toHaveLength(1);
+  });
+
+  it("timeout: the run's alarm ends it while a model step is still in flight; the late answer is dropped", async () => {
+    const { apiKey, client } = await clientFor(stack);
+    const model = uniqueModel("limit-timeout");
+    const gate = upstream.hold(model, 0);
+    const res = await fetch(`${stack.url}/v1/agentic`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: `claude/${model}`, input: "hi", background: true, limits: { timeout_ms: 1_000 } }),
+    });
+    const created = (await res.json()) as { id: string; status: string };
+    expect(created.status).toBe("queued");
+    await gate.reached;
+    const ended = await responseReaching(client, created.id, "incomplete");
+    expect(ended.incomplete_details).toEqual({ reason: "timeout" });
+    gate.release();
+    await upstream.requests(model)[0]!.outcome;
+    expect(await client.responses.retrieve(created.id)).toMatchObject({ status: "incomplete", output: [] });
   });
 
   it("/v1/responses refuses the agentic extensions with 400 naming them", async () => {
