@@ -1,7 +1,6 @@
 import type { Hono } from "hono";
 import { AgentStepRequestSchema, agentStepRequestId, type AgentStepOutcome } from "../../../shared/src/contracts/agent-step";
-import { principalOf } from "../batch/line-service";
-import { registerInternalCall } from "../batch/line-call";
+import { runInternalCall } from "../batch/line-call";
 import type { GatewayBindings } from "../types";
 
 const errorBody = (message: string, code: string, type: string) => JSON.stringify({ error: { message, type, param: null, code } });
@@ -31,19 +30,22 @@ export class AgentSteps {
       return { status: 400, requestId: "", body: errorBody("The step is malformed.", "invalid_request", "invalid_request_error"), costUsd: null };
     const step = parsed.data;
     const requestId = agentStepRequestId(step.responseId, step.step);
-    const principal = await principalOf(this.#env, step.keyId);
-    if (!principal.ok || principal.value.tenantId !== step.tenantId) {
-      const message = principal.ok ? "The run's key does not belong to its tenant." : principal.error.message;
-      const code = principal.ok ? "invalid_api_key" : principal.error.code;
-      return { status: 401, requestId, body: errorBody(message, code, "authentication_error"), costUsd: null };
-    }
-    const request = new Request("https://gateway.internal/v1/chat/completions", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
+    const run = await runInternalCall(this.#app, this.#env, this.#ctx, {
+      keyId: step.keyId,
+      tenantId: step.tenantId,
+      path: "/v1/chat/completions",
       body: step.body,
+      call: { requestId, responseId: step.responseId },
     });
-    registerInternalCall(request, { principal: principal.value, requestId, responseId: step.responseId });
-    const response = await this.#app.fetch(request, this.#env, this.#ctx);
+    if (!run.ok) {
+      // Auth unreachable is the gateway's outage (503, the run may retry the step), not a bad key.
+      const unavailable = run.status >= 500;
+      const body = unavailable
+        ? errorBody("The gateway could not authenticate the run's key right now.", "service_unavailable", "api_error")
+        : errorBody(run.error.message, run.error.code, "authentication_error");
+      return { status: unavailable ? 503 : run.status, requestId, body, costUsd: null };
+    }
+    const { response } = run;
     return {
       status: response.status,
       requestId: response.headers.get("x-request-id") ?? requestId,
