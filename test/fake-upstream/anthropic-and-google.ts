@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { anthropicStatusError, handleAnthropic } from "./anthropic";
+import { anthropicStatusError, handleAnthropic, type ToolUseKnob } from "./anthropic";
 import { chunksOf, writeAnswer, type FaultKnobs } from "./faults";
 import { googleStatusError, handleGoogle } from "./google";
 
@@ -11,6 +11,8 @@ import { googleStatusError, handleGoogle } from "./google";
 export interface NativeKnobs extends FaultKnobs {
   /** Answer a valid request with this error (body defaults to the vendor's own for the status). */
   error?: { status: number; body?: unknown; headers?: Record<string, string> };
+  /** Anthropic: the tool a tool_use answer calls, with its input (default: the recorded `get_weather`). */
+  toolUse?: ToolUseKnob;
 }
 
 const GEMINI_PATH = /^\/v1beta\/models\/([^/:?]+):/;
@@ -28,8 +30,8 @@ function headersOf(response: Response): Record<string, string> {
 }
 
 const VENDORS = [
-  { answer: handleAnthropic, error: anthropicStatusError },
-  { answer: handleGoogle, error: googleStatusError },
+  { answer: (r: Request, knobs: NativeKnobs) => handleAnthropic(r, knobs.toolUse), error: anthropicStatusError },
+  { answer: (r: Request) => handleGoogle(r), error: googleStatusError },
 ];
 
 /** Answers an Anthropic or Gemini request; false when the request is neither (OpenAI's, then). */
@@ -44,7 +46,7 @@ export async function answerNative(
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
   const request = new Request(`http://fake-upstream${req.url ?? "/"}`, { method: req.method, headers, body: req.method === "POST" ? bodyText : undefined });
   for (const vendor of VENDORS) {
-    let response = await vendor.answer(request.clone());
+    let response = await vendor.answer(request.clone(), knobs);
     if (!response) continue;
     // A request the API refuses is refused before any knob, as the real API validates first.
     if (response.ok && knobs.error) {

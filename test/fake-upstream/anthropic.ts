@@ -21,7 +21,9 @@ import { requestFields } from "./schemas";
  *                        thinking tokens (JSON and SSE: message-thinking.json, stream-thinking.sse)
  * Otherwise: a tool_use answer when tools are offered (and tool_choice is not none) — unless the last
  * turn is the tool's result and the tool is not forced (tool_choice `auto`): then, like a model,
- * it answers the result with text — else text.
+ * it answers the result with text — else text. The tool_use answer calls the recorded `get_weather`
+ * unless the test's `toolUse` knob names another tool (one of those offered) and its input: the
+ * recorded answer with that block's name and input replaced (JSON and SSE).
  *
  * Token counting is checked the same way against `MessageCountTokensParams` (no `max_tokens`,
  * `stream` or sampling fields: "Extra inputs are not permitted") and answers `{"input_tokens": n}`
@@ -114,8 +116,41 @@ function validate(headers: Headers, body: MessagesBody, counting = false): Respo
 
 const COUNT_TOKENS_PATH = "/v1/messages/count_tokens";
 
+/** The test's choice of the tool a tool_use answer calls (the fake upstream's `toolUse` knob). */
+export interface ToolUseKnob {
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/** The recorded tool_use answer calling `use` instead (only a tool the request offers: a real model cannot call another). */
+function toolUseAnswer(body: MessagesBody, stream: boolean, use: ToolUseKnob | undefined): Response {
+  const offered = (body.tools ?? []).some((t) => (t as { name?: unknown }).name === use?.name);
+  if (!use || !offered) return stream ? sse("stream-tool-use.sse") : Response.json(json("message-tool-use.json"));
+  if (!stream) {
+    const message = json("message-tool-use.json") as { content: { type: string; name?: string; input?: unknown }[] };
+    for (const block of message.content) if (block.type === "tool_use") Object.assign(block, { name: use.name, input: use.input });
+    return Response.json(message);
+  }
+  const recorded = sse("stream-tool-use.sse");
+  return new Response(
+    recorded.body!.pipeThrough(new TextDecoderStream()).pipeThrough(
+      new TransformStream<string, Uint8Array>({
+        transform(event, controller) {
+          let out = event.replace('"name":"get_weather"', `"name":${JSON.stringify(use.name)}`);
+          // The recorded input arrives in three pieces: the one naming `location` carries the whole input, the others nothing.
+          out = out.replace(/"partial_json":"(?:[^"\\]|\\.)+"/, (m) =>
+            m.includes("location") ? `"partial_json":${JSON.stringify(JSON.stringify(use.input))}` : `"partial_json":""`,
+          );
+          controller.enqueue(new TextEncoder().encode(out));
+        },
+      }),
+    ),
+    { headers: recorded.headers },
+  );
+}
+
 /** Answers `POST /v1/messages` and `POST /v1/messages/count_tokens`; null for any other request. */
-export async function handleAnthropic(request: Request): Promise<Response | null> {
+export async function handleAnthropic(request: Request, toolUse?: ToolUseKnob): Promise<Response | null> {
   const url = new URL(request.url);
   if (request.method !== "POST" || (url.pathname !== "/v1/messages" && url.pathname !== COUNT_TOKENS_PATH)) return null;
   let body: MessagesBody;
@@ -144,6 +179,6 @@ export async function handleAnthropic(request: Request): Promise<Response | null
   const answersToolResult = Array.isArray(last) && last.some((b: { type?: unknown }) => b?.type === "tool_result");
   const forced = body.tool_choice?.type === "any" || body.tool_choice?.type === "tool";
   const wantsTool = Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice?.type !== "none" && (!answersToolResult || forced);
-  if (wantsTool) return stream ? sse("stream-tool-use.sse") : Response.json(json("message-tool-use.json"));
+  if (wantsTool) return toolUseAnswer(body, stream, toolUse);
   return stream ? sse("stream-text.sse") : Response.json(json("message-text.json"));
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { ERRORS, defaultFixture, renderEmbeddings, renderEvents, renderJson, type FixtureName } from "./wire.mjs";
 import { answerNative, geminiModelOf } from "./anthropic-and-google";
+import type { ToolUseKnob } from "./anthropic";
 import { writeAnswer, type FaultKnobs } from "./faults";
 import { loadSchemas, requestFields, type SchemaName } from "./schemas";
 
@@ -24,6 +25,8 @@ import { loadSchemas, requestFields, type SchemaName } from "./schemas";
  *   up.requests("m-stream")[0].headers.authorization
  */
 export interface Behaviour extends FaultKnobs {
+  /** Anthropic: the tool a tool_use answer calls and its input, instead of the recorded `get_weather` (a tool the request offers). */
+  toolUse?: ToolUseKnob;
   /** Which canned answer (default: by request — tools → chat-tools, JSON mode → chat-json, else chat-text). */
   fixture?: FixtureName;
   /** Answer with this error (body defaults to the vendor's recorded error for the status: OpenAI's, Anthropic's or Gemini's by the request's API). */

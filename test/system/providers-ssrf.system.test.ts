@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, createProvider, providerTenant, type Caller } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
+import { clientFor } from "../support/clients";
 
 /** Production mode: ALLOW_PRIVATE_UPSTREAMS is off, as it is in every deployed environment. */
 let stack: Stack;
 let admin: Caller;
 beforeAll(async () => {
-  stack = await startStack({ vars: { "model-proxy": { ALLOW_PRIVATE_UPSTREAMS: "false" } } });
+  stack = await startStack({ vars: { "model-proxy": { ALLOW_PRIVATE_UPSTREAMS: "false" }, tail: { ALLOW_PRIVATE_UPSTREAMS: "false" } } });
   admin = { token: stack.adminToken };
 });
 afterAll(() => stack?.close());
@@ -108,5 +109,30 @@ describe("SSRF guard (production mode)", () => {
       ["azure", "my-resource.openai.azure.com"],
       ["alt-port", "llm.example.com:8443"],
     ]);
+  });
+});
+
+describe("server-side tools of /v1/agentic runs in production mode", () => {
+  it("refuses a webhook tool URL or an MCP server URL into a private address with 400 naming the tool's field", async () => {
+    const { apiKey } = await clientFor(stack);
+    const create = (tools: unknown[]) =>
+      fetch(`${stack.url}/v1/agentic`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "claude/any", input: "hi", tools }),
+      });
+    const cases = [
+      { tool: { type: "webhook", name: "lookup", url: "https://10.0.0.5/hook" }, param: "tools[0].url", reason: /private/ },
+      { tool: { type: "webhook", name: "lookup", url: "http://127.0.0.1:8080/hook" }, param: "tools[0].url", reason: /must use https/ },
+      { tool: { type: "webhook", name: "lookup", url: "https://localhost/hook" }, param: "tools[0].url", reason: /local name/ },
+      { tool: { type: "mcp", server_label: "internal", server_url: "https://192.168.1.20/mcp" }, param: "tools[0].server_url", reason: /private/ },
+    ];
+    for (const { tool, param, reason } of cases) {
+      const res = await create([tool]);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { message: string; param: string; code: string; type: string } };
+      expect(body.error).toMatchObject({ param, code: "invalid_request", type: "invalid_request_error" });
+      expect(body.error.message).toMatch(reason);
+    }
   });
 });

@@ -6,6 +6,7 @@ import { uniqueModel } from "../support/names";
 import { responseReaching, startResponsesStack } from "../support/responses";
 import type { Stack } from "../support/stack";
 import { startWebhookReceiver } from "../support/webhook-receiver";
+import { WEB_PAGE_TEXT, startWebSite, type WebSite } from "../support/web-site";
 import { webhookSignature } from "../../workers/shared/src/webhooks/signature";
 
 /**
@@ -253,5 +254,101 @@ describe("webhook tools on /v1/agentic", () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: expect.objectContaining({ param: "tools[0].url", code: "invalid_request" }) });
     expect(upstream.requests(model)).toHaveLength(0);
+  });
+});
+
+describe("the built-in http_fetch tool on /v1/agentic", () => {
+  let site: WebSite;
+  beforeAll(async () => {
+    site = await startWebSite();
+  });
+  afterAll(() => site?.close());
+
+  type Run = { status: string; output: { type: string; name?: string; call_id?: string; output?: string; arguments?: string }[] };
+  /** A tenant whose key may run responses and set the allow-list, with `domains` allow-listed. */
+  async function tenantAllowing(domains: string[]) {
+    const { apiKey } = await clientFor(stack, { scopes: ["chat", "providers:write"] });
+    const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+    const put = await fetch(`${stack.url}/v1/agentic/http_fetch/allowlist`, { method: "PUT", headers, body: JSON.stringify({ domains }) });
+    expect(put.status).toBe(200);
+    const fetchRun = async (url: string) => {
+      const model = uniqueModel("http-fetch");
+      upstream.on(model, { toolUse: { name: "http_fetch", input: { url } } });
+      const res = await fetch(`${stack.url}/v1/agentic`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ model: `claude/${model}`, input: "Fetch it.", tools: [{ type: "http_fetch" }] }),
+      });
+      expect(res.status).toBe(200);
+      const run = (await res.json()) as Run;
+      // The run completes either way: the fetch's answer or its refusal is the tool's output the model is given.
+      expect(run.status).toBe("completed");
+      expect(run.output.map((i) => i.type)).toEqual(["message", "function_call", "function_call_output", "message"]);
+      expect(run.output[1]).toMatchObject({ name: "http_fetch", arguments: JSON.stringify({ url }) });
+      const output = run.output[2]!.output!;
+      const toModel = upstream.requests(model)[1]!.body["messages"] as { content: { type: string; content?: unknown }[] }[];
+      expect(toModel.at(-1)!.content).toEqual([expect.objectContaining({ type: "tool_result", tool_use_id: run.output[1]!.call_id, content: output })]);
+      return output;
+    };
+    return { headers, fetchRun };
+  }
+
+  it("the tenant sets and reads its allow-list (PUT needs providers:write); bad entries are a 400 naming them", async () => {
+    const { apiKey } = await clientFor(stack, { scopes: ["chat", "providers:write"] });
+    const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+    const url = `${stack.url}/v1/agentic/http_fetch/allowlist`;
+    expect(await (await fetch(url, { headers })).json()).toEqual({ object: "http_fetch.allowlist", domains: [], updated_at: null });
+    const put = await fetch(url, { method: "PUT", headers, body: JSON.stringify({ domains: ["API.Example.com", "*.example.org"] }) });
+    const stored = { object: "http_fetch.allowlist", domains: ["api.example.com", "*.example.org"], updated_at: expect.any(Number) };
+    expect(put.status).toBe(200);
+    expect(await put.json()).toEqual(stored);
+    expect(await (await fetch(url, { headers })).json()).toEqual(stored);
+
+    const bad = await fetch(url, { method: "PUT", headers, body: JSON.stringify({ domains: ["ok.example.com", "10.0.0.1"] }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: expect.objectContaining({ param: "domains[1]", code: "invalid_request", type: "invalid_request_error" }) });
+
+    // A key without providers:write reads it but cannot change it; another tenant sees its own (empty) list.
+    const reader = await clientFor(stack, { scopes: ["chat"] });
+    const readerHeaders = { authorization: `Bearer ${reader.apiKey}`, "content-type": "application/json" };
+    const denied = await fetch(url, { method: "PUT", headers: readerHeaders, body: JSON.stringify({ domains: ["evil.example.com"] }) });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toEqual({ error: expect.objectContaining({ code: "permission_denied" }) });
+    expect(await (await fetch(url, { headers: readerHeaders })).json()).toMatchObject({ domains: [] });
+    expect(await (await fetch(url, { headers })).json()).toEqual(stored);
+  });
+
+  it("fetches an allow-listed URL (the site sees the GET) and gives its answer to the model as data", async () => {
+    const { fetchRun } = await tenantAllowing(["localhost"]);
+    const before = site.requests.length;
+    const output = await fetchRun(`${site.origin}/page`);
+    expect(JSON.parse(output)).toEqual({ url: `${site.origin}/page`, status: 200, content_type: "text/plain; charset=utf-8", body: WEB_PAGE_TEXT });
+    expect(site.requests.slice(before)).toEqual([{ path: "/page", headers: expect.objectContaining({ "user-agent": "llm-gateway-http-fetch/1" }) }]);
+  });
+
+  it("refuses a host off the allow-list and a private (metadata) address as the tool's error the model sees; nothing is fetched", async () => {
+    const { fetchRun } = await tenantAllowing(["localhost", "metadata.google.internal"]);
+    const before = site.requests.length;
+    expect(await fetchRun(`http://127.0.0.1:${site.port}/page`)).toBe("Error: The host '127.0.0.1' is not on this tenant's http_fetch allow-list.");
+    expect(site.requests.length).toBe(before);
+
+    // On the list, but a cloud metadata address: the SSRF guard refuses it. (Redirect hops are checked
+    // again — responses/tools.test.ts: under the test harness the runtime's fetch follows them itself.)
+    expect(await fetchRun("http://metadata.google.internal/computeMetadata/v1/")).toMatch(/^Error: The URL points to a cloud metadata host/);
+    expect(site.requests.length).toBe(before);
+  });
+
+  it("with no allow-list every fetch is refused; /v1/responses refuses the tool with 400 naming it", async () => {
+    const { fetchRun } = await tenantAllowing([]);
+    expect(await fetchRun(`${site.origin}/page`)).toBe("Error: The host 'localhost' is not on this tenant's http_fetch allow-list.");
+
+    const { apiKey } = await clientFor(stack);
+    const res = await fetch(`${stack.url}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "claude/x", input: "hi", tools: [{ type: "http_fetch" }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.objectContaining({ param: expect.stringMatching(/^tools\[0\]/), code: "invalid_request" }) });
   });
 });

@@ -11,6 +11,8 @@ import type { Result } from "../../shared/src";
 import { WebhookApi } from "./webhooks/api";
 import { WebhookDeliverer } from "./webhooks/delivery";
 import { TenantEventEmitter } from "./webhooks/emitter";
+import { HttpFetchAllowlistApi } from "./responses/fetch-allowlist";
+import type { HttpFetchAllowlist } from "../../shared/src/contracts/http-fetch";
 
 export { AgentRun, BatchCoordinator };
 
@@ -56,6 +58,16 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
 
   async deleteWebhook(token: string, id: string): Promise<Result<DeletedWebhook>> {
     return new WebhookApi(this.env).delete(token, id);
+  }
+
+  /** `GET /v1/agentic/http_fetch/allowlist` for the key whose principal token this is. */
+  async getHttpFetchAllowlist(token: string): Promise<Result<HttpFetchAllowlist>> {
+    return new HttpFetchAllowlistApi(this.env).get(token);
+  }
+
+  /** `PUT /v1/agentic/http_fetch/allowlist`: replaces the tenant's list. */
+  async setHttpFetchAllowlist(token: string, input: unknown): Promise<Result<HttpFetchAllowlist>> {
+    return new HttpFetchAllowlistApi(this.env).set(token, input);
   }
 }
 

@@ -25,6 +25,10 @@ export const DOCUMENT_TAGS: { name: string; description: string }[] = [
     description:
       "OpenAI's Files and Batch APIs (the `openai` SDK's `files.*` and `batches.*`): upload a JSONL file, run it as a batch on any provider, read the output and error files. Keys need the `batch` scope.",
   },
+  {
+    name: "agentic",
+    description: "Settings of `/v1/agentic` runs (the Responses API with server-side tools): the domain allow-list of the built-in `http_fetch` tool.",
+  },
   { name: "keys", description: "A tenant's own API keys (a key with `keys:write`), never beyond the creating key's own grants." },
   { name: "usage", description: "Metered usage and costs of the key's own tenant (a key with `usage:read`), in OpenAI's Usage and Costs API shapes." },
   {

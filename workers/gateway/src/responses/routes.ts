@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { apiKeyAuth } from "../middleware/api-key";
 import { tailApiForwarder } from "../batch/routes";
 import type { GatewayBindings } from "../types";
+import { registerHttpFetchAllowlist } from "./fetch-allowlist";
 
 /**
  * OpenAI's Responses API (`/v1/responses…`) and the same engine with our extensions
@@ -21,4 +22,5 @@ export function registerResponses(app: OpenAPIHono<GatewayBindings>): void {
     app.post(`${base}/:id/cancel`, forward);
     app.get(`${base}/:id/input_items`, forward);
   }
+  registerHttpFetchAllowlist(app);
 }

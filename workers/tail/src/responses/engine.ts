@@ -14,8 +14,8 @@ import {
   type ResponseStatus,
   type RunRecord,
 } from "./items";
-import { LOOP_REPEATS, MAX_EVENTS, MAX_OUTPUT_ITEMS, type McpToolSpec, type WebhookToolSpec } from "./request";
-import { needsApproval, toolAllowed, type ServerTools } from "./tools";
+import { HTTP_FETCH_TOOL_NAME, LOOP_REPEATS, MAX_EVENTS, MAX_OUTPUT_ITEMS, type McpToolSpec, type WebhookToolSpec } from "./request";
+import { HTTP_FETCH_FUNCTION, needsApproval, toolAllowed, type ServerTools } from "./tools";
 
 /**
  * One response run, the logic of its `AgentRun` Durable Object: a bounded, resumable tool loop.
@@ -34,7 +34,10 @@ import { needsApproval, toolAllowed, type ServerTools } from "./tools";
  */
 
 type PendingCall =
-  { kind: "mcp"; outputIndex: number; item: McpCallItem; announced: boolean } | { kind: "webhook"; callId: string; name: string; arguments: string };
+  | { kind: "mcp"; outputIndex: number; item: McpCallItem; announced: boolean }
+  | { kind: "webhook" | "http_fetch"; callId: string; name: string; arguments: string };
+
+type ToolOwner = { kind: "function" } | { kind: "mcp"; server: McpToolSpec } | { kind: "webhook"; tool: WebhookToolSpec } | { kind: "http_fetch" };
 
 interface RunState extends RunRecord {
   phase: "start" | "model" | "tools" | "done";
@@ -370,14 +373,11 @@ export class ResponseRun {
     return false;
   }
 
-  /** The chat tools of a step: function tools, the listed MCP tools, webhook tools. */
-  #chatTools(): {
-    tools: unknown[];
-    owner: Map<string, { kind: "function" } | { kind: "mcp"; server: McpToolSpec } | { kind: "webhook"; tool: WebhookToolSpec }>;
-  } {
+  /** The chat tools of a step: function tools, webhook tools, the built-in `http_fetch`, the listed MCP tools. */
+  #chatTools(): { tools: unknown[]; owner: Map<string, ToolOwner> } {
     const state = this.#must();
     const tools: unknown[] = [];
-    const owner = new Map<string, { kind: "function" } | { kind: "mcp"; server: McpToolSpec } | { kind: "webhook"; tool: WebhookToolSpec }>();
+    const owner = new Map<string, ToolOwner>();
     for (const t of state.request.tools ?? []) {
       if (t.type === "function") {
         owner.set(t.name, { kind: "function" });
@@ -392,6 +392,10 @@ export class ResponseRun {
           function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.parameters ?? { type: "object", properties: {} } },
         });
       }
+    }
+    if ((state.request.tools ?? []).some((t) => t.type === "http_fetch") && !owner.has(HTTP_FETCH_TOOL_NAME)) {
+      owner.set(HTTP_FETCH_TOOL_NAME, { kind: "http_fetch" });
+      tools.push({ type: "function", function: { name: HTTP_FETCH_TOOL_NAME, ...HTTP_FETCH_FUNCTION } });
     }
     const listings = [...state.history, ...state.output].filter((i) => i.type === "mcp_list_tools");
     for (const server of this.#mcpServers()) {
@@ -489,10 +493,10 @@ export class ResponseRun {
       if (!route || route.kind === "function") {
         this.#emitFunctionCall(callId, name, args);
         clientSide = true;
-      } else if (route.kind === "webhook") {
+      } else if (route.kind === "webhook" || route.kind === "http_fetch") {
         this.#emitFunctionCall(callId, name, args);
         if (this.#countCall(name, args)) return;
-        state.pending.push({ kind: "webhook", callId, name, arguments: args });
+        state.pending.push({ kind: route.kind, callId, name, arguments: args });
       } else if (needsApproval(route.server, name)) {
         const item: Item = { type: "mcp_approval_request", id: newId("mcpr"), server_label: route.server.server_label, name, arguments: args };
         const index = this.#addItem(item);
@@ -602,13 +606,16 @@ export class ResponseRun {
         this.#emit({ type: "response.output_item.done", output_index: call.outputIndex, item: done });
       } else {
         const tool = this.#webhookTools().find((t) => t.name === call.name);
-        const result = tool
-          ? await this.#deps.tools.callWebhook(
-              tool,
-              { responseId: state.id, tenantId: state.tenantId, callId: call.callId, arguments: call.arguments },
-              state.limits.toolTimeoutMs,
-            )
-          : { error: `No webhook tool '${call.name}'.` };
+        const result =
+          call.kind === "http_fetch"
+            ? await this.#deps.tools.httpFetch(state.tenantId, call.arguments, state.limits.toolTimeoutMs)
+            : tool
+              ? await this.#deps.tools.callWebhook(
+                  tool,
+                  { responseId: state.id, tenantId: state.tenantId, callId: call.callId, arguments: call.arguments },
+                  state.limits.toolTimeoutMs,
+                )
+              : { error: `No webhook tool '${call.name}'.` };
         if (this.#stopped()) return;
         const item: Item = {
           type: "function_call_output",

@@ -105,12 +105,19 @@ const WebhookTool = z.object({
   parameters: JsonSchemaObject.nullish(),
   url: z.string().url().max(2_048),
 });
+/**
+ * `/v1/agentic` only: the built-in GET of a URL on the tenant's domain allow-list
+ * (`PUT /v1/agentic/http_fetch/allowlist`), offered to the model as the function `http_fetch`.
+ */
+const HttpFetchTool = z.object({ type: z.literal("http_fetch") }).strict();
+export const HTTP_FETCH_TOOL_NAME = "http_fetch";
 const ResponsesTool = z.discriminatedUnion("type", [FunctionTool, McpTool]);
-const AgenticTool = z.discriminatedUnion("type", [FunctionTool, McpTool, WebhookTool]);
+const AgenticTool = z.discriminatedUnion("type", [FunctionTool, McpTool, WebhookTool, HttpFetchTool]);
 export type FunctionToolSpec = z.infer<typeof FunctionTool>;
 export type McpToolSpec = z.infer<typeof McpTool>;
 export type WebhookToolSpec = z.infer<typeof WebhookTool>;
-export type ToolSpec = FunctionToolSpec | McpToolSpec | WebhookToolSpec;
+export type HttpFetchToolSpec = z.infer<typeof HttpFetchTool>;
+export type ToolSpec = FunctionToolSpec | McpToolSpec | WebhookToolSpec | HttpFetchToolSpec;
 
 const TextFormat = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text") }),

@@ -2,9 +2,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
 import { ApiError } from "../../../shared/src";
-import { guardedFetch, upstreamPolicy, type UpstreamPolicy } from "../../../shared/src/ssrf";
+import { hostAllowed } from "../../../shared/src/contracts/http-fetch";
+import { checkUpstreamUrl, guardedFetch, upstreamPolicy, type UpstreamPolicy } from "../../../shared/src/ssrf";
 import { signWebhook } from "../../../shared/src/webhooks/signature";
 import { WebhookRegistry } from "../webhooks/registry";
+import { HttpFetchAllowlists } from "./fetch-allowlist";
 import type { McpToolInfo } from "./items";
 import { MAX_TOOL_OUTPUT_BYTES, type McpToolSpec, type WebhookToolSpec } from "./request";
 
@@ -30,7 +32,21 @@ export interface ServerTools {
   listMcp(server: McpToolSpec, timeoutMs: number): Promise<McpToolInfo[]>;
   callMcp(server: McpToolSpec, name: string, args: string, timeoutMs: number): Promise<ToolResult>;
   callWebhook(tool: WebhookToolSpec, call: WebhookCall, timeoutMs: number): Promise<ToolResult>;
+  /** The built-in `http_fetch`: GET of the URL in the call's arguments, on the tenant's allow-list. */
+  httpFetch(tenantId: string, args: string, timeoutMs: number): Promise<ToolResult>;
 }
+
+/** The function the model sees for the built-in `http_fetch` tool. */
+export const HTTP_FETCH_FUNCTION = {
+  description:
+    "Fetch a web page or API response with an HTTP GET. Returns JSON with the final url, status, content_type and body (text, cut at 32 KiB). Only hosts on the operator's allow-list can be fetched.",
+  parameters: {
+    type: "object",
+    properties: { url: { type: "string", description: "The absolute https URL to fetch." } },
+    required: ["url"],
+    additionalProperties: false,
+  },
+};
 
 /** `allowed_tools` (a list, or `{tool_names}`) admits the tool; absent: every tool. */
 export function toolAllowed(server: McpToolSpec, name: string): boolean {
@@ -81,13 +97,19 @@ const messageOf = (err: unknown): string => (err instanceof ApiError || err inst
 
 type ToolsEnv = ConstructorParameters<typeof WebhookRegistry>[0] & { ALLOW_PRIVATE_UPSTREAMS?: string };
 
+/** Redirects of an `http_fetch` re-checked against the allow-list (guardedFetch re-checks the SSRF guard). */
+class NotAllowListed extends Error {}
+
 export class RemoteTools implements ServerTools {
   readonly #policy: UpstreamPolicy;
   readonly #env: ToolsEnv;
+  readonly #fetch: (url: string, init: RequestInit) => Promise<Response>;
 
-  constructor(env: ToolsEnv) {
+  /** `fetcher`: how a checked hop of an `http_fetch` goes out (the runtime's `fetch`; unit tests give a fake site). */
+  constructor(env: ToolsEnv, fetcher: (url: string, init: RequestInit) => Promise<Response> = (u, i) => fetch(u, i)) {
     this.#policy = upstreamPolicy(env);
     this.#env = env;
+    this.#fetch = fetcher;
   }
 
   async #withClient<T>(server: McpToolSpec, timeoutMs: number, use: (client: Client, signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -164,6 +186,57 @@ export class RemoteTools implements ServerTools {
       const text = await readCapped(response, MAX_TOOL_OUTPUT_BYTES);
       return response.ok ? { output: text } : { error: `The webhook answered ${response.status}.` };
     } catch (err) {
+      return { error: messageOf(err) };
+    }
+  }
+
+  /**
+   * GETs the URL the model asked for when its host is on the tenant's allow-list — checked again on
+   * every redirect hop, as the SSRF guard is (guardedFetch) —, within the run's tool timeout, reading
+   * at most MAX_TOOL_OUTPUT_BYTES. The answer is handed to the model as data: a JSON object with the
+   * final URL, status, content type and body text. Anything refused is the tool's error, which the
+   * model sees (never a failed run).
+   */
+  async httpFetch(tenantId: string, args: string, timeoutMs: number): Promise<ToolResult> {
+    let target: string;
+    try {
+      const value: unknown = JSON.parse(args || "{}");
+      const url = value !== null && typeof value === "object" ? (value as { url?: unknown }).url : undefined;
+      if (typeof url !== "string" || url.length === 0 || url.length > 2_048)
+        return { error: "The tool's arguments must be a JSON object with 'url' (a string of at most 2048 characters)." };
+      target = url;
+    } catch {
+      return { error: "The tool's arguments are not valid JSON." };
+    }
+    const first = checkUpstreamUrl(target, this.#policy);
+    if (!first.ok) return { error: `The URL ${first.reason}.` };
+    try {
+      const { domains } = await new HttpFetchAllowlists(this.#env.TAIL_DB).get(tenantId);
+      const allowListed = (url: string) => {
+        const host = new URL(url).hostname;
+        if (!hostAllowed(host, domains)) throw new NotAllowListed(`The host '${host.slice(0, 253)}' is not on this tenant's http_fetch allow-list.`);
+      };
+      allowListed(first.url.href);
+      let finalUrl = first.url.href;
+      const response = await guardedFetch(
+        first.url.href,
+        {
+          method: "GET",
+          headers: { accept: "text/*, application/json, */*;q=0.5", "user-agent": "llm-gateway-http-fetch/1" },
+          signal: AbortSignal.timeout(timeoutMs),
+        },
+        this.#policy,
+        (url, init) => {
+          allowListed(url);
+          finalUrl = url;
+          return this.#fetch(url, init);
+        },
+      );
+      const body = await readCapped(response, MAX_TOOL_OUTPUT_BYTES);
+      return { output: JSON.stringify({ url: finalUrl, status: response.status, content_type: response.headers.get("content-type"), body }) };
+    } catch (err) {
+      if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"))
+        return { error: `The fetch did not finish within ${timeoutMs} ms.` };
       return { error: messageOf(err) };
     }
   }

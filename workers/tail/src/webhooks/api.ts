@@ -37,12 +37,25 @@ export class WebhookApi {
   }
 
   async #as<T>(token: unknown, anyOf: Scope[], run: (claims: PrincipalClaims) => Promise<Result<T>>): Promise<Result<T>> {
-    if (typeof token !== "string") return fail({ code: "invalid_api_key", message: "The caller is not identified by a signed token." });
-    const claims = await verifyPrincipalToken(token, this.#env.PRINCIPAL_VERIFY_JWK);
-    if (!claims.ok) return claims;
-    if (!anyOf.some((s) => claims.value.scopes.includes(s))) {
-      return fail({ code: "permission_denied", message: `This API key does not have the '${anyOf[0]}' scope required for this endpoint.` });
-    }
-    return run(claims.value);
+    return asTokenCaller(this.#env, token, anyOf, run);
   }
+}
+
+/**
+ * Runs `run` as the caller a principal token names (verified here, the callee) when it holds one of
+ * `anyOf`: what every token-carrying RPC of tail's management APIs does before reading anything.
+ */
+export async function asTokenCaller<T>(
+  env: Pick<TailEnv, "PRINCIPAL_VERIFY_JWK">,
+  token: unknown,
+  anyOf: Scope[],
+  run: (claims: PrincipalClaims) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  if (typeof token !== "string") return fail({ code: "invalid_api_key", message: "The caller is not identified by a signed token." });
+  const claims = await verifyPrincipalToken(token, env.PRINCIPAL_VERIFY_JWK);
+  if (!claims.ok) return claims;
+  if (!anyOf.some((s) => claims.value.scopes.includes(s))) {
+    return fail({ code: "permission_denied", message: `This API key does not have the '${anyOf[0]}' scope required for this endpoint.` });
+  }
+  return run(claims.value);
 }
