@@ -119,3 +119,24 @@ export async function member(stack: Pick<Stack, "url" | "adminToken">, tenantId:
   const invite = await adminInvite(stack, { email, role, tenant_id: tenantId });
   return clientFrom(stack, await acceptRequest(stack, invite.token), 201, "accept invite");
 }
+
+/**
+ * Every row of auth's people-and-keys tables (users, memberships, invites, sessions, api_keys,
+ * audit_log), in a stable order: a refused request must leave it exactly as it was. The failed
+ * sign-in counters (`login_throttle`) are left out on purpose: counting a failure is the one
+ * change a refused sign-in makes.
+ */
+export async function authState(db: D1Database): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const [table, order] of [
+    ["users", "id"],
+    ["memberships", "user_id, tenant_id"],
+    ["invites", "id"],
+    ["sessions", "id"],
+    ["api_keys", "id"],
+    ["audit_log", "id"],
+  ] as const) {
+    out[table] = (await db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).all()).results;
+  }
+  return out;
+}

@@ -18,8 +18,9 @@ import { createTenant, disableTenant, getTenant, listTenants, updateTenant } fro
 import { authenticate } from "./authenticate/authenticate";
 import { principalOfKey } from "./authenticate/by-key";
 import { AuthCallContextSchema } from "../../shared/src/contracts/auth";
-import type { ConsoleUser, CreatedInvite, Role, SessionCredential, SessionGrant } from "../../shared/src/contracts/users";
+import type { ConsoleUser, CreatedInvite, Member, Role, SessionCredential, SessionGrant } from "../../shared/src/contracts/users";
 import { clockOf } from "./users/clock";
+import { listMembers, removeMember, updateMember } from "./users/members";
 import { acceptInvite, checkSession, consolePrincipal, createInvite, createOperator, login, logout } from "./users/users";
 import { errorMessage, log } from "../../shared/src/log";
 
@@ -118,6 +119,18 @@ export class AuthService extends WorkerEntrypoint<AuthEnv> {
   }
   createInvite(ctx: AuthCallContext, input: unknown): Promise<Result<CreatedInvite>> {
     return this.acting(ctx, (a) => createInvite(this.env, a, input, clockOf(this.env, ctx?.nowMs)));
+  }
+  /** A tenant's members: any member reads them; the admin token and operators read every tenant's. */
+  listMembers(ctx: AuthCallContext, tenantId: string): Promise<Result<{ object: "list"; data: Member[] }>> {
+    return this.acting(ctx, (a) => listMembers(this.env, a, tenantId));
+  }
+  /** A member's new role (owners and operators; never the tenant's last owner). Audited. */
+  updateMember(ctx: AuthCallContext, tenantId: string, userId: string, input: unknown): Promise<Result<Member>> {
+    return this.acting(ctx, (a) => updateMember(this.env, a, tenantId, userId, input, Math.floor(clockOf(this.env, ctx?.nowMs) / 1000)));
+  }
+  /** Removes a member from a tenant (owners and operators; never the last owner). Audited. */
+  removeMember(ctx: AuthCallContext, tenantId: string, userId: string): Promise<Result<{ object: "member"; user_id: string; deleted: true }>> {
+    return this.acting(ctx, (a) => removeMember(this.env, a, tenantId, userId, Math.floor(clockOf(this.env, ctx?.nowMs) / 1000)));
   }
   /** A read-only principal token for a console user in one of their tenants (usage, providers). */
   consolePrincipal(ctx: AuthCallContext, tenantId: string): Promise<Result<{ token: string; role: Role }>> {

@@ -7,6 +7,8 @@ import { requireAdmin, requireUsageReader, type VerifyKeys } from "./usage/acces
 import { consumeUsageBatch } from "./usage/consumer";
 import { RequestIdSchema, type CostResult, type Page, type RequestUsage, type UsageKind, type UsageResult } from "../../shared/src/contracts/usage-api";
 import { costBuckets, usageBuckets } from "./usage/organization";
+import { consoleReport } from "./usage/console";
+import type { ConsoleReport } from "../../shared/src/contracts/console";
 import { usageScope } from "./usage/reader";
 import { requestUsage } from "./usage/request";
 import { langchainRun, langchainUsage } from "./usage/langchain";
@@ -171,6 +173,17 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     const scope = await usageScope(actor, this.#keys());
     if (!scope.ok) return scope;
     return costBuckets(this.env.BILLING_DB, scope.value, query, Math.floor(Date.now() / 1000));
+  }
+
+  /**
+   * The console's report (contracts/console.ts) from the usage ledger: a tenant's reader (a
+   * principal token with `usage:read`) sees its own tenant; the admin context every tenant, or one
+   * by `tenant_id`.
+   */
+  async consoleReport(actor: unknown, query: unknown): Promise<Result<ConsoleReport>> {
+    const scope = await usageScope(actor, this.#keys());
+    if (!scope.ok) return scope;
+    return consoleReport(this.env.BILLING_DB, scope.value, query, Math.floor(Date.now() / 1000));
   }
 
   /**

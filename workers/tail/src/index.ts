@@ -5,6 +5,8 @@ import { BatchCoordinator } from "../../../durable-objects/batch-coordinator";
 import { AgentRun } from "../../../durable-objects/agent-run";
 import { handleApi } from "./api/router";
 import { coordinatorOf } from "./batches/api";
+import { batchesInFlight } from "./batches/in-flight";
+import type { BatchObject } from "./batches/model";
 import { consumeChunks, consumeDeadLetters, type ConsumerEnv } from "./batches/consumer";
 import type { CreatedWebhookEndpoint, DeletedWebhook, EmittedTenantEvent, WebhookEndpoint, WebhookList } from "../../shared/src/contracts/webhooks";
 import type { Result } from "../../shared/src";
@@ -41,6 +43,11 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
    */
   override async fetch(request: Request): Promise<Response> {
     return forwardHttp(this.env, request);
+  }
+
+  /** The console's batches in flight of the tenant whose principal token this is (`usage:read`): live counts. */
+  async batchesInFlight(token: string): Promise<Result<{ object: "list"; data: BatchObject[] }>> {
+    return batchesInFlight(this.env, token);
   }
 
   /** `POST /v1/webhooks` for the key whose principal token this is: the secret is in this answer only. */

@@ -42,6 +42,16 @@ function roleIn(tenantId) {
   return state.session?.user.memberships.find((m) => m.tenant_id === tenantId)?.role ?? null;
 }
 
+const PAGES = [
+  ["overview", "Overview"],
+  ["requests", "Requests"],
+  ["keys", "Keys"],
+  ["members", "Members"],
+  ["providers", "Providers"],
+  ["batches", "Batches"],
+  ["invoices", "Invoices"],
+];
+
 function header(route, tenantId) {
   const nav = document.getElementById("nav");
   const who = document.getElementById("who");
@@ -52,14 +62,11 @@ function header(route, tenantId) {
     const select = el("select", { id: "tenant", "aria-label": "Tenant", on: { change: (e) => (location.hash = `#/t/${e.target.value}/${route}`) } });
     for (const t of state.tenants) select.append(el("option", { value: t.tenant_id, selected: t.tenant_id === tenantId }, t.tenant_name));
     nav.append(select, " ");
-    for (const [page, label] of [
-      ["overview", "Overview"],
-      ["keys", "Keys"],
-      ["providers", "Providers"],
-    ]) {
+    for (const [page, label] of PAGES) {
       nav.append(el("a", { href: `#/t/${tenantId}/${page}`, class: page === route ? "active" : null }, label));
     }
   }
+  if (state.session.user.operator) nav.append(el("a", { href: "#/platform", id: "nav-platform", class: route === "platform" ? "active" : null }, "All tenants"));
   const u = state.session.user;
   who.append(`${u.name} <${u.email}>${u.operator ? " · operator" : ""}`, el("button", { id: "logout", on: { click: logout } }, "Sign out"));
 }
@@ -123,13 +130,16 @@ function invitePage(token) {
 
 const HOUR = 3600;
 const fmtInt = (n) => n.toLocaleString("en-US");
+const fmtUsd = (micros) => (micros / 1e6).toFixed(6);
+const fmtPct = (r) => `${(r * 100).toFixed(2)}%`;
+const fmtMs = (ms) => (ms === null ? "–" : `${Math.round(ms)} ms`);
 
 function chart(title, id, xs, ys) {
   const box = el("section", { class: "card chart", id });
   box.append(el("h3", {}, title));
   show.pending.push(() => {
     new uPlot(
-      { width: Math.min(1000, main.clientWidth - 40), height: 220, series: [{}, { label: title, stroke: "#3867d6", fill: "rgba(56,103,214,0.12)" }], axes: [{}, {}] },
+      { width: Math.min(1000, main.clientWidth - 40), height: 200, series: [{}, { label: title, stroke: "#3867d6", fill: "rgba(56,103,214,0.12)" }], axes: [{}, {}] },
       [xs, ys],
       box,
     );
@@ -138,55 +148,223 @@ function chart(title, id, xs, ys) {
 }
 show.pending = [];
 
-async function overviewPage(tenantId) {
+/** The last 24 hours, on the hour grid the report (and the usage API) buckets by. */
+function window24h() {
   const now = Math.floor(Date.now() / 1000);
-  const start = Math.floor(now / HOUR) * HOUR - 23 * HOUR;
-  const q = `start_time=${start}&bucket_width=1h&limit=24`;
-  const [usage, byModel, costs] = await Promise.all([
-    api(`/tenants/${tenantId}/usage/completions?${q}`),
-    api(`/tenants/${tenantId}/usage/completions?${q}&group_by=model`),
-    api(`/tenants/${tenantId}/costs?start_time=${start}&limit=2`),
-  ]);
-  const xs = usage.data.map((b) => b.start_time);
-  const sum = (b, f) => b.results.reduce((s, r) => s + f(r), 0);
-  const requests = usage.data.map((b) => sum(b, (r) => r.num_model_requests));
-  const tokens = usage.data.map((b) => sum(b, (r) => r.input_tokens + (r.output_tokens ?? 0)));
-  const micros = costs.data.reduce((s, b) => s + b.results.reduce((t, r) => t + Math.round(r.amount.value * 1e6), 0), 0);
-  const total = (xs2) => xs2.reduce((a, b) => a + b, 0);
+  return Math.floor(now / HOUR) * HOUR - 23 * HOUR;
+}
 
-  const models = new Map();
-  for (const b of byModel.data) for (const r of b.results) {
-    const m = models.get(r.model) ?? { requests: 0, input: 0, output: 0 };
-    m.requests += r.num_model_requests;
-    m.input += r.input_tokens;
-    m.output += r.output_tokens ?? 0;
-    models.set(r.model, m);
-  }
-  show.pending = [];
-  show(
-    el("h2", {}, "Overview · last 24 hours"),
+/** One summary figure: the exact number in data-value (what tests and scripts read), formatted for people. */
+const figure = (label, id, value, text) => el("div", {}, label, el("b", { id, "data-value": value ?? "" }, text));
+
+function totalsOf(report) {
+  const t = report.totals;
+  return el(
+    "div",
+    { class: "totals", id: "totals", "data-start-time": report.start_time, "data-end-time": report.end_time },
+    figure("Requests", "total-requests", t.requests, fmtInt(t.requests)),
+    figure("Tokens", "total-tokens", t.total_tokens, fmtInt(t.total_tokens)),
+    figure("Cost (USD)", "total-cost", t.cost_usd_micros, fmtUsd(t.cost_usd_micros)),
+    figure("Error rate", "error-rate", t.error_rate, fmtPct(t.error_rate)),
+    figure("p50 latency", "latency-p50", t.latency_p50_ms, fmtMs(t.latency_p50_ms)),
+    figure("p95 latency", "latency-p95", t.latency_p95_ms, fmtMs(t.latency_p95_ms)),
+  );
+}
+
+function breakdown(title, id, rows, name = (r) => r.name || "(none)") {
+  return el(
+    "section",
+    { class: "card" },
+    el("h3", {}, title),
     el(
-      "div",
-      { class: "totals", id: "totals", "data-start-time": start },
-      el("div", {}, "Requests", el("b", { id: "total-requests" }, fmtInt(total(requests)))),
-      el("div", {}, "Tokens", el("b", { id: "total-tokens" }, fmtInt(total(tokens)))),
-      el("div", {}, "Cost (USD)", el("b", { id: "total-cost" }, (micros / 1e6).toFixed(6))),
-    ),
-    chart("Requests per hour", "chart-requests", xs, requests),
-    chart("Tokens per hour", "chart-tokens", xs, tokens),
-    el(
-      "section",
-      { class: "card" },
-      el("h3", {}, "By model"),
-      el(
-        "table",
-        { id: "by-model" },
-        el("tr", {}, el("th", {}, "Model"), el("th", {}, "Requests"), el("th", {}, "Input tokens"), el("th", {}, "Output tokens")),
-        [...models].map(([name, m]) => el("tr", {}, el("td", {}, name), el("td", {}, fmtInt(m.requests)), el("td", {}, fmtInt(m.input)), el("td", {}, fmtInt(m.output)))),
+      "table",
+      { id },
+      el("tr", {}, el("th", {}, title.replace(/^By /, "")), el("th", {}, "Requests"), el("th", {}, "Errors"), el("th", {}, "Tokens"), el("th", {}, "Cost (USD)")),
+      rows.map((r) =>
+        el(
+          "tr",
+          { "data-name": r.name, "data-requests": r.requests, "data-tokens": r.total_tokens, "data-cost-micros": r.cost_usd_micros },
+          el("td", {}, name(r)),
+          el("td", {}, fmtInt(r.requests)),
+          el("td", {}, fmtInt(r.errors)),
+          el("td", {}, fmtInt(r.total_tokens)),
+          el("td", {}, fmtUsd(r.cost_usd_micros)),
+        ),
       ),
     ),
   );
+}
+
+function charts(report) {
+  const xs = report.series.map((b) => b.start_time);
+  return [
+    chart("Requests per hour", "chart-requests", xs, report.series.map((b) => b.requests)),
+    chart("Tokens per hour", "chart-tokens", xs, report.series.map((b) => b.total_tokens)),
+    chart("Cost per hour (USD)", "chart-cost", xs, report.series.map((b) => b.cost_usd_micros / 1e6)),
+    chart("Error rate per hour (%)", "chart-errors", xs, report.series.map((b) => (b.requests === 0 ? 0 : (100 * b.errors) / b.requests))),
+  ];
+}
+
+async function overviewPage(tenantId) {
+  const report = await api(`/tenants/${tenantId}/report?start_time=${window24h()}&bucket_width=1h&recent=0`);
+  show.pending = [];
+  show(
+    el("h2", {}, "Overview · last 24 hours"),
+    totalsOf(report),
+    ...charts(report),
+    breakdown("By model", "by-model", report.by_model),
+    breakdown("By provider", "by-provider", report.by_provider),
+    breakdown("By key", "by-key", report.by_key),
+  );
   for (const draw of show.pending.splice(0)) draw();
+}
+
+/** Operators: every tenant at once, busiest first; each row opens that tenant. */
+async function platformPage() {
+  const report = await api(`/overview?start_time=${window24h()}&bucket_width=1h&recent=0`);
+  show.pending = [];
+  const names = new Map(state.tenants.map((t) => [t.tenant_id, t.tenant_name]));
+  show(
+    el("h2", {}, "All tenants · last 24 hours"),
+    totalsOf(report),
+    ...charts(report),
+    breakdown("By tenant", "by-tenant", report.by_tenant, (r) => el("a", { href: `#/t/${r.name}/overview`, class: "open-tenant" }, names.get(r.name) ?? r.name)),
+    breakdown("By model", "by-model", report.by_model),
+    breakdown("By provider", "by-provider", report.by_provider),
+  );
+  for (const draw of show.pending.splice(0)) draw();
+}
+
+async function requestsPage(tenantId) {
+  const report = await api(`/tenants/${tenantId}/report?start_time=${window24h()}&bucket_width=1h&recent=100`);
+  const time = (s) => new Date(s * 1000).toISOString().replace("T", " ").slice(0, 19);
+  show(
+    el("h2", {}, "Recent requests"),
+    el(
+      "table",
+      { id: "recent" },
+      el("tr", {}, ["Time (UTC)", "Request id", "Model", "Provider", "Status", "Attempts", "Latency", "Tokens", "Cost (USD)"].map((h) => el("th", {}, h))),
+      report.recent.map((r) =>
+        el(
+          "tr",
+          { "data-request-id": r.request_id, "data-status": r.status, "data-attempts": r.attempts },
+          el("td", {}, time(r.created_at)),
+          el("td", { class: "mono" }, r.request_id),
+          el("td", {}, r.model ?? r.requested_model),
+          el("td", {}, r.provider ?? ""),
+          el("td", { class: r.status >= 400 ? "status error" : "status" }, String(r.status)),
+          el(
+            "td",
+            { class: "attempts" },
+            String(r.attempts),
+            r.abandoned_attempts.map((a) => el("div", { class: "attempt" }, `abandoned: ${a.provider ?? "?"}/${a.model ?? "?"} (${a.status})`)),
+          ),
+          el("td", {}, fmtMs(r.latency_ms)),
+          el("td", {}, fmtInt(r.total_tokens)),
+          el("td", {}, fmtUsd(r.cost_usd_micros)),
+        ),
+      ),
+    ),
+  );
+}
+
+async function batchesPage(tenantId) {
+  const list = await api(`/tenants/${tenantId}/batches`);
+  show(
+    el("h2", {}, "Batches in flight"),
+    el(
+      "table",
+      { id: "batches" },
+      el("tr", {}, ["Batch", "Endpoint", "Status", "Completed", "Failed", "Total"].map((h) => el("th", {}, h))),
+      list.data.map((b) =>
+        el(
+          "tr",
+          { "data-batch-id": b.id, "data-status": b.status },
+          el("td", { class: "mono" }, b.id),
+          el("td", {}, b.endpoint),
+          el("td", {}, b.status),
+          el("td", {}, fmtInt(b.request_counts?.completed ?? 0)),
+          el("td", {}, fmtInt(b.request_counts?.failed ?? 0)),
+          el("td", {}, fmtInt(b.request_counts?.total ?? 0)),
+        ),
+      ),
+    ),
+    list.data.length === 0 ? el("p", { id: "no-batches" }, "No batch is running.") : null,
+  );
+}
+
+async function invoicesPage(tenantId) {
+  const list = await api(`/tenants/${tenantId}/invoices`);
+  const month = (s) => new Date(s * 1000).toISOString().slice(0, 7);
+  show(
+    el("h2", {}, "Invoices"),
+    el(
+      "table",
+      { id: "invoices" },
+      el("tr", {}, ["Invoice", "Month", "Status", "Payment", "Subtotal (USD)", "Total (USD)", "Due (USD)"].map((h) => el("th", {}, h))),
+      list.data.map((i) =>
+        el(
+          "tr",
+          { "data-invoice-id": i.id, "data-total-micros": i.total_micros },
+          el("td", {}, i.number ?? i.id),
+          el("td", {}, month(i.period_start)),
+          el("td", {}, i.status),
+          el("td", {}, i.payment_status),
+          el("td", {}, fmtUsd(i.subtotal_micros)),
+          el("td", {}, fmtUsd(i.total_micros)),
+          el("td", {}, fmtUsd(i.amount_due_micros)),
+        ),
+      ),
+    ),
+  );
+}
+
+async function membersPage(tenantId) {
+  const role = roleIn(tenantId);
+  const list = await api(`/tenants/${tenantId}/members`);
+  const manage = role === "owner";
+  const nodes = [el("h2", {}, "Members")];
+  if (manage) {
+    const result = el("p", { id: "invite-result" });
+    const form = el(
+      "form",
+      { class: "card", id: "invite-member" },
+      el("label", {}, "Email ", el("input", { name: "email", type: "email", required: true })),
+      el("label", {}, "Role ", el("select", { name: "role" }, ["viewer", "developer", "admin", "owner"].map((r) => el("option", { value: r }, r)))),
+      el("button", { type: "submit" }, "Invite"),
+      result,
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const f = new FormData(form);
+      const invite = await api("/invites", { method: "POST", body: { email: f.get("email"), role: f.get("role"), tenant_id: tenantId } });
+      result.replaceChildren("Send this link (shown once): ", el("span", { class: "secret", id: "invite-url" }, invite.url));
+    });
+    nodes.push(form);
+  }
+  nodes.push(
+    el(
+      "table",
+      { id: "members" },
+      el("tr", {}, el("th", {}, "Name"), el("th", {}, "Email"), el("th", {}, "Role"), el("th", {}, "")),
+      list.data.map((m) => {
+        const select = el("select", { class: "member-role", "aria-label": "Role", disabled: !manage }, ["owner", "admin", "developer", "viewer"].map((r) => el("option", { value: r, selected: r === m.role }, r)));
+        select.addEventListener("change", async () => {
+          await api(`/tenants/${tenantId}/members/${m.user_id}`, { method: "PATCH", body: { role: select.value } });
+          await membersPage(tenantId);
+        });
+        return el(
+          "tr",
+          { "data-user-id": m.user_id, "data-role": m.role },
+          el("td", {}, m.name),
+          el("td", {}, m.email),
+          el("td", {}, select),
+          el("td", {}, manage ? el("button", { class: "remove", on: { click: async () => (await api(`/tenants/${tenantId}/members/${m.user_id}`, { method: "DELETE" }), membersPage(tenantId)) } }, "Remove") : ""),
+        );
+      }),
+    ),
+  );
+  show(...nodes);
 }
 
 async function keysPage(tenantId) {
@@ -248,18 +426,25 @@ async function route() {
   }
   if (hash === "#/login") location.hash = "#/";
   state.tenants = (await api("/tenants")).data;
-  const m = /^#\/t\/([A-Za-z0-9_-]+)\/(overview|keys|providers)$/.exec(location.hash);
+  if (location.hash === "#/platform" && state.session.user.operator) {
+    header("platform");
+    return guarded(platformPage);
+  }
+  const m = /^#\/t\/([A-Za-z0-9_-]+)\/([a-z]+)$/.exec(location.hash);
   const tenantId = m?.[1] ?? state.tenants[0]?.tenant_id;
-  const page = m?.[2] ?? "overview";
+  const page = PAGES.some(([p]) => p === m?.[2]) ? m[2] : "overview";
   if (!tenantId) {
     header();
     return show(el("p", {}, "You are not a member of any tenant yet."));
   }
   header(page, tenantId);
+  const pages = { overview: overviewPage, requests: requestsPage, keys: keysPage, members: membersPage, providers: providersPage, batches: batchesPage, invoices: invoicesPage };
+  return guarded(() => pages[page](tenantId));
+}
+
+async function guarded(render) {
   try {
-    if (page === "keys") await keysPage(tenantId);
-    else if (page === "providers") await providersPage(tenantId);
-    else await overviewPage(tenantId);
+    await render();
   } catch (err) {
     if (err.status === 401) {
       state.session = null;

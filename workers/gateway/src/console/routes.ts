@@ -27,10 +27,13 @@ function tenantParam(c: C): string {
   return id;
 }
 
-/** The signed reader auth mints for this user in this tenant (404 if they are not a member). */
+/** The signed reader's token auth mints for this user in this tenant (404 if they are not a member): read-only scopes. */
+async function readerToken(c: C, tenantId: string): Promise<string> {
+  return unwrap(await c.env.AUTH.consolePrincipal(sessionContext(c), tenantId)).token;
+}
+/** The same reader as the actor billing verifies. */
 async function tenantReader(c: C, tenantId: string): Promise<Actor> {
-  const { token } = unwrap(await c.env.AUTH.consolePrincipal(sessionContext(c), tenantId));
-  return { type: "key", token };
+  return { type: "key", token: await readerToken(c, tenantId) };
 }
 
 const query = (c: C): Record<string, string | string[]> => {
@@ -112,10 +115,33 @@ export function registerConsoleApi(app: Hono<GatewayBindings>): void {
     const reader = await tenantReader(c, tenantParam(c));
     return c.json(unwrap(await c.env.BILLING.costBuckets(reader, query(c))), 200);
   });
-  app.get("/console/api/tenants/:tenant/providers", async (c) => {
+  // The overview's figures (totals, series, error rate, p50/p95, breakdowns, recent requests): billing's usage ledger.
+  app.get("/console/api/tenants/:tenant/report", async (c) => {
     const reader = await tenantReader(c, tenantParam(c));
-    if (reader.type !== "key") throw new ApiError({ code: "internal_error", message: "unexpected reader" });
-    return c.json(unwrap(await c.env.PROVIDERS.listProviders({ kind: "tenant", principalToken: reader.token })), 200);
+    return c.json(unwrap(await c.env.BILLING.consoleReport(reader, query(c))), 200);
+  });
+  app.get("/console/api/tenants/:tenant/batches", async (c) => {
+    return c.json(unwrap(await c.env.TAIL.batchesInFlight(await readerToken(c, tenantParam(c)))), 200);
+  });
+  app.get("/console/api/tenants/:tenant/invoices", async (c) => {
+    const reader = await tenantReader(c, tenantParam(c));
+    return c.json(unwrap(await c.env.BILLING.invoices(reader, query(c))), 200);
+  });
+  app.get("/console/api/tenants/:tenant/providers", async (c) => {
+    const principalToken = await readerToken(c, tenantParam(c));
+    return c.json(unwrap(await c.env.PROVIDERS.listProviders({ kind: "tenant", principalToken })), 200);
+  });
+
+  // Members: every member reads them; auth lets only owners (and operators) change a role or remove someone.
+  app.get("/console/api/tenants/:tenant/members", async (c) => {
+    return c.json(unwrap(await c.env.AUTH.listMembers(sessionContext(c), tenantParam(c))), 200);
+  });
+  app.patch("/console/api/tenants/:tenant/members/:user", async (c) => {
+    const member = unwrap(await c.env.AUTH.updateMember(sessionContext(c), tenantParam(c), c.req.param("user"), await readJsonBody(c.req.raw, c.env)));
+    return c.json(member, 200);
+  });
+  app.delete("/console/api/tenants/:tenant/members/:user", async (c) => {
+    return c.json(unwrap(await c.env.AUTH.removeMember(sessionContext(c), tenantParam(c), c.req.param("user"))), 200);
   });
 
   // Keys: auth enforces the role (viewer: none; developer: create, manage own; admin/owner: all).
@@ -133,10 +159,13 @@ export function registerConsoleApi(app: Hono<GatewayBindings>): void {
     return c.json(key, 200);
   });
 
-  /** An operator's view across tenants: the admin usage API's answer grouped by tenant. */
+  /**
+   * An operator's report across tenants (by-tenant breakdown; `tenant_id` narrows it to one): the
+   * admin context reads billing's ledger; anyone else is refused (403) by this route, whatever the page shows.
+   */
   app.get("/console/api/overview", async (c) => {
     if (!c.get("consoleSession").user.operator) throw new ApiError({ code: "permission_denied", message: "Only operators see every tenant." });
     const actor: Actor = { type: "admin", token: await adminContextToken(c.env) };
-    return c.json(unwrap(await c.env.BILLING.usageBuckets(actor, "completions", query(c))), 200);
+    return c.json(unwrap(await c.env.BILLING.consoleReport(actor, query(c))), 200);
   });
 }

@@ -19,6 +19,8 @@ export const ROLE_CAN = {
   manageTenantKeys: ["owner", "admin"],
   /** Invite members. */
   invite: ["owner"],
+  /** Change a member's role, or remove a member. */
+  manageMembers: ["owner"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export const can = (role: Role | null, what: keyof typeof ROLE_CAN): boolean => role !== null && (ROLE_CAN[what] as readonly Role[]).includes(role);
@@ -130,3 +132,16 @@ export const SessionCredentialSchema = z.object({
   changing: z.boolean(),
 });
 export type SessionCredential = z.infer<typeof SessionCredentialSchema>;
+
+/** A tenant's member as the console lists them (`GET /console/api/tenants/{id}/members`). */
+export interface Member {
+  object: "member";
+  user_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  created_at: number;
+}
+
+/** `PATCH /console/api/tenants/{id}/members/{user_id}`: a member's new role. */
+export const MemberUpdateSchema = z.object({ role: RoleSchema }).strict();
