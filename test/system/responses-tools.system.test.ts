@@ -3,11 +3,13 @@ import type { FakeUpstream } from "../fake-upstream/server";
 import { clientFor } from "../support/clients";
 import { MCP_WEATHER, startMcpServer, type TestMcpServer } from "../support/mcp-server";
 import { uniqueModel } from "../support/names";
-import { responseReaching, startResponsesStack } from "../support/responses";
+import { responseReaching, responseUsageRows, startResponsesStack } from "../support/responses";
 import type { Stack } from "../support/stack";
 import { startWebhookReceiver } from "../support/webhook-receiver";
 import { WEB_PAGE_TEXT, startWebSite, type WebSite } from "../support/web-site";
 import { webhookSignature } from "../../workers/shared/src/webhooks/signature";
+import { adminFetch, updateTenant } from "../support/tenants";
+import { afterKeyChange, afterPriceChange } from "../support/propagation";
 
 /**
  * Issue 13, "must show": server-side tools of a response run on an Anthropic-type provider — a
@@ -73,6 +75,18 @@ describe("MCP tools", () => {
     const second = upstream.requests(model)[1]!.body["messages"] as { content: { type: string; content?: unknown }[] }[];
     expect(second.at(-1)!.content).toEqual([expect.objectContaining({ type: "tool_result", content: MCP_WEATHER })]);
     expect(JSON.stringify(response)).not.toContain("mcp-secret");
+    // Usage: each of the two model steps is one usage row tagged with the response id; the response's usage is their sum.
+    const rows = await responseUsageRows(stack, response.id, 2);
+    expect(rows.map((r) => r.request_id)).toEqual([`req_${response.id.slice(5)}_s1`, `req_${response.id.slice(5)}_s2`]);
+    const sum = (k: "prompt_tokens" | "completion_tokens" | "cached_tokens" | "total_tokens") => rows.reduce((n, r) => n + r[k], 0);
+    expect(response.usage).toEqual({
+      input_tokens: sum("prompt_tokens"),
+      input_tokens_details: { cached_tokens: sum("cached_tokens") },
+      output_tokens: sum("completion_tokens"),
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: sum("total_tokens"),
+    });
+    expect(rows.every((r) => r.total_tokens > 0)).toBe(true);
   });
 
   it("with approval: the run stops at an mcp_approval_request; the client's approval continues it and the call is made once", async () => {
@@ -163,6 +177,57 @@ describe("limits end the run incomplete with their reason", () => {
     const budget = await post({ ...forced(uniqueModel("limit-budget")), limits: { max_total_tokens: 1 } });
     expect(budget.body).toMatchObject({ status: "incomplete", incomplete_details: { reason: "budget" } });
     expect((budget.body["output"] as { type: string }[]).filter((i) => i.type === "mcp_call")).toHaveLength(1);
+  });
+
+  /**
+   * A model priced only by its input, $1000 per 1M tokens (1000 µ$ a token), output free: a step's
+   * worst case reserved by the gateway is then its prompt estimate × 1000 µ$ (about 4 characters a
+   * token, README), and its actual cost the fake's recorded usage (the tool-use answer: 472 input
+   * tokens) × 1000 µ$ = $0.472.
+   */
+  async function inputPricedModel(label: string): Promise<string> {
+    const model = uniqueModel(label);
+    const res = await adminFetch(stack, `/admin/prices/${model}`, { method: "PUT", body: { input_per_mtok: 1000, output_per_mtok: 0 } });
+    expect(res.status).toBe(201);
+    await afterPriceChange(stack);
+    return model;
+  }
+
+  it("budget: a tenant budget that covers the first step but not the next stops the run with 'budget' (the step was refused insufficient_quota)", async () => {
+    const { apiKey, tenant } = await clientFor(stack);
+    const model = await inputPricedModel("limit-tenant-budget");
+    // An 8000-character prompt: each step's estimate is 2000 tokens plus the tools and framing (well
+    // under 300), so step 1 reserves under $2.30. Step 2's estimate is larger still, and whether or not
+    // step 1 has settled (actual $0.472, or its reservation still held), $2.30 cannot cover both.
+    await updateTenant(stack, tenant.id, { budget: { monthly_usd: 2.3 } });
+    await afterKeyChange(stack);
+    const res = await fetch(`${stack.url}/v1/agentic`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ ...forced(model), input: `${"word ".repeat(1_600)}What's the weather in Paris?` }),
+    });
+    const body = (await res.json()) as { status: string; incomplete_details: unknown; output: { type: string }[]; usage: { input_tokens: number } };
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ status: "incomplete", incomplete_details: { reason: "budget" } });
+    expect(body.output.map((i) => i.type)).toEqual(["mcp_list_tools", "message", "mcp_call"]);
+    // One step reached the upstream; the second was refused by the gateway before it.
+    expect(upstream.requests(model)).toHaveLength(1);
+    expect(body.usage.input_tokens).toBe(472);
+  });
+
+  it("budget: limits.max_cost_usd ends the run once its steps cost that much; response cost_usd is their sum", async () => {
+    const { apiKey } = await clientFor(stack);
+    const model = await inputPricedModel("limit-max-cost");
+    const res = await fetch(`${stack.url}/v1/agentic`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ ...forced(model), limits: { max_cost_usd: 0.1 } }),
+    });
+    const body = (await res.json()) as { status: string; output: { type: string }[]; cost_usd: number; limits: { max_cost_usd: number } };
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ status: "incomplete", incomplete_details: { reason: "budget" }, cost_usd: 0.472, limits: { max_cost_usd: 0.1 } });
+    expect(body.output.filter((i) => i.type === "mcp_call")).toHaveLength(1);
+    expect(upstream.requests(model)).toHaveLength(1);
   });
 
   it("timeout: the run's alarm ends it while a model step is still in flight; the late answer is dropped", async () => {
