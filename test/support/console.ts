@@ -1,3 +1,4 @@
+import type { D1Database } from "@cloudflare/workers-types";
 import type { ConsoleSession, ConsoleUser, CreatedInvite, Role } from "../../workers/shared/src/contracts/users";
 import { adminFetch } from "./tenants";
 import type { Stack } from "./stack";
