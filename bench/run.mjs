@@ -18,6 +18,8 @@
 //   npm run bench -- --batch-only     only the 10,000-line batch (Files + Batch APIs), lines per second
 //   npm run bench -- --no-batch       timings without the batch
 //   npm run bench -- --no-limiter     timings without the limiter's per-object ceiling and sharded path
+//   npm run bench -- --breakdown --chain-only
+//                                     the breakdown of the relay (the control) and the unlimited chain only
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
@@ -28,10 +30,9 @@ import { analyzeTrace, renderBreakdown } from "./lib/breakdown.mjs";
 import { runLoad } from "./lib/load.mjs";
 import { startProfiles, summarizeProfile } from "./lib/profile.mjs";
 import { ensurePortkey, portkeyDir, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
-import { deriveMode, renderTables, TARGETS } from "./lib/report.mjs";
+import { deriveMode, measurement, renderTables, TARGETS } from "./lib/report.mjs";
 import { createBenchTenant, platformProviderVars } from "./lib/setup.mjs";
 import { freePort, startBenchStack, startMiniflareFloor } from "./lib/stack.mjs";
-import { summarize } from "./lib/stats.mjs";
 import { chatTargets, MODES, portkeyTarget, withBase } from "./lib/targets.mjs";
 import { WORKERD } from "./lib/workerd.mjs";
 
@@ -52,6 +53,7 @@ const KNOWN = [
   "--batch-only",
   "--no-batch",
   "--no-limiter",
+  "--chain-only",
 ];
 for (const a of args) if (!KNOWN.includes(a)) fail(`unknown option ${a} (known: ${KNOWN.join(" ")})`);
 const quick = args.has("--quick");
@@ -186,11 +188,9 @@ async function runTimings(keys) {
     log(`${modeName}: throughput at concurrency ${PLAN.concurrency}, ${PLAN.throughputSeconds} s per target…`);
     for (const name of names) {
       const res = await runLoad(target(name), { connections: PLAN.concurrency, seconds: PLAN.throughputSeconds });
-      const lat = summarize(samples.get(name) ?? []);
-      measured[modeName] = {
-        ...measured[modeName],
-        [name]: { p50: lat.p50, p99: lat.p99, n: lat.n, rps: res.rps, p50_at_concurrency: res.latency.p50, p99_at_concurrency: res.latency.p99 },
-      };
+      const m = measurement(samples.get(name) ?? [], res, { latencySeconds: PLAN.rounds * PLAN.roundSeconds });
+      if ("skipped" in m) log(`${modeName} via ${name}: skipped, ${m.skipped}`);
+      measured[modeName] = { ...measured[modeName], [name]: m };
     }
   }
   const loopbackAfter = await json(`${stack.sink}/__bench/loopback-calls`);
@@ -263,7 +263,9 @@ async function runBreakdown(keys) {
   const windows = [];
   for (const [modeName, stream] of Object.entries(MODES)) {
     const targets = chatTargets(stack, keys, stream);
-    for (const name of /** @type {const} */ (["floor", "relay", "chain", "chain-limited"])) {
+    for (const name of args.has("--chain-only")
+      ? /** @type {const} */ (["relay", "chain"])
+      : /** @type {const} */ (["floor", "relay", "chain", "chain-limited"])) {
       log(`${modeName} via ${name}: ${requests} requests, traced…`);
       await runLoad(targets[name], { connections: 1, amount: 50 });
       await sleep(1500);

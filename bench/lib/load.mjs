@@ -18,7 +18,7 @@ import { summarize } from "./stats.mjs";
  * @property {number} requests responses received
  * @property {number} seconds wall time of the run
  * @property {number} rps responses per second
- * @property {ReturnType<typeof summarize>} latency
+ * @property {ReturnType<typeof summarize> | null} latency null when no response was 2xx
  * @property {number[]} samples every 2xx response time, ms
  */
 
@@ -62,5 +62,12 @@ export async function runLoad(target, { connections, amount, seconds }) {
   }
   // autocannon's own duration excludes its startup; requests/duration is what it reports as rate.
   const secondsRun = amount ? wall : result.duration;
-  return { connections, requests: samples.length, seconds: secondsRun, rps: samples.length / secondsRun, latency: summarize(samples), samples };
+  return {
+    connections,
+    requests: samples.length,
+    seconds: secondsRun,
+    rps: samples.length / secondsRun,
+    latency: samples.length > 0 ? summarize(samples) : null,
+    samples,
+  };
 }

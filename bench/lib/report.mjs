@@ -1,5 +1,6 @@
 // From raw measurements to what the issue asks for: latency added over calling the upstream
 // directly, throughput, and the ratios. Pure functions: see report.test.mjs.
+import { summarize } from "./stats.mjs";
 
 /**
  * @typedef {object} Measured one target in one mode
@@ -13,6 +14,33 @@
  * @typedef {object} Skipped
  * @property {string} skipped why this target has no numbers
  */
+
+/**
+ * One target's numbers from its latency samples (every 2xx response time at concurrency 1) and its
+ * throughput run, or why it has none: a target that answered nothing in a run (a gateway that
+ * stopped responding mid-bench, say) is reported as skipped with the reason, not as a crash of the
+ * whole bench.
+ *
+ * @param {number[]} latencySamples ms
+ * @param {{ requests: number, rps: number, seconds: number, connections: number, latency: { p50: number, p99: number } | null }} throughput
+ * @param {{ latencySeconds: number }} plan
+ * @returns {Measured & { p50_at_concurrency: number, p99_at_concurrency: number } | Skipped}
+ */
+export function measurement(latencySamples, throughput, plan) {
+  if (latencySamples.length === 0) return { skipped: `no 2xx response in ${plan.latencySeconds} s at concurrency 1` };
+  if (throughput.requests === 0 || !throughput.latency) {
+    return { skipped: `no 2xx response in ${round(throughput.seconds, 1)} s at concurrency ${throughput.connections}` };
+  }
+  const lat = summarize(latencySamples);
+  return {
+    p50: lat.p50,
+    p99: lat.p99,
+    n: lat.n,
+    rps: throughput.rps,
+    p50_at_concurrency: throughput.latency.p50,
+    p99_at_concurrency: throughput.latency.p99,
+  };
+}
 
 /** Targets in report order, and what each one is. */
 export const TARGETS = /** @type {const} */ ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deriveMode, renderMarkdown, renderTables } from "./report.mjs";
+import { deriveMode, measurement, renderMarkdown, renderTables } from "./report.mjs";
 
 const mode = {
   direct: { p50: 0.2, p99: 0.6, n: 1000, rps: 12000 },
@@ -72,5 +72,24 @@ describe("rendering", () => {
     const md = renderMarkdown({ "chat-stream": deriveMode(mode) }, { concurrency: 32 });
     expect(md).toContain("| chain | 1.050 | 2.100 | +0.850 | +1.500 | 2000 |");
     expect(md).toContain("- throughput chain/Portkey: 4.00× (target: ≥ 3×)");
+  });
+});
+
+describe("measurement", () => {
+  const plan = { latencySeconds: 8 };
+  const throughput = { requests: 500, rps: 100, seconds: 5, connections: 32, latency: { p50: 3, p99: 9 } };
+
+  it("summarises a target that answered", () => {
+    expect(measurement([1, 2, 3, 4], throughput, plan)).toEqual({ p50: 2, p99: 4, n: 4, rps: 100, p50_at_concurrency: 3, p99_at_concurrency: 9 });
+  });
+
+  it("reports a target that produced no samples as skipped, with the reason, instead of failing the run", () => {
+    const none = measurement([], throughput, plan);
+    expect(none).toEqual({ skipped: "no 2xx response in 8 s at concurrency 1" });
+    const silent = measurement([1, 2], { requests: 0, rps: 0, seconds: 5.04, connections: 32, latency: null }, plan);
+    expect(silent).toEqual({ skipped: "no 2xx response in 5 s at concurrency 32" });
+    const d = deriveMode({ ...mode, portkey: none });
+    expect(d.chain_vs_portkey_rps).toBeNull();
+    expect(renderTables({ chat: d }, { concurrency: 32 })).toContain("portkey skipped: no 2xx response in 8 s at concurrency 1");
   });
 });
