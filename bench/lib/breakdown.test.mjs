@@ -27,8 +27,8 @@ describe("analyzeTrace", () => {
 
   it("sums each Worker's JavaScript time holding the lock, per request, heaviest first", () => {
     expect(result["chain"]?.workers).toEqual([
-      { worker: "gateway", jsUs: 300, turns: 1.5 },
-      { worker: "rate-limiter (DO)", jsUs: 75, turns: 0.5 },
+      { worker: "gateway", jsUs: 300, turns: 1.5, medianUs: 300 },
+      { worker: "rate-limiter (DO)", jsUs: 75, turns: 0.5, medianUs: 75 },
     ]);
     expect(result["chain"]?.totalJsUs).toBe(375);
   });
@@ -42,7 +42,17 @@ describe("analyzeTrace", () => {
 
   it("leaves out what happened outside the window", () => {
     const other = analyzeTrace(trace, [{ name: "later", startMs: 2_000_000, endMs: 2_001_000, requests: 1 }]);
-    expect(other["later"]?.workers).toEqual([{ worker: "gateway", jsUs: 999, turns: 1 }]);
+    expect(other["later"]?.workers).toEqual([{ worker: "gateway", jsUs: 999, turns: 1, medianUs: 999 }]);
+  });
+
+  it("also gives the median request's time per Worker, which a preempted turn does not drag up", () => {
+    const ctx = (/** @type {number} */ id) => JSON.stringify({ e: "ctx", ctx: id, worker: "core:user:tail", actor: null, at: at(1_000_001) });
+    const turn = (/** @type {number} */ id, /** @type {number} */ us) =>
+      JSON.stringify({ e: "turn", ctx: id, cause: 1, start: at(1_000_002), locked: at(1_000_002), end: at(1_000_002) + us * 1000 });
+    const lines = [trace[0] ?? "", ctx(1), ctx(2), ctx(3), turn(1, 100), turn(2, 120), turn(3, 2000)];
+    expect(analyzeTrace(lines, [{ name: "w", startMs: 1_000_000, endMs: 1_001_000, requests: 3 }])["w"]?.workers).toEqual([
+      { worker: "tail", jsUs: 740, turns: 1, medianUs: 120 },
+    ]);
   });
 
   it("renders one line per Worker", () => {
