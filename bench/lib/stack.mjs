@@ -100,6 +100,8 @@ export async function startBenchStack({ root, compatibilityDate, vars, keepState
       sink: url("bench-sink"),
       adminToken: captured.adminToken,
       log: ours.log,
+      /** our workerd's process id (the CPU time the breakdown reads from /proc) */
+      pid: ours.pid,
       upstreamLog: upstream.log,
       stateDir,
       close: async () => {

@@ -34,7 +34,7 @@ export async function serveWorkerd(config, { dir, readyUrls, asyncTrace, inspect
     await stop();
     throw err;
   }
-  return { stop, log };
+  return { stop, log, pid: child.pid };
 }
 
 /** @param {string[]} urls @param {() => boolean} isDead @param {string} log */
