@@ -262,6 +262,25 @@ const CROSS_HOST_HEADERS = new Set(["accept", "content-type", "user-agent"]);
 export const MAX_UPSTREAM_REDIRECTS = 3;
 
 /**
+ * `checkUpstreamUrl`'s verdict (the reason, or null when allowed), remembered per URL and policy in
+ * this isolate: a URL's verdict depends on nothing else (names are checked, not resolved), and an
+ * upstream call's URL is one of a few per provider, so the hot path parses it once, not per call.
+ */
+const verdicts = new Map<string, string | null>();
+const MAX_VERDICTS = 1_000;
+
+function refusalOf(url: string, policy: UpstreamPolicy): string | null {
+  const key = (policy.allowPrivate ? "p " : "- ") + url;
+  const known = verdicts.get(key);
+  if (known !== undefined) return known;
+  const check = checkUpstreamUrl(url, policy);
+  const verdict = check.ok ? null : check.reason;
+  if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+  verdicts.set(key, verdict);
+  return verdict;
+}
+
+/**
  * `fetch` for upstream calls: checks the URL, never lets the runtime follow a redirect on its own
  * (`redirect: "manual"`), and re-checks every hop, so a public upstream cannot bounce the gateway
  * to an internal address. Credentials are dropped when a redirect leaves the original host. A
@@ -278,11 +297,11 @@ export async function guardedFetch(
   let body = init.body ?? null;
   const headers = new Headers(init.headers);
   for (let hop = 0; ; hop++) {
-    const check = checkUpstreamUrl(url, policy);
-    if (!check.ok) {
+    const refused = refusalOf(url, policy);
+    if (refused !== null) {
       throw new ApiError({
         code: "upstream_error",
-        message: hop === 0 ? `The provider's URL ${check.reason}.` : `The provider redirected to a URL that ${check.reason}; the redirect was not followed.`,
+        message: hop === 0 ? `The provider's URL ${refused}.` : `The provider redirected to a URL that ${refused}; the redirect was not followed.`,
       });
     }
     const res = await fetcher(url, { ...init, method, body, headers, redirect: "manual" });
