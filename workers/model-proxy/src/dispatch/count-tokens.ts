@@ -1,4 +1,4 @@
-import { ApiError, fail, ok, ProxyRequestSchema, validationError, type ProxyRequest, type Result } from "../../../shared/src";
+import { ApiError, fail, ok, parseProxyRequest, validationError, type ProxyRequest, type Result } from "../../../shared/src";
 import { estimateMessagesPromptTokens } from "../../../shared/src/anthropic";
 import type { MessageTokenCount } from "../../../shared/src/contracts/proxy";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
@@ -26,7 +26,7 @@ export async function countMessageTokens(
   registry: () => ModelRegistry,
   routing: RoutingContext,
 ): Promise<Result<MessageTokenCount>> {
-  const parsed = ProxyRequestSchema.safeParse(raw);
+  const parsed = parseProxyRequest(raw);
   if (!parsed.success) return fail(validationError(parsed.error));
   const req = parsed.data as ProxyRequest;
   if (req.operation !== "messages") return fail({ code: "invalid_request", param: "operation", message: "Token counting is for the messages operation." });

@@ -2,7 +2,7 @@ import {
   ABANDONED_ATTEMPTS_HEADER,
   encodeAbandonedAttempts,
   errorResponse,
-  ProxyRequestSchema,
+  parseProxyRequest,
   validationError,
   type ApiErrorInit,
   type ProxyOperation,
@@ -26,7 +26,7 @@ export interface DispatchEnv {
  * Never throws: every failure is an OpenAI error Response.
  */
 export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => ModelRegistry, routing: RoutingContext = isolatedRouting()): Promise<Response> {
-  const parsed = ProxyRequestSchema.safeParse(raw);
+  const parsed = parseProxyRequest(raw);
   const requestId = parsed.success ? parsed.data.requestId : undefined;
   try {
     if (!parsed.success) return errorResponse(validationError(parsed.error), requestId);

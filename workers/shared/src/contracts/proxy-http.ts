@@ -1,7 +1,8 @@
 import { GATEWAY_HEADERS } from "../proxy/headers";
+import { PROXY_OPERATIONS } from "../proxy/operations";
 import { fail, ok, type Result } from "../result";
 import { validationError } from "../validation";
-import { ProxyRequestSchema, type ProxyOperation, type ProxyRequest } from "./proxy";
+import { isProxyEnvelope, ProxyRequestSchema, type ProxyOperation, type ProxyRequest } from "./proxy";
 
 /**
  * The same `ProxyRequest` (contracts/proxy.ts), carried as an HTTP request over the service binding
@@ -49,14 +50,23 @@ export function proxyHttpRequest(req: Omit<ProxyRequest, "body">, bodyText: stri
   return new Request(`${ORIGIN}/${req.operation}`, { method: "POST", headers, body: bodyText });
 }
 
+/** The path without its slash: read off `https://proxy.internal/<operation>` as sent, the URL parser for anything else. */
+function operationOf(url: string): string {
+  const tail = url.startsWith(ORIGIN_SLASH) ? url.slice(ORIGIN_SLASH.length) : "";
+  return tail in PROXY_OPERATIONS ? tail : new URL(url).pathname.slice(1);
+}
+const ORIGIN_SLASH = `${ORIGIN}/`;
+
 /** The operation, token and request id of an encoded ProxyRequest; 400 naming what is wrong. */
 export function proxyEnvelopeOf(request: Request): Result<ProxyEnvelope> {
   if (request.method !== "POST") return fail({ code: "method_not_allowed", message: "A proxied request is a POST." });
-  const parsed = EnvelopeSchema.safeParse({
-    operation: new URL(request.url).pathname.slice(1),
+  const envelope = {
+    operation: operationOf(request.url),
     principalToken: request.headers.get(PROXY_HTTP_HEADERS.principalToken) ?? undefined,
     requestId: request.headers.get(PROXY_HTTP_HEADERS.requestId) ?? undefined,
-  });
+  };
+  if (isProxyEnvelope(envelope)) return ok({ operation: envelope.operation, principalToken: envelope.principalToken, requestId: envelope.requestId });
+  const parsed = EnvelopeSchema.safeParse(envelope);
   return parsed.success ? ok(parsed.data as ProxyEnvelope) : fail(validationError(parsed.error));
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GATEWAY_HEADERS } from "../proxy/headers";
 
-export { ProxyRequestSchema, type ProxyRequest } from "../proxy/request";
+export { isProxyEnvelope, parseProxyRequest, ProxyRequestSchema, type ProxyRequest } from "../proxy/request";
 export type { ProxyOperation } from "../proxy/operations";
 
 /**

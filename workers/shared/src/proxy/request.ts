@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PrincipalTokenSchema } from "../contracts/principal";
+import { MAX_PRINCIPAL_TOKEN_CHARS, PrincipalTokenSchema } from "../contracts/principal";
 import { FORWARDED_HEADERS, PROXY_OPERATION_NAMES } from "./operations";
 
 /**
@@ -27,3 +27,47 @@ export const ProxyRequestSchema = z.object({
 });
 
 export type ProxyRequest = z.infer<typeof ProxyRequestSchema>;
+
+type Parsed<T> = { success: true; data: T } | { success: false; error: z.ZodError };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+const boundedString = (v: unknown, max: number): v is string => typeof v === "string" && v.length >= 1 && v.length <= max;
+const isOperation = (v: unknown): v is ProxyRequest["operation"] => typeof v === "string" && (PROXY_OPERATION_NAMES as readonly string[]).includes(v);
+
+/**
+ * The envelope part of a proxy request (token, request id, operation) as `ProxyRequestSchema`
+ * checks it, without zod when it is well formed: every hop checks it, and zod's object machinery
+ * was a visible part of each hop's JavaScript per request. Accepts exactly what the schema's
+ * fields accept; anything else goes through zod, for its error.
+ */
+export function isProxyEnvelope(v: {
+  principalToken?: unknown;
+  requestId?: unknown;
+  operation?: unknown;
+}): v is Pick<ProxyRequest, "principalToken" | "requestId" | "operation"> {
+  return boundedString(v.principalToken, MAX_PRINCIPAL_TOKEN_CHARS) && boundedString(v.requestId, 128) && isOperation(v.operation);
+}
+
+/**
+ * `ProxyRequestSchema.safeParse(raw)`, without zod for a well-formed request (what the gateway
+ * sends every time): the same output (the known fields only; the body object as given), and for
+ * anything the hand check does not accept, zod's own verdict and error.
+ */
+export function parseProxyRequest(raw: unknown): Parsed<ProxyRequest> {
+  if (isPlainObject(raw) && isProxyEnvelope(raw)) {
+    const { principalToken, requestId, operation } = raw;
+    const body: unknown = (raw as Record<string, unknown>)["body"];
+    const headers: unknown = (raw as Record<string, unknown>)["headers"];
+    if (isPlainObject(body) && boundedString(body["model"], 256)) {
+      if (headers === undefined) return { success: true, data: { principalToken, requestId, operation, body } };
+      if (isPlainObject(headers) && Object.entries(headers).every(([k, v]) => FORWARDED_HEADERS.has(k) && typeof v === "string" && v.length <= 1024)) {
+        return { success: true, data: { principalToken, requestId, operation, body, headers: headers as Record<string, string> } };
+      }
+    }
+  }
+  return ProxyRequestSchema.safeParse(raw);
+}
