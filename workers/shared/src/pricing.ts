@@ -138,8 +138,11 @@ export function nextMonthStart(epochMs: number): number {
  * Unknown models return null: billing records them with cost 0 and `priced = 0`; the gateway
  * refuses them to keys with a budget (`model_not_priced`), whose cost it could not bound.
  */
+const MAX_MEMO = 1_000;
+
 export class PriceBook {
   private readonly byModel: Map<string, Price>;
+  private readonly usageMemo = new Map<string, Price | null>();
 
   constructor(prices: readonly Price[]) {
     this.byModel = new Map(prices.map((p) => [p.model.toLowerCase(), p]));
@@ -162,7 +165,16 @@ export class PriceBook {
    * (an alias that routing resolved keeps its own price if it has one), else the catch-all.
    */
   forUsage(servedModel: string | null, provider: string | null, requestedModel: string): Price | null {
-    return this.findOwn(servedModel, provider) ?? this.findOwn(requestedModel, null) ?? this.byModel.get(DEFAULT_PRICE_MODEL) ?? null;
+    // Remembered per (served, provider, requested) for this book's life: the same few combinations
+    // come back on every request, and the lookup (lower-casing, version-stamp regex) was a visible
+    // part of the gateway's JavaScript per request. The book is immutable; a new table is a new book.
+    const key = JSON.stringify([servedModel, provider, requestedModel]); // unambiguous, whatever the names hold
+    const known = this.usageMemo.get(key);
+    if (known !== undefined) return known;
+    const price = this.findOwn(servedModel, provider) ?? this.findOwn(requestedModel, null) ?? this.byModel.get(DEFAULT_PRICE_MODEL) ?? null;
+    if (this.usageMemo.size >= MAX_MEMO) this.usageMemo.clear();
+    this.usageMemo.set(key, price);
+    return price;
   }
 
   /** Like `find` without the catch-all row. */
