@@ -289,8 +289,8 @@ async function runBreakdown(keys) {
       `includes a SQLite-backed Durable Object's synchronous SQL).\n` +
       `Names without a prefix are ours; d1:*, kv:*, queues:* are Miniflare's local implementations of those bindings.\n\n` +
       `${renderBreakdown(analysis)}` +
-      `CPU time of our workerd process per request (all its threads, from /proc: HTTP, RPC and storage included; a busy machine\n` +
-      `barely moves it, unlike the times above): ${cpuPerRequest.join("; ")}\n` +
+      `CPU time of our workerd process per request (all its threads, from /proc: HTTP, RPC and storage included; in a VM\n` +
+      `it still counts time stolen by the host, so compare it only within one run): ${cpuPerRequest.join("; ")}\n` +
       `JSON: bench/results/breakdown.json\n`,
   );
 }
@@ -426,7 +426,8 @@ function fail(message) {
 
 /**
  * CPU time (ns) a process has used so far, all threads (`/proc/<pid>/task/<tid>/schedstat`: ns on
- * CPU). Unlike wall time holding a lock, time the OS gave to other processes is not in it.
+ * CPU). Unlike wall time holding a lock, time the guest OS gave to other processes is not in it
+ * (time a VM's host took from the guest still is).
  * @param {number | undefined} pid
  */
 function processCpuNs(pid) {

@@ -89,10 +89,10 @@ export function analyzeTrace(lines, windows) {
 const round = (/** @type {number} */ x, digits = 1) => Number(x.toFixed(digits));
 
 /**
- * A Worker's JavaScript per request that a busy machine barely moves: the median of its request
+ * A Worker's JavaScript per request that a busy machine moves less: the median of its request
  * contexts' own time, times its contexts per request. A turn the OS preempted (other processes on
  * the same cores) counts the wait as JavaScript; the mean takes every such wait in, the median of
- * the contexts mostly does not.
+ * the contexts only when most of them were preempted.
  * @param {number[]} ctxUs @param {number} requests
  */
 function medianPerRequest(ctxUs, requests) {
@@ -100,7 +100,7 @@ function medianPerRequest(ctxUs, requests) {
   const sorted = [...ctxUs].sort((x, y) => x - y);
   const mid = sorted.length / 2;
   const median =
-    sorted.length % 2 ? /** @type {number} */ (sorted[Math.floor(mid)]) : /** @type {number} */ ((sorted[mid - 1]) + /** @type {number} */ (sorted[mid])) / 2;
+    sorted.length % 2 ? /** @type {number} */ (sorted[Math.floor(mid)]) : /** @type {number} */ (sorted[mid - 1] + /** @type {number} */ (sorted[mid])) / 2;
   return median * (ctxUs.length / requests);
 }
 
