@@ -91,11 +91,18 @@ export class StoredRegistry implements ModelRegistry {
   private async load(tenant: PrincipalClaims): Promise<[OwnerConfig, OwnerConfig]> {
     const { db, cache, background } = this.deps;
     const [own, platform] = await Promise.all([cache.get(db, tenant.tenantId, background), cache.get(db, PLATFORM, background)]);
-    if (this.deps.configured.size === 0) return [own, platform];
-    const merged = new Map<string, ProviderRecord>();
-    for (const p of this.deps.configured.values()) merged.set(p.name, configuredRecord(p));
-    for (const [name, p] of platform.providers) merged.set(name, p);
-    return [own, { ...platform, providers: merged }];
+    const configured = this.deps.configured;
+    if (configured.size === 0) return [own, platform];
+    // Merged once per cached platform configuration and PLATFORM_PROVIDERS (both immutable; a
+    // reload is a new object), not per request.
+    const known = mergedPlatforms.get(platform);
+    if (known?.configured === configured) return [own, known.merged];
+    const providers = new Map<string, ProviderRecord>();
+    for (const p of configured.values()) providers.set(p.name, configuredRecord(p));
+    for (const [name, p] of platform.providers) providers.set(name, p);
+    const merged = { ...platform, providers };
+    mergedPlatforms.set(platform, { configured, merged });
+    return [own, merged];
   }
 
   private providerNamed(name: string, scopes: OwnerConfig[]): ProviderRecord | null {
@@ -224,6 +231,9 @@ function deploymentOf(t: RouteTargetRecord, maxInputTokens: number | undefined):
 }
 
 /** A PLATFORM_PROVIDERS entry seen as a record (its key is already in memory, not in D1). */
+/** The platform's configuration merged with PLATFORM_PROVIDERS, per cached configuration object. */
+const mergedPlatforms = new WeakMap<OwnerConfig, { configured: ReadonlyMap<string, ProviderConfig>; merged: OwnerConfig }>();
+
 function configuredRecord(p: ProviderConfig): ProviderRecord {
   return {
     id: p.id,

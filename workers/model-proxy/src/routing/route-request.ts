@@ -43,9 +43,11 @@ let shared: { config: string; breakers: Breakers; latency: LatencyTracker; busy:
  * goes to the request's `waitUntil`.
  */
 export function routingFor(env: ModelProxyEnv, ctx: ExecutionContext): RoutingContext {
-  const cfg = circuitConfigFrom(env);
-  const key = JSON.stringify(cfg);
+  // The vars as they are, not the parsed config re-serialised per request.
+  const vars: Parameters<typeof circuitConfigFrom>[0] = env;
+  const key = `${vars.CIRCUIT_FAILURE_THRESHOLD}|${vars.CIRCUIT_WINDOW_MS}|${vars.CIRCUIT_COOLDOWN_MS}|${vars.CIRCUIT_PROBE_LEASE_MS}`;
   if (shared?.config !== key) {
+    const cfg = circuitConfigFrom(vars);
     shared = {
       config: key,
       breakers: new Breakers(durableCircuitStore(env.CIRCUIT_BREAKER), cfg),
