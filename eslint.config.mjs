@@ -2,6 +2,7 @@ import vitest from "@vitest/eslint-plugin";
 import tseslint from "typescript-eslint";
 import { noUncheckedRpcResult } from "./scripts/eslint/rpc-result.mjs";
 import { noStatusOnlyTest } from "./scripts/eslint/status-only.mjs";
+import { noConsole } from "./scripts/eslint/no-console.mjs";
 
 /**
  * Lint (`npm run lint`, part of `npm test`): typescript-eslint with type information, because the
@@ -19,7 +20,7 @@ export default tseslint.config(
     plugins: {
       "@typescript-eslint": tseslint.plugin,
       vitest,
-      local: { rules: { "no-unchecked-rpc-result": noUncheckedRpcResult, "no-status-only-test": noStatusOnlyTest } },
+      local: { rules: { "no-unchecked-rpc-result": noUncheckedRpcResult, "no-status-only-test": noStatusOnlyTest, "no-console": noConsole } },
     },
     linterOptions: { reportUnusedDisableDirectives: "error" },
     rules: {
@@ -34,5 +35,12 @@ export default tseslint.config(
   {
     files: ["**/*.test.ts"],
     rules: { "local/no-status-only-test": "error" },
+  },
+  {
+    // Worker code logs through the one structured logger (workers/shared/src/log.ts), which is the
+    // only file that may write to the console; tests may spy on it.
+    files: ["workers/**/*.ts", "durable-objects/**/*.ts"],
+    ignores: ["**/*.test.ts", "workers/shared/src/log.ts"],
+    rules: { "local/no-console": "error" },
   },
 );

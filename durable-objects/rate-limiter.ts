@@ -22,6 +22,7 @@ import { GroupCommitStore } from "../workers/rate-limiter/src/group-commit";
 import { ShardLedger } from "../workers/rate-limiter/src/shard";
 import { SqlLedgerStore } from "../workers/rate-limiter/src/sql-store";
 import { TestClock, testClockAllowed, type AdvanceClockResult, type ClockState } from "../workers/shared/src/test-clock";
+import { errorMessage, log } from "../workers/shared/src/log";
 
 /** Where a moved test clock is kept, so an evicted object does not step back in time. */
 const CLOCK_KEY = "test-clock";
@@ -62,7 +63,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
       () => this.blocks.takeRows(),
       (run) => ctx.storage.transactionSync(run),
       (err) => {
-        console.error(JSON.stringify({ level: "error", message: "rate limiter commit failed; restarting from durable state", error: String(err) }));
+        log.error("rate-limiter", "rate limiter commit failed; restarting from durable state", { op: "commit", message: errorMessage(err) });
         ctx.abort("rate limiter commit failed");
       },
       FLUSH_EVERY_MS,
@@ -154,7 +155,7 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
         repay: (req) => stub.repay(req),
       },
       () => this.clock.now(),
-      (err) => console.error(JSON.stringify({ level: "error", message: "shard could not repay a loan; the parent charges it in full", error: String(err) })),
+      (err) => log.error("rate-limiter", "shard could not repay a loan; the parent charges it in full", { op: "repay", message: errorMessage(err) }),
     );
     return this.shard;
   }

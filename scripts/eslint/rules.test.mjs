@@ -3,6 +3,7 @@ import tseslint from "typescript-eslint";
 import { afterAll, describe, it } from "vitest";
 import { noUncheckedRpcResult } from "./rpc-result.mjs";
 import { noStatusOnlyTest } from "./status-only.mjs";
+import { noConsole } from "./no-console.mjs";
 
 RuleTester.afterAll = afterAll;
 RuleTester.describe = describe;
@@ -39,5 +40,22 @@ tester.run("no-status-only-test", noStatusOnlyTest, {
     { code: "it('a', async () => { const res = await fetch(u); expect(res.status).toBe(200); });", errors: [{ messageId: "statusOnly" }] },
     { code: "test('b', async () => { expect((await fetch(u)).status).toBe(401); expect(r2.status).toBe(401); });", errors: [{ messageId: "statusOnly" }] },
     { code: "it.each([1])('c', async () => { expect(res.statusCode).toBe(404); });", errors: [{ messageId: "statusOnly" }] },
+  ],
+});
+
+tester.run("no-console", noConsole, {
+  valid: [
+    "log.error('gateway', 'failed', { requestId });",
+    "function f(console) { console.log('a local, not the global'); }",
+    "const o = { console: 1 }; o.console;",
+    "import { log } from './log'; log.info('s', 'e');",
+  ],
+  invalid: [
+    { code: "console.log('x');", errors: [{ messageId: "console" }] },
+    { code: "console.error(JSON.stringify({ level: 'error', message: 'm' }));", errors: [{ messageId: "console" }] },
+    { code: "console['warn']('x');", errors: [{ messageId: "console" }] },
+    { code: "const c = console; c.info('x');", errors: [{ messageId: "console" }] },
+    { code: "globalThis.console.debug('x');", errors: [{ messageId: "console" }] },
+    { code: "promise.catch((err) => console.error(err));", errors: [{ messageId: "console" }] },
   ],
 });

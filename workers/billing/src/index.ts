@@ -24,6 +24,7 @@ import { mirrorInvoice } from "./stripe/mirror";
 import { stripeWebhook } from "./stripe/webhook";
 import type { CreditBalance, CreditGrant, CreditLimit } from "../../shared/src/contracts/credits";
 import type { CreditNote, Invoice, InvoiceList } from "../../shared/src/contracts/invoices";
+import { errorMessage, log } from "../../shared/src/log";
 
 const ModelNameSchema = PriceSchema.shape.model;
 
@@ -287,9 +288,7 @@ async function mirrorPending(env: BillingEnv): Promise<void> {
     try {
       await mirrorInvoice(env.BILLING_DB, stripe, invoice, Date.now());
     } catch (err) {
-      console.error(
-        JSON.stringify({ msg: "stripe mirroring failed; retried on the next run", invoice_id: id, error: err instanceof Error ? err.message : String(err) }),
-      );
+      log.error("billing", "stripe mirroring failed; retried on the next run", { op: "stripe", detail: id, message: errorMessage(err) });
     }
   }
 }
@@ -300,7 +299,7 @@ export default {
   /** The cron (wrangler.toml `triggers`): finalises the invoices of closed months. */
   scheduled: async (controller, env) => {
     const created = await invoices(env).finalizeClosed(controller.scheduledTime);
-    if (created.length > 0) console.log(JSON.stringify({ msg: "invoices finalised", count: created.length }));
+    if (created.length > 0) log.info("billing", "invoices finalised", { op: "invoices", count: created.length });
     await mirrorPending(env);
   },
 } satisfies ExportedHandler<BillingEnv>;

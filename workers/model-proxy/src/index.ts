@@ -20,6 +20,7 @@ import { registryFor } from "./registry";
 import { routingFor } from "./routing/route-request";
 import { CircuitBreaker } from "../../../durable-objects/circuit-breaker";
 import { ProvidersService } from "./providers-store/service";
+import { errorMessage, log } from "../../shared/src/log";
 
 export { CircuitBreaker, ProvidersService };
 
@@ -61,9 +62,7 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
     try {
       return await countMessageTokens(request, this.env, () => registryFor(this.env, this.ctx), routingFor(this.env, this.ctx));
     } catch (err) {
-      console.error(
-        JSON.stringify({ level: "error", service: "model-proxy", requestId: request.requestId, message: err instanceof Error ? err.message : String(err) }),
-      );
+      log.error("model-proxy", "token count failed", { requestId: request.requestId, op: "countMessageTokens", message: errorMessage(err) });
       return fail({ code: "internal_error", message: "model-proxy could not count the tokens. Quote the request id when reporting it." });
     }
   }
@@ -73,7 +72,7 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
     try {
       return await listModels(principalToken, this.env, () => registryFor(this.env, this.ctx));
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
+      log.error("model-proxy", "listing models failed", { op: "listModels", message: errorMessage(err) });
       return fail({ code: "internal_error", message: "model-proxy could not list models." });
     }
   }
@@ -83,7 +82,7 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
     try {
       return await getModel(principalToken, id, this.env, () => registryFor(this.env, this.ctx));
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
+      log.error("model-proxy", "describing a model failed", { op: "getModel", model: id, message: errorMessage(err) });
       return fail({ code: "internal_error", message: "model-proxy could not describe the model." });
     }
   }
@@ -93,7 +92,7 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
     try {
       return await routeTargets(principalToken, model, operation, this.env, () => registryFor(this.env, this.ctx));
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", service: "model-proxy", message: err instanceof Error ? err.message : String(err) }));
+      log.error("model-proxy", "resolving route targets failed", { op: "routeTargets", model, message: errorMessage(err) });
       return fail({ code: "internal_error", message: "model-proxy could not resolve the model." });
     }
   }

@@ -26,4 +26,17 @@ describe("the structured logger", () => {
     expect(text).toContain("[redacted]");
     expect(scrub("x".repeat(5_000)).length).toBeLessThanOrEqual(1_001);
   });
+
+  it("scrubs vendor keys, webhook secrets and session cookies", () => {
+    const secrets = [
+      "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv",
+      "AIzaSyAbCdEfGhIjKlMnOpQrStUvWxYz0123456",
+      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      "session-token-value-123",
+      "cookie-value-456789",
+    ];
+    const text = scrub(`keys ${secrets[0]} ${secrets[1]}; signing ${secrets[2]}; set-cookie: __Host-gw_session=${secrets[3]}; Path=/; Cookie: ${secrets[4]}`);
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    expect(text).toContain("[redacted]");
+  });
 });

@@ -6,9 +6,11 @@
  *
  * - only the fields of `LogFields` below are written; anything else is dropped (so an object that
  *   happens to hold a prompt, a header map or a token cannot be spread into a line);
- * - `message` and string `detail` are scrubbed: API keys (`sk-…`), bearer tokens, JWS/JWT
- *   (`eyJ….….…`), invite tokens and `password=`/`"password":` values become `[redacted]`, and the
- *   text is cut to MAX_MESSAGE_CHARS.
+ * - every string is scrubbed (defensively: a field should never hold one): API keys (ours
+ *   `sk-<env>-…`, vendors' `sk-…`, Google's `AIza…`), webhook secrets, bearer/basic credentials,
+ *   JWS/JWT (`eyJ….….…`: principal, admin-context and session tokens), invite tokens, and the value
+ *   after `password`/`secret`/`api_key`/`token`/`session`/`cookie` (`=`, `:`, JSON) become
+ *   `[redacted]`, and the text is cut to MAX_MESSAGE_CHARS.
  *
  *   log.error("auth", "internal", { requestId, op: "authenticate", message: err.message });
  */
@@ -16,6 +18,8 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface LogFields {
   requestId?: string | null | undefined;
+  /** The W3C trace the request belongs to (`x-gateway-trace-id`), to find its spans. */
+  traceId?: string | null | undefined;
   tenantId?: string | null | undefined;
   keyId?: string | null | undefined;
   userId?: string | null | undefined;
@@ -34,6 +38,7 @@ export interface LogFields {
 
 const FIELDS: readonly (keyof LogFields)[] = [
   "requestId",
+  "traceId",
   "tenantId",
   "keyId",
   "userId",
@@ -51,11 +56,13 @@ const FIELDS: readonly (keyof LogFields)[] = [
 export const MAX_MESSAGE_CHARS = 1_000;
 
 const SECRETS: RegExp[] = [
-  /\bsk-[A-Za-z0-9_-]{8,}/g, // API keys (ours and most vendors')
+  /\bsk-[A-Za-z0-9_-]{8,}/g, // API keys (ours, `sk-<env>-…`, and OpenAI's, Anthropic's `sk-ant-…`, …)
+  /\bAIza[0-9A-Za-z_-]{20,}/g, // Google API keys (Gemini)
+  /\b(?:whsec|whk)_[A-Za-z0-9+/=_-]{16,}/g, // webhook signing secrets
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
   /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, // JWS / JWT (principal, admin-context, session tokens)
   /\binv_[A-Za-z0-9]{20,}/g, // invite tokens
-  /(password|passwd|secret|api[_-]?key|token)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi,
+  /(password|passwd|secret|api[_-]?key|token|session|cookie)(["']?\s*[:=]\s*["']?)[^\s"';,}]+/gi, // `password=…`, `"token":"…"`, `gw_session=…`, `cookie: …`
 ];
 
 /** A string with every secret-looking part replaced, bounded. */

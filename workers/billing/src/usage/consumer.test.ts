@@ -292,8 +292,13 @@ describe("usage-events consumer: packs of events", () => {
     expect(results).toEqual(good.map((g) => ({ request_id: g.request_id })).sort((a, b) => a.request_id.localeCompare(b.request_id)));
     const logged = log.mock.calls.map((c) => String(c[0]));
     expect(logged).toHaveLength(2);
-    expect(JSON.parse(logged[0]!)).toMatchObject({ request_id: "req_bad", index: 1, issues: ["tenant_id: Invalid input: expected string, received number"] });
-    expect(JSON.parse(logged[1]!)).toMatchObject({ request_id: null, index: 2 });
+    expect(JSON.parse(logged[0]!)).toMatchObject({
+      requestId: "req_bad",
+      detail: expect.stringMatching(/ event 1$/),
+      message: "tenant_id: Invalid input: expected string, received number",
+    });
+    expect(JSON.parse(logged[1]!)).not.toHaveProperty("requestId");
+    expect(JSON.parse(logged[1]!)).toMatchObject({ detail: expect.stringMatching(/ event 2$/) });
     expect(logged.join("\n")).not.toContain("sk-do-not-log");
     log.mockRestore();
   });

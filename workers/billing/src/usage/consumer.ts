@@ -2,6 +2,7 @@ import { PriceStore, type VersionedBook } from "../prices/store";
 import { decodeUsageMessage } from "./decode";
 import { correlationStatements } from "./langchain";
 import { insertStatements, priceEvent, ROWS_PER_INSERT, type ParsedUsageEvent, type PricedUsage } from "./record";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /** Seconds before a batch that failed to reach D1 is redelivered: 2, 4, 8, … capped at 60. */
 export function retryDelaySeconds(attempts: number): number {
@@ -47,14 +48,12 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Billi
 
   const retryFrom = (index: number, err: unknown) => {
     const rest = pending.slice(index);
-    console.error(
-      JSON.stringify({
-        msg: "usage batch not stored: will be retried",
-        messages: rest.length,
-        events: rest.reduce((n, p) => n + p.events.length, 0),
-        error: err instanceof Error ? err.message : String(err),
-      }),
-    );
+    log.error("billing", "usage batch not stored: will be retried", {
+      op: "usage",
+      count: rest.reduce((n, p) => n + p.events.length, 0),
+      detail: `${rest.length} messages`,
+      message: errorMessage(err),
+    });
     for (const { message } of rest) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   };
 

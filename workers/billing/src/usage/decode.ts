@@ -1,5 +1,6 @@
 import { looksLikeUsagePack, USAGE_PACK_VERSION, UsageEventSchema, UsagePackEnvelopeSchema } from "../../../shared/src/contracts/usage";
 import type { ParsedUsageEvent } from "./record";
+import { log } from "../../../shared/src/log";
 
 /**
  * What one `usage-events` message asks of the consumer:
@@ -32,7 +33,7 @@ export function decodeUsageMessage(message: Pick<Message<unknown>, "id" | "body"
     return { action: "drop" };
   }
   if (envelope.data.v > USAGE_PACK_VERSION) {
-    console.error(JSON.stringify({ msg: "usage pack of an unknown version: retried", message_id: message.id, version: envelope.data.v }));
+    log.error("billing", "usage pack of an unknown version: retried", { op: "usage", detail: message.id, code: `v${envelope.data.v}` });
     return { action: "later", version: envelope.data.v };
   }
   const events: ParsedUsageEvent[] = [];
@@ -51,13 +52,14 @@ interface IssueLike {
 
 function logRejected(msg: string, messageId: string, event: unknown, issues: readonly IssueLike[], index?: number): void {
   const requestId = (event as { request_id?: unknown } | null)?.request_id;
-  console.error(
-    JSON.stringify({
-      msg,
-      message_id: messageId,
-      ...(index === undefined ? {} : { index }),
-      request_id: typeof requestId === "string" ? requestId : null,
-      issues: issues.slice(0, 5).map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`),
-    }),
-  );
+  // The message id, the event's position and request id, and what was wrong (field paths and zod's words, never a value).
+  log.error("billing", msg, {
+    op: "usage",
+    requestId: typeof requestId === "string" ? requestId : null,
+    detail: `message ${messageId}${index === undefined ? "" : ` event ${index}`}`,
+    message: issues
+      .slice(0, 5)
+      .map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`)
+      .join("; "),
+  });
 }

@@ -5,6 +5,7 @@ import type { GatewayBindings } from "../types";
 import { ADMIN_SECURITY, errorResponses, jsonResponse, unwrap } from "./openapi";
 import { adminContext } from "./rpc";
 import { AuditList, AuditQuery } from "./schemas";
+import { log } from "../../../shared/src/log";
 
 const list = createRoute({
   tags: ["admin: audit"],
@@ -39,16 +40,6 @@ export async function recordAudit(c: Context<GatewayBindings>, actor: AuthCallCo
     error: { code: "service_unavailable", message: err instanceof Error ? err.message : String(err) },
   }));
   if (!written.ok) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        service: "gateway",
-        message: "audit row not written",
-        requestId: actor.requestId,
-        action: entry.action,
-        target: entry.target_id,
-        code: written.error.code,
-      }),
-    );
+    log.error("gateway", "audit row not written", { requestId: actor.requestId, op: entry.action, detail: entry.target_id, code: written.error.code });
   }
 }

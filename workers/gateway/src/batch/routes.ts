@@ -5,6 +5,7 @@ import { ApiError, requireScope, type Scope } from "../../../shared/src";
 import { apiKeyAuth } from "../middleware/api-key";
 import type { GatewayBindings } from "../types";
 import { documentFilesAndBatches } from "./docs";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /** Where the caller's principal token travels to tail (tail's api/router.ts `PRINCIPAL_HEADER`). */
 const PRINCIPAL_HEADER = GATEWAY_HEADERS.principal;
@@ -59,9 +60,7 @@ async function forward(c: Context<GatewayBindings>, scope: Scope, service: strin
       new Request(`https://tail.internal${url.pathname}${url.search}`, { method: incoming.method, headers, body: hasBody ? incoming.body : null }),
     );
   } catch (err) {
-    console.error(
-      JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }),
-    );
+    log.error("gateway", "tail unreachable", { requestId: c.get("requestId"), op: service, message: errorMessage(err) });
     throw new ApiError({
       code: "service_unavailable",
       message: `The gateway could not reach its ${service}. Retry the request.`,

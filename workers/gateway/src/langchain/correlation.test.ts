@@ -106,12 +106,11 @@ describe("logDroppedLabels", () => {
       const line = String(warn.mock.calls[0]![0]);
       expect(JSON.parse(line)).toEqual({
         level: "warn",
+        service: "gateway",
+        event: "correlation headers dropped",
         requestId: "req_1",
-        message: "correlation headers dropped",
-        dropped: [
-          { header: "x-lc-metadata", reason: "metadata is not JSON" },
-          { header: "x-lc-run-id", reason: "invalid" },
-        ],
+        count: 2,
+        detail: "x-lc-metadata: metadata is not JSON; x-lc-run-id: invalid",
       });
       expect(line).not.toContain(secret);
     } finally {

@@ -10,6 +10,7 @@ import {
   type Correlation,
 } from "../../../shared/src/contracts/langchain";
 import type { z } from "zod";
+import { log } from "../../../shared/src/log";
 
 /**
  * The correlation labels of a request to `/v1/langchain/...`, from its headers:
@@ -196,5 +197,5 @@ function fitsMetadata(value: Record<string, unknown>): boolean {
 /** Logs what was dropped, by header name and reason only: never the value. */
 export function logDroppedLabels(requestId: string, dropped: readonly DroppedLabel[]): void {
   if (dropped.length === 0) return;
-  console.warn(JSON.stringify({ level: "warn", requestId, message: "correlation headers dropped", dropped }));
+  log.warn("gateway", "correlation headers dropped", { requestId, count: dropped.length, detail: dropped.map((d) => `${d.header}: ${d.reason}`).join("; ") });
 }

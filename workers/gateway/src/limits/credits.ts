@@ -1,6 +1,7 @@
 import { ApiError, monthOf, type Principal } from "../../../shared/src";
 import { CREDITS_TTL_MS } from "../../../shared/src/contracts/propagation";
 import { cacheNow } from "../middleware/test-clock";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * A prepaid tenant's month limit (billing's `creditLimit`: credit balance + the month's recorded
@@ -25,7 +26,7 @@ export async function creditLimitOf(env: Pick<GatewayEnv, "BILLING">, principal:
     if (!res.ok) throw new Error(res.error.message);
     limit = res.value.limit_micros;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", message: "credit limit unavailable", error: err instanceof Error ? err.message : String(err) }));
+    log.error("gateway", "credit limit unavailable", { op: "creditLimit", tenantId: principal.tenantId, keyId: principal.keyId, message: errorMessage(err) });
     if (hit) return hit.limit;
     throw new ApiError({ code: "service_unavailable", message: "Prepaid credits cannot be checked right now. Please retry.", headers: { "retry-after": "1" } });
   }

@@ -18,6 +18,7 @@ import {
   type TokenCounts,
 } from "../../../shared/src";
 import type { CompletionAsk } from "../../../shared/src/openai";
+import { errorMessage, log } from "../../../shared/src/log";
 import { creditLimitOf } from "./credits";
 import { priceBook } from "./prices";
 import { rateLimitHeaders, refusalError } from "./refusal";
@@ -150,6 +151,9 @@ function isolateShard(): number {
   return shardOfIsolate;
 }
 
+/** The log fields naming who a request is for. */
+const who = (p: Principal) => ({ op: "acquire", tenantId: p.tenantId, keyId: p.keyId });
+
 /** The other object the key's counters live in when the tenant's limits change (hands its spend over). */
 function peerOf(object: string, p: Principal): string {
   return object.startsWith("tenant:") ? `key:${p.keyId}` : `tenant:${p.tenantId}`;
@@ -195,7 +199,7 @@ export async function acquireLimits(
       ...(shard ? { parent: holder } : {}),
     });
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", message: "rate limiter unreachable", object, error: err instanceof Error ? err.message : String(err) }));
+    log.error("gateway", "rate limiter unreachable", { ...who(principal), detail: object, message: errorMessage(err) });
     throw new ApiError({
       code: "service_unavailable",
       message: "The rate limiter is temporarily unavailable. Please retry.",
@@ -217,7 +221,7 @@ export async function acquireLimits(
     };
   }
   if ("unavailable" in result) {
-    console.error(JSON.stringify({ level: "error", message: "rate limiter could not read month-to-date spend", object, error: result.unavailable }));
+    log.error("gateway", "rate limiter could not read month-to-date spend", { ...who(principal), detail: object, message: result.unavailable });
     throw new ApiError({
       code: "service_unavailable",
       message: "The budget cannot be checked right now. Please retry.",
@@ -225,7 +229,7 @@ export async function acquireLimits(
     });
   }
   if ("invalid" in result) {
-    console.error(JSON.stringify({ level: "error", message: "rate limiter rejected the acquire request", object, error: result.invalid }));
+    log.error("gateway", "rate limiter rejected the acquire request", { ...who(principal), detail: object, message: result.invalid });
     throw new ApiError({ code: "internal_error", message: "The gateway had an internal error. Quote the request id when reporting it." });
   }
   const tenantBudget = principal.tenantBudget.monthly_usd;
@@ -256,18 +260,11 @@ export async function settleLimits(env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLI
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       const res = await stub.settle({ leaseId: lease.id, tokens, costMicros: cost });
-      if (!res.ok) console.error(JSON.stringify({ level: "error", message: "settle rejected", object: lease.object, error: res.message }));
+      if (!res.ok) log.error("gateway", "settle rejected", { op: "settle", detail: lease.object, message: res.message });
       return;
     } catch (err) {
       if (attempt === 2) {
-        console.error(
-          JSON.stringify({
-            level: "error",
-            message: "settle failed; lease will expire",
-            object: lease.object,
-            error: err instanceof Error ? err.message : String(err),
-          }),
-        );
+        log.error("gateway", "settle failed; lease will expire", { op: "settle", detail: lease.object, message: errorMessage(err) });
       }
     }
   }
@@ -304,12 +301,11 @@ function keepRenewing(stub: ReturnType<GatewayEnv["RATE_LIMITER"]["get"]>, lease
     stub.renew({ leaseId }).then(
       (res) => {
         if (!res.ok || !res.renewed) {
-          console.error(JSON.stringify({ level: "error", message: "lease renewal refused", object, error: res.ok ? "lease not open" : res.message }));
+          log.error("gateway", "lease renewal refused", { op: "renew", detail: object, message: res.ok ? "lease not open" : res.message });
           clearInterval(timer);
         }
       },
-      (err: unknown) =>
-        console.error(JSON.stringify({ level: "error", message: "lease renewal failed", object, error: err instanceof Error ? err.message : String(err) })),
+      (err: unknown) => log.error("gateway", "lease renewal failed", { op: "renew", detail: object, message: errorMessage(err) }),
     );
   }, everyMs);
   return () => clearInterval(timer);

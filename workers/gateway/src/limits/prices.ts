@@ -1,6 +1,7 @@
 import { PriceBook } from "../../../shared/src";
 import { PRICE_TTL_MS } from "../../../shared/src/contracts/propagation";
 import { cacheNow } from "../middleware/test-clock";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * The price table in isolate memory, so the hot path can compute a worst-case cost without a D1
@@ -45,7 +46,7 @@ export function refreshPrices(env: Pick<GatewayEnv, "BILLING">): Promise<PriceBo
       cached = { book, fetchedAt: cacheNow() };
       return book;
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", message: "price table refresh failed", error: err instanceof Error ? err.message : String(err) }));
+      log.error("gateway", "price table refresh failed", { op: "prices", message: errorMessage(err) });
       // Keep serving the old table; try again on a request at least 5 s from now.
       if (cached) cached.fetchedAt = cacheNow() - PRICE_TTL_MS / 2 + 5_000;
       throw err;

@@ -1,4 +1,5 @@
 import { ApiError, monthOf, type Budget } from "../../../shared/src";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * A budget was removed (PATCH … `budget.monthly_usd: null`). From then on the subject's requests
@@ -27,14 +28,7 @@ export async function releaseRemovedBudget(
       }),
     );
   } catch (err) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: "rate limiter could not release a removed budget",
-        subject: id,
-        error: err instanceof Error ? err.message : String(err),
-      }),
-    );
+    log.error("gateway", "rate limiter could not release a removed budget", { op: "release", detail: id, message: errorMessage(err) });
     throw new ApiError({
       code: "service_unavailable",
       message: "The budget was removed, but the rate limiter could not be updated. Repeat the request.",

@@ -1,6 +1,7 @@
 import { ApiError, type Principal, type ProxyOperation, type RouteTarget } from "../../../shared/src";
 import { TARGETS_TTL_MS } from "../../../shared/src/contracts/propagation";
 import { cacheNow } from "../middleware/test-clock";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * What a model name may be served by, asked of model-proxy (`routeTargets`) only for principals
@@ -30,7 +31,13 @@ export async function routeTargets(
   try {
     result = await env.MODEL_PROXY.routeTargets(principal.token, model, operation);
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", message: "route targets unavailable", error: err instanceof Error ? err.message : String(err) }));
+    log.error("gateway", "route targets unavailable", {
+      op: "routeTargets",
+      tenantId: principal.tenantId,
+      keyId: principal.keyId,
+      model,
+      message: errorMessage(err),
+    });
     throw new ApiError({
       code: "service_unavailable",
       message: "The model's routes cannot be read right now, so a limit cannot be checked. Please retry.",

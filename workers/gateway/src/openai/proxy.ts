@@ -26,6 +26,7 @@ import { recordUsage } from "../usage/record";
 import type { GatewayBindings } from "../types";
 import { internalCallOf } from "../batch/line-call";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /** One proxied request: its row of the operations table, and what its surface adds to it. */
 export interface OperationCall {
@@ -117,9 +118,14 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
     if (first === CLIENT_LEFT) return left(null, null);
     answer = first;
   } catch (err) {
-    console.error(
-      JSON.stringify({ level: "error", requestId: facts.requestId, message: "tail unreachable", error: err instanceof Error ? err.message : String(err) }),
-    );
+    log.error("gateway", "tail unreachable", {
+      requestId: facts.requestId,
+      tenantId: principal.tenantId,
+      keyId: principal.keyId,
+      model: body.model,
+      latencyMs: Date.now() - startedAt,
+      message: errorMessage(err),
+    });
     const error = new ApiError({
       code: "service_unavailable",
       message: "The gateway could not reach its inference service. Retry the request.",
@@ -208,6 +214,11 @@ function finish(
   for (const event of abandonedAttemptEvents(req, abandoned, res.endedAt)) recordUsage(env, waitUntil, event);
   if (!lease) return Promise.resolve();
   return settleLimits(env, lease, { ...usage, model: res.model, provider: res.provider }).catch((err: unknown) =>
-    console.error(JSON.stringify({ level: "error", requestId: req.requestId, message: "settling the lease failed", error: String(err) })),
+    log.error("gateway", "settling the lease failed", {
+      requestId: req.requestId,
+      tenantId: req.principal.tenantId,
+      keyId: req.principal.keyId,
+      message: errorMessage(err),
+    }),
   );
 }

@@ -140,7 +140,7 @@ describe("UsageBatcher", () => {
     expect(h.sent()).toEqual([[["a"]]]);
   });
 
-  it("logs a call that failed twice with its count of events, and each event in full, and still sends the other calls", async () => {
+  it("logs a call that failed twice with its count of events, and each event's facts, and still sends the other calls", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     const h = harness();
     h.queue.fail = 2;
@@ -149,10 +149,32 @@ describe("UsageBatcher", () => {
     h.batcher.add(h.queue, h.waitUntil, event("huge", { note: "x".repeat(USAGE_PACK_MAX_BYTES) }));
     await h.run();
     expect(h.sent()).toEqual([[["huge"]]]);
-    const logged = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { requestId?: string; event?: UsageEvent; events?: number; messages?: number });
-    expect(logged[0]).toMatchObject({ message: "usage events not queued", events: 2, messages: 1, error: "Error: queue down" });
-    expect(logged.slice(1).map((l) => l.requestId)).toEqual(["a", "b"]);
-    expect(logged[2]!.event).toEqual(event("b"));
+    const logged = log.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
+    expect(logged[0]).toEqual({
+      level: "error",
+      service: "gateway",
+      event: "usage events not queued",
+      op: "usage",
+      count: 2,
+      detail: 1,
+      message: "queue down",
+    });
+    expect(logged.slice(1).map((l) => l["requestId"])).toEqual(["a", "b"]);
+    const b = event("b");
+    expect(logged[2]).toEqual({
+      level: "error",
+      service: "gateway",
+      event: "usage event not queued",
+      op: "usage",
+      requestId: "b",
+      tenantId: b.tenant_id,
+      keyId: b.key_id,
+      model: b.model ?? b.requested_model,
+      ...(b.provider ? { provider: b.provider } : {}),
+      status: b.status,
+      latencyMs: b.latency_ms,
+      detail: `prompt_tokens=${b.prompt_tokens} completion_tokens=${b.completion_tokens} cached_tokens=${b.cached_tokens} cache_write_tokens=${b.cache_write_tokens} reasoning_tokens=${b.reasoning_tokens}`,
+    });
     expect(h.batcher.pending).toBe(0);
     log.mockRestore();
   });

@@ -1,4 +1,5 @@
 import { packUsageEvents, USAGE_PACK_MAX_BYTES, type PackedUsage, type UsageEvent, type UsagePack } from "../../../shared/src";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /** How long the first event of a batch waits for others before the batch is sent. */
 export const BATCH_WINDOW_MS = 20;
@@ -111,10 +112,21 @@ async function send(queue: QueueLike, group: PackedUsage[]): Promise<void> {
     } catch (err) {
       if (attempt === 2) {
         const events = group.reduce((n, { pack }) => n + pack.events.length, 0);
-        console.error(JSON.stringify({ level: "error", message: "usage events not queued", events, messages: messages.length, error: String(err) }));
+        log.error("gateway", "usage events not queued", { op: "usage", count: events, detail: messages.length, message: errorMessage(err) });
+        // Each lost event's facts, enough to reconcile it by hand (never more than the event holds: no prompt, no key).
         for (const { pack } of group) {
           for (const event of pack.events) {
-            console.error(JSON.stringify({ level: "error", requestId: event.request_id, message: "usage event not queued", error: String(err), event }));
+            log.error("gateway", "usage event not queued", {
+              op: "usage",
+              requestId: event.request_id,
+              tenantId: event.tenant_id,
+              keyId: event.key_id,
+              model: event.model ?? event.requested_model,
+              provider: event.provider,
+              status: event.status,
+              latencyMs: event.latency_ms,
+              detail: `prompt_tokens=${event.prompt_tokens} completion_tokens=${event.completion_tokens} cached_tokens=${event.cached_tokens} cache_write_tokens=${event.cache_write_tokens} reasoning_tokens=${event.reasoning_tokens}`,
+            });
           }
         }
       }

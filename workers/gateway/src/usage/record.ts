@@ -1,6 +1,7 @@
 import type { UsageEvent } from "../../../shared/src";
 import { usageBatcher } from "./batcher";
 import { eventCostMicros } from "./cost";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * The Analytics Engine datapoint of dataset `gateway_requests`: one per metered request (and one
@@ -91,7 +92,12 @@ export function recordUsage(
       .catch(() => null)
       .then((cost) => env.ANALYTICS.writeDataPoint(datapoint(event, cost)))
       .catch((err: unknown) =>
-        console.error(JSON.stringify({ level: "error", requestId: event.request_id, message: "analytics datapoint failed", error: String(err) })),
+        log.error("gateway", "analytics datapoint failed", {
+          requestId: event.request_id,
+          tenantId: event.tenant_id,
+          keyId: event.key_id,
+          message: errorMessage(err),
+        }),
       ),
   );
 }

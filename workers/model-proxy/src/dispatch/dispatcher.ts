@@ -14,6 +14,7 @@ import type { ModelRegistry, Resolution } from "../registry";
 import type { AttemptRecord } from "../routing/execute";
 import { isolatedRouting, routeRequest, type DispatchTarget, type RoutingContext } from "../routing/route-request";
 import { withinAllowList } from "./allow-list";
+import { errorMessage, log } from "../../../shared/src/log";
 
 export interface DispatchEnv {
   PRINCIPAL_VERIFY_JWK: string;
@@ -39,7 +40,7 @@ export async function dispatch(raw: unknown, env: DispatchEnv, registry: () => M
     if (!resolution.ok) return errorResponse(resolution.error, req.requestId);
     return await attempt(req, resolution.value, routing);
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", service: "model-proxy", requestId, message: err instanceof Error ? err.message : String(err) }));
+    log.error("model-proxy", "dispatch failed", { requestId, message: errorMessage(err) });
     return errorResponse({ code: "internal_error", message: "model-proxy had an internal error. Quote the request id when reporting it." }, requestId);
   }
 }

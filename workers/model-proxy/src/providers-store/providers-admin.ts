@@ -21,6 +21,7 @@ import { MAX_PROVIDERS_PER_OWNER } from "./limits";
 import { effectiveBaseUrl, providerView, type ProviderRecord } from "./records";
 import { providerConfigOf } from "./registry";
 import { ProviderRepository } from "./repository";
+import { log } from "../../../shared/src/log";
 
 /** The secrets Worker's RPC as model-proxy uses it. */
 export type Secrets = ModelProxyEnv["SECRETS"];
@@ -201,8 +202,7 @@ export class ProviderAdmin {
   private async dropCredential(ref: string, providerId: string): Promise<void> {
     this.deps.credentials.forget(ref);
     const removed = await this.deps.secrets.delete(ref).catch(() => null);
-    if (!removed?.ok)
-      console.error(JSON.stringify({ level: "warn", service: "model-proxy", message: "orphaned credential after provider change", provider: providerId }));
+    if (!removed?.ok) log.warn("model-proxy", "orphaned credential after provider change", { op: "providers", detail: providerId });
   }
 
   /** A cheap real call (one-token chat) through the provider's adapter, with its stored credential. */

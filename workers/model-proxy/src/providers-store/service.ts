@@ -14,6 +14,7 @@ import { configuredProviders } from "./platform-config";
 import { ProviderAdmin } from "./providers-admin";
 import { PLATFORM } from "./records";
 import { RouteAdmin } from "./routes-admin";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * The providers API's back end, an RPC entrypoint of model-proxy (which owns the `proxy` D1
@@ -134,9 +135,7 @@ export class ProvidersService extends WorkerEntrypoint<ModelProxyEnv> {
       if (!resolved.ok) return resolved;
       return await run(resolved.value);
     } catch (err) {
-      console.error(
-        JSON.stringify({ level: "error", service: "model-proxy", message: "providers API failed", error: err instanceof Error ? err.message : String(err) }),
-      );
+      log.error("model-proxy", "providers API failed", { op: "providers", message: errorMessage(err) });
       return fail({ code: "internal_error", message: "The providers API had an internal error." });
     }
   }

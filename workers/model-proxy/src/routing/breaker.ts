@@ -1,4 +1,5 @@
 import type { CircuitBreaker, CircuitConfig, CircuitView, MinuteUsage, UsageDecision, UsageLimits } from "../../../../durable-objects/circuit-breaker";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /** The circuit objects, behind an interface so the router can be tested without Durable Objects. */
 export interface CircuitStore {
@@ -174,7 +175,5 @@ export class Breakers {
 }
 
 function logUnavailable(err: unknown): void {
-  console.error(
-    JSON.stringify({ level: "warn", service: "model-proxy", message: "circuit breaker unavailable", error: err instanceof Error ? err.message : String(err) }),
-  );
+  log.warn("model-proxy", "circuit breaker unavailable", { op: "circuit", message: errorMessage(err) });
 }

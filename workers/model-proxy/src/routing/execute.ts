@@ -8,6 +8,7 @@ import type { Background, Breakers } from "./breaker";
 import { failurePolicy } from "./failure";
 import type { LatencyTracker } from "./latency";
 import { orderByTier, type Weighted } from "./strategy";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * A deployment a request may be sent to: provider × upstream model. `key` names its circuit (and
@@ -321,15 +322,7 @@ function timeoutInit(target: RoutedTarget, timeoutMs: number): ApiErrorInit {
 function toErrorInit(err: unknown, target: RoutedTarget): ApiErrorInit {
   if (err instanceof ApiError) return err.toInit();
   if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return timeoutInit(target, target.timeoutMs);
-  console.error(
-    JSON.stringify({
-      level: "error",
-      service: "model-proxy",
-      message: "attempt failed unexpectedly",
-      provider: target.providerName,
-      error: err instanceof Error ? err.message : String(err),
-    }),
-  );
+  log.error("model-proxy", "attempt failed unexpectedly", { provider: target.providerName, model: target.model, message: errorMessage(err) });
   return { code: "internal_error", message: `The gateway could not prepare the request for provider '${target.providerName}'.` };
 }
 

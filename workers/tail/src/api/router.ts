@@ -5,6 +5,7 @@ import { BatchListQuerySchema } from "../batches/model";
 import { deleteFile, FileListQuerySchema, fileObject, getFile, listFiles } from "../files/store";
 import { uploadFile } from "../files/upload";
 import { createResponse, responseRoute } from "../responses/api";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /** The header the gateway puts the caller's signed principal token in (its request already authenticated). */
 export const PRINCIPAL_HEADER = GATEWAY_HEADERS.principal;
@@ -47,7 +48,7 @@ export async function handleApi(env: TailEnv, request: Request): Promise<Respons
     return await route(env, { ...claims.value, requestId }, request);
   } catch (err) {
     if (err instanceof ApiError) return errorResponse(err.toInit(), requestId);
-    console.error(JSON.stringify({ level: "error", service: "tail", requestId, message: err instanceof Error ? err.message : String(err) }));
+    log.error("tail", "files, batches or responses API failed", { requestId, message: errorMessage(err) });
     return errorResponse({ code: "internal_error", message: "The batch service had an internal error. Quote the request id when reporting it." }, requestId);
   }
 }

@@ -1,5 +1,6 @@
 import type { BatchLineOutcome, BatchLineRequest } from "../../../shared/src/contracts/batch-line";
 import { tokenUsage } from "../../../shared/src/token-usage";
+import { errorMessage, log } from "../../../shared/src/log";
 import { ChunkMessageSchema, type ChunkMessage, type LineResult } from "./model";
 
 /** Lines of one chunk run at once (a consumer invocation holds up to `max_batch_size` chunks). */
@@ -23,9 +24,6 @@ export interface ConsumerEnv {
   coordinator(batchId: string): Coordinator;
 }
 
-const log = (level: "warn" | "error", message: string, extra: Record<string, unknown>) =>
-  console[level](JSON.stringify({ level, service: "tail", message, ...extra }));
-
 /**
  * The `batch-requests` consumer: each message names a range of lines of a batch's input file. The
  * coordinator says which of them still need a result (a redelivered or retried chunk skips what
@@ -41,7 +39,7 @@ async function consumeOne(message: Message<unknown>, env: ConsumerEnv, runner: L
   const parsed = ChunkMessageSchema.safeParse(message.body);
   if (!parsed.success) {
     // Never a valid chunk: retried until it lands in the dead-letter queue, where it is dropped with a log line.
-    log("error", "malformed batch chunk message", { messageId: message.id });
+    log.error("tail", "malformed batch chunk message", { op: "batch", detail: `message ${message.id}` });
     message.retry();
     return;
   }
@@ -50,11 +48,11 @@ async function consumeOne(message: Message<unknown>, env: ConsumerEnv, runner: L
     await runChunk(chunk, env, runner);
     message.ack();
   } catch (err) {
-    log("error", "batch chunk failed", {
-      batchId: chunk.batch_id,
-      first: chunk.first_line,
-      attempt: message.attempts,
-      error: err instanceof Error ? err.message : String(err),
+    log.error("tail", "batch chunk failed", {
+      op: "batch",
+      detail: `${chunk.batch_id} from line ${chunk.first_line}`,
+      attempts: message.attempts,
+      message: errorMessage(err),
     });
     message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
   }
@@ -144,7 +142,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Cons
   for (const message of batch.messages) {
     const parsed = ChunkMessageSchema.safeParse(message.body);
     if (!parsed.success) {
-      log("error", "dropped a malformed batch chunk message from the dead-letter queue", { messageId: message.id });
+      log.error("tail", "dropped a malformed batch chunk message from the dead-letter queue", { op: "batch", detail: `message ${message.id}` });
       message.ack();
       continue;
     }
@@ -152,7 +150,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Cons
       await env.coordinator(parsed.data.batch_id).failChunk(parsed.data, "This request could not be executed: its part of the batch failed repeatedly.");
       message.ack();
     } catch (err) {
-      log("error", "dead-lettered batch chunk not recorded", { batchId: parsed.data.batch_id, error: err instanceof Error ? err.message : String(err) });
+      log.error("tail", "dead-lettered batch chunk not recorded", { op: "batch", detail: parsed.data.batch_id, message: errorMessage(err) });
       message.retry();
     }
   }

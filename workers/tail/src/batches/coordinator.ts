@@ -16,6 +16,7 @@ import {
 import { validateLines } from "./validate";
 import type { TenantEventType } from "../../../shared/src/webhooks/events";
 import { TenantEventEmitter } from "../webhooks/emitter";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * One batch's state machine, counts and results: the logic of the `BatchCoordinator` Durable
@@ -449,7 +450,7 @@ export class BatchRun {
    * sent from here: this is where their delivery is enqueued.
    */
   async #onTerminal(batch: BatchObject, tenantId: string): Promise<boolean> {
-    console.log(JSON.stringify({ level: "info", service: "tail", message: "batch finished", batchId: batch.id, tenantId, status: batch.status }));
+    log.info("tail", "batch finished", { op: "batch", tenantId, detail: batch.id, code: batch.status });
     const type = TERMINAL_EVENTS[batch.status];
     if (!type) return true;
     // The batch id is the de-duplication key: a batch ends once, so a hook that runs again (a
@@ -457,20 +458,10 @@ export class BatchRun {
     try {
       const emitted = await new TenantEventEmitter(this.#env).emit({ tenant_id: tenantId, type, data: { id: batch.id }, dedupe_key: batch.id });
       if (emitted.ok) return true;
-      console.error(
-        JSON.stringify({ level: "error", service: "tail", message: "batch webhook event refused", batchId: batch.id, error: emitted.error.message }),
-      );
+      log.error("tail", "batch webhook event refused", { op: "batch", tenantId, detail: batch.id, message: emitted.error.message });
       return true; // a refused event (invalid input) would be refused again: not retried
     } catch (err) {
-      console.error(
-        JSON.stringify({
-          level: "error",
-          service: "tail",
-          message: "batch webhook event not queued; retried",
-          batchId: batch.id,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
+      log.error("tail", "batch webhook event not queued; retried", { op: "batch", tenantId, detail: batch.id, message: errorMessage(err) });
       return false;
     }
   }

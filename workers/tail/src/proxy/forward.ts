@@ -1,6 +1,7 @@
 import { errorResponse } from "../../../shared/src";
 import { proxyEnvelopeOf } from "../../../shared/src/contracts/proxy-http";
 import { verifyPrincipalToken } from "../../../shared/src/principal-token";
+import { errorMessage, log } from "../../../shared/src/log";
 
 export interface ForwardHttpEnv {
   PRINCIPAL_VERIFY_JWK: string;
@@ -30,7 +31,7 @@ async function verifiedThen(
   try {
     return await call();
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", service: "tail", requestId: req.requestId, message: err instanceof Error ? err.message : String(err) }));
+    log.error("tail", "model proxy unreachable", { requestId: req.requestId, message: errorMessage(err) });
     return errorResponse({ code: "service_unavailable", message: "The model proxy could not be reached. Retry the request." }, req.requestId);
   }
 }

@@ -16,6 +16,7 @@ import {
 } from "./items";
 import { HTTP_FETCH_TOOL_NAME, LOOP_REPEATS, MAX_EVENTS, MAX_OUTPUT_ITEMS, type McpToolSpec, type WebhookToolSpec } from "./request";
 import { HTTP_FETCH_FUNCTION, needsApproval, toolAllowed, type ServerTools } from "./tools";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * One response run, the logic of its `AgentRun` Durable Object: a bounded, resumable tool loop.
@@ -275,9 +276,13 @@ export class ResponseRun {
         else break;
       }
     } catch (err) {
-      console.error(
-        JSON.stringify({ level: "error", service: "tail", message: "response run failed", error: err instanceof Error ? err.message : String(err) }),
-      );
+      log.error("tail", "response run failed", {
+        op: "responses",
+        tenantId: this.#state?.tenantId,
+        keyId: this.#state?.keyId,
+        detail: this.#state?.id,
+        message: errorMessage(err),
+      });
       if (!this.#stopped()) this.#finish("failed", undefined, { code: "server_error", message: "The response run had an internal error." });
     } finally {
       this.#driving = false;

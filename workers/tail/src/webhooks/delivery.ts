@@ -2,6 +2,7 @@ import { WebhookDeliverySchema } from "../../../shared/src/contracts/webhooks";
 import { checkUpstreamUrl, upstreamPolicy } from "../../../shared/src/ssrf";
 import { signWebhook } from "../../../shared/src/webhooks/signature";
 import { WebhookRegistry } from "./registry";
+import { log } from "../../../shared/src/log";
 
 /**
  * The `webhooks` Queue consumer: one message is one event for one endpoint. Each attempt re-checks
@@ -64,9 +65,14 @@ export class WebhookDeliverer {
     else if (outcome.result === "dropped") message.ack();
     else message.retry({ delaySeconds: outcome.delaySeconds });
     const parsed = WebhookDeliverySchema.safeParse(message.body);
-    const ids = parsed.success ? { event_id: parsed.data.event_id, endpoint_id: parsed.data.endpoint_id, tenant_id: parsed.data.tenant_id } : {};
-    const level = outcome.result === "delivered" ? "info" : "warn";
-    console.log(JSON.stringify({ level, service: "tail", message: `webhook ${outcome.result}`, ...ids, attempts: message.attempts, ...outcome }));
+    (outcome.result === "delivered" ? log.info : log.warn)("tail", `webhook ${outcome.result}`, {
+      op: "webhook",
+      tenantId: parsed.success ? parsed.data.tenant_id : null,
+      attempts: message.attempts,
+      status: outcome.result === "delivered" ? outcome.status : null,
+      detail: `${parsed.success ? `event ${parsed.data.event_id} endpoint ${parsed.data.endpoint_id}` : "invalid message"}${outcome.result === "retry" ? `; retry in ${outcome.delaySeconds} s` : ""}`,
+      message: outcome.result === "delivered" ? null : outcome.reason,
+    });
     return outcome;
   }
 
