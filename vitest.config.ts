@@ -146,6 +146,11 @@ export default defineConfig({
           hookTimeout: 120_000,
           // One stack per file; files run one at a time so two stacks never compete for 2 cores.
           fileParallelism: false,
+          // All files in one worker process: wrangler, the SDKs and the support modules are loaded
+          // once per run instead of once per file. Each file still starts and closes its own stack.
+          isolate: false,
+          // Its own group (after the unit projects, whose worker count differs), before the browser's.
+          sequence: { groupOrder: 1 },
         },
       },
       // Browser tests (Playwright driving Debian's Chromium) against the whole stack: the global
@@ -159,6 +164,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 300_000,
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
       // The bench's pure helpers (config rewriting, percentiles, report); the bench itself is `npm run bench`.
