@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { anthropicStatusError, handleAnthropic, type ToolUseKnob } from "./anthropic";
+import { anthropicStatusError, handleAnthropic, type AnthropicKnobs } from "./anthropic";
 import { chunksOf, writeAnswer, type FaultKnobs } from "./faults";
 import { googleStatusError, handleGoogle } from "./google";
 
@@ -8,11 +8,9 @@ import { googleStatusError, handleGoogle } from "./google";
  * Node server: their handlers speak Web Request/Response, this turns one into the other and
  * applies the server's knobs exactly as for OpenAI (faults.ts), with each vendor's own error body.
  */
-export interface NativeKnobs extends FaultKnobs {
+export interface NativeKnobs extends FaultKnobs, AnthropicKnobs {
   /** Answer a valid request with this error (body defaults to the vendor's own for the status). */
   error?: { status: number; body?: unknown; headers?: Record<string, string> };
-  /** Anthropic: the tool a tool_use answer calls, with its input (default: the recorded `get_weather`). */
-  toolUse?: ToolUseKnob;
 }
 
 const GEMINI_PATH = /^\/v1beta\/models\/([^/:?]+):/;
@@ -30,7 +28,7 @@ function headersOf(response: Response): Record<string, string> {
 }
 
 const VENDORS = [
-  { answer: (r: Request, knobs: NativeKnobs) => handleAnthropic(r, knobs.toolUse), error: anthropicStatusError },
+  { answer: (r: Request, knobs: NativeKnobs) => handleAnthropic(r, knobs), error: anthropicStatusError },
   { answer: (r: Request) => handleGoogle(r), error: googleStatusError },
 ];
 

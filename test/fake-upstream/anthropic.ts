@@ -23,7 +23,9 @@ import { requestFields } from "./schemas";
  * turn is the tool's result and the tool is not forced (tool_choice `auto`): then, like a model,
  * it answers the result with text — else text. The tool_use answer calls the recorded `get_weather`
  * unless the test's `toolUse` knob names another tool (one of those offered) and its input: the
- * recorded answer with that block's name and input replaced (JSON and SSE).
+ * recorded answer with that block's name and input replaced (JSON and SSE). With the
+ * `contextTokens` knob, a prompt longer than that (by `fakeTokenCount`) is refused as the real API
+ * refuses one past the model's context: 400 "prompt is too long: N tokens > M maximum".
  *
  * Token counting is checked the same way against `MessageCountTokensParams` (no `max_tokens`,
  * `stream` or sampling fields: "Extra inputs are not permitted") and answers `{"input_tokens": n}`
@@ -122,6 +124,13 @@ export interface ToolUseKnob {
   input: Record<string, unknown>;
 }
 
+/** Scenario knobs of the Anthropic fake (the fake upstream's `Behaviour` passes them). */
+export interface AnthropicKnobs {
+  toolUse?: ToolUseKnob;
+  /** The model's context window in the fake's tokens (`fakeTokenCount`): a longer prompt gets Anthropic's 400 "prompt is too long". */
+  contextTokens?: number;
+}
+
 /** The recorded tool_use answer calling `use` instead (only a tool the request offers: a real model cannot call another). */
 function toolUseAnswer(body: MessagesBody, stream: boolean, use: ToolUseKnob | undefined): Response {
   const offered = (body.tools ?? []).some((t) => (t as { name?: unknown }).name === use?.name);
@@ -150,7 +159,7 @@ function toolUseAnswer(body: MessagesBody, stream: boolean, use: ToolUseKnob | u
 }
 
 /** Answers `POST /v1/messages` and `POST /v1/messages/count_tokens`; null for any other request. */
-export async function handleAnthropic(request: Request, toolUse?: ToolUseKnob): Promise<Response | null> {
+export async function handleAnthropic(request: Request, knobs: AnthropicKnobs = {}): Promise<Response | null> {
   const url = new URL(request.url);
   if (request.method !== "POST" || (url.pathname !== "/v1/messages" && url.pathname !== COUNT_TOKENS_PATH)) return null;
   let body: MessagesBody;
@@ -168,6 +177,10 @@ export async function handleAnthropic(request: Request, toolUse?: ToolUseKnob): 
     if (model.endsWith(`-error-${status}`)) return anthropicStatusError(status);
   }
   if (counting) return Response.json({ input_tokens: fakeTokenCount(body) }, { headers: { "request-id": "req_fake_upstream" } });
+  const promptTokens = fakeTokenCount(body);
+  if (knobs.contextTokens !== undefined && promptTokens > knobs.contextTokens) {
+    return anthropicError(400, "invalid_request_error", `prompt is too long: ${promptTokens} tokens > ${knobs.contextTokens} maximum`);
+  }
   const stream = body.stream === true;
   if (model.endsWith("-midstream-error")) return sse("stream-error-overloaded.sse");
   if (model.endsWith("-truncated")) return sse("stream-truncated.sse");
@@ -179,6 +192,6 @@ export async function handleAnthropic(request: Request, toolUse?: ToolUseKnob): 
   const answersToolResult = Array.isArray(last) && last.some((b: { type?: unknown }) => b?.type === "tool_result");
   const forced = body.tool_choice?.type === "any" || body.tool_choice?.type === "tool";
   const wantsTool = Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice?.type !== "none" && (!answersToolResult || forced);
-  if (wantsTool) return toolUseAnswer(body, stream, toolUse);
+  if (wantsTool) return toolUseAnswer(body, stream, knobs.toolUse);
   return stream ? sse("stream-text.sse") : Response.json(json("message-text.json"));
 }

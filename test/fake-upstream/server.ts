@@ -27,6 +27,8 @@ import { loadSchemas, requestFields, type SchemaName } from "./schemas";
 export interface Behaviour extends FaultKnobs {
   /** Anthropic: the tool a tool_use answer calls and its input, instead of the recorded `get_weather` (a tool the request offers). */
   toolUse?: ToolUseKnob;
+  /** Anthropic: the model's context window in the fake's tokens; a longer prompt is refused "prompt is too long" (400). */
+  contextTokens?: number;
   /** Which canned answer (default: by request — tools → chat-tools, JSON mode → chat-json, else chat-text). */
   fixture?: FixtureName;
   /** Answer with this error (body defaults to the vendor's recorded error for the status: OpenAI's, Anthropic's or Gemini's by the request's API). */

@@ -122,6 +122,30 @@ describe("responses.create on an Anthropic provider", () => {
   });
 });
 
+describe("truncation", () => {
+  it("auto drops the oldest turns when the prompt is too long for the model's context and runs the step again; disabled answers the upstream's 400", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("resp-truncation");
+    // A context of 150 of the fake's tokens (a word each): one 100-word turn fits, two do not.
+    upstream.on(model, { contextTokens: 150 });
+    const words = (label: string) => `${label} ${"word ".repeat(99)}`.trim();
+    const first = await client.responses.create({ model: `claude/${model}`, input: words("first") });
+    expect(first.status).toBe("completed");
+
+    const auto = await client.responses.create({ model: `claude/${model}`, previous_response_id: first.id, input: words("second"), truncation: "auto" });
+    expect(auto).toMatchObject({ status: "completed", truncation: "auto", output_text: ANSWER });
+    const [, refused, retried] = upstream.requests(model);
+    expect((refused!.body["messages"] as unknown[]).length).toBe(3);
+    // The retry carries only the newest turn: the first response's user message and answer were dropped.
+    expect(retried!.body["messages"]).toEqual([{ role: "user", content: [{ type: "text", text: words("second") }] }]);
+
+    const disabled = await sdkFailure(client.responses.create({ model: `claude/${model}`, previous_response_id: first.id, input: words("third") }));
+    expect(disabled.status).toBe(400);
+    expect(disabled.error).toMatchObject({ code: "context_length_exceeded", type: "invalid_request_error" });
+    expect(upstream.requests(model)).toHaveLength(4);
+  });
+});
+
 describe("responses.stream", () => {
   it("streams one lifecycle: every event in order with sequence_number 0, 1, 2, …; the final response equals the stored one", async () => {
     const { client } = await clientFor(stack);

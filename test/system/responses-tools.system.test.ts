@@ -124,6 +124,42 @@ describe("MCP tools", () => {
     expect(second.output_text).toBe(ANSWER);
     expect(mcp.calls.slice(before).map((c) => c.name)).toEqual(["get_weather"]);
   });
+  it("denied approval: the call is not made and the model is told it was denied (with the reason) as the call's result", async () => {
+    const { client } = await clientFor(stack);
+    const model = uniqueModel("mcp-deny");
+    const before = mcp.calls.length;
+    const first = await client.responses.create({ model: `claude/${model}`, input: "What's the weather in Paris?", tools: [mcpTool()] });
+    const request = first.output[2]!;
+    expect(request.type).toBe("mcp_approval_request");
+    const second = await client.responses.create({
+      model: `claude/${model}`,
+      previous_response_id: first.id,
+      input: [{ type: "mcp_approval_response", approval_request_id: request.id!, approve: false, reason: "not today" }],
+      tools: [mcpTool()],
+    });
+    expect(second.status).toBe("completed");
+    expect(second.output.map((i) => i.type)).toEqual(["message"]);
+    expect(second.output_text).toBe(ANSWER);
+    expect(mcp.calls.length).toBe(before);
+    const messages = upstream.requests(model)[1]!.body["messages"] as {
+      role: string;
+      content: { type: string; id?: string; tool_use_id?: string; content?: unknown }[];
+    }[];
+    expect(messages.at(-2)).toMatchObject({
+      role: "assistant",
+      content: [expect.objectContaining({ type: "text" }), { type: "tool_use", id: request.id, name: "get_weather" }],
+    });
+    expect(messages.at(-1)).toEqual({
+      role: "user",
+      content: [
+        expect.objectContaining({
+          type: "tool_result",
+          tool_use_id: request.id,
+          content: "Error: the user denied this tool call; it was not made. Reason: not today",
+        }),
+      ],
+    });
+  });
 });
 
 describe("limits end the run incomplete with their reason", () => {

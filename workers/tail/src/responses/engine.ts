@@ -54,6 +54,11 @@ interface RunState extends RunRecord {
   /** The first model step's error, when it failed before anything was produced (a synchronous create answers it as is). */
   firstError: { status: number; body: string } | null;
   inProgressSent: boolean;
+  /**
+   * `truncation: "auto"`: how many leading conversation items (history, input, output in order) the
+   * model steps no longer see, after the upstream refused the prompt as too long for its context.
+   */
+  truncated?: number;
 }
 
 /** Stored responses are kept this long, then deleted by the object's alarm; `store: false` ones only long enough to be read. */
@@ -420,7 +425,8 @@ export class ResponseRun {
   #chatBody(tools: unknown[]): Record<string, unknown> {
     const state = this.#must();
     const r = state.request;
-    const body: Record<string, unknown> = { model: r.model, messages: chatMessages(r.instructions, [...state.history, ...state.input, ...state.output]) };
+    const conversation = [...state.history, ...state.input, ...state.output].slice(state.truncated ?? 0);
+    const body: Record<string, unknown> = { model: r.model, messages: chatMessages(r.instructions, conversation) };
     if (tools.length > 0) {
       body["tools"] = tools;
       const choice = r.tool_choice;
@@ -546,8 +552,25 @@ export class ResponseRun {
       // not an OpenAI error body: the status says it
     }
     if (code === "insufficient_quota") return this.#finish("incomplete", "budget");
-    if (state.steps === 1 && state.output.every((i) => i.type === "mcp_list_tools")) state.firstError = { status: outcome.status, body: outcome.body };
+    // OpenAI's `truncation: "auto"`: the oldest turns are dropped until the prompt fits, then the step runs again.
+    if (code === "context_length_exceeded" && state.request.truncation === "auto" && this.#truncate()) return this.#save();
+    if (state.output.every((i) => i.type === "mcp_list_tools")) state.firstError = { status: outcome.status, body: outcome.body };
     this.#finish("failed", undefined, { code: outcome.status === 429 ? "rate_limit_exceeded" : "server_error", message });
+  }
+
+  /**
+   * Drops the oldest turn the model steps see: everything before the next user message. False when
+   * no earlier turn is left to drop (the latest user message alone does not fit: the step fails
+   * with the upstream's 400, as with `truncation: "disabled"`).
+   */
+  #truncate(): boolean {
+    const state = this.#must();
+    const items = [...state.history, ...state.input, ...state.output];
+    const from = state.truncated ?? 0;
+    const next = items.findIndex((item, i) => i > from && item.type === "message" && item.role === "user");
+    if (next === -1) return false;
+    state.truncated = next;
+    return true;
   }
 
   #emitMessage(text: string): void {

@@ -202,6 +202,9 @@ export type ChatMessage =
   | { role: "assistant"; content: string | null; tool_calls?: ChatToolCall[] }
   | { role: "tool"; tool_call_id: string; content: string };
 
+/** What the model is told for a call the user denied (`mcp_approval_response` with `approve: false`). */
+export const denied = (reason: string | null): string => `Error: the user denied this tool call; it was not made.${reason ? ` Reason: ${reason}` : ""}`;
+
 const textOf = (content: MessageItem["content"]): string => content.map((p) => (p.type === "refusal" ? p.refusal : p.text)).join("");
 
 /**
@@ -223,6 +226,7 @@ export function chatMessages(instructions: string | null | undefined, items: rea
     turn = null;
   };
   const assistant = () => (turn ??= { content: "", calls: [], results: [] });
+  const asked = new Map(items.flatMap((i) => (i.type === "mcp_approval_request" ? [[i.id, i] as const] : [])));
   for (const item of items) {
     switch (item.type) {
       case "message":
@@ -248,6 +252,15 @@ export function chatMessages(instructions: string | null | undefined, items: rea
         const t = assistant();
         t.calls.push({ id: item.id, type: "function", function: { name: item.name, arguments: item.arguments } });
         t.results.push({ role: "tool", tool_call_id: item.id, content: item.error ? `Error: ${item.error}` : (item.output ?? "") });
+        break;
+      }
+      case "mcp_approval_response": {
+        // A denied call is not made; the model is told so, as the call's result (an approved one shows as its mcp_call).
+        const request = asked.get(item.approval_request_id);
+        if (item.approve || !request) break;
+        const t = assistant();
+        t.calls.push({ id: request.id, type: "function", function: { name: request.name, arguments: request.arguments } });
+        t.results.push({ role: "tool", tool_call_id: request.id, content: denied(item.reason) });
         break;
       }
       default:
