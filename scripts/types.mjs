@@ -3,7 +3,8 @@
 //
 // wrangler's output also declares globals (Cloudflare.GlobalProps, module shims, NodeJS.ProcessEnv)
 // that collide when seven Workers share one TypeScript program, so only the Env interfaces are kept.
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, dirname, resolve } from "node:path";
@@ -19,19 +20,25 @@ const optionalSecrets = (name) =>
     .map((n) => `\n\t/** Optional secret: absent when not set (scripts/workers.mjs OPTIONAL_SECRETS). */\n\t${n}?: string;`)
     .join("") + ((OPTIONAL_SECRETS[name] ?? []).length ? "\n" : "");
 
+// The seven `wrangler types` runs are independent: started side by side (each is mostly Node start-up).
+const run = promisify(execFile);
+await Promise.all(
+  WORKERS.map(async (w) => {
+    const configs = [w.config, ...w.bound.map((b) => byName(b).config)].flatMap((c) => ["-c", c]);
+    const args = ["types", ...configs, "--include-runtime=false", "--strict-vars=false", `--env-interface=${w.envInterface}`, join(tmp, `${w.name}.d.ts`)];
+    await run(join(root, "node_modules/.bin/wrangler"), args, {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
+    }).catch((err) => {
+      process.stderr.write(err.stderr ?? "");
+      throw err;
+    });
+  }),
+);
+
 for (const w of WORKERS) {
   const out = typesOutOf(w);
   const raw = join(tmp, `${w.name}.d.ts`);
-  const configs = [w.config, ...w.bound.map((b) => byName(b).config)].flatMap((c) => ["-c", c]);
-  execFileSync(
-    join(root, "node_modules/.bin/wrangler"),
-    ["types", ...configs, "--include-runtime=false", "--strict-vars=false", `--env-interface=${w.envInterface}`, raw],
-    {
-      cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
-    },
-  );
   let text = readFileSync(raw, "utf8");
   const base = text.match(/interface __BaseEnv_\w+ \{[\s\S]*?\n\}/)[0];
   // Paths in `import("…")` were written relative to the temp file; make them relative to `out`.
