@@ -9,6 +9,8 @@
 //                                     from workerd's async trace (where to optimise)
 //   npm run bench -- --profile        instead of timing: V8 CPU profiles of gateway, tail and model-proxy
 //                                     (self time per function per request; where --breakdown's time goes)
+//   npm run bench -- --profile-limited
+//                                     the same for the rate-limited key: gateway and the rate-limiter object
 //   npm run bench -- --storage-in-memory
 //                                     local storage (D1, KV, Durable Objects) on tmpfs (/dev/shm):
 //                                     shows how much of a storage write is this machine's fsync
@@ -47,6 +49,7 @@ const KNOWN = [
   "--with-portkey",
   "--breakdown",
   "--profile",
+  "--profile-limited",
   "--storage-in-memory",
   "--compare-miniflare",
   "--keep-state",
@@ -58,7 +61,8 @@ const KNOWN = [
 for (const a of args) if (!KNOWN.includes(a)) fail(`unknown option ${a} (known: ${KNOWN.join(" ")})`);
 const quick = args.has("--quick");
 const breakdown = args.has("--breakdown");
-const profile = args.has("--profile");
+const profileLimited = args.has("--profile-limited");
+const profile = args.has("--profile") || profileLimited;
 const batchOnly = args.has("--batch-only");
 const withPortkey = !args.has("--no-portkey") && !breakdown && !batchOnly && !profile;
 const inMemory = args.has("--storage-in-memory");
@@ -302,13 +306,14 @@ async function runBreakdown(keys) {
  */
 async function runProfile(keys) {
   const requests = quick ? 300 : 1000;
-  const workers = ["gateway", "tail", "model-proxy"];
+  const workers = profileLimited ? ["gateway", "rate-limiter"] : ["gateway", "tail", "model-proxy"];
+  const targetName = profileLimited ? "chain-limited" : "chain";
   /** @type {Record<string, any>} */
   const report = {};
   let text = "";
   for (const [modeName, stream] of Object.entries(MODES)) {
-    const target = chatTargets(stack, keys, stream)["chain"];
-    log(`${modeName} via chain: warming up, then ${requests} requests, profiled…`);
+    const target = chatTargets(stack, keys, stream)[targetName];
+    log(`${modeName} via ${targetName}: warming up, then ${requests} requests, profiled…`);
     await runLoad(/** @type {Target} */ (target), { connections: 1, amount: 200 });
     const profiles = await startProfiles(/** @type {number} */ (inspectorPort), workers);
     await runLoad(/** @type {Target} */ (target), { connections: 1, amount: requests });
@@ -318,7 +323,7 @@ async function runProfile(keys) {
     for (const [worker, p] of Object.entries(got)) {
       const s = summarizeProfile(p, requests);
       report[modeName][worker] = s;
-      text += `\n${modeName} via chain, ${worker}: ${s.totalUsPerRequest.toFixed(1)} µs sampled per request; heaviest self time:\n`;
+      text += `\n${modeName} via ${targetName}, ${worker}: ${s.totalUsPerRequest.toFixed(1)} µs sampled per request; heaviest self time:\n`;
       for (const r of s.rows) text += `  ${r.usPerRequest.toFixed(1).padStart(7)} µs  ${r.fn}\n`;
     }
   }

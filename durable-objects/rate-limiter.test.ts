@@ -109,6 +109,24 @@ describe("RateLimiter Durable Object", () => {
     expect(await stub.snapshot("key:crash")).toMatchObject({ requests: 14, inFlight: 7, spentMicros: 1300 });
   });
 
+  it("stores the requests admitted and settled within one batch as one row, and a restart still counts them", async () => {
+    // rpm 160: blocks of 10 requests; the first admission raises the claim (and is written open).
+    const name = "key:batch-row";
+    const l = [limits(name, { rpm: 160 })];
+    let stub = stubFor(name);
+    for (let i = 0; i < 8; i++)
+      expect(await stub.settle({ leaseId: leaseId(await stub.acquire(req(l, 100))), tokens: 40, costMicros: 0 })).toMatchObject({ known: true });
+    await quiet(stub);
+    // The first lease's own row (written open, then settled) and one row for the other seven.
+    expect(await rowCount(stub)).toBe(2);
+    await abortAllDurableObjects();
+    stub = stubFor(name);
+    expect(await stub.snapshot(name)).toMatchObject({ requests: 8, tokens: 8 * 40, inFlight: 0 });
+    const after = await Promise.all(Array.from({ length: 200 }, () => stub.acquire(req(l))));
+    expect(after.filter((r) => r.ok)).toHaveLength(160 - 8);
+    expect(after.find((r) => !r.ok)).toMatchObject({ refusal: { kind: "requests", limit: 160, used: 160 } });
+  });
+
   it("keeps counts exact across an eviction of a quiet object", async () => {
     const name = "key:evict";
     const l = [limits(name, { rpm: 10 })];

@@ -128,13 +128,18 @@ export class GroupCommitStore implements LedgerStore {
     // Once the admitted subjects are quiet, the next batch gives their unused claims back.
     if (active) this.later();
     if (ops.length === 0 && leases.size === 0 && claims.length === 0) return;
+    // Requests admitted AND settled since the last batch only matter to a restart through their
+    // window sums (their spend is in `spend`): one row per subject set and month carries them.
+    const settled = new Map<string, LeaseEntry>();
     try {
       this.transaction(() => {
         for (const [id, l] of leases) {
-          if (l.op === "insert") this.inner.leaseAdmitted(l.row);
+          if (l.op === "insert" && l.row.state === "settled") mergeSettled(settled, l.row);
+          else if (l.op === "insert") this.inner.leaseAdmitted(l.row);
           else if (l.op === "update") this.inner.leaseUpdated(l.row);
           else this.inner.leaseForgotten(id);
         }
+        for (const row of settled.values()) this.inner.leaseAdmitted(row);
         for (const op of ops) op();
         if (claims.length > 0) this.inner.claimsWritten(claims);
       });
@@ -143,6 +148,27 @@ export class GroupCommitStore implements LedgerStore {
       throw err;
     }
   }
+}
+
+/**
+ * Folds a lease admitted and settled within one batch into its group's row: requests, tokens and
+ * cost summed, placed at the group's LATEST admission (and expiry). After a restart the group's
+ * requests and tokens therefore leave the window together, up to one batch (`FLUSH_EVERY_MS`)
+ * later than each did: a restart can only under-admit by it, never over-admit. The row is never
+ * settled or renewed again (the leases it holds are settled), so its id is its own.
+ */
+function mergeSettled(groups: Map<string, LeaseEntry>, row: LeaseEntry): void {
+  const key = `${row.subjects.join(" ")}\n${row.month}`;
+  const g = groups.get(key);
+  if (!g) {
+    groups.set(key, { ...row, id: `batch-${row.id}` });
+    return;
+  }
+  g.t = Math.max(g.t, row.t);
+  g.expiresAt = Math.max(g.expiresAt, row.expiresAt);
+  g.count += row.count;
+  g.tokens += row.tokens;
+  g.cost += row.cost;
 }
 
 function snapshot(e: LeaseEntry): LeaseEntry {

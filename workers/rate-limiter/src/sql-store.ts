@@ -5,9 +5,12 @@ import type { LeaseEntry, LeaseState } from "./ledger";
 /**
  * The ledger's persistence in the Durable Object's own SQLite database.
  *
- * Written in batches (group-commit.ts): per admitted request one INSERT at acquire, one UPDATE (or
- * DELETE) + one spend UPSERT at settle, one UPDATE per renewal of a long stream's lease; per batch
- * one UPSERT per subject that changed into `claims` (blocks.ts). A refused request writes nothing.
+ * Written in batches (group-commit.ts). Per batch: the requests admitted AND settled since the last
+ * batch (nearly all, since requests are short and batches a second apart) as ONE row per subject set
+ * (their window sums); a row per lease still open at the batch (one INSERT, later one UPDATE when it
+ * settles or expires, or a DELETE); one spend UPSERT per subject and month that spent; one UPSERT per
+ * subject that changed into `claims` (blocks.ts); one UPDATE per renewal of a long stream's lease.
+ * A refused request writes nothing.
  */
 export class SqlLedgerStore implements BatchTarget {
   constructor(private readonly sql: SqlStorage) {

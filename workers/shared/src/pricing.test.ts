@@ -162,5 +162,9 @@ describe("money and months", () => {
     expect(monthOf(Date.UTC(2026, 10, 30, 23, 59, 59, 999))).toBe("2026-11");
     expect(monthOf(Date.UTC(2026, 11, 1))).toBe("2026-12");
     expect(nextMonthStart(Date.UTC(2026, 11, 15))).toBe(Date.UTC(2027, 0, 1));
+    // Asked again within a month, and back across its edge (the last month is remembered).
+    expect(monthOf(Date.UTC(2026, 11, 31, 23, 59, 59, 999))).toBe("2026-12");
+    expect(monthOf(Date.UTC(2027, 0, 1))).toBe("2027-01");
+    expect(monthOf(Date.UTC(2026, 11, 31, 23, 59, 59, 999))).toBe("2026-12");
   });
 });
