@@ -227,7 +227,7 @@ async function runLimiter() {
   log("limiter: one object's ceiling and the sharded path (workers/rate-limiter/bench)…");
   const rows = await runLimiterBench({
     quick,
-    routes: ["/worker", "/acquire-settle", "/acquire-settle-sharded"],
+    routes: ["/worker", "/acquire-settle", "/acquire-settle-carried", "/acquire-settle-sharded"],
     ...(inMemory ? { storageDir: "/dev/shm" } : {}),
     log,
   });

@@ -127,6 +127,30 @@ describe("RateLimiter Durable Object", () => {
     expect(after.find((r) => !r.ok)).toMatchObject({ refusal: { kind: "requests", limit: 160, used: 160 } });
   });
 
+  it("applies the settlements an acquire carries before deciding it, and settles a batch in one call", async () => {
+    const name = "key:carried";
+    const l = [limits(name, { maxConcurrency: 1, tpm: 1000 })];
+    const stub = stubFor(name);
+    const first = leaseId(await stub.acquire(req(l, 600)));
+    // The one slot is taken, and 600 of 1000 tokens: refused alone, admitted with the settlement.
+    expect(await stub.acquire(req(l, 600))).toMatchObject({ ok: false, refusal: { kind: "tokens" } });
+    const second = await stub.acquire({ ...req(l, 600), settle: [{ leaseId: first, tokens: 100, costMicros: 10 }] });
+    expect(second).toMatchObject({ ok: true, status: { tokens: { remaining: 1000 - 100 - 600 } } });
+    expect(
+      await stub.settleBatch({
+        settlements: [
+          { leaseId: leaseId(second), tokens: 50, costMicros: 5 },
+          { leaseId: first, tokens: 1, costMicros: 1 },
+        ],
+      }),
+    ).toEqual({
+      ok: true,
+      known: 1,
+    });
+    expect(await stub.snapshot(name)).toMatchObject({ requests: 2, tokens: 150, inFlight: 0, spentMicros: 15 });
+    expect(await stub.settleBatch({ settlements: [] })).toMatchObject({ ok: false });
+  });
+
   it("keeps counts exact across an eviction of a quiet object", async () => {
     const name = "key:evict";
     const l = [limits(name, { rpm: 10 })];

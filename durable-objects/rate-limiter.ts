@@ -7,6 +7,7 @@ import {
   RepayRequestSchema,
   ReleaseRequestSchema,
   RenewRequestSchema,
+  SettleBatchRequestSchema,
   SettleRequestSchema,
   SubjectIdSchema,
   type AcquireResult,
@@ -14,6 +15,8 @@ import {
   type RepayResult,
   type ReleaseResult,
   type RenewResult,
+  type SettleBatchResult,
+  type SettleRequest,
   type SettleResult,
 } from "../workers/shared/src/contracts/limiter";
 import { Blocks, FLUSH_EVERY_MS } from "../workers/rate-limiter/src/blocks";
@@ -86,28 +89,31 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async acquire(input: unknown): Promise<AcquireResult> {
     const parsed = AcquireRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, invalid: describe(parsed.error) };
-    if (parsed.data.parent) {
-      const answer = await this.shardFor(parsed.data.parent).acquire(parsed.data);
+    const { settle, ...request } = parsed.data;
+    // The isolate's finished requests first: a slot they free serves this one.
+    if (settle) for (const s of settle) void this.settleOne(s);
+    if (request.parent) {
+      const answer = await this.shardFor(request.parent).acquire(request);
       this.retireTimer ??= setTimeout(() => {
         this.retireTimer = null;
         this.shard?.retireExpired();
       }, LOAN_VALID_MS);
       return answer;
     }
-    const missing = this.ledger.unseeded(parsed.data, this.clock.now());
+    const missing = this.ledger.unseeded(request, this.clock.now());
     if (missing.length > 0) {
       try {
-        await Promise.all(missing.map((m) => this.seed(m.subject, m.month, parsed.data.peer, parsed.data.principalToken)));
+        await Promise.all(missing.map((m) => this.seed(m.subject, m.month, request.peer, request.principalToken)));
       } catch (err) {
         return { ok: false, unavailable: `month-to-date spend unavailable: ${err instanceof Error ? err.message : String(err)}` };
       }
     }
     // From here to the decision nothing is awaited: reading the counters and reserving is atomic.
-    const decision = this.ledger.acquire(parsed.data, this.clock.now());
+    const decision = this.ledger.acquire(request, this.clock.now());
     if (!decision.ok) return decision;
     // Inside the subjects' claimed blocks the answer needs no write; past one, it waits for the
     // raised claim to be durable (with everything queued so far, in one commit).
-    if (this.blocks.admitted(parsed.data.subjects, parsed.data.tokens, parsed.data.costMicros)) await this.store.flushed();
+    if (this.blocks.admitted(request.subjects, request.tokens, request.costMicros)) await this.store.flushed();
     else this.store.later();
     return decision;
   }
@@ -198,12 +204,28 @@ export class RateLimiter extends DurableObject<RateLimiterEnv> {
   async settle(input: unknown): Promise<SettleResult> {
     const parsed = SettleRequestSchema.safeParse(input);
     if (!parsed.success) return { ok: false, message: describe(parsed.error) };
-    const shardKnown = (await this.shard?.settle(parsed.data.leaseId, parsed.data.tokens, parsed.data.costMicros)) ?? null;
-    if (shardKnown !== null) return { ok: true, known: shardKnown };
+    return { ok: true, known: await this.settleOne(parsed.data) };
+  }
+
+  /** Settles several leases in one call (a gateway isolate's queue no acquire carried, see `SETTLE_DELAY_MS`). */
+  async settleBatch(input: unknown): Promise<SettleBatchResult> {
+    const parsed = SettleBatchRequestSchema.safeParse(input);
+    if (!parsed.success) return { ok: false, message: describe(parsed.error) };
+    const known = await Promise.all(parsed.data.settlements.map((s) => this.settleOne(s)));
+    return { ok: true, known: known.filter(Boolean).length };
+  }
+
+  /**
+   * Applies a settlement at once (synchronously: an acquire that carries it decides after it);
+   * the promise resolves when a shard's loan it closed is repaid. False: an unknown lease.
+   */
+  private settleOne(s: SettleRequest): Promise<boolean> {
+    const shardSettled = this.shard?.settle(s.leaseId, s.tokens, s.costMicros) ?? null;
+    if (shardSettled) return shardSettled;
     // A lost settlement only over-counts (the lease comes back open and expires at its worst case).
-    const known = this.ledger.settle(parsed.data, this.clock.now());
+    const known = this.ledger.settle(s, this.clock.now());
     this.store.later();
-    return { ok: true, known };
+    return Promise.resolve(known);
   }
 
   /** Gives up a subject's month spend (to the object that now holds a key's counters, see `seed`; or its budget was removed). */

@@ -8,6 +8,8 @@
  *   /acquire         acquire on the real RateLimiter: ledger + synchronous SQLite write (what ships)
  *   /acquire-settle  acquire, then settle (the full per-request work; settle runs after the
  *                    response in production, so it costs throughput, not latency)
+ *   /acquire-settle-carried    acquire carrying the previous request's settlement (one call per
+ *                    request: what the gateway does, workers/gateway/src/limits/settlements.ts)
  *   /acquire-settle-per-event  the same with one commit per call instead of batches and claims
  *   /acquire-settle-sharded    acquire + settle on one of 4 shard objects (round robin), which
  *                    borrow quota from the parent object (sharded limits, shard.ts)
@@ -17,8 +19,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { RateLimiter } from "../../../durable-objects/rate-limiter";
-import type { AcquireRequest } from "../../shared/src/contracts/limiter";
-import { AcquireRequestSchema, SHARDS } from "../../shared/src/contracts/limiter";
+import type { AcquireRequest, SettleRequest } from "../../shared/src/contracts/limiter";
+import { AcquireRequestSchema, MAX_SETTLEMENTS_PER_CALL, SHARDS } from "../../shared/src/contracts/limiter";
 import { Ledger, type LedgerStore } from "../src/ledger";
 import { SqlLedgerStore } from "../src/sql-store";
 
@@ -81,6 +83,8 @@ const SHARDED: AcquireRequest = {
   parent: "tenant:bench-sharded",
 };
 let nextShard = 0;
+/** Settlements waiting for the next acquire (`/acquire-settle-carried`). */
+const carried: SettleRequest[] = [];
 const REQUEST: AcquireRequest = {
   subjects: [
     { id: "key:bench", rpm: BIG, tpm: BIG * 1000, maxConcurrency: BIG, monthlyBudgetMicros: BIG * 1000 },
@@ -126,6 +130,15 @@ export default {
         const r = await stub.acquire(REQUEST);
         if (!r.ok) return new Response("refused", { status: 429 });
         if (path === "/acquire-settle") await stub.settle({ leaseId: r.leaseId, tokens: 60, costMicros: 30 });
+        return new Response("ok");
+      }
+      case "/acquire-settle-carried": {
+        // What the gateway does: the settlements of finished requests ride on the next acquire.
+        const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("tenant:bench"));
+        const settle = carried.splice(0, MAX_SETTLEMENTS_PER_CALL);
+        const r = await stub.acquire(settle.length > 0 ? { ...REQUEST, settle } : REQUEST);
+        if (!r.ok) return new Response("refused", { status: 429 });
+        carried.push({ leaseId: r.leaseId, tokens: 60, costMicros: 30 });
         return new Response("ok");
       }
       default:

@@ -118,10 +118,11 @@ export class ShardLedger {
   }
 
   /**
-   * Null: not a lease of this shard. Resolves once the loan is repaid if this was its last open
-   * request (settle runs after the response, so the wait costs no latency).
+   * Null: not a lease of this shard. Otherwise the settlement is applied at once (a loan that is
+   * still current gets the unused reservation back before this returns), and the promise resolves
+   * once the loan is repaid if this was its last open request (never rejects).
    */
-  async settle(leaseId: string, tokens: number, micros: number): Promise<boolean | null> {
+  settle(leaseId: string, tokens: number, micros: number): Promise<true> | null {
     this.#expire();
     const lease = this.#leases.get(leaseId);
     if (!lease) return null;
@@ -133,8 +134,7 @@ export class ShardLedger {
       if (loan.left.tokens !== null) loan.left.tokens += Math.max(0, lease.tokens - tokens);
       if (loan.left.micros !== null) loan.left.micros += Math.max(0, lease.micros - micros);
     }
-    await this.#closeOne(loan);
-    return true;
+    return this.#closeOne(loan).then(() => true as const);
   }
 
   /** Null: not a lease of this shard. */

@@ -9,7 +9,7 @@ import {
   type RouteTarget,
   type SettleRequest,
 } from "../../../shared/src";
-import { acquireLimits, hasLimits, limitHeaders, settleLimits, shardOf, type LimitReservation } from "./index";
+import { acquireLimits, hasLimits, limitHeaders, resetSettlements, settleLimits, shardOf, type LimitReservation } from "./index";
 import { resetCreditCache } from "./credits";
 import { resetPriceCache } from "./prices";
 import { resetTargetCache } from "./targets";
@@ -62,9 +62,10 @@ function fakeEnv(answer: (req: AcquireRequest) => AcquireResult | Promise<Acquir
           calls.push({ object: id.name, method: "acquire", input });
           return answer(input);
         },
-        settle: async (input: SettleRequest) => {
-          calls.push({ object: id.name, method: "settle", input });
-          return settle(input);
+        settleBatch: async (input: { settlements: SettleRequest[] }) => {
+          calls.push({ object: id.name, method: "settleBatch", input });
+          for (const s of input.settlements) await settle(s);
+          return { ok: true as const, known: input.settlements.length };
         },
         renew: async (input: RenewRequest) => {
           calls.push({ object: id.name, method: "renew", input });
@@ -108,6 +109,7 @@ beforeEach(() => {
   resetPriceCache();
   resetCreditCache();
   resetTargetCache();
+  resetSettlements();
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -185,7 +187,7 @@ describe("acquireLimits", () => {
     expect(calls[0]).toMatchObject({ object: expect.stringMatching(/^tenant:ten_1\/shard-[0-3]$/), input: { parent: "tenant:ten_1", peer: "key:key_1" } });
     // Settle goes to the same shard.
     await settleLimits(env, lease, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null });
-    expect(calls[1]).toMatchObject({ object: calls[0]!.object, method: "settle" });
+    expect(calls[1]).toMatchObject({ object: calls[0]!.object, method: "settleBatch" });
     // Below the threshold, with a concurrency limit, or with a subject without rpm: one object.
     const s = (id: string, rpm: number | null, maxConcurrency: number | null = null) => ({ id, rpm, tpm: null, maxConcurrency, monthlyBudgetMicros: null });
     expect(shardOf("tenant:t", [s("tenant:t", 60_000)], 2)).toBe("tenant:t/shard-2");
@@ -312,7 +314,44 @@ describe("settleLimits", () => {
     const lease = await acquireLimits(env, principal({ keyBudget: { monthly_usd: 1 } }), reservation);
     await settleLimits(env, lease, { promptTokens: 1000, completionTokens: 100, cachedTokens: 400, model: "gpt-4o-mini-2024-07-18", provider: "openai" });
     // 600 × 0.15 + 400 × 0.075 + 100 × 0.60 = 90 + 30 + 60 µ$.
-    expect(calls[1]).toEqual({ object: "key:key_1", method: "settle", input: { leaseId: "lease-9", tokens: 1100, costMicros: 180 } });
+    expect(calls[1]).toEqual({ object: "key:key_1", method: "settleBatch", input: { settlements: [{ leaseId: "lease-9", tokens: 1100, costMicros: 180 }] } });
+  });
+
+  it("a finished request's settlement rides on the isolate's next acquire to the same object (one call per request)", async () => {
+    const { env, calls } = fakeEnv(() => admitted("lease-2"));
+    const usage = { promptTokens: 10, completionTokens: 5, cachedTokens: 0, model: null, provider: null };
+    const first = await acquireLimits(env, principal({ keyLimits: { rpm: 50 } }), reservation);
+    // Two requests end; the next acquire carries both settlements, and nothing is sent alone.
+    const settled = [settleLimits(env, first, usage), settleLimits(env, first && { ...first, id: "lease-1b" }, usage)];
+    await acquireLimits(env, principal({ keyLimits: { rpm: 50 } }), reservation);
+    await Promise.all(settled);
+    expect(calls.map((c) => c.method)).toEqual(["acquire", "acquire"]);
+    expect(calls[1]!.input).toMatchObject({
+      settle: [
+        { leaseId: "lease-2", tokens: 15, costMicros: 0 },
+        { leaseId: "lease-1b", tokens: 15, costMicros: 0 },
+      ],
+    });
+    // Another object's acquire does not carry them; without an acquire they are sent alone, together.
+    await settleLimits(env, first, usage);
+    expect(calls.slice(2)).toEqual([
+      { object: "key:key_1", method: "settleBatch", input: { settlements: [{ leaseId: "lease-2", tokens: 15, costMicros: 0 }] } },
+    ]);
+  });
+
+  it("settlements an acquire carried are queued again when that acquire fails", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { env, calls } = fakeEnv(() => admitted("lease-3"));
+    const lease = await acquireLimits(env, principal({ keyLimits: { rpm: 50 } }), reservation);
+    const settled = settleLimits(env, lease, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null });
+    const failing = {
+      ...env,
+      RATE_LIMITER: { idFromName: () => ({}), get: () => ({ acquire: () => Promise.reject(new Error("gone")) }) },
+    } as unknown as GatewayEnv;
+    await expect(acquireLimits(failing, principal({ keyLimits: { rpm: 50 } }), reservation)).rejects.toMatchObject({ status: 503 });
+    await settled;
+    expect(calls.map((c) => c.method)).toEqual(["acquire", "settleBatch"]);
+    expect(calls[1]!.input).toEqual({ settlements: [{ leaseId: "lease-3", tokens: 2, costMicros: 0 }] });
   });
 
   it("renews a running request's lease every interval until it is settled; a short request never renews", async () => {
@@ -322,17 +361,19 @@ describe("settleLimits", () => {
       const usage = { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null };
       const short = await acquireLimits(env, principal({ keyLimits: { max_concurrency: 1 } }), reservation, 1000);
       await vi.advanceTimersByTimeAsync(999);
-      await settleLimits(env, short, usage);
+      const shortSettled = settleLimits(env, short, usage);
       await vi.advanceTimersByTimeAsync(10_000);
-      expect(calls.map((c) => c.method)).toEqual(["acquire", "settle"]);
+      await shortSettled;
+      expect(calls.map((c) => c.method)).toEqual(["acquire", "settleBatch"]);
 
       calls.length = 0;
       const long = await acquireLimits(env, principal({ keyLimits: { max_concurrency: 1 } }), reservation, 1000);
       await vi.advanceTimersByTimeAsync(3500);
       expect(calls.filter((c) => c.method === "renew")).toEqual(Array(3).fill({ object: "key:key_1", method: "renew", input: { leaseId: "lease-long" } }));
-      await settleLimits(env, long, usage);
+      const longSettled = settleLimits(env, long, usage);
       await vi.advanceTimersByTimeAsync(10_000);
-      expect(calls.map((c) => c.method)).toEqual(["acquire", "renew", "renew", "renew", "settle"]);
+      await longSettled;
+      expect(calls.map((c) => c.method)).toEqual(["acquire", "renew", "renew", "renew", "settleBatch"]);
     } finally {
       vi.useRealTimers();
     }
@@ -366,7 +407,7 @@ describe("settleLimits", () => {
     const lease = await acquireLimits(env, principal({ keyLimits: { rpm: 1 } }), reservation);
     const broken = {
       ...env,
-      RATE_LIMITER: { idFromName: () => ({}), get: () => ({ settle: () => Promise.reject(new Error("gone")) }) },
+      RATE_LIMITER: { idFromName: () => ({}), get: () => ({ settleBatch: () => Promise.reject(new Error("gone")) }) },
     } as unknown as GatewayEnv;
     await expect(settleLimits(broken, lease, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, model: null, provider: null })).resolves.toBeUndefined();
   });

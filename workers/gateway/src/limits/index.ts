@@ -14,6 +14,7 @@ import {
   type Principal,
   type ProxyOperation,
   type RouteTarget,
+  type SettleRequest,
   type SubjectLimits,
   type TokenCounts,
 } from "../../../shared/src";
@@ -22,6 +23,7 @@ import { errorMessage, log } from "../../../shared/src/log";
 import { creditLimitOf } from "./credits";
 import { priceBook } from "./prices";
 import { rateLimitHeaders, refusalError } from "./refusal";
+import { SettlementQueue } from "./settlements";
 import { routeTargets } from "./targets";
 
 /**
@@ -30,7 +32,8 @@ import { routeTargets } from "./targets";
  * Contract used by the inference routes:
  *   const lease = await acquireLimits(env, principal, reservation); // throws ApiError 429 when refused
  *   ...call tail...; add limitHeaders(lease) to the response
- *   ctx.waitUntil(settleLimits(env, lease, actual))                  // after the last byte
+ *   ctx.waitUntil(settleLimits(env, lease, actual))                  // after the last byte: carried by
+ *                                                                     // the isolate's next acquire there (settlements.ts)
  * A principal without any limit or budget skips the object entirely (lease === null). While the
  * request runs (a long stream), the lease renews itself every `LEASE_RENEW_MS` until it is settled,
  * so it never loses its slot to the TTL that frees crashed requests' slots.
@@ -188,6 +191,8 @@ export async function acquireLimits(
   const object = shard ?? holder;
 
   const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
+  // This isolate's finished requests on the same object ride along (settlements.ts).
+  const settle = settlements.take(object);
   let result;
   try {
     result = await stub.acquire({
@@ -197,8 +202,10 @@ export async function acquireLimits(
       peer: peerOf(holder, principal),
       principalToken: principal.token,
       ...(shard ? { parent: holder } : {}),
+      ...(settle ? { settle } : {}),
     });
   } catch (err) {
+    if (settle) settlements.putBack(object, settle);
     log.error("gateway", "rate limiter unreachable", { ...who(principal), detail: object, message: errorMessage(err) });
     throw new ApiError({
       code: "service_unavailable",
@@ -240,8 +247,9 @@ export async function acquireLimits(
 
 /**
  * Replaces the reservation with the actual usage and frees the concurrency slot. Runs after the
- * response (in `ctx.waitUntil`) and never throws: if the object cannot be reached the lease expires
- * on its own (its slot frees, its worst-case cost stays charged).
+ * response (in `ctx.waitUntil`) and never throws: the settlement is queued for the isolate's next
+ * acquire to the same object, or sent alone within `SETTLE_DELAY_MS` (settlements.ts). If the object
+ * cannot be reached the lease expires on its own (its slot frees, its worst-case cost stays charged).
  */
 export async function settleLimits(env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLING">, lease: Lease | null, actual: ActualUsage): Promise<void> {
   if (!lease) return;
@@ -256,15 +264,29 @@ export async function settleLimits(env: Pick<GatewayEnv, "RATE_LIMITER" | "BILLI
       cost = lease.reservedCostMicros;
     }
   }
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(lease.object));
+  const object = lease.object;
+  return settlements.add(object, { leaseId: lease.id, tokens, costMicros: cost }, (batch) => sendSettlements(env, object, batch));
+}
+
+/** This isolate's settlements that no acquire carried within `SETTLE_DELAY_MS` (settlements.ts). */
+const settlements = new SettlementQueue();
+
+/** For tests: forget queued settlements. */
+export function resetSettlements(): void {
+  settlements.clear();
+}
+
+/** Sends queued settlements to their object in one call; never throws (a lease not settled expires). */
+async function sendSettlements(env: Pick<GatewayEnv, "RATE_LIMITER">, object: string, batch: SettleRequest[]): Promise<void> {
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(object));
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      const res = await stub.settle({ leaseId: lease.id, tokens, costMicros: cost });
-      if (!res.ok) log.error("gateway", "settle rejected", { op: "settle", detail: lease.object, message: res.message });
+      const res = await stub.settleBatch({ settlements: batch });
+      if (!res.ok) log.error("gateway", "settle rejected", { op: "settle", detail: object, message: res.message });
       return;
     } catch (err) {
       if (attempt === 2) {
-        log.error("gateway", "settle failed; lease will expire", { op: "settle", detail: lease.object, message: errorMessage(err) });
+        log.error("gateway", "settle failed; lease will expire", { op: "settle", detail: object, message: errorMessage(err) });
       }
     }
   }

@@ -23,6 +23,27 @@ export const LEASE_RENEW_MS = LEASE_TTL_MS / 2;
 
 export const SubjectIdSchema = z.string().regex(/^(key|tenant):[A-Za-z0-9_.:-]{1,128}$/);
 
+export const SettleRequestSchema = z
+  .object({
+    leaseId: z.string().min(1).max(64),
+    /** Actual tokens used (prompt + completion). */
+    tokens: z.number().int().nonnegative(),
+    /** Actual cost in micro-dollars. */
+    costMicros: z.number().int().nonnegative(),
+  })
+  .strict();
+export type SettleRequest = z.infer<typeof SettleRequestSchema>;
+
+/** The most settlements one call carries (a gateway sends a fuller queue at once). */
+export const MAX_SETTLEMENTS_PER_CALL = 256;
+/**
+ * How long a finished request's settlement waits in its gateway isolate for the next acquire to the
+ * same object to carry it, before it is sent alone: a concurrency slot or an over-reservation of a
+ * request that ended is given back at most this much later to requests of OTHER isolates (the
+ * isolate's own next acquire carries it, so it always sees it).
+ */
+export const SETTLE_DELAY_MS = 10;
+
 /** One subject's limits as currently configured (the gateway sends them with every acquire). */
 export const SubjectLimitsSchema = z
   .object({
@@ -56,6 +77,11 @@ export const AcquireRequestSchema = z
     principalToken: PrincipalTokenSchema.optional(),
     /** Set when this object is a shard: the parent object it borrows quota from (see `SHARDS`). */
     parent: SubjectIdSchema.optional(),
+    /**
+     * Settlements of this isolate's finished requests held by this object, applied BEFORE the
+     * decision (so a slot they free serves this request): one call instead of two per request.
+     */
+    settle: z.array(SettleRequestSchema).max(MAX_SETTLEMENTS_PER_CALL).optional(),
   })
   .strict();
 export type AcquireRequest = z.infer<typeof AcquireRequestSchema>;
@@ -71,12 +97,14 @@ export const LOAN_VALID_MS = 1000;
 /** Requests per minute from which a request's subjects are sharded (all of them at least this, no concurrency limit). */
 export const SHARD_ABOVE_RPM = 60_000;
 
-export const LendRequestSchema = AcquireRequestSchema.extend({
-  /** How much the shard would like: requests, tokens, micro-dollars (the parent lends at most what is left). */
-  want: z
-    .object({ requests: z.number().int().positive().max(100_000), tokens: z.number().int().nonnegative(), micros: z.number().int().nonnegative() })
-    .strict(),
-}).strict();
+export const LendRequestSchema = AcquireRequestSchema.omit({ settle: true })
+  .extend({
+    /** How much the shard would like: requests, tokens, micro-dollars (the parent lends at most what is left). */
+    want: z
+      .object({ requests: z.number().int().positive().max(100_000), tokens: z.number().int().nonnegative(), micros: z.number().int().nonnegative() })
+      .strict(),
+  })
+  .strict();
 export type LendRequest = z.infer<typeof LendRequestSchema>;
 /** What a shard may admit with a loan; null: no subject limits that axis. */
 export interface Grant {
@@ -98,16 +126,15 @@ export const RepayRequestSchema = z
 export type RepayRequest = z.infer<typeof RepayRequestSchema>;
 export type RepayResult = { ok: true; known: boolean } | { ok: false; message: string };
 
-export const SettleRequestSchema = z
-  .object({
-    leaseId: z.string().min(1).max(64),
-    /** Actual tokens used (prompt + completion). */
-    tokens: z.number().int().nonnegative(),
-    /** Actual cost in micro-dollars. */
-    costMicros: z.number().int().nonnegative(),
-  })
-  .strict();
-export type SettleRequest = z.infer<typeof SettleRequestSchema>;
+/**
+ * Settlements a gateway isolate sends to one object in one call: piggy-backed on its next acquire
+ * there (`AcquireRequest.settle`), or alone (`SettleBatchRequest`) when no acquire comes within
+ * `SETTLE_DELAY_MS` (see workers/gateway/src/limits/settlements.ts).
+ */
+export const SettleBatchRequestSchema = z.object({ settlements: z.array(SettleRequestSchema).min(1).max(MAX_SETTLEMENTS_PER_CALL) }).strict();
+export type SettleBatchRequest = z.infer<typeof SettleBatchRequestSchema>;
+/** `known`: how many of the leases the object knew (the others were settled already, or long expired). */
+export type SettleBatchResult = { ok: true; known: number } | { ok: false; message: string };
 
 /** A running request (a long stream) keeps its lease: its expiry moves to now + `LEASE_TTL_MS`. */
 export const RenewRequestSchema = z.object({ leaseId: z.string().min(1).max(64) }).strict();
