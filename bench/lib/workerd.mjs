@@ -2,7 +2,7 @@
 // output going to a log file (never through Node).
 import { spawn } from "node:child_process";
 import { supervise } from "./child.mjs";
-import { closeSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { miniflare, WORKERD } from "./miniflare.mjs";
 
@@ -52,5 +52,22 @@ async function waitUntilReady(urls, isDead, log) {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+  }
+}
+
+/**
+ * CPU time (user + system, ms, all threads) a process has used so far, from /proc (Linux); NaN
+ * elsewhere. Unlike latency and req/s it barely moves when other work loads the machine.
+ * @param {number | undefined} pid
+ */
+export function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8")
+      .replace(/^.*\) /, "")
+      .split(" ");
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks (100 Hz).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
   }
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { kVoid } from "miniflare";
 import { runLoad } from "../../../bench/lib/load.mjs";
 import { freePort } from "../../../bench/lib/stack.mjs";
-import { serveWorkerd } from "../../../bench/lib/workerd.mjs";
+import { cpuMs, serveWorkerd } from "../../../bench/lib/workerd.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../../..");
@@ -114,22 +114,6 @@ export async function runLimiterBench({ quick = false, storageDir = tmpdir(), ro
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere.
- * @param {number | undefined} pid
- */
-function cpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8")
-      .replace(/^.*\) /, "")
-      .split(" ");
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks (100 Hz).
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
   }
 }
 

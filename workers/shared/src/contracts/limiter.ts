@@ -40,9 +40,10 @@ export const MAX_SETTLEMENTS_PER_CALL = 256;
  * How long a finished request's settlement waits in its gateway isolate for the next acquire to the
  * same object to carry it, before it is sent alone: a concurrency slot or an over-reservation of a
  * request that ended is given back at most this much later to requests of OTHER isolates (the
- * isolate's own next acquire carries it, so it always sees it).
+ * isolate's own next acquire carries it, so it always sees it). Less than a client's usual one-way
+ * network time, so a client that sends its next request when the last one ends rarely notices.
  */
-export const SETTLE_DELAY_MS = 10;
+export const SETTLE_DELAY_MS = 25;
 
 /** One subject's limits as currently configured (the gateway sends them with every acquire). */
 export const SubjectLimitsSchema = z
