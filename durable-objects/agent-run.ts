@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { ResponseRun, type RunStart } from "../workers/tail/src/responses/engine";
 import { RemoteTools } from "../workers/tail/src/responses/tools";
+import { keepAliveMs } from "../workers/tail/src/responses/events";
 import { testClockAllowed } from "../workers/shared/src/test-clock";
 
 /**
@@ -19,6 +20,7 @@ export class AgentRun extends DurableObject<TailEnv> {
       gateway: { run: async (input) => env.GATEWAY_AGENT.run(input) },
       tools: new RemoteTools(env),
       now: () => Date.now(),
+      keepAliveMs: keepAliveMs(env),
     });
     void ctx.blockConcurrencyWhile(async () => {
       await this.#run.load();

@@ -12,6 +12,8 @@ import { z } from "zod";
 export interface TestMcpServer {
   url: string;
   calls: { name: string; arguments: Record<string, unknown>; authorization: string | undefined }[];
+  /** Holds the next `get_weather` call (a slow tool): `reached` once it is being called, answered at `release()`. */
+  holdNextCall(): { reached: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -19,11 +21,18 @@ export const MCP_WEATHER = "18°C and sunny in Paris";
 
 export async function startMcpServer(): Promise<TestMcpServer> {
   const calls: TestMcpServer["calls"] = [];
+  let gate: { reached(): void; released: Promise<void> } | null = null;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const authorization = req.headers.authorization;
     const server = new McpServer({ name: "test-weather", version: "1.0.0" });
     server.registerTool("get_weather", { description: "Current weather", inputSchema: { location: z.string(), unit: z.string().optional() } }, async (args) => {
       calls.push({ name: "get_weather", arguments: args, authorization });
+      const held = gate;
+      gate = null;
+      if (held) {
+        held.reached();
+        await held.released;
+      }
       return { content: [{ type: "text", text: MCP_WEATHER }] };
     });
     server.registerTool("get_time", { description: "Current time", inputSchema: {} }, async () => {
@@ -48,6 +57,14 @@ export async function startMcpServer(): Promise<TestMcpServer> {
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     calls,
+    holdNextCall() {
+      let reached!: () => void;
+      let release!: () => void;
+      const reachedP = new Promise<void>((r) => (reached = r));
+      const released = new Promise<void>((r) => (release = r));
+      gate = { reached, released };
+      return { reached: reachedP, release };
+    },
     close: () =>
       new Promise((resolve) => {
         http.close(() => resolve());

@@ -12,11 +12,18 @@ import { eventually } from "./wait";
  * supports), polling a response to a status with the SDK, billing's rows of a response, and the
  * parts of tail a test cannot reach through the gateway (restarting a run's Durable Object).
  */
+/** The keep-alive interval of the responses test stack's streams. */
+export const KEEP_ALIVE_TEST_MS = 100;
+
 export async function startResponsesStack(): Promise<{ stack: Stack; upstream: FakeUpstream; close(): Promise<void> }> {
   const upstream = await startFakeUpstream();
   const providers = [{ name: "claude", type: "anthropic", base_url: upstream.url, timeout_ms: 20_000 }];
   const stack = await startStack({
-    vars: { "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify({ claude: ANTHROPIC_FAKE_KEY }) } },
+    vars: {
+      "model-proxy": { PLATFORM_PROVIDERS: JSON.stringify(providers), PLATFORM_PROVIDER_KEYS: JSON.stringify({ claude: ANTHROPIC_FAKE_KEY }) },
+      // A stream idle this long gets a `: keep-alive` comment (production: 15 s), so a test holding a tool sees one at once.
+      tail: { RESPONSES_KEEPALIVE_MS: String(KEEP_ALIVE_TEST_MS) },
+    },
   });
   return {
     stack,

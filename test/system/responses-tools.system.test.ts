@@ -162,6 +162,52 @@ describe("MCP tools", () => {
   });
 });
 
+describe("streaming a run with a slow tool", () => {
+  it("sends keep-alive comments while the tool runs, then the rest of the lifecycle: contiguous sequence numbers, exactly one terminal event", async () => {
+    const { apiKey } = await clientFor(stack);
+    const model = uniqueModel("stream-keepalive");
+    const gate = mcp.holdNextCall();
+    const res = await fetch(`${stack.url}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: `claude/${model}`, input: "What's the weather in Paris?", stream: true, tools: [mcpTool({ require_approval: "never" })] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const readUntil = async (done: (t: string) => boolean) => {
+      while (!done(text)) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += chunk.value;
+      }
+    };
+    await gate.reached;
+    // The tool is being called and held: the stream stays open with comments, no event is invented.
+    await readUntil(
+      (t) => t.includes("response.mcp_call.in_progress") && /\n: keep-alive\n\n[\s\S]*$/.test(t.slice(t.indexOf("response.mcp_call.in_progress"))),
+    );
+    const held = text;
+    gate.release();
+    await readUntil(() => false);
+    const blocks = text.split("\n\n").filter(Boolean);
+    const events = blocks
+      .filter((b) => b.startsWith("event: "))
+      .map((b) => JSON.parse(b.slice(b.indexOf("data: ") + 6)) as { type: string; sequence_number: number });
+    const comments = blocks.filter((b) => b.startsWith(": "));
+    expect(comments.length).toBeGreaterThan(0);
+    expect(comments.every((c) => c === ": keep-alive")).toBe(true);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    expect(events.filter((e) => /^response\.(completed|incomplete|failed|cancelled)$/.test(e.type)).map((e) => e.type)).toEqual(["response.completed"]);
+    expect(events.at(-1)!.type).toBe("response.completed");
+    // Every comment came while the call was held: after its in_progress, before its completion.
+    const types = events.map((e) => e.type);
+    expect(types.indexOf("response.mcp_call.completed")).toBeGreaterThan(types.indexOf("response.mcp_call.in_progress"));
+    expect(held).not.toContain("response.mcp_call.completed");
+  });
+});
+
 describe("limits end the run incomplete with their reason", () => {
   const forced = (model: string, extra: Record<string, unknown> = {}) => ({
     model: `claude/${model}`,

@@ -8,6 +8,7 @@ interface __BaseEnv_TailEnv {
 	ENVIRONMENT: string;
 	MAX_FILE_BYTES: string;
 	WEBHOOK_RETRY_BASE_SECONDS: string;
+	RESPONSES_KEEPALIVE_MS: string;
 	ALLOW_PRIVATE_UPSTREAMS: string;
 	PRINCIPAL_VERIFY_JWK: string;
 	BATCH_COORDINATOR: DurableObjectNamespace<import("./index").BatchCoordinator>;

@@ -72,6 +72,8 @@ export interface RunDeps {
   gateway: { run(input: unknown): Promise<{ status: number; requestId: string; body: string; costUsd: string | null }> };
   tools: ServerTools;
   now(): number;
+  /** Idle time of a stream before a `: keep-alive` comment (events.ts). */
+  keepAliveMs?: number;
 }
 
 export interface RunStart {
@@ -93,7 +95,7 @@ export class ResponseRun {
 
   constructor(deps: RunDeps) {
     this.#deps = deps;
-    this.#log = new EventLog(deps.storage);
+    this.#log = new EventLog(deps.storage, deps.keepAliveMs);
   }
 
   async load(): Promise<void> {

@@ -8,17 +8,25 @@
 export const EVENT_KEY_PREFIX = "ev:";
 const eventKey = (seq: number) => `${EVENT_KEY_PREFIX}${String(seq).padStart(8, "0")}`;
 
-/** A comment line readers get while no event comes (a long tool call), so proxies keep the connection. */
+/** A comment line readers get while no event comes (a long tool call), so proxies keep the connection (tail's RESPONSES_KEEPALIVE_MS). */
 export const KEEP_ALIVE_MS = 15_000;
+
+/** The keep-alive interval from tail's `RESPONSES_KEEPALIVE_MS` (KEEP_ALIVE_MS when unset or not a positive number). */
+export function keepAliveMs(env: { RESPONSES_KEEPALIVE_MS?: string }): number {
+  const ms = Number(env.RESPONSES_KEEPALIVE_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : KEEP_ALIVE_MS;
+}
 
 export class EventLog {
   readonly #storage: DurableObjectStorage;
+  readonly #keepAliveMs: number;
   readonly #events: string[] = [];
   #wake: (() => void) | null = null;
   #ended = false;
 
-  constructor(storage: DurableObjectStorage) {
+  constructor(storage: DurableObjectStorage, keepAlive = KEEP_ALIVE_MS) {
     this.#storage = storage;
+    this.#keepAliveMs = keepAlive;
   }
 
   async load(): Promise<void> {
@@ -80,7 +88,7 @@ export class EventLog {
             controller.close();
             return;
           }
-          const idle = new Promise<"idle">((resolve) => (timer = setTimeout(() => resolve("idle"), KEEP_ALIVE_MS)));
+          const idle = new Promise<"idle">((resolve) => (timer = setTimeout(() => resolve("idle"), this.#keepAliveMs)));
           const woke = await Promise.race([this.#next().then(() => "event" as const), idle]);
           clearTimeout(timer);
           if (woke === "idle") {
