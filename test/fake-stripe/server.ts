@@ -24,6 +24,30 @@ export interface FakeStripe {
   close(): Promise<void>;
 }
 
+/** What `POST /v1/invoiceitems` accepts (InvoiceItemCreateParams); anything else is Stripe's "Received unknown parameter". */
+const INVOICE_ITEM_PARAMS = new Set([
+  "amount",
+  "currency",
+  "customer",
+  "customer_account",
+  "description",
+  "discountable",
+  "discounts",
+  "expand",
+  "invoice",
+  "metadata",
+  "period",
+  "price_data",
+  "pricing",
+  "quantity",
+  "quantity_decimal",
+  "subscription",
+  "tax_behavior",
+  "tax_code",
+  "tax_rates",
+  "unit_amount_decimal",
+]);
+
 let counter = 0;
 const id = (prefix: string) => `${prefix}_fake${(++counter).toString().padStart(8, "0")}`;
 
@@ -81,17 +105,63 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         if (typeof body["customer"] !== "string" || !customers.has(body["customer"])) {
           return send(400, { error: { type: "invalid_request_error", message: "No such customer", param: "customer" } });
         }
-        const inv = { id: id("in"), object: "invoice", status: "draft", amount_due: 0, total: 0, created: now, livemode: false, ...body };
+        const inv = {
+          id: id("in"),
+          object: "invoice",
+          status: "draft",
+          amount_due: 0,
+          total: 0,
+          created: now,
+          livemode: false,
+          lines: { object: "list", data: [], has_more: false },
+          ...body,
+        };
         invoices.set(inv.id, inv);
         return send(200, inv);
       }
       if (req.method === "POST" && path === "/v1/invoiceitems") {
+        const invalid = (message: string, param: string) => send(400, { error: { type: "invalid_request_error", message, param } });
+        const unknown = Object.keys(body).find((k) => !INVOICE_ITEM_PARAMS.has(k));
+        if (unknown) return invalid(`Received unknown parameter: ${unknown}`, unknown);
+        if (typeof body["customer"] !== "string" || !customers.has(body["customer"])) return invalid("No such customer", "customer");
+        if (body["currency"] !== "usd") return invalid("Invalid currency", "currency");
+        if (typeof body["amount"] !== "string" || !/^-?\d+$/.test(body["amount"])) return invalid("Invalid integer: amount", "amount");
+        const metadata = (body["metadata"] ?? {}) as Record<string, string>;
+        if (Object.keys(metadata).length > 50 || Object.entries(metadata).some(([k, v]) => k.length > 40 || v.length > 500)) {
+          return invalid("Invalid metadata: at most 50 keys of 40 characters, values of 500", "metadata");
+        }
         const inv = typeof body["invoice"] === "string" ? invoices.get(body["invoice"]) : undefined;
-        if (!inv || inv["status"] !== "draft")
-          return send(400, { error: { type: "invalid_request_error", message: "No such draft invoice", param: "invoice" } });
+        if (!inv || inv["status"] !== "draft" || inv["customer"] !== body["customer"]) return invalid("No such draft invoice of this customer", "invoice");
+        const lines = inv["lines"] as { data: unknown[] };
+        if (lines.data.length >= 250) return invalid("An invoice may have at most 250 invoice items", "invoice");
         const amount = Number(body["amount"]);
-        const item = { id: id("ii"), object: "invoiceitem", ...body, amount };
+        const period = body["period"] as { start?: string; end?: string } | undefined;
+        // Stripe's InvoiceItem object (node_modules/stripe/cjs/resources/InvoiceItems.d.ts).
+        const item = {
+          id: id("ii"),
+          object: "invoiceitem",
+          amount,
+          currency: body["currency"],
+          customer: body["customer"],
+          customer_account: null,
+          date: now,
+          description: (body["description"] as string | undefined) ?? null,
+          discountable: amount >= 0,
+          discounts: [],
+          invoice: inv["id"],
+          livemode: false,
+          metadata,
+          parent: null,
+          period: period ? { start: Number(period.start), end: Number(period.end) } : { start: now, end: now },
+          pricing: null,
+          proration: false,
+          quantity: 1,
+          quantity_decimal: "1",
+          tax_rates: [],
+          test_clock: null,
+        };
         invoiceItems.set(item.id, item);
+        lines.data.push(item);
         inv["total"] = Number(inv["total"]) + amount;
         inv["amount_due"] = inv["total"];
         return send(200, item);

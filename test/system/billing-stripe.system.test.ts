@@ -38,6 +38,10 @@ interface Invoice {
   id: string;
   number: string;
   status: string;
+  period_start: number;
+  period_end: number;
+  lines: { model: string; kind: string; quantity: number; unit_price_micros_per_mtok: number; amount_micros: number; price_version: number | null }[];
+  subtotal_micros: number;
   total_micros: number;
   payment_status: string;
 }
@@ -65,7 +69,7 @@ describe("Stripe: customer and invoice mirrored once, webhooks verified and proc
     }
   });
 
-  it("the cron finalises the month and mirrors it: one customer, one invoice with the total in cents, finalised", async () => {
+  it("the cron finalises the month and mirrors it: one customer, one invoice with one item per line summing to the total in cents, finalised", async () => {
     await runBillingCron(stack, cronAt);
     const list = (await (await gatewayFetch(stack, "/v1/invoices", { key: a.apiKey })).json()) as { data: Invoice[] };
     invoice = list.data[0]!;
@@ -75,8 +79,37 @@ describe("Stripe: customer and invoice mirrored once, webhooks verified and proc
     const invoices = [...stripe.invoices.values()];
     expect(invoices).toHaveLength(1);
     expect(invoices[0]).toMatchObject({ status: "open", metadata: { invoice_id: invoice.id, number: invoice.number }, total: invoice.total_micros / 10_000 });
-    expect([...stripe.invoiceItems.values()].map((i) => i["amount"])).toEqual([invoice.total_micros / 10_000]);
     stripeInvoiceId = invoices[0]!["id"] as string;
+    // One item per invoice line (model × price version × kind), in order, each its line's µ$ in cents (half up) with the exact line in metadata.
+    expect(invoice.lines.map((l) => l.kind)).toEqual(["input", "output"]);
+    const items = [...stripe.invoiceItems.values()];
+    expect(items).toEqual(
+      invoice.lines.map((l, i) =>
+        expect.objectContaining({
+          object: "invoiceitem",
+          invoice: stripeInvoiceId,
+          customer: invoices[0]!["customer"],
+          currency: "usd",
+          amount: Math.floor((l.amount_micros + 5_000) / 10_000),
+          description: expect.stringContaining(`${l.model} · ${l.kind}: ${l.quantity} tokens`),
+          period: { start: invoice.period_start, end: invoice.period_end - 1 },
+          metadata: {
+            invoice_id: invoice.id,
+            line: String(i),
+            model: l.model,
+            kind: l.kind,
+            quantity: String(l.quantity),
+            unit_price_micros_per_mtok: String(l.unit_price_micros_per_mtok),
+            amount_micros: String(l.amount_micros),
+            price_version: String(l.price_version),
+          },
+        }),
+      ),
+    );
+    // 3 requests × (24 prompt × $2000 + 7 completion × $6000 per 1M): input 144000 µ$ → 14 ¢, output 126000 µ$ → 13 ¢ = the total, 27 ¢.
+    expect(items.map((i) => i["amount"])).toEqual([14, 13]);
+    expect(invoice.total_micros).toBe(270_000);
+    expect((invoices[0]!["lines"] as { data: unknown[] }).data).toHaveLength(2);
     // Every create carried an idempotency key.
     expect(stripe.requests.filter((r) => r.method === "POST").every((r) => r.idempotencyKey !== null)).toBe(true);
   });
@@ -89,9 +122,16 @@ describe("Stripe: customer and invoice mirrored once, webhooks verified and proc
     await runBillingCron(stack, cronAt);
     expect(stripe.customers.size).toBe(1);
     expect(stripe.invoices.size).toBe(1);
-    expect(stripe.invoiceItems.size).toBe(1);
+    expect(stripe.invoiceItems.size).toBe(2);
+    expect(stripe.invoices.get(stripeInvoiceId)!["total"]).toBe(27);
     const retried = stripe.requests.slice(before).map((r) => r.idempotencyKey);
-    expect(retried).toEqual([`invoice-${invoice.id}`, `invoice-item-${invoice.id}`, `invoice-finalize-${invoice.id}`]);
+    // The retry posts the same keys, one per line, and Stripe answers with what the first run made; the next run has nothing to do.
+    expect(retried).toEqual([
+      `invoice-${invoice.id}`,
+      `invoice-item-${invoice.id}-line-0`,
+      `invoice-item-${invoice.id}-line-1`,
+      `invoice-finalize-${invoice.id}`,
+    ]);
     const row = await db.prepare("SELECT stripe_invoice_id FROM invoices WHERE id = ?").bind(invoice.id).first<{ stripe_invoice_id: string }>();
     expect(row?.stripe_invoice_id).toBe(stripeInvoiceId);
   });
