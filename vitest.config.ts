@@ -19,7 +19,7 @@ const stub = (name: string, body: string, extra: Record<string, unknown> = {}) =
   script: `import { WorkerEntrypoint, DurableObject } from "cloudflare:workers";\n${body}\nexport default { fetch() { return new Response("stub", { status: 404 }); } };`,
 });
 const STUBS = {
-  auth: stub("auth", "export class AuthService extends WorkerEntrypoint {}"),
+  auth: stub("auth", "export class AuthService extends WorkerEntrypoint {}\nexport class BillingAudit extends WorkerEntrypoint {}"),
   tail: stub(
     "tail",
     "export class TailService extends WorkerEntrypoint {}\nexport class TailApiService extends WorkerEntrypoint {}\nexport class TenantEvents extends WorkerEntrypoint {}",
@@ -53,7 +53,7 @@ const UNIT = [
     include: ["workers/tail/**/*.test.ts", "durable-objects/batch-coordinator*.test.ts"],
     bound: ["model-proxy", "gateway", "secrets"],
   },
-  { name: "billing", config: "./workers/billing/wrangler.toml", include: ["workers/billing/**/*.test.ts"], bound: ["tail"] },
+  { name: "billing", config: "./workers/billing/wrangler.toml", include: ["workers/billing/**/*.test.ts"], bound: ["tail", "auth"] },
   { name: "secrets", config: "./workers/secrets/wrangler.toml", include: ["workers/secrets/**/*.test.ts"], bound: [] },
   {
     name: "model-proxy",

@@ -7,8 +7,9 @@ export const WORKERS = [
   { name: "model-proxy", config: "workers/model-proxy/wrangler.toml", envInterface: "ModelProxyEnv", bound: ["secrets"] },
   // tail → gateway: batch lines run through the gateway's request path (BatchLineService).
   { name: "tail", config: "workers/tail/wrangler.toml", envInterface: "TailEnv", bound: ["model-proxy", "secrets", "gateway"] },
-  // billing → tail: tenant events (budget alerts) go out through tail's webhooks (TenantEvents).
-  { name: "billing", config: "workers/billing/wrangler.toml", envInterface: "BillingEnv", bound: ["tail"] },
+  // billing → tail: tenant events (budget alerts) go out through tail's webhooks (TenantEvents);
+  // billing → auth: the same alerts in the audit log (BillingAudit).
+  { name: "billing", config: "workers/billing/wrangler.toml", envInterface: "BillingEnv", bound: ["tail", "auth"] },
   { name: "rate-limiter", config: "workers/rate-limiter/wrangler.toml", envInterface: "RateLimiterEnv", bound: ["billing"] },
   {
     name: "gateway",

@@ -12,7 +12,7 @@ import {
   type Tenant,
 } from "../../shared/src/contracts/auth";
 import { requireAdmin, resolveActor, type Acting } from "./admin/actor";
-import { listAudit, recordAudit } from "./admin/audit";
+import { listAudit, recordAudit, recordBillingAudit } from "./admin/audit";
 import { createKey, getKey, listKeys, revokeKey, rotateKey, updateKey } from "./admin/keys";
 import { createTenant, disableTenant, getTenant, listTenants, updateTenant } from "./admin/tenants";
 import { authenticate } from "./authenticate/authenticate";
@@ -181,6 +181,22 @@ export class AuthService extends WorkerEntrypoint<AuthEnv> {
     } catch (err) {
       log.error("auth", "internal error", { op, requestId, message: errorMessage(err) });
       return fail({ code: "internal_error", message: "The auth service had an internal error. Quote the request id when reporting it." });
+    }
+  }
+}
+
+/**
+ * The audit log for billing's own facts (budget and credit alerts): a separate entrypoint, so the
+ * Worker bound to it (billing) can append its rows — always as `system:billing`, idempotent by its
+ * `ref` — and do nothing else of auth's.
+ */
+export class BillingAudit extends WorkerEntrypoint<AuthEnv> {
+  async record(input: unknown): Promise<Result<{ id: string; written: boolean }>> {
+    try {
+      return await recordBillingAudit(this.env, input);
+    } catch (err) {
+      log.error("auth", "internal error", { op: "billing-audit", message: errorMessage(err) });
+      return fail({ code: "internal_error", message: "The auth service had an internal error." });
     }
   }
 }

@@ -9,6 +9,7 @@ interface __BaseEnv_BillingEnv {
 	PRINCIPAL_VERIFY_JWK: string;
 	GATEWAY_VERIFY_JWK: string;
 	TENANT_EVENTS: Service<typeof import("../../tail/src/index").TenantEvents>;
+	AUDIT: Service<typeof import("../../auth/src/index").BillingAudit>;
 }
 interface BillingEnv extends __BaseEnv_BillingEnv {
 	/** Optional secret: absent when not set (scripts/workers.mjs OPTIONAL_SECRETS). */

@@ -22,6 +22,7 @@ import { Credits } from "./credits/service";
 import { stripeClient } from "./stripe/client";
 import { mirrorInvoice } from "./stripe/mirror";
 import { stripeWebhook } from "./stripe/webhook";
+import { billingAlerts } from "./alerts/sinks";
 import type { CreditBalance, CreditGrant, CreditLimit } from "../../shared/src/contracts/credits";
 import type { CreditNote, Invoice, InvoiceList } from "../../shared/src/contracts/invoices";
 import { errorMessage, log } from "../../shared/src/log";
@@ -247,6 +248,11 @@ export class BillingService extends WorkerEntrypoint<BillingEnv> {
     return credits(this.env).balance(actor, tenantId);
   }
 
+  /** Admin: a tenant's low-balance floor for `billing.credits_low` (`{low_balance_usd}`, null = the default); answers the balance. */
+  async creditSettings(actor: unknown, tenantId: unknown, input: unknown): Promise<Result<CreditBalance>> {
+    return credits(this.env).settings(actor, tenantId, input);
+  }
+
   /** The gateway's hot path (cached per isolate): a prepaid tenant's month limit, or null. `actor`: the request's principal token. */
   async creditLimit(actor: unknown, tenantId: unknown): Promise<Result<CreditLimit>> {
     return credits(this.env).limit(actor, tenantId);
@@ -301,5 +307,7 @@ export default {
     const created = await invoices(env).finalizeClosed(controller.scheduledTime);
     if (created.length > 0) log.info("billing", "invoices finalised", { op: "invoices", count: created.length });
     await mirrorPending(env);
+    // Alerts whose webhook or audit row could not be delivered when they fired (the outbox).
+    await billingAlerts(env).retryPending();
   },
 } satisfies ExportedHandler<BillingEnv>;

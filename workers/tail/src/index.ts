@@ -10,6 +10,7 @@ import type { BatchObject } from "./batches/model";
 import { consumeChunks, consumeDeadLetters, type ConsumerEnv } from "./batches/consumer";
 import type { CreatedWebhookEndpoint, DeletedWebhook, EmittedTenantEvent, WebhookEndpoint, WebhookList } from "../../shared/src/contracts/webhooks";
 import type { Result } from "../../shared/src";
+import type { TenantEventData } from "../../shared/src/webhooks/events";
 import { WebhookApi } from "./webhooks/api";
 import { WebhookDeliverer } from "./webhooks/delivery";
 import { TenantEventEmitter } from "./webhooks/emitter";
@@ -99,7 +100,7 @@ function consumerEnv(env: TailEnv): ConsumerEnv {
  * and do nothing else of tail's.
  */
 export class TenantEvents extends WorkerEntrypoint<TailEnv> {
-  async emit(input: { tenant_id: string; type: string; data: { id: string }; dedupe_key?: string }): Promise<Result<EmittedTenantEvent>> {
+  async emit(input: { tenant_id: string; type: string; data: TenantEventData; dedupe_key?: string }): Promise<Result<EmittedTenantEvent>> {
     return new TenantEventEmitter(this.env).emit(input);
   }
 }

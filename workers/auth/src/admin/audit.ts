@@ -1,5 +1,12 @@
 import { fail, newId, ok, validationError, type Result } from "../../../shared/src";
-import { AuditRecordSchema, type AUDITED_TARGETS, type AuditEntry, type AuditQuery, type ListPage } from "../../../shared/src/contracts/auth";
+import {
+  AuditRecordSchema,
+  BillingAuditRecordSchema,
+  type AUDITED_TARGETS,
+  type AuditEntry,
+  type AuditQuery,
+  type ListPage,
+} from "../../../shared/src/contracts/auth";
 import { nowSeconds, parseJson } from "../db/rows";
 import { identifyActor, type Acting } from "./actor";
 
@@ -21,14 +28,15 @@ export interface AuditFact {
 /** Who wrote the row: an `Acting` (auth's own admin operations) or an identified actor (`recordAudit`). */
 type Author = { actor: Pick<Acting["actor"], "label">; requestId: string };
 
-export function auditStatement(db: D1Database, acting: Author, fact: AuditFact, nowSec: number): D1PreparedStatement {
+/** `id`: the row's id when the caller derives it (an idempotent write: a row with that id already there is kept, nothing added). */
+export function auditStatement(db: D1Database, acting: Author, fact: AuditFact, nowSec: number, id?: string): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO audit_log (id, at, actor, action, tenant_id, target_type, target_id, request_id, details)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
-      newId("aud"),
+      id ?? newId("aud"),
       nowSec,
       acting.actor.label,
       fact.action,
@@ -53,6 +61,25 @@ export async function recordAudit(env: AuthEnv, context: unknown, input: unknown
   const fact: AuditFact = { action, tenantId: author.value.tenantId, targetType: target_type, targetId: target_id, details: details ?? {} };
   await auditStatement(env.AUTH_DB, author.value, fact, nowSeconds()).run();
   return ok(true);
+}
+
+/** The actor of billing's rows: no person or key acted, billing's own rule did (its alerts). */
+export const BILLING_ACTOR = "system:billing";
+
+/**
+ * Records a fact billing established itself (a budget or credit alert), reached only through the
+ * `BillingAudit` entrypoint, i.e. by a Worker bound to it (billing): the binding is the authority,
+ * the actor is always `system:billing`. Idempotent: the row id is derived from billing's `ref`.
+ */
+export async function recordBillingAudit(env: AuthEnv, input: unknown): Promise<Result<{ id: string; written: boolean }>> {
+  const parsed = BillingAuditRecordSchema.safeParse(input);
+  if (!parsed.success) return fail(validationError(parsed.error));
+  const { action, target_type, target_id, details, tenant_id, ref } = parsed.data;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`billing\n${ref}`)));
+  const id = `aud_${[...digest.subarray(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const fact: AuditFact = { action, tenantId: tenant_id, targetType: target_type, targetId: target_id, details: details ?? {} };
+  const res = await auditStatement(env.AUTH_DB, { actor: { label: BILLING_ACTOR }, requestId: ref }, fact, nowSeconds(), id).run();
+  return ok({ id, written: (res.meta.changes ?? 0) > 0 });
 }
 
 interface AuditRow {

@@ -1,5 +1,11 @@
 import { fail, monthOf, ok, usdToMicros, validationError, verifyActor, type Result } from "../../../shared/src";
-import { CreditGrantInputSchema, type CreditBalance, type CreditGrant, type CreditLimit } from "../../../shared/src/contracts/credits";
+import {
+  CreditGrantInputSchema,
+  CreditSettingsInputSchema,
+  type CreditBalance,
+  type CreditGrant,
+  type CreditLimit,
+} from "../../../shared/src/contracts/credits";
 import { requireAdmin, requireUsageReader, type VerifyKeys } from "../usage/access";
 import { CreditStore, MAX_GRANTS_PER_TENANT } from "./store";
 
@@ -37,17 +43,32 @@ export class Credits {
     if (!allowed.ok) return allowed;
     const now = this.#now();
     const balance = await this.#store.balance(tenantId, now);
-    return ok(
-      balance ?? {
-        object: "credit_balance",
-        tenant_id: tenantId,
-        balance_micros: 0,
-        overdrawn_micros: 0,
-        month: monthOf(now),
-        month_limit_micros: 0,
-        grants: [],
-      },
-    );
+    if (balance) return ok(balance);
+    const floor = await this.#store.floor(tenantId);
+    return ok({
+      object: "credit_balance",
+      tenant_id: tenantId,
+      balance_micros: 0,
+      overdrawn_micros: 0,
+      month: monthOf(now),
+      month_limit_micros: 0,
+      drawn_micros: 0,
+      low_balance_micros: floor ?? 0,
+      low_balance_default: floor === null,
+      grants: [],
+    });
+  }
+
+  /** Admin: sets the tenant's low-balance floor (`low_balance_usd`; null = back to the default); answers the balance. */
+  async settings(actor: unknown, tenantId: unknown, input: unknown): Promise<Result<CreditBalance>> {
+    const admin = await requireAdmin(actor, this.#keys);
+    if (!admin.ok) return admin;
+    if (!validTenantId(tenantId)) return fail({ code: "not_found", message: "No such tenant.", param: "id" });
+    const parsed = CreditSettingsInputSchema.safeParse(input);
+    if (!parsed.success) return fail(validationError(parsed.error));
+    const usd = parsed.data.low_balance_usd;
+    await this.#store.setFloor(tenantId, usd === null ? null : usdToMicros(usd), this.#now());
+    return this.balance(actor, tenantId);
   }
 
   /**

@@ -1,5 +1,8 @@
 import { monthOf, newId } from "../../../shared/src";
-import type { CreditGrant, CreditBalance } from "../../../shared/src/contracts/credits";
+import type { CreditGrant, CreditBalance, CreditGrantState } from "../../../shared/src/contracts/credits";
+
+/** Without a setting, a prepaid tenant's low-balance floor is this percentage of its newest grant (`billing.credits_low`). */
+export const CREDITS_LOW_DEFAULT_PCT = 10;
 
 interface GrantRow {
   id: string;
@@ -71,12 +74,17 @@ export class CreditStore {
     const order = [...grants].sort((a, b) => (a.expires_at ?? Infinity) - (b.expires_at ?? Infinity) || a.created_at - b.created_at);
     let toDraw = drawn.total;
     let balance = 0;
+    const state = new Map<string, CreditGrantState>();
     for (const g of order) {
       const used = Math.min(g.amount_micros, toDraw);
       toDraw -= used;
-      if (g.expires_at === null || g.expires_at > now) balance += g.amount_micros - used;
+      const expired = g.expires_at !== null && g.expires_at <= now;
+      if (!expired) balance += g.amount_micros - used;
+      state.set(g.id, { ...grantOf(g), drawn_micros: used, remaining_micros: expired ? 0 : g.amount_micros - used, expired });
     }
     const monthSpend = await this.#monthSpend(tenantId, month);
+    const floor = await this.floor(tenantId);
+    const newest = grants.at(-1)!;
     return {
       object: "credit_balance",
       tenant_id: tenantId,
@@ -85,8 +93,34 @@ export class CreditStore {
       overdrawn_micros: toDraw,
       month,
       month_limit_micros: balance + monthSpend,
-      grants: grants.map(grantOf),
+      drawn_micros: drawn.total - toDraw,
+      low_balance_micros: floor ?? Math.floor((newest.amount_micros * CREDITS_LOW_DEFAULT_PCT) / 100),
+      low_balance_default: floor === null,
+      grants: grants.map((g) => state.get(g.id)!),
     };
+  }
+
+  /** The tenant's low-balance floor setting (µ$), null when it uses the default. */
+  async floor(tenantId: string): Promise<number | null> {
+    const row = await this.#db
+      .prepare("SELECT low_balance_micros FROM credit_settings WHERE tenant_id = ?")
+      .bind(tenantId)
+      .first<{ low_balance_micros: number }>();
+    return row ? row.low_balance_micros : null;
+  }
+
+  /** Sets (µ$) or clears (null: the default) the tenant's low-balance floor. */
+  async setFloor(tenantId: string, micros: number | null, now: number): Promise<void> {
+    const stmt =
+      micros === null
+        ? this.#db.prepare("DELETE FROM credit_settings WHERE tenant_id = ?").bind(tenantId)
+        : this.#db
+            .prepare(
+              `INSERT INTO credit_settings (tenant_id, low_balance_micros, updated_at) VALUES (?, ?, ?)
+               ON CONFLICT (tenant_id) DO UPDATE SET low_balance_micros = excluded.low_balance_micros, updated_at = excluded.updated_at`,
+            )
+            .bind(tenantId, micros, now);
+    await stmt.run();
   }
 
   /** Everything the tenant spent in `month` (what the limiter seeds a month with: billing's monthSpend). */

@@ -1,3 +1,4 @@
+import { billingAlerts } from "../alerts/sinks";
 import { PriceStore, type VersionedBook } from "../prices/store";
 import { decodeUsageMessage } from "./decode";
 import { correlationStatements } from "./langchain";
@@ -67,6 +68,8 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Billi
 
   // Messages in order; a write holds whole messages unless one alone exceeds MAX_ROWS_PER_WRITE.
   let rows: PricedUsage[] = [];
+  /** Every row written by this delivery: the budgets and credits they touched are measured once all are stored. */
+  const written: PricedUsage[] = [];
   /** Index in `pending` of the first message whose rows are not all written yet. */
   let firstUnwritten = 0;
   const ackUpTo = (end: number): void => {
@@ -75,6 +78,7 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Billi
   const write = async (): Promise<void> => {
     // The LangChain labels of the same events go in the same transaction (idempotent alike).
     if (rows.length > 0) await env.BILLING_DB.batch([...insertStatements(env.BILLING_DB, rows, now), ...correlationStatements(env.BILLING_DB, rows)]);
+    written.push(...rows);
     rows = [];
   };
   for (let i = 0; i < pending.length; i++) {
@@ -105,4 +109,11 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Billi
     return;
   }
   ackUpTo(pending.length);
+  // Alerts never hold usage back: the usage is stored and acked; an alert run that fails is logged,
+  // and its undelivered alerts are retried by the next run (the outbox, alerts/alerts.ts).
+  try {
+    await billingAlerts(env).afterUsage(written);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "billing alerts failed", error: err instanceof Error ? err.message : String(err) }));
+  }
 }

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { CreditBalanceSchema, CreditGrantInputSchema, CreditGrantSchema } from "../../../shared/src/contracts/credits";
+import { CreditBalanceSchema, CreditGrantInputSchema, CreditGrantSchema, CreditSettingsInputSchema } from "../../../shared/src/contracts/credits";
 import { forgetCreditLimit } from "../limits/credits";
 import type { GatewayBindings } from "../types";
 import { recordAudit } from "./audit";
@@ -8,7 +8,8 @@ import { adminActor, adminContext } from "./rpc";
 
 const CreditGrant = CreditGrantSchema.openapi("CreditGrant");
 const CreditGrantInput = CreditGrantInputSchema.openapi("CreditGrantInput");
-const CreditBalance = CreditBalanceSchema.openapi("CreditBalance");
+export const CreditBalance = CreditBalanceSchema.openapi("CreditBalance");
+const CreditSettingsInput = CreditSettingsInputSchema.openapi("CreditSettingsInput");
 const TenantParam = z.object({
   id: z
     .string()
@@ -44,6 +45,19 @@ const balance = createRoute({
   responses: { 200: jsonResponse(CreditBalance, "The balance and grants"), ...errorResponses(401, 404, 503) },
 });
 
+const settings = createRoute({
+  tags: ["admin: tenants"],
+  security: ADMIN_SECURITY,
+  method: "put",
+  path: "/admin/tenants/{id}/credits/settings",
+  summary: "Set a tenant's low-balance floor (the `billing.credits_low` alert)",
+  description:
+    "`low_balance_usd`: when the tenant's credit balance falls below it, one `billing.credits_low` tenant event (webhooks) and one audit row, " +
+    "once per grant (a new grant re-arms it). `null` restores the default, 10 % of the newest grant; 0 turns the alert off. Answers the balance.",
+  request: { params: TenantParam, ...jsonBody(CreditSettingsInput) },
+  responses: { 200: jsonResponse(CreditBalance, "The balance with its floor"), ...errorResponses(400, 401, 404, 503) },
+});
+
 export function registerCreditRoutes(app: OpenAPIHono<GatewayBindings>): void {
   app.openapi(grant, async (c) => {
     const tenantId = c.req.valid("param").id;
@@ -57,6 +71,19 @@ export function registerCreditRoutes(app: OpenAPIHono<GatewayBindings>): void {
       details: { tenant_id: tenantId, amount_micros: created.amount_micros, expires_at: created.expires_at },
     });
     return c.json(created, 201);
+  });
+
+  app.openapi(settings, async (c) => {
+    const tenantId = c.req.valid("param").id;
+    unwrap(await c.env.AUTH.getTenant(adminContext(c), tenantId));
+    const updated = unwrap(await c.env.BILLING.creditSettings(adminActor(c), tenantId, c.req.valid("json")));
+    await recordAudit(c, adminContext(c), {
+      action: "credits.settings",
+      target_type: "credits",
+      target_id: tenantId,
+      details: { tenant_id: tenantId, low_balance_micros: updated.low_balance_micros, low_balance_default: updated.low_balance_default },
+    });
+    return c.json(updated, 200);
   });
 
   app.openapi(balance, async (c) => {

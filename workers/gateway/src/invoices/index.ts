@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { AdminInvoiceQuerySchema, CreditNoteInputSchema, CreditNoteSchema, InvoiceListSchema, InvoiceSchema } from "../../../shared/src/contracts/invoices";
 import { recordAudit } from "../admin/audit";
+import { CreditBalance } from "../admin/credits";
 import { ADMIN_SECURITY, API_KEY_SECURITY, errorResponses, jsonBody, jsonResponse, unwrap } from "../admin/openapi";
 import { adminActor, adminContext } from "../admin/rpc";
 import type { GatewayBindings } from "../types";
@@ -61,6 +62,19 @@ const tenantRoutes = {
   }),
 };
 
+const credits = createRoute({
+  tags: ["invoices"],
+  security: API_KEY_SECURITY,
+  method: "get",
+  path: "/v1/credits",
+  summary: "The tenant's prepaid credits: balance, every grant with its expiry, and the usage drawn from them",
+  description:
+    "Needs the `usage:read` scope; always the key's own tenant. Usage from the first grant on is drawn from the grants, the one expiring first " +
+    "first (`drawn_micros` per grant and in all); what remains of an expired grant is lost. `low_balance_micros` is the floor below which a " +
+    "`billing.credits_low` tenant event is sent (once per grant). A tenant without credits has no grants and a zero balance.",
+  responses: { 200: jsonResponse(CreditBalance, "The balance and grants"), ...errorResponses(401, 403, 503) },
+});
+
 const adminRoutes = {
   list: createRoute({
     tags: ["admin: invoices"],
@@ -95,7 +109,8 @@ const adminRoutes = {
 
 /** `/v1/invoices` (a key with `usage:read`, its own tenant) and `/admin/invoices` (admin token), answered by billing. */
 export function registerInvoices(app: OpenAPIHono<GatewayBindings>): void {
-  usageReadersOnly(app, ["/v1/invoices", "/v1/invoices/*"]);
+  usageReadersOnly(app, ["/v1/invoices", "/v1/invoices/*", "/v1/credits"]);
+  app.openapi(credits, async (c) => c.json(unwrap(await c.env.BILLING.credits(keyActor(c), c.get("principal").tenantId)), 200));
   app.openapi(tenantRoutes.list, async (c) => c.json(unwrap(await c.env.BILLING.invoices(keyActor(c), {})), 200));
   app.openapi(tenantRoutes.get, async (c) => c.json(unwrap(await c.env.BILLING.invoice(keyActor(c), c.req.valid("param").id)), 200));
   app.openapi(tenantRoutes.html, async (c) => {

@@ -1,5 +1,5 @@
 import type { ProxyOperation } from "../../../shared/src/proxy/operations";
-import type { AbandonedAttempt, Principal, UsageEvent } from "../../../shared/src";
+import { usdToMicros, type AbandonedAttempt, type Principal, type UsageEvent } from "../../../shared/src";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
 import { ZERO_USAGE, tokenUsage, type TokenUsage } from "../../../shared/src/token-usage";
 import type { Observation } from "../../../shared/src/proxy/observation";
@@ -32,6 +32,12 @@ export interface RequestFacts {
 function meteredAs(req: RequestFacts): { operation: UsageEvent["operation"]; tags: Record<string, string> } {
   if (req.batch) return { operation: "batch", tags: { batch_id: req.batch.batchId, custom_id: req.batch.customId } };
   return { operation: req.operation, tags: req.responseId ? { response_id: req.responseId } : {} };
+}
+
+/** The key's and tenant's monthly budgets in µ$ (billing's budget alerts measure the month's spend against them). */
+function budgetsOf(p: Principal): NonNullable<UsageEvent["budgets"]> {
+  const micros = (usd: number | null | undefined) => (usd == null ? null : usdToMicros(usd));
+  return { key_micros: micros(p.keyBudget.monthly_usd), tenant_micros: micros(p.tenantBudget.monthly_usd) };
 }
 
 /** What the response turned out to be. */
@@ -86,6 +92,7 @@ export function usageEvent(req: RequestFacts, res: ResponseFacts, metered = mete
     started_at: req.startedAt,
     tags: estimated ? { ...meteredAs(req).tags, usage: "estimated" } : meteredAs(req).tags,
     correlation: req.correlation ?? null,
+    budgets: budgetsOf(req.principal),
   };
 }
 
@@ -123,5 +130,6 @@ export function abandonedAttemptEvents(req: RequestFacts, attempts: readonly Aba
     started_at: req.startedAt,
     tags: { ...meteredAs(req).tags, attempt: "abandoned", usage: "estimated" },
     correlation: req.correlation ?? null,
+    budgets: budgetsOf(req.principal),
   }));
 }

@@ -142,6 +142,17 @@ export const AuditRecordSchema = z
   .strict();
 export type AuditRecord = z.infer<typeof AuditRecordSchema>;
 
+/**
+ * What billing writes to the audit log through auth's narrow `BillingAudit` entrypoint (its alerts):
+ * the record, the tenant it concerns, and `ref` — billing's own id of the fact (an alert id), from
+ * which the row's id is derived, so writing the same fact again (a retried delivery) adds no row.
+ */
+export const BillingAuditRecordSchema = AuditRecordSchema.extend({
+  tenant_id: z.string().min(1).max(64),
+  ref: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+}).strict();
+export type BillingAuditRecord = z.infer<typeof BillingAuditRecordSchema>;
+
 export const AuditQuerySchema = ListQuerySchema.extend({
   tenant_id: z.string().min(1).max(64).optional(),
 }).strict();

@@ -20,6 +20,21 @@ export const CreditGrantSchema = z.object({
 });
 export type CreditGrant = z.infer<typeof CreditGrantSchema>;
 
+/** A grant as the balance shows it: what was drawn from it by recorded usage and what remains (0 once expired). */
+export const CreditGrantStateSchema = CreditGrantSchema.extend({
+  drawn_micros: z.number().int(),
+  remaining_micros: z.number().int(),
+  expired: z.boolean(),
+});
+export type CreditGrantState = z.infer<typeof CreditGrantStateSchema>;
+
+/** `PUT /admin/tenants/{id}/credits/settings`: the low-balance floor (`billing.credits_low`); null = the default. */
+export const CreditSettingsInputSchema = z
+  .object({
+    low_balance_usd: z.number().nonnegative().max(1_000_000).nullable(),
+  })
+  .strict();
+
 export const CreditBalanceSchema = z.object({
   object: z.literal("credit_balance"),
   tenant_id: z.string(),
@@ -30,7 +45,16 @@ export const CreditBalanceSchema = z.object({
   /** 'YYYY-MM' (UTC) and the month limit the limiter reserves against: balance + the month's recorded spend. */
   month: z.string(),
   month_limit_micros: z.number().int(),
-  grants: z.array(CreditGrantSchema),
+  /** Recorded usage drawn from the grants since the first one (what the grants paid for). */
+  drawn_micros: z.number().int(),
+  /**
+   * The low-balance floor: a `billing.credits_low` tenant event (and an audit row) when the balance
+   * falls below it, once per grant. The tenant's setting, else 10 % of the newest grant; 0 = off.
+   */
+  low_balance_micros: z.number().int(),
+  low_balance_default: z.boolean(),
+  /** Oldest first, each with what was drawn from it and what remains. */
+  grants: z.array(CreditGrantStateSchema),
 });
 export type CreditBalance = z.infer<typeof CreditBalanceSchema>;
 

@@ -62,6 +62,17 @@ export const UsageEventSchema = z.object({
    * parsed from the request's headers and bounded by the gateway; null for every other route.
    */
   correlation: CorrelationSchema.nullable().default(null),
+  /**
+   * The monthly budgets in force for the request's key and tenant when the gateway admitted it, in
+   * µ$ (null: no budget): what billing measures the recorded month spend against for its budget
+   * alerts (`billing.budget_threshold`). Set by the gateway from the verified principal, never by a
+   * client. Absent in events of older producers: no alert is evaluated for them.
+   */
+  budgets: z
+    .object({ key_micros: z.number().int().nonnegative().nullable(), tenant_micros: z.number().int().nonnegative().nullable() })
+    .strict()
+    .nullable()
+    .default(null),
 });
 export type UsageEvent = z.input<typeof UsageEventSchema>;
 

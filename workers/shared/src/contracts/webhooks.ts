@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EventFilterSchema, TenantEventTypeSchema, TENANT_EVENT_TYPES, ALL_EVENTS } from "../webhooks/events";
+import { EventFilterSchema, TenantEventDataSchema, TenantEventTypeSchema, TENANT_EVENT_TYPES, ALL_EVENTS } from "../webhooks/events";
 
 /**
  * Tenant webhook endpoints (`/v1/webhooks`): what the API accepts and returns, and what the gateway,
@@ -69,7 +69,7 @@ export const EmitTenantEventSchema = z
   .object({
     tenant_id: z.string().min(1).max(64),
     type: TenantEventTypeSchema,
-    data: z.object({ id: z.string().min(1).max(256) }).strict(),
+    data: TenantEventDataSchema,
     dedupe_key: z.string().min(1).max(256).optional(),
   })
   .strict();

@@ -10,7 +10,16 @@ import { utf8 } from "../bytes";
  * New event types (billing's alerts, issue 14) are added to `TENANT_EVENT_TYPES`; everything else
  * (registration, subscription filters, signing, delivery) already handles them.
  */
-export const TENANT_EVENT_TYPES = ["batch.completed", "batch.failed", "batch.expired", "batch.cancelled"] as const;
+export const TENANT_EVENT_TYPES = [
+  "batch.completed",
+  "batch.failed",
+  "batch.expired",
+  "batch.cancelled",
+  /** A key's or the tenant's month spend reached 50, 80 or 100 % of its monthly budget (once per threshold, subject and UTC month). */
+  "billing.budget_threshold",
+  /** A prepaid tenant's credit balance fell below its floor (once per grant: a new grant re-arms it). */
+  "billing.credits_low",
+] as const;
 export const TenantEventTypeSchema = z.enum(TENANT_EVENT_TYPES);
 export type TenantEventType = z.infer<typeof TenantEventTypeSchema>;
 
@@ -19,6 +28,29 @@ export const ALL_EVENTS = "*";
 export const EventFilterSchema = z.union([TenantEventTypeSchema, z.literal(ALL_EVENTS)]);
 export type EventFilter = z.infer<typeof EventFilterSchema>;
 
+/**
+ * The event's `data`: `{id}` of the object it is about (OpenAI's shape: a batch id; for billing's
+ * alerts the alert id), and for billing's alerts the facts a receiver acts on without a second
+ * call. Every field is set by the emitting Worker from its own records, never by a client.
+ */
+export const TenantEventDataSchema = z
+  .object({
+    id: z.string().min(1).max(256),
+    /** `tenant:<id>` or `key:<id>`: whose budget or credits. */
+    subject: z.string().min(1).max(200).optional(),
+    /** budget_threshold: 50, 80 or 100 (percent of the budget reached). */
+    threshold_pct: z.number().int().min(1).max(100).optional(),
+    /** budget_threshold: the UTC month 'YYYY-MM'; credits_low: the id of the grant whose balance fell below the floor. */
+    period: z.string().min(1).max(64).optional(),
+    budget_micros: z.number().int().nonnegative().optional(),
+    spend_micros: z.number().int().nonnegative().optional(),
+    /** credits_low: the balance when it was seen below the floor, and the floor. */
+    balance_micros: z.number().int().optional(),
+    floor_micros: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+export type TenantEventData = z.infer<typeof TenantEventDataSchema>;
+
 export const TenantEventSchema = z
   .object({
     id: z.string().regex(/^evt_[0-9A-Za-z]{22,64}$/),
@@ -26,7 +58,7 @@ export const TenantEventSchema = z
     type: TenantEventTypeSchema,
     /** Unix seconds at which the event happened. */
     created_at: z.number().int().nonnegative(),
-    data: z.object({ id: z.string().min(1).max(256) }).strict(),
+    data: TenantEventDataSchema,
   })
   .strict();
 export type TenantEvent = z.infer<typeof TenantEventSchema>;
@@ -51,7 +83,7 @@ export async function tenantEventId(tenantId: string, type: TenantEventType, ded
 export async function buildTenantEvent(input: {
   tenantId: string;
   type: TenantEventType;
-  data: { id: string };
+  data: TenantEventData;
   createdAt: number;
   dedupeKey?: string;
 }): Promise<TenantEvent> {
@@ -60,6 +92,6 @@ export async function buildTenantEvent(input: {
     object: "event",
     type: input.type,
     created_at: Math.floor(input.createdAt),
-    data: { id: input.data.id },
+    data: TenantEventDataSchema.parse(input.data),
   };
 }
