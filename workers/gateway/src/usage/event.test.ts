@@ -4,7 +4,7 @@ import { emptyObservation } from "../../../shared/src/proxy/observation";
 import { datapoint } from "./record";
 import { usageEvent, type RequestFacts } from "./event";
 
-const principal = { tenantId: "ten_1", keyId: "key_1" } as Principal;
+const principal = { tenantId: "ten_1", keyId: "key_1", keyBudget: {}, tenantBudget: { monthly_usd: 5 } } as Principal;
 const req: RequestFacts = {
   requestId: "req_1",
   clientRequestId: null,
@@ -35,6 +35,8 @@ describe("usageEvent", () => {
       ttfb_ms: 40,
       tags: {},
       aborted: false,
+      // The budgets the request was admitted under, in µ$, for billing's budget alerts.
+      budgets: { key_micros: null, tenant_micros: 5_000_000 },
     });
   });
 

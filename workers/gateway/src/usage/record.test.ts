@@ -43,7 +43,7 @@ function recordingEnv() {
   return { env: env as unknown as Pick<GatewayEnv, "USAGE_EVENTS" | "ANALYTICS" | "BILLING">, points, packs, waitUntil, settled };
 }
 
-const principal = { tenantId: "ten_a", keyId: "key_a" } as Principal;
+const principal = { tenantId: "ten_a", keyId: "key_a", keyBudget: {}, tenantBudget: {} } as Principal;
 const facts = (requestedModel: string, stream: boolean): RequestFacts => ({
   requestId: `req_${crypto.randomUUID()}`,
   clientRequestId: null,
