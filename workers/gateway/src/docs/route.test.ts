@@ -120,3 +120,15 @@ describe("GET /docs", () => {
     expect(html).not.toMatch(/https?:\/\//);
   });
 });
+
+describe("GET /openapi.json: tenant events", () => {
+  it("documents the payload tenants receive under webhooks, with billing's alert types and their data", async () => {
+    const doc = (await document()) as Document & { webhooks?: Record<string, Record<string, Operation>> };
+    expect(Object.keys(doc.webhooks ?? {})).toEqual(["tenant-event"]);
+    const event = doc.components["schemas"]!["TenantEvent"] as { properties: Record<string, { enum?: string[]; properties?: Record<string, unknown> }> };
+    expect(event.properties["type"]!.enum).toEqual(expect.arrayContaining(["batch.completed", "billing.budget_threshold", "billing.credits_low"]));
+    expect(Object.keys(event.properties["data"]!.properties!)).toEqual(
+      expect.arrayContaining(["id", "subject", "threshold_pct", "period", "budget_micros", "spend_micros", "balance_micros", "floor_micros"]),
+    );
+  });
+});

@@ -9,7 +9,7 @@ import {
   WebhookEndpointSchema,
   WebhookListSchema,
 } from "../../../shared/src/contracts/webhooks";
-import { TENANT_EVENT_TYPES } from "../../../shared/src/webhooks/events";
+import { TENANT_EVENT_TYPES, TenantEventSchema } from "../../../shared/src/webhooks/events";
 import { API_KEY_SECURITY, errorResponses, jsonBody, jsonResponse, unwrap } from "../admin/openapi";
 import { apiKeyAuth } from "../middleware/api-key";
 import { boundedBody } from "../middleware/body";
@@ -37,6 +37,7 @@ const IdParam = z.object({
 
 const DELIVERY =
   `Events (${TENANT_EVENT_TYPES.join(", ")}) are POSTed as OpenAI's event object \`{id, object: "event", type, created_at, data: {id}}\` ` +
+  "(billing's alerts add their facts to `data`: `subject`, `period`, `threshold_pct`, `budget_micros`, `spend_micros`, or `balance_micros`, `floor_micros`; see the `tenant-event` webhook) " +
   "with Standard Webhooks headers (`webhook-id` = the event id, the same on every retry; `webhook-timestamp`; " +
   "`webhook-signature: v1,<base64 HMAC-SHA256>`), so the `openai` SDK's `client.webhooks.unwrap(body, headers, secret)` verifies them. " +
   "Any answer but a 2xx (redirects are not followed; 10 s timeout) is retried with exponential backoff (30 s doubling to 1 h, 10 retries).";
@@ -82,7 +83,23 @@ const remove = createRoute({
   responses: { 200: jsonResponse(Deleted, "Deleted"), ...errorResponses(401, 403, 404, 503) },
 });
 
+/** The payload tenants receive, in the OpenAPI document's `webhooks` section. */
+const tenantEvent = {
+  method: "post" as const,
+  path: "tenant-event",
+  tags: ["webhooks"],
+  summary: "What the gateway POSTs to a registered endpoint (Standard Webhooks signed)",
+  description:
+    "`billing.budget_threshold`: a key's (`subject: key:<id>`) or the tenant's (`tenant:<id>`) month spend reached `threshold_pct` (50, 80, 100) " +
+    "of its monthly budget — once per subject, threshold and UTC month (`period`). `billing.credits_low`: the prepaid balance fell below " +
+    "`floor_micros` — once per grant (`period` = the newest grant's id). Batch events carry the batch id in `data.id`. " +
+    "De-duplicate on the `webhook-id` header (the event id).",
+  request: { body: { content: { "application/json": { schema: TenantEventSchema.openapi("TenantEvent") } } } },
+  responses: { 200: { description: "Any 2xx acknowledges the delivery; anything else is retried" } },
+};
+
 export function registerWebhooks(app: OpenAPIHono<GatewayBindings>): void {
+  app.openAPIRegistry.registerWebhook(tenantEvent);
   const scoped: MiddlewareHandler<GatewayBindings> = async (c, next) => {
     const principal = c.get("principal");
     if (c.req.method === "GET" && principal.scopes.includes("webhooks:read")) return next();
