@@ -2,6 +2,7 @@ import { newId, type Result } from "../../../shared/src";
 import type { BillingAuditRecord } from "../../../shared/src/contracts/auth";
 import type { EmitTenantEvent, EmittedTenantEvent } from "../../../shared/src/contracts/webhooks";
 import type { TenantEventData, TenantEventType } from "../../../shared/src/webhooks/events";
+import { log } from "../../../shared/src/log";
 import { CreditStore } from "../credits/store";
 import type { PricedUsage } from "../usage/record";
 
@@ -231,7 +232,7 @@ export class BillingAlerts {
             .catch(() => false),
     ]);
     if (!notified || !audited) {
-      console.error(JSON.stringify({ msg: "billing alert not fully delivered; retried later", alert_id: alert.id, notified, audited }));
+      log.error("billing", "billing alert not fully delivered; retried later", { alert_id: alert.id, notified, audited });
     }
     const now = this.#now();
     await this.#db

@@ -114,6 +114,6 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Billi
   try {
     await billingAlerts(env).afterUsage(written);
   } catch (err) {
-    console.error(JSON.stringify({ msg: "billing alerts failed", error: err instanceof Error ? err.message : String(err) }));
+    log.error("billing", "billing alerts failed", { message: errorMessage(err) });
   }
 }
