@@ -232,7 +232,11 @@ export class BillingAlerts {
             .catch(() => false),
     ]);
     if (!notified || !audited) {
-      log.error("billing", "billing alert not fully delivered; retried later", { alert_id: alert.id, notified, audited });
+      log.error("billing", "billing alert not fully delivered; retried later", {
+        tenantId: alert.tenant_id,
+        op: "alert",
+        detail: `${alert.id} notified=${notified} audited=${audited}`,
+      });
     }
     const now = this.#now();
     await this.#db
