@@ -48,7 +48,7 @@ describe("the console report (billing's usage ledger)", () => {
     const events: UsageEvent[] = Array.from({ length: 20 }, (_, i) =>
       sampleUsageEvent({
         request_id: `req_${String(i).padStart(2, "0")}`,
-        started_at: T + (i % 3) * H + i,
+        started_at: T + (i % 3) * H + 17 * 60_000 + i * 1001, // inside the hour, off the second grid
         latency_ms: i + 1,
         key_id: i < 5 ? "key_b" : "key_a",
         model: i % 2 === 0 ? "gpt-4o-mini" : "other-model",
@@ -60,7 +60,7 @@ describe("the console report (billing's usage ledger)", () => {
     events.push(
       sampleUsageEvent({
         request_id: "req_19.attempt1",
-        started_at: T + (19 % 3) * H + 19,
+        started_at: T + (19 % 3) * H + 17 * 60_000 + 19 * 1001,
         latency_ms: 500,
         key_id: "key_a",
         provider: "slow",

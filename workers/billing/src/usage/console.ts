@@ -94,7 +94,9 @@ export async function consoleReport(db: D1Database, scope: UsageScope, query: un
 
   const [totals, series, percentiles, byModel, byProvider, byKey, byTenant, recent] = await db.batch<Record<string, unknown>>([
     stmt(`SELECT ${FIGURES} FROM usage_events WHERE ${where}`),
-    stmt(`SELECT (started_at / 1000 / ?${n + 1}) * ?${n + 1} AS start_time, ${FIGURES} FROM usage_events WHERE ${where} GROUP BY 1 ORDER BY 1`, width),
+    // The width is one of CONSOLE_BUCKETS' integers, written into the SQL: a bound JS number may arrive as a REAL, and
+    // integer division must stay integer for the buckets to fall on the grid.
+    stmt(`SELECT (started_at / 1000 / ${width}) * ${width} AS start_time, ${FIGURES} FROM usage_events WHERE ${where} GROUP BY 1 ORDER BY 1`),
     stmt(
       `SELECT rn, n, latency_ms FROM (
          SELECT latency_ms, ROW_NUMBER() OVER (ORDER BY latency_ms) AS rn, COUNT(*) OVER () AS n FROM usage_events WHERE ${where}

@@ -135,7 +135,8 @@ const fmtPct = (r) => `${(r * 100).toFixed(2)}%`;
 const fmtMs = (ms) => (ms === null ? "–" : `${Math.round(ms)} ms`);
 
 function chart(title, id, xs, ys) {
-  const box = el("section", { class: "card chart", id });
+  // data-total: the sum of what is plotted (exact for counts), so a reader can check a chart against the figures.
+  const box = el("section", { class: "card chart", id, "data-total": ys.reduce((a, b) => a + b, 0), "data-points": ys.length });
   box.append(el("h3", {}, title));
   show.pending.push(() => {
     new uPlot(
@@ -200,7 +201,7 @@ function charts(report) {
   return [
     chart("Requests per hour", "chart-requests", xs, report.series.map((b) => b.requests)),
     chart("Tokens per hour", "chart-tokens", xs, report.series.map((b) => b.total_tokens)),
-    chart("Cost per hour (USD)", "chart-cost", xs, report.series.map((b) => b.cost_usd_micros / 1e6)),
+    chart("Cost per hour (µ$)", "chart-cost", xs, report.series.map((b) => b.cost_usd_micros)),
     chart("Error rate per hour (%)", "chart-errors", xs, report.series.map((b) => (b.requests === 0 ? 0 : (100 * b.errors) / b.requests))),
   ];
 }
