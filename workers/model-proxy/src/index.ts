@@ -21,8 +21,12 @@ import { routingFor } from "./routing/route-request";
 import { CircuitBreaker } from "../../../durable-objects/circuit-breaker";
 import { ProvidersService } from "./providers-store/service";
 import { errorMessage, log } from "../../shared/src/log";
+import { parseTraceparent, SpanExporter, type SpanData, type TraceEnv } from "../../shared/src/trace/span";
 
 export { CircuitBreaker, ProvidersService };
+
+/** This isolate's span batcher: one CLIENT span per provider attempt (shared/src/trace/span.ts). */
+const attemptSpans = new SpanExporter("model-proxy");
 
 /** model-proxy: provider adapters, routing and fallbacks. Reached only through service bindings. */
 export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
@@ -51,7 +55,15 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
   override async fetch(request: Request): Promise<Response> {
     const decoded = await proxyRequestOf(request);
     if (!decoded.ok) return errorResponse(decoded.error, request.headers.get("x-request-id") ?? undefined);
-    return this.dispatch(decoded.value);
+    const routing = routingFor(this.env, this.ctx);
+    // The gateway's span (W3C traceparent): each provider attempt is its child (routing/route-request.ts).
+    const parent = parseTraceparent(request.headers.get("traceparent"));
+    if (parent) {
+      const env = this.env as TraceEnv;
+      const record = env.OTEL_EXPORTER_OTLP_ENDPOINT ? (span: SpanData) => attemptSpans.add(env, (p) => this.ctx.waitUntil(p), span) : null;
+      routing.trace = { traceId: parent.traceId, parentSpanId: parent.parentSpanId, sampled: parent.sampled, record };
+    }
+    return dispatch(decoded.value, this.env, () => registryFor(this.env, this.ctx), routing);
   }
 
   /**

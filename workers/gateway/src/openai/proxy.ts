@@ -27,6 +27,7 @@ import type { GatewayBindings } from "../types";
 import { internalCallOf } from "../batch/line-call";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
 import { errorMessage, log } from "../../../shared/src/log";
+import { traceparentOf } from "../../../shared/src/trace-context";
 
 /** One proxied request: its row of the operations table, and what its surface adds to it. */
 export interface OperationCall {
@@ -111,7 +112,7 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
   let answer: Response;
   try {
     const first = await unlessClientLeaves(
-      c.env.TAIL.fetch(proxyHttpRequest(request, sentText), { signal: gone }),
+      c.env.TAIL.fetch(proxyHttpRequest(request, sentText, traceparentOf(c.get("trace"))), { signal: gone }),
       gone,
       (late) => void late.body?.cancel().catch(() => {}),
     );

@@ -60,6 +60,8 @@ export interface AdapterContext {
   forceStreamUsage: boolean;
   /** Client headers forwarded by the gateway for this operation (ProxyRequest.headers). */
   clientHeaders?: Record<string, string>;
+  /** W3C `traceparent` naming this attempt's span, sent upstream (fetchUpstream sets it). */
+  traceparent?: string;
 }
 
 /**

@@ -218,7 +218,7 @@ export function isTimeout(signal: AbortSignal): boolean {
 }
 
 /**
- * `fetch` for adapters: network failures and timeouts become the ApiErrors above, a non-2xx
+ * `fetch` for adapters (with the attempt's `traceparent`, when traced): network failures and timeouts become the ApiErrors above, a non-2xx
  * answer becomes `upstreamHttpError` (or a provider's own reading of its error body, `mapError`,
  * e.g. Gemini's). Returns the upstream Response untouched on success.
  */
@@ -226,9 +226,15 @@ export async function fetchUpstream(
   url: string,
   init: RequestInit,
   provider: ProviderConfig,
-  signal: AbortSignal,
+  ctx: { signal: AbortSignal; traceparent?: string | undefined },
   mapError: (status: number, headers: Headers, bodyText: string, provider: ProviderConfig) => ApiErrorInit = upstreamHttpError,
 ): Promise<Response> {
+  const signal = ctx.signal;
+  // The attempt's span as the upstream's parent (W3C Trace Context), on every adapter's request.
+  if (ctx.traceparent) {
+    if (init.headers instanceof Headers) init.headers.set("traceparent", ctx.traceparent);
+    else init.headers = { ...(init.headers as Record<string, string> | undefined), traceparent: ctx.traceparent };
+  }
   let res: Response;
   try {
     // Providers from the providers API carry the SSRF policy: the URL and every redirect hop are checked.

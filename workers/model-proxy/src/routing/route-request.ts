@@ -13,6 +13,7 @@ import { BusyTracker, MAX_ATTEMPTS, runRoute, type AttemptRecord, type RouteResu
 import { failurePolicy } from "./failure";
 import { LatencyTracker } from "./latency";
 import { memoryCircuitStore } from "./memory-circuits";
+import { genAiOperation, genAiProvider, newSpanId, SPAN_KIND, traceparent, type SpanData } from "../../../shared/src/trace/span";
 
 /** A route target with the adapter-level target it stands for. */
 export interface DispatchTarget extends RoutedTarget {
@@ -33,6 +34,18 @@ export interface RoutingContext {
   random?: () => number;
   /** Requests in flight per target in this isolate (`least-busy`). */
   busy: BusyTracker;
+  /**
+   * The request's trace (the gateway's `traceparent`): each attempt gets a span id of its own, sent
+   * upstream as its `traceparent`; `record` exports the attempt's span (only with a collector).
+   */
+  trace?: AttemptTrace;
+}
+
+export interface AttemptTrace {
+  traceId: string;
+  parentSpanId: string;
+  sampled: boolean;
+  record: ((span: SpanData) => void) | null;
 }
 
 let shared: { config: string; breakers: Breakers; latency: LatencyTracker; busy: BusyTracker; random: () => number } | undefined;
@@ -236,16 +249,68 @@ async function routeGroup(
         if (!adapter?.supports(req.operation)) {
           throw new ApiError({ code: "invalid_request", param: "model", message: `Provider '${target.provider.name}' does not support ${req.operation}.` });
         }
-        const provider = await providerForCall(target.provider, timeoutMs, routing);
-        return adapter.call(
-          req.operation,
-          req.body,
-          { provider, model: target.model },
-          { requestId: req.requestId, signal, forceStreamUsage, clientHeaders: req.headers },
-        );
+        const trace = routing.trace;
+        const spanId = trace ? newSpanId() : null;
+        const startMs = trace?.record ? Date.now() : 0;
+        const span = (status: number | null, errorType: string | null) =>
+          trace?.record?.(attemptSpan(req, target, { traceId: trace.traceId, spanId: spanId!, parentSpanId: trace.parentSpanId }, startMs, status, errorType));
+        try {
+          const provider = await providerForCall(target.provider, timeoutMs, routing);
+          const res = await adapter.call(
+            req.operation,
+            req.body,
+            { provider, model: target.model },
+            {
+              requestId: req.requestId,
+              signal,
+              forceStreamUsage,
+              clientHeaders: req.headers,
+              ...(trace ? { traceparent: traceparent(trace.traceId, spanId!, trace.sampled) } : {}),
+            },
+          );
+          span(res.status, null);
+          return res;
+        } catch (err) {
+          span(err instanceof ApiError ? err.upstreamStatus : null, err instanceof ApiError ? err.code : "internal_error");
+          throw err;
+        }
       },
     },
   );
+}
+
+/**
+ * One provider attempt's CLIENT span, with OpenTelemetry's GenAI names: the operation, the
+ * provider (by type), the requested and served upstream model, the upstream's HTTP status and,
+ * when it failed, the gateway's error code. Never the prompt or the provider key.
+ */
+function attemptSpan(
+  req: ProxyRequest,
+  target: Target,
+  ids: { traceId: string; spanId: string; parentSpanId: string },
+  startMs: number,
+  status: number | null,
+  errorType: string | null,
+): SpanData {
+  const operation = genAiOperation(req.operation);
+  return {
+    ...ids,
+    name: `${operation} ${target.model}`,
+    kind: SPAN_KIND.client,
+    startMs,
+    endMs: Date.now(),
+    error: errorType !== null,
+    attributes: {
+      "gen_ai.operation.name": operation,
+      "gen_ai.provider.name": genAiProvider(target.provider.type),
+      "gen_ai.request.model": target.model,
+      "gen_ai.response.model": errorType === null ? target.model : null,
+      "http.response.status_code": status,
+      "error.type": errorType,
+      "gateway.request_id": req.requestId,
+      "gateway.provider": target.provider.name,
+    },
+  };
 }
 
 /**

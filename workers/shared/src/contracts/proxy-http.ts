@@ -39,13 +39,18 @@ export interface ProxyEnvelope {
 
 const EnvelopeSchema = ProxyRequestSchema.pick({ principalToken: true, requestId: true, operation: true });
 
-/** Encodes a ProxyRequest whose body is `bodyText` (the client's JSON, as sent). */
-export function proxyHttpRequest(req: Omit<ProxyRequest, "body">, bodyText: string): Request {
+/**
+ * Encodes a ProxyRequest whose body is `bodyText` (the client's JSON, as sent); `traceparent` (the
+ * gateway's span, W3C) travels as the standard header: tail passes the request on untouched and
+ * model-proxy parents its attempt spans on it.
+ */
+export function proxyHttpRequest(req: Omit<ProxyRequest, "body">, bodyText: string, traceparent?: string): Request {
   const headers = new Headers({
     "content-type": "application/json",
     [PROXY_HTTP_HEADERS.principalToken]: req.principalToken,
     [PROXY_HTTP_HEADERS.requestId]: req.requestId,
   });
+  if (traceparent) headers.set("traceparent", traceparent);
   for (const [name, value] of Object.entries(req.headers ?? {})) headers.set(PROXY_HTTP_HEADERS.forwardedPrefix + name, value);
   return new Request(`${ORIGIN}/${req.operation}`, { method: "POST", headers, body: bodyText });
 }

@@ -19,7 +19,7 @@ export async function anthropicChat(body: ChatRequest, target: Target, ctx: Adap
   const request = toAnthropicRequest(body, target.model);
   const headers = anthropicHeaders(provider);
   headers.set("accept", request.stream ? "text/event-stream" : "application/json");
-  const upstream = await fetchUpstream(messagesUrl(provider), { method: "POST", headers, body: JSON.stringify(request) }, provider, ctx.signal);
+  const upstream = await fetchUpstream(messagesUrl(provider), { method: "POST", headers, body: JSON.stringify(request) }, provider, ctx);
 
   // Anthropic's own request id, for support tickets (model-proxy exposes it as x-gateway-upstream-request-id).
   const upstreamId = upstream.headers.get("request-id");

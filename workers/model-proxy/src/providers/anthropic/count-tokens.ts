@@ -18,7 +18,7 @@ export async function anthropicCountTokens(body: Record<string, unknown>, target
     countTokensUrl(provider),
     { method: "POST", headers, body: JSON.stringify({ ...body, model: target.model }) },
     provider,
-    ctx.signal,
+    ctx,
   );
   const answer = await readUpstreamJson<{ input_tokens?: unknown }>(upstream, provider.name);
   const tokens = answer?.input_tokens;

@@ -16,7 +16,7 @@ export async function anthropicMessages(body: Record<string, unknown>, target: T
     messagesUrl(provider),
     { method: "POST", headers, body: JSON.stringify({ ...body, model: target.model }) },
     provider,
-    ctx.signal,
+    ctx,
   );
   const out = new Headers({ "content-type": upstream.headers.get("content-type") ?? (stream ? "text/event-stream" : "application/json") });
   const requestId = upstream.headers.get("request-id");

@@ -20,13 +20,7 @@ export async function geminiChat(body: ChatRequest, target: Target, ctx: Adapter
   const headers = geminiHeaders(provider, ctx);
   headers.set("accept", stream ? "text/event-stream" : "application/json");
   const path = stream ? GEMINI_API.paths.stream(model) : GEMINI_API.paths.generate(model);
-  const upstream = await fetchUpstream(
-    geminiUrl(provider, path),
-    { method: "POST", headers, body: JSON.stringify(request) },
-    provider,
-    ctx.signal,
-    geminiHttpError,
-  );
+  const upstream = await fetchUpstream(geminiUrl(provider, path), { method: "POST", headers, body: JSON.stringify(request) }, provider, ctx, geminiHttpError);
 
   if (!stream || !upstream.body) {
     const response = await readUpstreamJson<GeminiResponse>(upstream, provider.name);

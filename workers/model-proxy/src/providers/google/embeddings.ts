@@ -36,7 +36,7 @@ export async function geminiEmbeddings(body: Record<string, unknown>, target: Ta
     geminiUrl(provider, GEMINI_API.paths.batchEmbed(model)),
     { method: "POST", headers: geminiHeaders(provider, ctx), body: JSON.stringify(request) },
     provider,
-    ctx.signal,
+    ctx,
     geminiHttpError,
   );
   const result = await readUpstreamJson<BatchEmbedResponse>(upstream, provider.name);

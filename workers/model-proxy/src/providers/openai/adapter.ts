@@ -42,7 +42,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       if (this.preset.auth === "api-key") headers["api-key"] = provider.apiKey;
       else headers["authorization"] = `Bearer ${provider.apiKey}`;
     }
-    return fetchUpstream(this.url(operation, target), { method: "POST", headers, body: JSON.stringify(payload) }, provider, ctx.signal);
+    return fetchUpstream(this.url(operation, target), { method: "POST", headers, body: JSON.stringify(payload) }, provider, ctx);
   }
 
   /** `<base>/chat/completions`, or Azure's `<base>/openai/deployments/<model>/chat/completions?api-version=`. */
