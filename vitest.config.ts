@@ -140,8 +140,6 @@ export default defineConfig({
           name: "system",
           include: ["test/**/*.system.test.ts"],
           environment: "node",
-          // The seven Workers are bundled once for the run; every stack starts on those bundles.
-          globalSetup: ["test/support/workers-build.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // One stack per file; files run one at a time so two stacks never compete for 2 cores.
@@ -160,7 +158,7 @@ export default defineConfig({
           name: "browser",
           include: ["test/**/*.browser.test.ts"],
           environment: "node",
-          globalSetup: ["test/support/browser-setup.ts", "test/support/workers-build.ts"],
+          globalSetup: ["test/support/browser-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 300_000,
           fileParallelism: false,

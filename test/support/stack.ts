@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { inject } from "vitest";
 import { createTestHarness, type TestHarness } from "wrangler";
 import { startDirectStack as startDirectWorkerd } from "../../bench/lib/direct-stack.mjs";
 import { generateLocalSecrets, secretsFor } from "../../scripts/local-secrets.mjs";
@@ -57,17 +56,13 @@ export interface StackOptions {
  * Starts all seven Workers from their wrangler configs in one local runtime (real local D1, KV,
  * R2, Queues and Durable Objects, fresh storage), applies every D1 migration and returns the
  * gateway's URL. Loopback upstreams (and webhook receivers) are allowed, as under `npm run dev`.
- * The Workers run from the bundles the project's global setup built once for the whole run
- * (./workers-build.ts), so neither this nor a later `harness.update` bundles them again.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const secrets = await generateLocalSecrets();
   const ordered = [...WORKERS].sort((a, b) => (a.name === "gateway" ? -1 : b.name === "gateway" ? 1 : 0));
-  const prebuilt = inject("prebuiltWorkers") ?? {};
   const harness = createTestHarness({
     workers: ordered.map((w) => ({
       configPath: w.config,
-      prebuiltWorkerDir: prebuilt[w.name],
       secrets: secretsFor(w.name, secrets),
       vars: {
         ...(w.name === "model-proxy" || w.name === "tail" ? { ALLOW_PRIVATE_UPSTREAMS: "true" } : {}),
