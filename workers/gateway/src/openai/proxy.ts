@@ -19,6 +19,7 @@ import { emptyObservation, type Observation } from "../../../shared/src/proxy/ob
 import { DIALECTS } from "../../../shared/src/proxy/dialects";
 import { GATEWAY_HEADERS, PASSED_ANSWER_HEADERS } from "../../../shared/src/proxy/headers";
 import { proxiedOperation, type ProxyOperation } from "../../../shared/src/proxy/operations";
+import { ClientDeparture } from "../../../shared/src/proxy/client-departure";
 import { pumpSse } from "../../../shared/src/proxy/sse-pump";
 import { abandonedAttemptEvents, usageEvent, meteredUsage, type RequestFacts, type ResponseFacts } from "../usage/event";
 import { answerCostUsd } from "../usage/cost";
@@ -102,7 +103,7 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
   // settled at once. The signal also cancels the HTTP call (tail and model-proxy stop with it);
   // once a stream runs, the SSE pump cancelling its reader (client gone, idle timeout) cancels the
   // response across both hops down to the upstream fetch (client-departure.system.test.ts).
-  const gone = c.req.raw.signal;
+  const gone = new ClientDeparture(c.req.raw.signal); // one listener for every wait and the pump
   const meter = (res: Omit<ResponseFacts, "endedAt">, abandoned: readonly AbandonedAttempt[] = []) =>
     c.executionCtx.waitUntil(finish(c.env, (p) => c.executionCtx.waitUntil(p), lease, facts, { ...res, endedAt: Date.now() }, abandoned));
   const left = (provider: string | null, model: string | null, abandoned: readonly AbandonedAttempt[] = []): Response => {
@@ -112,7 +113,7 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
   let answer: Response;
   try {
     const first = await unlessClientLeaves(
-      c.env.TAIL.fetch(proxyHttpRequest(request, sentText, traceparentOf(c.get("trace"))), { signal: gone }),
+      c.env.TAIL.fetch(proxyHttpRequest(request, sentText, traceparentOf(c.get("trace"))), { signal: gone.signal }),
       gone,
       (late) => void late.body?.cancel().catch(() => {}),
     );
@@ -186,7 +187,7 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
     inspector: dialect.sse({ stripUsageChunk: facts.stream && call.alwaysReturnUsage !== true && body.stream_options?.include_usage !== true }),
     provider,
     onEnd: done,
-    clientGone: c.req.raw.signal,
+    clientGone: gone,
     idleTimeoutMs: Number(answer.headers.get(GATEWAY_HEADERS.idleTimeout)) || undefined,
   });
   return new Response(tapped, { status: answer.status, headers });

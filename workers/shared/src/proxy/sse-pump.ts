@@ -1,6 +1,7 @@
 import type { ApiErrorInit } from "../errors";
 import { nextEventEnd, SseEventSplitter, sseEventTooLarge } from "../openai";
 import { emptyObservation, type Observation } from "./observation";
+import { ClientDeparture } from "./client-departure";
 
 /**
  * What one dialect (OpenAI's chunks, Anthropic's events) knows about its streams; the pump knows
@@ -33,9 +34,10 @@ export interface SsePumpOptions {
   /**
    * Aborts when the client disconnected (the incoming request's signal). The runtime only cancels
    * a response body when a write to a gone client fails, which never happens while the upstream
-   * is silent (a model still thinking); this ends the stream at once instead.
+   * is silent (a model still thinking); this ends the stream at once instead. The gateway passes
+   * its request's one `ClientDeparture`, so the pump adds no listener of its own.
    */
-  clientGone?: AbortSignal;
+  clientGone?: AbortSignal | ClientDeparture;
   /**
    * Longest wait for the upstream's next chunk (the provider's timeout, from model-proxy's
    * `x-gateway-idle-timeout-ms`): a stream that goes silent for longer ends with a timeout error
@@ -111,12 +113,13 @@ export function pumpSse(body: ReadableStream<Uint8Array>, options: SsePumpOption
       message: `${provider ? `Provider '${provider}'` : "The provider"} stopped sending for ${idle} ms; the stream was ended.`,
     });
 
-  options.clientGone?.addEventListener("abort", () => {
+  const gone = options.clientGone;
+  (gone instanceof ClientDeparture ? gone : gone && new ClientDeparture(gone))?.onLeave((reason) => {
     if (ended) return;
     seen.aborted = true;
     end();
     // The pending read resolves as done and the pull below closes the (unread) response.
-    reader.cancel(options.clientGone!.reason).catch(() => {});
+    reader.cancel(reason).catch(() => {});
   });
 
   return new ReadableStream<Uint8Array>(
