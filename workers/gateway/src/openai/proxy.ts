@@ -58,7 +58,12 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
   const spec = proxiedOperation(call.operation);
   requireScope(principal, spec.scope);
   const { text, value: raw } = await readJsonRequest(c.req.raw, c.env);
-  const body = parseOrThrow(spec.schema, raw) as { model: string; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null };
+  // A common chat body is checked by hand (operations.ts `handCheck`); anything else by its zod schema.
+  const body = (spec.handCheck?.(raw) ? raw : parseOrThrow(spec.schema, raw)) as {
+    model: string;
+    stream?: boolean | null;
+    stream_options?: { include_usage?: boolean } | null;
+  };
   assertModelAllowed(principal, body.model);
 
   const estimate = spec.estimate(body);

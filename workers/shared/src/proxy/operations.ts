@@ -14,6 +14,7 @@ import {
   type CompletionAsk,
 } from "../openai";
 import type { Dialect } from "./dialects";
+import { handChecksChatRequest } from "../openai/chat-check";
 
 /** What the limiter reserves for a request before it is sent: its prompt estimate and completion ask. */
 export interface OperationEstimate {
@@ -36,6 +37,11 @@ export interface ProxiedOperation {
   scope: Scope;
   /** The request body's schema: what the gateway validates and `/openapi.json` documents. */
   schema: z.ZodType;
+  /**
+   * A check without zod that is true only for bodies `schema` accepts as they are (its parse would
+   * equal the body): the gateway then skips zod; false asks zod, which decides and words the error.
+   */
+  handCheck?: (raw: unknown) => boolean;
   /** The JSON answer's schema, for the OpenAPI document (null: documented by the surface). */
   response: z.ZodType | null;
   /** The limiter's reservation, from the (validated) body; model-proxy routes by the same prompt estimate. */
@@ -62,6 +68,7 @@ export const PROXY_OPERATIONS = {
     summary: "Create a chat completion (streamed or not)",
     scope: "chat",
     schema: ChatCompletionRequestSchema,
+    handCheck: handChecksChatRequest,
     response: ChatCompletionSchema,
     estimate: (body) => ({ promptTokens: estimateChatPromptTokens(body), completion: completionAsk(body) }),
     transport: { via: "http", stream: true },
