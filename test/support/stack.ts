@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestHarness, type TestHarness } from "wrangler";
@@ -82,8 +82,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     url: url.toString().replace(/\/$/, ""),
     adminToken: secrets.ADMIN_TOKEN,
     harness,
-    close: () => harness.close(),
+    close: async () => {
+      saveWorkerLogs(harness);
+      await harness.close();
+    },
   };
+}
+
+let stacks = 0;
+/**
+ * Every Worker's log output of this stack, one line per log entry, to a git-ignored file of the
+ * run (`test-results/logs/`), for the log scan (./log-scan.ts: no key, token, password or prompt).
+ */
+function saveWorkerLogs(harness: TestHarness): void {
+  const dir = join(ROOT, "test-results", "logs");
+  mkdirSync(dir, { recursive: true });
+  const lines = harness.getLogs().map((l) => `${l.level} ${l.message.replace(/\n/g, "\\n")}`);
+  writeFileSync(join(dir, `stack-${process.pid}-${Date.now()}-${++stacks}.log`), lines.join("\n"));
 }
 
 /** The gateway of a stack that workerd serves by itself (`startDirectStack`): no harness, no Node hop. */
