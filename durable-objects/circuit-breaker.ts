@@ -121,14 +121,23 @@ export function takeUsage(u: MinuteUsage, limits: UsageLimits, tokens: number, n
 
 const STATE_KEY = "circuit";
 
+/** The model-proxy bindings the object uses: its D1, where each phase change is listed for GET /metrics. */
+export interface CircuitBreakerEnv {
+  PROXY_DB?: D1Database;
+}
+
 /**
  * The Durable Object holding one deployment's circuit. Named by the deployment key
  * (`<provider id>/<model>`). State is persisted on every transition so an evicted object does not
- * forget an open circuit; reads are served from memory.
+ * forget an open circuit; reads are served from memory. Every phase change is also written to
+ * model-proxy's D1 (`circuit_states`, migrations/proxy/0004), which GET /metrics reads: no scrape
+ * wakes one object per circuit, and the object is that row's only writer.
  */
-export class CircuitBreaker extends DurableObject {
+export class CircuitBreaker extends DurableObject<CircuitBreakerEnv> {
   private circuit: Circuit | undefined;
   private minute: MinuteUsage = { minute: 0, requests: 0, tokens: 0 };
+  /** Orders this object's writes to `circuit_states` (a later object run starts later in time). */
+  #seq = Date.now() * 1000;
 
   private load(): Circuit {
     this.circuit ??= this.ctx.storage.kv.get<Circuit>(STATE_KEY) ?? CLOSED;
@@ -139,7 +148,25 @@ export class CircuitBreaker extends DurableObject {
     const previous = this.load();
     this.circuit = next;
     if (JSON.stringify(previous) !== JSON.stringify(next)) this.ctx.storage.kv.put(STATE_KEY, next);
+    if (previous.phase !== next.phase) this.#listPhase(next.phase);
     return viewOf(next);
+  }
+
+  /** Lists the new phase in `circuit_states`, off the caller's path; a lost write is overwritten by the next change. */
+  #listPhase(phase: CircuitPhase): void {
+    const name = this.ctx.id.name;
+    const db = this.env.PROXY_DB;
+    if (!name || !db) return;
+    const seq = ++this.#seq;
+    const write = db
+      .prepare(
+        `INSERT INTO circuit_states (circuit, phase, seq, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (circuit) DO UPDATE SET phase = excluded.phase, seq = excluded.seq, updated_at = excluded.updated_at WHERE excluded.seq > circuit_states.seq`,
+      )
+      .bind(name, phase, seq, Date.now())
+      .run()
+      .catch((err: unknown) => console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "circuit state not listed", error: String(err) })));
+    this.ctx.waitUntil(write);
   }
 
   async state(): Promise<CircuitView> {

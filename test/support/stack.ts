@@ -135,3 +135,19 @@ export async function startDirectStack(options: StackOptions = {}): Promise<Dire
   const stack = await startDirectWorkerd({ root: ROOT, compatibilityDate, vars });
   return { url: stack.url, adminToken: stack.adminToken, close: () => stack.close() };
 }
+
+let generation = 0;
+
+/**
+ * Restarts every Worker of a running stack on the same storage: the runtime reloads (new isolates,
+ * empty isolate memory) while D1, KV, R2, Queues and Durable Object storage stay. What a test reads
+ * afterwards can only come from that storage, as on Workers, where each request may land in another
+ * isolate. The URL stays the same.
+ */
+export async function restartStack(stack: Pick<Stack, "harness">): Promise<void> {
+  const mark = String(++generation);
+  await stack.harness.update((current) => ({
+    ...current,
+    workers: current.workers.map((w) => ("configPath" in w ? { ...w, vars: { ...w.vars, STACK_GENERATION: mark } } : w)),
+  }));
+}

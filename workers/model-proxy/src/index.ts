@@ -2,7 +2,9 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   errorResponse,
   fail,
+  ok,
   privateWorkerFetch,
+  verifyActor,
   runChecks,
   type ProxyOperation,
   type MessageTokenCount,
@@ -22,6 +24,8 @@ import { CircuitBreaker } from "../../../durable-objects/circuit-breaker";
 import { ProvidersService } from "./providers-store/service";
 import { errorMessage, log } from "../../shared/src/log";
 import { parseTraceparent, SpanExporter, type SpanData, type TraceEnv } from "../../shared/src/trace/span";
+import { proxyMetrics } from "./metrics/read";
+import type { ProxyMetrics } from "../../shared/src/contracts/metrics";
 
 export { CircuitBreaker, ProvidersService };
 
@@ -77,6 +81,14 @@ export class ModelProxyService extends WorkerEntrypoint<ModelProxyEnv> {
       log.error("model-proxy", "token count failed", { requestId: request.requestId, op: "countMessageTokens", message: errorMessage(err) });
       return fail({ code: "internal_error", message: "model-proxy could not count the tokens. Quote the request id when reporting it." });
     }
+  }
+
+  /** GET /metrics's model-proxy part (admin context only): failed attempts and circuits, from D1. */
+  async metrics(actor: unknown): Promise<Result<ProxyMetrics>> {
+    const admin = await verifyActor(actor, { principal: this.env.PRINCIPAL_VERIFY_JWK, gateway: this.env.GATEWAY_VERIFY_JWK });
+    if (!admin.ok) return admin;
+    if (admin.value.kind !== "admin") return fail({ code: "permission_denied", message: "Only the platform admin reads the metrics." });
+    return ok(await proxyMetrics(this.env.PROXY_DB));
   }
 
   /** The models the principal's tenant can address (`GET /v1/models`, before the key's own filter). */

@@ -2,6 +2,7 @@
 interface __BaseEnv_RateLimiterEnv {
 	ENVIRONMENT: string;
 	RATE_LIMITER: DurableObjectNamespace<import("./index").RateLimiter>;
+	REFUSAL_COUNTER: DurableObjectNamespace<import("./index").RefusalCounter>;
 	BILLING: Service<typeof import("../../billing/src/index").BillingService>;
 }
 interface RateLimiterEnv extends __BaseEnv_RateLimiterEnv {}

@@ -16,6 +16,8 @@ import { WebhookDeliverer } from "./webhooks/delivery";
 import { TenantEventEmitter } from "./webhooks/emitter";
 import { HttpFetchAllowlistApi } from "./responses/fetch-allowlist";
 import type { HttpFetchAllowlist } from "../../shared/src/contracts/http-fetch";
+import { batchMetrics } from "./batches/metrics";
+import type { BatchMetrics } from "../../shared/src/contracts/metrics";
 
 export { AgentRun, BatchCoordinator };
 
@@ -49,6 +51,11 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
   /** The console's batches in flight of the tenant whose principal token this is (`usage:read`): live counts. */
   async batchesInFlight(token: string): Promise<Result<{ object: "list"; data: BatchObject[] }>> {
     return batchesInFlight(this.env, token);
+  }
+
+  /** GET /metrics's batch part: batches by status and pending lines (aggregates only, no tenant data). */
+  async batchMetrics(): Promise<BatchMetrics> {
+    return batchMetrics(this.env.TAIL_DB);
   }
 
   /** `POST /v1/webhooks` for the key whose principal token this is: the secret is in this answer only. */

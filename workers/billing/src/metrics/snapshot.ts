@@ -1,4 +1,7 @@
 import {
+  capSeries,
+  MAX_ATTEMPT_SERIES,
+  type AttemptSeries,
   LATENCY_BUCKETS_MS,
   MAX_LABEL_CHARS,
   MAX_REQUEST_SERIES,
@@ -66,5 +69,29 @@ export async function metricsSnapshot(db: D1Database): Promise<MetricsSnapshot> 
     }
     kept.push(other);
   }
-  return { requests: kept };
+  return { requests: kept, servedAttempts: await servedAttempts(db) };
+}
+
+/**
+ * The served attempt of every request an upstream answered, by provider and upstream model: a
+ * metered request with a provider whose answer came (status < 400; or the client left after it
+ * came, 499; or it broke after it came). Attempts abandoned by the router's timeout have ledger rows
+ * of their own (tag `attempt: abandoned`) and are failures, counted by model-proxy.
+ */
+async function servedAttempts(db: D1Database): Promise<AttemptSeries[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT provider, model, 'ok' AS outcome, COUNT(*) AS attempts FROM usage_events
+        WHERE provider IS NOT NULL AND model IS NOT NULL AND (status < 400 OR status = 499 OR upstream_error = 1)
+          AND json_extract(tags, '$.attempt') IS NOT 'abandoned'
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+    )
+    .all<AttemptSeries>();
+  return capSeries(
+    results,
+    MAX_ATTEMPT_SERIES,
+    (s) => s.attempts,
+    (into, from) => (into.attempts += from.attempts),
+    (first) => ({ provider: OTHER_LABEL, model: OTHER_LABEL, outcome: "ok", attempts: first.attempts }),
+  ).map((s) => ({ ...s, provider: cut(s.provider), model: cut(s.model) }));
 }

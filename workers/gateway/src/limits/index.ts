@@ -22,8 +22,9 @@ import type { CompletionAsk } from "../../../shared/src/openai";
 import { errorMessage, log } from "../../../shared/src/log";
 import { creditLimitOf } from "./credits";
 import { priceBook } from "./prices";
-import { rateLimitHeaders, refusalError } from "./refusal";
+import { rateLimitHeaders, refusalError, refusalReason } from "./refusal";
 import { SettlementQueue } from "./settlements";
+import type { RefusalReason } from "../../../shared/src/contracts/metrics";
 import { routeTargets } from "./targets";
 
 /**
@@ -54,6 +55,8 @@ export interface LimitReservation {
   completion: CompletionAsk;
   /** `batch`: a batch line, admitted only within `BATCH_SHARE` of each rate limit (interactive traffic keeps the rest). */
   priority?: "batch";
+  /** Told once when a limit refuses the request (GET /metrics counts it: metrics/refusals.ts). */
+  onRefused?: (reason: RefusalReason) => void;
 }
 
 /**
@@ -242,6 +245,7 @@ export async function acquireLimits(
   const tenantBudget = principal.tenantBudget.monthly_usd;
   const byCredits =
     credit !== null && result.refusal.subject === `tenant:${principal.tenantId}` && (tenantBudget == null || credit <= usdToMicros(tenantBudget));
+  reservation.onRefused?.(refusalReason(result.refusal, byCredits));
   throw refusalError(result.refusal, result.status, Date.now(), byCredits);
 }
 

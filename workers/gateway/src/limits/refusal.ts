@@ -1,3 +1,4 @@
+import type { RefusalReason } from "../../../shared/src/contracts/metrics";
 import { ApiError, formatUsd, nextMonthStart, type LimiterStatus, type Refusal } from "../../../shared/src";
 import { openAIDuration } from "./duration";
 
@@ -24,6 +25,12 @@ function label(subject: string): string {
 }
 
 const usd = formatUsd;
+
+/** The limit that refused, as GET /metrics labels it (`reason`). */
+export function refusalReason(refusal: Refusal, byCredits: boolean): RefusalReason {
+  if (refusal.kind === "budget") return byCredits ? "credits" : "budget";
+  return refusal.kind === "requests" ? "rpm" : refusal.kind === "tokens" ? "tpm" : "concurrency";
+}
 
 /**
  * The 429 a refused request gets. The message says which limit of which subject, like OpenAI's

@@ -7,6 +7,7 @@ import { acquireLimits, limitHeaders, settleLimits } from "../limits";
 import { readJsonRequest } from "../middleware/body";
 import type { GatewayBindings } from "../types";
 import { checkAnthropicVersion } from "./errors";
+import { countRefusal } from "../metrics/refusals";
 
 /** Says whether an answer's `input_tokens` was counted by the upstream or estimated by the gateway. */
 export const TOKEN_COUNT_HEADER = GATEWAY_HEADERS.tokenCount;
@@ -34,6 +35,7 @@ export async function countTokens(c: Context<GatewayBindings>): Promise<Response
     operation: "messages",
     promptTokens: 0,
     completion: { maxPerChoice: 0, choices: 1 },
+    onRefused: countRefusal(c),
   });
   const settle = () =>
     c.executionCtx.waitUntil(settleLimits(c.env, lease, { promptTokens: 0, completionTokens: 0, cachedTokens: 0, model: null, provider: null }));

@@ -1,16 +1,33 @@
 import type { Hono } from "hono";
 import { ApiError, timingSafeEqualStrings } from "../../../shared/src";
-import { LATENCY_BUCKETS_MS, type MetricsSnapshot } from "../../../shared/src/contracts/metrics";
+import {
+  LATENCY_BUCKETS_MS,
+  REFUSAL_REASONS,
+  type BatchMetrics,
+  type MetricsSnapshot,
+  type ProxyMetrics,
+  type RefusalCounts,
+} from "../../../shared/src/contracts/metrics";
 import { unwrap } from "../admin/openapi";
 import { adminContextToken, presentsAdminToken } from "../middleware/admin-token";
 import type { GatewayBindings } from "../types";
 
 /**
  * `GET /metrics`, Prometheus text format 0.0.4, for the admin token or the optional `METRICS_TOKEN`
- * secret (a scraper's token reads this and nothing else). Every number comes from billing's ledger
- * (one D1 row per metered request, whichever isolate served it), never from per-isolate counters,
- * which on Workers count one isolate's share. Series and label caps: contracts/metrics.ts.
+ * secret (a scraper's token reads this and nothing else). Every number comes from shared storage,
+ * written once where the event happened, never from per-isolate counters (which on Workers count
+ * one isolate's share): billing's ledger (one D1 row per metered request), model-proxy's D1 (failed
+ * attempts, circuit phases), rate-limiter's RefusalCounter objects, tail's D1 (batches). Series and
+ * label caps: contracts/metrics.ts.
  */
+
+/** Everything one scrape reads, from the Workers that own it. */
+export interface MetricsSources {
+  ledger: MetricsSnapshot;
+  proxy: ProxyMetrics;
+  refusals: RefusalCounts;
+  batches: BatchMetrics;
+}
 const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
 function labels(l: Record<string, string>): string {
@@ -19,7 +36,8 @@ function labels(l: Record<string, string>): string {
     .join(",")}}`;
 }
 
-export function renderMetrics(snapshot: MetricsSnapshot): string {
+export function renderMetrics(sources: MetricsSources): string {
+  const snapshot = sources.ledger;
   const out: string[] = [];
   const family = (name: string, type: string, help: string, lines: string[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
@@ -71,6 +89,38 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
     "Metered cost, integer micro-dollars.",
     each((s, l) => [`gateway_cost_usd_micros_total${labels(l)} ${s.cost_usd_micros}`]),
   );
+  family(
+    "gateway_upstream_attempts_total",
+    "counter",
+    "Upstream attempts by provider, upstream model and outcome (ok, or the failure's error code), retries and fallbacks included.",
+    [...snapshot.servedAttempts, ...sources.proxy.attemptFailures].map(
+      (a) => `gateway_upstream_attempts_total${labels({ provider: a.provider, model: a.model, outcome: a.outcome })} ${a.attempts}`,
+    ),
+  );
+  family(
+    "gateway_limiter_refusals_total",
+    "counter",
+    "Requests refused by a limit (429), by the limit: rpm, tpm, concurrency, budget, credits.",
+    REFUSAL_REASONS.map((r) => `gateway_limiter_refusals_total${labels({ reason: r })} ${sources.refusals[r]}`),
+  );
+  family(
+    "gateway_circuits",
+    "gauge",
+    "Circuit breakers by provider, upstream model and state (closed, open, half_open); a circuit is listed from its first state change on.",
+    sources.proxy.circuits.map((s) => `gateway_circuits${labels({ provider: s.provider, model: s.model, state: s.phase })} ${s.circuits}`),
+  );
+  family(
+    "gateway_batches",
+    "gauge",
+    "Batches by status.",
+    sources.batches.batches.map((b) => `gateway_batches${labels({ status: b.status })} ${b.batches}`),
+  );
+  family(
+    "gateway_batch_lines_pending",
+    "gauge",
+    "Lines of running batches not yet recorded as completed or failed (as of each batch's last state change).",
+    [`gateway_batch_lines_pending ${sources.batches.pendingLines}`],
+  );
   return `${out.join("\n")}\n`;
 }
 
@@ -82,7 +132,14 @@ export function registerMetrics(app: Hono<GatewayBindings>): void {
     const metricsToken = c.env.METRICS_TOKEN;
     const allowed = (await presentsAdminToken(c)) || (!!metricsToken && (await timingSafeEqualStrings(presented, metricsToken)));
     if (!allowed) throw new ApiError({ code: "invalid_api_key", message: "Invalid metrics token." });
-    const snapshot = unwrap(await c.env.BILLING.metrics({ type: "admin", token: await adminContextToken(c.env) }));
-    return c.body(renderMetrics(snapshot), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
+    const actor = { type: "admin" as const, token: await adminContextToken(c.env) };
+    const [ledger, proxy, refusals, batches] = await Promise.all([
+      c.env.BILLING.metrics(actor),
+      c.env.MODEL_PROXY.metrics(actor),
+      c.env.RATE_LIMITER_SERVICE.refusals(),
+      c.env.TAIL.batchMetrics(),
+    ]);
+    const text = renderMetrics({ ledger: unwrap(ledger), proxy: unwrap(proxy), refusals, batches });
+    return c.body(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
   });
 }

@@ -29,6 +29,7 @@ import { internalCallOf } from "../batch/line-call";
 import type { Correlation } from "../../../shared/src/contracts/langchain";
 import { errorMessage, log } from "../../../shared/src/log";
 import { traceparentOf } from "../../../shared/src/trace-context";
+import { countRefusal } from "../metrics/refusals";
 
 /** One proxied request: its row of the operations table, and what its surface adds to it. */
 export interface OperationCall {
@@ -86,6 +87,7 @@ export async function proxyOperation(c: Context<GatewayBindings>, call: Operatio
     operation: call.operation,
     ...estimate,
     ...(internal?.batch ? { priority: "batch" as const } : {}),
+    onRefused: countRefusal(c),
   });
 
   // The client's body as sent (vendor extensions included), not zod's re-built copy — with the

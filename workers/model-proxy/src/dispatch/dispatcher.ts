@@ -56,6 +56,8 @@ async function attempt(req: ProxyRequest, resolution: Resolution, routing: Routi
   // The gateway meters every stream: ask for usage even when the client did not (its tap strips it).
   const forceStreamUsage = stream && options?.include_usage !== true;
   const result = await routeRequest(req, resolution, forceStreamUsage, routing);
+  const log = routing.attemptLog;
+  if (log && result.attempts.some((a) => a.outcome !== "ok")) routing.background(log.recordFailures(result.attempts));
   if (result.ok) return answer(result.response, result.target, result.attempts);
   return failure(result.error, result.target, result.attempts, req.requestId);
 }

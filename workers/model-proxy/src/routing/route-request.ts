@@ -1,3 +1,4 @@
+import { d1AttemptLog, type AttemptLog } from "../metrics/attempts";
 import { ApiError, ok, type ApiErrorInit, type ProxyRequest, type Result } from "../../../shared/src";
 import { completionAsk } from "../../../shared/src/openai";
 import { proxiedOperation } from "../../../shared/src/proxy/operations";
@@ -39,6 +40,8 @@ export interface RoutingContext {
    * upstream as its `traceparent`; `record` exports the attempt's span (only with a collector).
    */
   trace?: AttemptTrace;
+  /** Where failed attempts are counted for GET /metrics (absent in unit tests without D1). */
+  attemptLog?: AttemptLog;
 }
 
 export interface AttemptTrace {
@@ -77,6 +80,7 @@ export function routingFor(env: ModelProxyEnv, ctx: ExecutionContext): RoutingCo
     background: (p) => ctx.waitUntil(p.catch(() => {})),
     credentials: credentialCache,
     secrets: env.SECRETS,
+    attemptLog: d1AttemptLog(env.PROXY_DB),
   };
 }
 

@@ -29,6 +29,64 @@ export interface RequestSeries {
   cost_usd_micros: number;
 }
 
+/** Served (successful) upstream attempts by provider and upstream model, from billing's ledger. */
+export interface AttemptSeries {
+  provider: string;
+  model: string;
+  outcome: string;
+  attempts: number;
+}
+
 export interface MetricsSnapshot {
   requests: RequestSeries[];
+  /** The `ok` attempts: every metered request an upstream answered (its served attempt). */
+  servedAttempts: AttemptSeries[];
+}
+
+/**
+ * model-proxy's part (its D1, migrations/proxy/0004): failed attempts by provider, model and
+ * outcome (capped like the request series: MAX_ATTEMPT_SERIES, the rest `__other__`), and the
+ * circuits by provider, model and phase (MAX_CIRCUIT_SERIES, the rest `__other__`).
+ */
+export const MAX_ATTEMPT_SERIES = 200;
+export const MAX_CIRCUIT_SERIES = 200;
+export const CIRCUIT_PHASES = ["closed", "open", "half_open"] as const;
+
+export interface CircuitSeries {
+  provider: string;
+  model: string;
+  phase: (typeof CIRCUIT_PHASES)[number];
+  /** Circuits in that phase: the platform's own for the deployment, plus any tenant-scoped ones. */
+  circuits: number;
+}
+
+export interface ProxyMetrics {
+  attemptFailures: AttemptSeries[];
+  circuits: CircuitSeries[];
+}
+
+/** Limiter refusals (rate-limiter's RefusalCounter objects), by the limit that refused. */
+export const REFUSAL_REASONS = ["rpm", "tpm", "concurrency", "budget", "credits"] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+export type RefusalCounts = Record<RefusalReason, number>;
+
+/** Batches by status and the lines not yet run (tail's D1 listing copy, as of each batch's last transition). */
+export interface BatchMetrics {
+  batches: { status: string; batches: number }[];
+  /** Lines of batches still running (validating, in_progress, finalizing, cancelling): total − completed − failed. */
+  pendingLines: number;
+}
+
+/**
+ * Keeps the `max` largest series (by `weight`) and sums the rest into one series built by `other`,
+ * so totals stay exact while the output stays bounded.
+ */
+export function capSeries<T>(rows: T[], max: number, weight: (t: T) => number, merge: (into: T, from: T) => void, other: (first: T) => T): T[] {
+  const sorted = [...rows].sort((a, b) => weight(b) - weight(a));
+  const kept = sorted.slice(0, max);
+  const rest = sorted.slice(max);
+  if (rest.length === 0) return kept;
+  const sum = other(rest[0]!);
+  for (const r of rest.slice(1)) merge(sum, r);
+  return [...kept, sum];
 }

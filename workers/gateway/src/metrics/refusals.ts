@@ -1,0 +1,17 @@
+import type { Context } from "hono";
+import type { RefusalReason } from "../../../shared/src/contracts/metrics";
+import type { GatewayBindings } from "../types";
+
+/**
+ * The `onRefused` of a request's limit reservation: counts the refusal once in rate-limiter's
+ * RefusalCounter objects (GET /metrics `gateway_limiter_refusals_total`), after the 429, in
+ * `waitUntil`. Admitted requests never call it.
+ */
+export function countRefusal(c: Context<GatewayBindings>): (reason: RefusalReason) => void {
+  return (reason) =>
+    c.executionCtx.waitUntil(
+      c.env.RATE_LIMITER_SERVICE.countRefusal(reason, c.get("requestId")).catch((err: unknown) =>
+        console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "refusal not counted", error: String(err) })),
+      ),
+    );
+}
