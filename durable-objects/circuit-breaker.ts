@@ -165,7 +165,9 @@ export class CircuitBreaker extends DurableObject<CircuitBreakerEnv> {
       )
       .bind(name, phase, seq, Date.now())
       .run()
-      .catch((err: unknown) => console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "circuit state not listed", error: String(err) })));
+      .catch((err: unknown) =>
+        console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "circuit state not listed", error: String(err) })),
+      );
     this.ctx.waitUntil(write);
   }
 

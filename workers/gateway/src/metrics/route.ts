@@ -115,12 +115,9 @@ export function renderMetrics(sources: MetricsSources): string {
     "Batches by status.",
     sources.batches.batches.map((b) => `gateway_batches${labels({ status: b.status })} ${b.batches}`),
   );
-  family(
-    "gateway_batch_lines_pending",
-    "gauge",
-    "Lines of running batches not yet recorded as completed or failed (as of each batch's last state change).",
-    [`gateway_batch_lines_pending ${sources.batches.pendingLines}`],
-  );
+  family("gateway_batch_lines_pending", "gauge", "Lines of running batches not yet recorded as completed or failed (as of each batch's last state change).", [
+    `gateway_batch_lines_pending ${sources.batches.pendingLines}`,
+  ]);
   return `${out.join("\n")}\n`;
 }
 
