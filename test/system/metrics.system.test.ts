@@ -228,5 +228,5 @@ describe("GET /metrics after a scripted mix of traffic, across restarts", () => 
     const text = await scrape();
     await restartStack(stack);
     expect(await scrape()).toBe(text);
-  });
+  }, 240_000); // two restarts of the whole stack and a batch: minutes on a loaded machine
 });
