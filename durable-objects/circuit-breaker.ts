@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { errorMessage, log } from "../workers/shared/src/log";
 
 /**
  * One circuit per upstream deployment (provider × model), shared by every model-proxy isolate, and
@@ -165,9 +166,7 @@ export class CircuitBreaker extends DurableObject<CircuitBreakerEnv> {
       )
       .bind(name, phase, seq, Date.now())
       .run()
-      .catch((err: unknown) =>
-        console.error(JSON.stringify({ level: "error", service: "model-proxy", message: "circuit state not listed", error: String(err) })),
-      );
+      .catch((err: unknown) => log.error("model-proxy", "circuit state not listed", { message: errorMessage(err) }));
     this.ctx.waitUntil(write);
   }
 

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { RefusalReason } from "../../../shared/src/contracts/metrics";
 import type { GatewayBindings } from "../types";
+import { errorMessage, log } from "../../../shared/src/log";
 
 /**
  * The `onRefused` of a request's limit reservation: counts the refusal once in rate-limiter's
@@ -11,7 +12,7 @@ export function countRefusal(c: Context<GatewayBindings>): (reason: RefusalReaso
   return (reason) =>
     c.executionCtx.waitUntil(
       c.env.RATE_LIMITER_SERVICE.countRefusal(reason, c.get("requestId")).catch((err: unknown) =>
-        console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: "refusal not counted", error: String(err) })),
+        log.error("gateway", "refusal not counted", { requestId: c.get("requestId"), message: errorMessage(err) }),
       ),
     );
 }
