@@ -139,6 +139,8 @@ export default defineConfig({
         test: {
           name: "system",
           include: ["test/**/*.system.test.ts"],
+          // The log scan of the whole run (no key, token, password or prompt in any Worker's log).
+          globalSetup: ["test/support/log-scan-setup.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -158,7 +160,7 @@ export default defineConfig({
           name: "browser",
           include: ["test/**/*.browser.test.ts"],
           environment: "node",
-          globalSetup: ["test/support/browser-setup.ts"],
+          globalSetup: ["test/support/browser-setup.ts", "test/support/log-scan-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 300_000,
           fileParallelism: false,

@@ -5,6 +5,7 @@ import { answerNative, geminiModelOf } from "./anthropic-and-google";
 import type { ToolUseKnob } from "./anthropic";
 import { writeAnswer, type FaultKnobs } from "./faults";
 import { loadSchemas, requestFields, type SchemaName } from "./schemas";
+import { promptTexts, registerSecret } from "../support/log-scan";
 
 /**
  * A fake OpenAI for system tests: a Node HTTP server speaking OpenAI's chat, completions and
@@ -110,6 +111,7 @@ function openaiRefusal(schema: SchemaName, body: Record<string, unknown>): unkno
 export async function startFakeUpstream(options: { apiKey?: string } = {}): Promise<FakeUpstream> {
   const apiKey = options.apiKey ?? "sk-fake-upstream-provider-key-0123456789";
   loadSchemas();
+  registerSecret(apiKey);
   const behaviours = new Map<string, Behaviour>();
   const gates = new Map<string, { reached: () => void; released: Promise<void> }>();
   const recorded = new Map<string, Recorded[]>();
@@ -128,6 +130,8 @@ export async function startFakeUpstream(options: { apiKey?: string } = {}): Prom
       });
     }
     const model = typeof body["model"] === "string" ? (body["model"] as string) : (geminiModelOf(req.url) ?? "");
+    // What a user wrote reached the upstream: no Worker may have logged it (the run's log scan).
+    for (const prompt of promptTexts(body)) registerSecret(prompt);
     let settle!: (o: "completed" | "aborted") => void;
     const outcome = new Promise<"completed" | "aborted">((r) => (settle = r));
     res.on("close", () => settle(res.writableFinished ? "completed" : "aborted"));

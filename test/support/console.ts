@@ -1,5 +1,6 @@
 import type { D1Database } from "@cloudflare/workers-types";
 import type { ConsoleSession, ConsoleUser, CreatedInvite, Role } from "../../workers/shared/src/contracts/users";
+import { registerSecret } from "./log-scan";
 import { adminFetch } from "./tenants";
 import type { Stack } from "./stack";
 
@@ -64,6 +65,7 @@ export class ConsoleClient {
 
 /** POST /console/api/login; the raw answer (for tests of refusals). */
 export function loginRequest(stack: Pick<Stack, "url">, email: string, password: string, headers: Record<string, string> = {}): Promise<Response> {
+  registerSecret(password);
   return fetch(`${stack.url}/console/api/login`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -90,6 +92,7 @@ export async function createOperator(
   email = uniqueEmail("operator"),
   password = PASSWORD,
 ): Promise<{ user: ConsoleUser; email: string }> {
+  registerSecret(password);
   const res = await adminFetch(stack, "/admin/operators", { body: { email, name: "Operator", password } });
   const text = await res.text();
   if (res.status !== 201) throw new Error(`create operator: expected 201, got ${res.status}: ${text}`);
@@ -108,6 +111,8 @@ export async function adminInvite(
 }
 
 export function acceptRequest(stack: Pick<Stack, "url">, token: string, password = PASSWORD, name = "Member"): Promise<Response> {
+  registerSecret(password);
+  registerSecret(token);
   return fetch(`${stack.url}/console/api/invites/accept`, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -1,5 +1,8 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { scanLogs } from "./log-scan";
+import { LOG_DIR, scanLogs, scanRun } from "./log-scan";
+import { startStack } from "./stack";
 
 describe("the log scan", () => {
   it("finds a Worker line that logged an API key, a provider key, a bearer token, a session JWT or a registered prompt", () => {
@@ -25,5 +28,28 @@ describe("the log scan", () => {
 
   it("passes clean, scrubbed logs", () => {
     expect(scanLogs({ "a.log": '{"level":"error","message":"key [redacted] refused","keyId":"key_1"}' }, ["a registered password"])).toEqual([]);
+  });
+});
+
+describe("the run's Worker logs", () => {
+  it("are saved when a stack closes, with the lines the Workers wrote, and the scan sees them", async () => {
+    const before = new Set(existsSync(LOG_DIR) ? readdirSync(LOG_DIR) : []);
+    const stack = await startStack();
+    // A refused key is logged by the gateway (a warning without the key).
+    const refusedKey = `sk-test-${"x".repeat(40)}`;
+    const res = await fetch(`${stack.url}/v1/models`, { headers: { authorization: `Bearer ${refusedKey}` } });
+    expect(res.status).toBe(401);
+    await stack.close();
+
+    const saved = readdirSync(LOG_DIR).filter((f) => !before.has(f) && f.startsWith("stack-"));
+    expect(saved).toHaveLength(1);
+    const text = readFileSync(join(LOG_DIR, saved[0]!), "utf8");
+    expect(text).toContain('"api key refused"');
+    expect(text).not.toContain(refusedKey);
+    // The run's scan reads that file: clean, and a line holding the refused key would be named.
+    const run = scanRun(Date.now() - 60 * 60 * 1000);
+    expect(run.files).toBeGreaterThanOrEqual(1);
+    expect(run.findings.filter((f) => f.file === saved[0])).toEqual([]);
+    expect(scanLogs({ [saved[0]!]: `${text}\nwarn bad key ${refusedKey}` }).map((f) => f.what)).toEqual(["API key"]);
   });
 });
