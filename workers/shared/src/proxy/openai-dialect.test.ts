@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Observation } from "./observation";
 import { generatedCharsIn, openAIInspector, withoutNullUsage } from "./openai-dialect";
 import { pumpSse, type SsePumpOptions } from "./sse-pump";
@@ -174,23 +174,32 @@ describe("the SSE pump with the OpenAI inspector idle timeout", () => {
   });
 
   it("does not time out a stream that keeps sending", async () => {
-    let i = 0;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        async pull(c) {
-          await new Promise((r) => setTimeout(r, 10));
-          if (i++ < 6) c.enqueue(enc.encode(delta(String(i))));
-          else {
-            c.enqueue(enc.encode(finish() + DONE));
-            c.close();
-          }
+    // Fake timers: the upstream sends every 10 ms for 70 ms in all, past the 40 ms idle timeout, so a
+    // watchdog that did not re-arm on each chunk would fire; no real time passes.
+    vi.useFakeTimers();
+    const start = Date.now();
+    try {
+      let i = 0;
+      const body = new ReadableStream<Uint8Array>(
+        {
+          async pull(c) {
+            await vi.advanceTimersByTimeAsync(10);
+            if (i++ < 6) c.enqueue(enc.encode(delta(String(i))));
+            else {
+              c.enqueue(enc.encode(finish() + DONE));
+              c.close();
+            }
+          },
         },
-      },
-      { highWaterMark: 0 },
-    );
-    const text = await new Response(tapSse(body, { stripUsageChunk: true, provider: "acme", onEnd: () => {}, idleTimeoutMs: 40 })).text();
-    expect(text.endsWith(DONE)).toBe(true);
-    expect(text).not.toContain("error");
+        { highWaterMark: 0 },
+      );
+      const text = await new Response(tapSse(body, { stripUsageChunk: true, provider: "acme", onEnd: () => {}, idleTimeoutMs: 40 })).text();
+      expect(text.endsWith(DONE)).toBe(true);
+      expect(text).not.toContain("error");
+      expect(Date.now() - start).toBe(70);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
