@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { ResponseRun, type RunStart } from "../workers/tail/src/responses/engine";
 import { RemoteTools } from "../workers/tail/src/responses/tools";
 import { keepAliveMs } from "../workers/tail/src/responses/events";
+import { d1RunIndex, inFlightView, type AgentRunInFlight } from "../workers/tail/src/responses/in-flight";
 import { testClockAllowed } from "../workers/shared/src/test-clock";
 
 /**
@@ -21,6 +22,7 @@ export class AgentRun extends DurableObject<TailEnv> {
       tools: new RemoteTools(env),
       now: () => Date.now(),
       keepAliveMs: keepAliveMs(env),
+      index: d1RunIndex(env.TAIL_DB, (p) => ctx.waitUntil(p)),
     });
     void ctx.blockConcurrencyWhile(async () => {
       await this.#run.load();
@@ -51,6 +53,12 @@ export class AgentRun extends DurableObject<TailEnv> {
 
   async conversation(tenantId: string): Promise<{ items: string; finished: boolean } | null> {
     return this.#run.owns(tenantId) ? this.#run.conversation() : null;
+  }
+
+  /** The run as the console's "agent runs in flight" lists it; null once it ended (or for another tenant). */
+  async inFlight(tenantId: string): Promise<AgentRunInFlight | null> {
+    const run = this.#run.record;
+    return run && this.#run.owns(tenantId) ? inFlightView(run) : null;
   }
 
   /** Test stack only: restarts the object (its in-memory state is gone; storage and the alarm stay). */

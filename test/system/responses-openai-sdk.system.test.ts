@@ -6,6 +6,9 @@ import { uniqueModel } from "../support/names";
 import { sdkFailure } from "../support/openai-sdk";
 import { responseReaching, responseUsageRows, restartRun, startResponsesStack } from "../support/responses";
 import { eventually } from "../support/wait";
+import { member } from "../support/console";
+import { expectError } from "../support/errors";
+import { d1 } from "../support/stores";
 import type { Stack } from "../support/stack";
 
 /**
@@ -252,6 +255,49 @@ describe("function tools", () => {
 });
 
 describe("background runs", () => {
+  it("the console lists a run in flight for its tenant (never another's) until it completes; tail's index row goes with it", async () => {
+    const { client, tenant } = await clientFor(stack);
+    const viewer = await member(stack, tenant.id, "viewer");
+    const other = await clientFor(stack);
+    const outsider = await member(stack, other.tenant.id, "owner");
+    const model = uniqueModel("resp-console");
+    const gate = upstream.hold(model, 0);
+    const created = await client.responses.create({ model: `claude/${model}`, input: "What is the capital of France?", background: true });
+    await gate.reached;
+    const runs = () => viewer.json<{ object: string; data: unknown[] }>(`/console/api/tenants/${tenant.id}/agent-runs`);
+    const listed = await eventually(
+      async () => {
+        const list = await runs();
+        return list.data.length > 0 ? list : null;
+      },
+      20_000,
+      "the run listed in flight",
+    );
+    expect(listed).toEqual({
+      object: "list",
+      data: [
+        {
+          id: created.id,
+          object: "response",
+          surface: "responses",
+          model: `claude/${model}`,
+          status: "in_progress",
+          background: true,
+          created_at: created.created_at,
+        },
+      ],
+    });
+    expect(await outsider.json(`/console/api/tenants/${other.tenant.id}/agent-runs`)).toEqual({ object: "list", data: [] });
+    await expectError(await outsider.fetch(`/console/api/tenants/${tenant.id}/agent-runs`), 404, "not_found");
+
+    gate.release();
+    await responseReaching(client, created.id, "completed");
+    expect(await runs()).toEqual({ object: "list", data: [] });
+    const indexed = async () =>
+      (await (await d1(stack, "tail")).prepare("SELECT COUNT(*) AS n FROM agent_runs WHERE id = ?1").bind(created.id).first<{ n: number }>())!.n;
+    await eventually(async () => ((await indexed()) === 0 ? true : null), 20_000, "the run's index row deleted");
+  });
+
   it("create returns queued at once; the run completes with no client connected; polling sees completed", async () => {
     const { client } = await clientFor(stack);
     const model = uniqueModel("resp-bg");

@@ -6,6 +6,7 @@ import { AgentRun } from "../../../durable-objects/agent-run";
 import { handleApi } from "./api/router";
 import { coordinatorOf } from "./batches/api";
 import { batchesInFlight } from "./batches/in-flight";
+import { agentRunsInFlight, type AgentRunInFlight } from "./responses/in-flight";
 import type { BatchObject } from "./batches/model";
 import { consumeChunks, consumeDeadLetters, type ConsumerEnv } from "./batches/consumer";
 import type { CreatedWebhookEndpoint, DeletedWebhook, EmittedTenantEvent, WebhookEndpoint, WebhookList } from "../../shared/src/contracts/webhooks";
@@ -56,6 +57,11 @@ export class TailService extends WorkerEntrypoint<TailEnv> {
   /** GET /metrics's batch part: batches by status and pending lines (aggregates only, no tenant data). */
   async batchMetrics(): Promise<BatchMetrics> {
     return batchMetrics(this.env.TAIL_DB);
+  }
+
+  /** The console's agent runs in flight (`/v1/responses`, `/v1/agentic`) of the principal token's tenant: live states. */
+  async agentRunsInFlight(token: string): Promise<Result<{ object: "list"; data: AgentRunInFlight[] }>> {
+    return agentRunsInFlight(this.env, token);
   }
 
   /** `POST /v1/webhooks` for the key whose principal token this is: the secret is in this answer only. */

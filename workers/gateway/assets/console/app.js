@@ -48,7 +48,7 @@ const PAGES = [
   ["keys", "Keys"],
   ["members", "Members"],
   ["providers", "Providers"],
-  ["batches", "Batches"],
+  ["batches", "In flight"],
   ["invoices", "Invoices"],
 ];
 
@@ -270,7 +270,7 @@ async function requestsPage(tenantId) {
 }
 
 async function batchesPage(tenantId) {
-  const list = await api(`/tenants/${tenantId}/batches`);
+  const [list, runs] = await Promise.all([api(`/tenants/${tenantId}/batches`), api(`/tenants/${tenantId}/agent-runs`)]);
   show(
     el("h2", {}, "Batches in flight"),
     el(
@@ -291,6 +291,24 @@ async function batchesPage(tenantId) {
       ),
     ),
     list.data.length === 0 ? el("p", { id: "no-batches" }, "No batch is running.") : null,
+    el("h2", {}, "Agent runs in flight"),
+    el(
+      "table",
+      { id: "agent-runs" },
+      el("tr", {}, ["Response", "API", "Model", "Status", "Started"].map((h) => el("th", {}, h))),
+      runs.data.map((r) =>
+        el(
+          "tr",
+          { "data-response-id": r.id, "data-status": r.status },
+          el("td", { class: "mono" }, r.id),
+          el("td", {}, r.surface === "agentic" ? "/v1/agentic" : "/v1/responses"),
+          el("td", {}, r.model),
+          el("td", {}, r.status),
+          el("td", {}, new Date(r.created_at * 1000).toISOString().replace("T", " ").slice(0, 19)),
+        ),
+      ),
+    ),
+    runs.data.length === 0 ? el("p", { id: "no-agent-runs" }, "No agent run is in flight.") : null,
   );
 }
 

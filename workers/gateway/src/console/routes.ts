@@ -123,6 +123,9 @@ export function registerConsoleApi(app: Hono<GatewayBindings>): void {
   app.get("/console/api/tenants/:tenant/batches", async (c) => {
     return c.json(unwrap(await c.env.TAIL.batchesInFlight(await readerToken(c, tenantParam(c)))), 200);
   });
+  app.get("/console/api/tenants/:tenant/agent-runs", async (c) => {
+    return c.json(unwrap(await c.env.TAIL.agentRunsInFlight(await readerToken(c, tenantParam(c)))), 200);
+  });
   app.get("/console/api/tenants/:tenant/invoices", async (c) => {
     const reader = await tenantReader(c, tenantParam(c));
     return c.json(unwrap(await c.env.BILLING.invoices(reader, query(c))), 200);

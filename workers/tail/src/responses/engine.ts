@@ -74,6 +74,14 @@ export interface RunDeps {
   now(): number;
   /** Idle time of a stream before a `: keep-alive` comment (events.ts). */
   keepAliveMs?: number;
+  /** The tenant's index of runs in flight (tail D1 `agent_runs`), told off the reply path. */
+  index?: RunIndex;
+}
+
+/** Where a run lists itself while it is unfinished (the console's "agent runs in flight"). */
+export interface RunIndex {
+  started(run: RunRecord): void;
+  ended(run: RunRecord): void;
 }
 
 export interface RunStart {
@@ -147,6 +155,7 @@ export class ResponseRun {
     this.#log.append({ type: "response.created", response: responseObject(state) });
     if (mode.background) this.#log.append({ type: "response.queued", response: responseObject(state) });
     this.#save();
+    this.#deps.index?.started(state);
     await this.#deps.storage.setAlarm(state.deadline);
     const queued = responseObject(state);
     void this.#drive();
@@ -253,6 +262,7 @@ export class ResponseRun {
     state.expiresAt = state.completedAt + (state.request.store === false ? UNSTORED_RETENTION_MS : RETENTION_MS);
     this.#emit({ type: `response.${status}`, response: responseObject(state) });
     this.#save();
+    this.#deps.index?.ended(state);
     void this.#deps.storage.setAlarm(state.expiresAt);
     this.#log.end();
     for (const settle of this.#settled.splice(0)) settle();
