@@ -2,6 +2,8 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/server";
 import { eventually } from "../support/wait";
+import { member } from "../support/console";
+import { expectError } from "../support/errors";
 import { uniqueModel } from "../support/names";
 import { createProvider, createRoute, providerTenant, type Caller } from "../support/providers";
 import { startStack, type Stack } from "../support/stack";
@@ -11,7 +13,7 @@ const CIRCUIT = { CIRCUIT_FAILURE_THRESHOLD: "2", CIRCUIT_COOLDOWN_MS: "1500" };
 
 let stack: Stack;
 let upstream: FakeUpstream;
-let tenant: { caller: Caller; client: OpenAI };
+let tenant: Awaited<ReturnType<typeof providerTenant>>;
 /** Two providers on the same fake upstream; the upstream's knobs are per model name. */
 const P1 = "primary";
 const P2 = "secondary";
@@ -253,5 +255,33 @@ describe("circuit breaker", () => {
     expect(Number(err.headers?.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(err.headers?.get("x-gateway-attempts")).toBe("0");
     expect(upstream.requests(model)).toHaveLength(2);
+
+    // The console's Providers page: the tenant that tripped it sees its circuit open; another tenant never sees it.
+    const viewer = await member(stack, tenant.tenant.id, "viewer");
+    const opened = await eventually(
+      async () => {
+        const list = await viewer.json<{ object: string; data: { model: string }[] }>(`/console/api/tenants/${tenant.tenant.id}/circuits`);
+        return list.data.some((c) => c.model === model) ? list : null;
+      },
+      20_000,
+      "the open circuit listed",
+    );
+    expect(opened.object).toBe("list");
+    expect(opened.data.filter((c) => c.model === model)).toEqual([
+      {
+        object: "circuit",
+        provider: P1,
+        provider_id: expect.stringMatching(/^prv_/),
+        model,
+        scope: "tenant",
+        state: "open",
+        updated_at: expect.any(Number),
+      },
+    ]);
+    const other = await providerTenant(stack);
+    const outsider = await member(stack, other.tenant.id, "owner");
+    const theirs = await outsider.json<{ data: { model: string }[] }>(`/console/api/tenants/${other.tenant.id}/circuits`);
+    expect(theirs.data.filter((c) => c.model === model)).toEqual([]);
+    await expectError(await outsider.fetch(`/console/api/tenants/${tenant.tenant.id}/circuits`), 404, "not_found");
   });
 });

@@ -420,7 +420,7 @@ async function keysPage(tenantId) {
 }
 
 async function providersPage(tenantId) {
-  const list = await api(`/tenants/${tenantId}/providers`);
+  const [list, circuits] = await Promise.all([api(`/tenants/${tenantId}/providers`), api(`/tenants/${tenantId}/circuits`)]);
   show(
     el("h2", {}, "Providers"),
     el(
@@ -429,6 +429,24 @@ async function providersPage(tenantId) {
       el("tr", {}, el("th", {}, "Name"), el("th", {}, "Type"), el("th", {}, "Base URL"), el("th", {}, "Models")),
       list.data.map((p) => el("tr", {}, el("td", {}, p.name), el("td", {}, p.type), el("td", {}, p.base_url ?? ""), el("td", {}, (p.models ?? []).join(", ")))),
     ),
+    el("h2", {}, "Circuit states"),
+    el(
+      "table",
+      { id: "circuits" },
+      el("tr", {}, ["Provider", "Model", "Scope", "State", "Since"].map((h) => el("th", {}, h))),
+      circuits.data.map((c) =>
+        el(
+          "tr",
+          { "data-provider": c.provider, "data-model": c.model, "data-state": c.state },
+          el("td", {}, c.provider),
+          el("td", {}, c.model),
+          el("td", {}, c.scope),
+          el("td", {}, c.state.replace("_", "-")),
+          el("td", {}, new Date(c.updated_at * 1000).toISOString().replace("T", " ").slice(0, 19)),
+        ),
+      ),
+    ),
+    el("p", {}, "A provider × model not listed has never tripped: its circuit is closed."),
   );
 }
 

@@ -134,6 +134,11 @@ export function registerConsoleApi(app: Hono<GatewayBindings>): void {
     const principalToken = await readerToken(c, tenantParam(c));
     return c.json(unwrap(await c.env.PROVIDERS.listProviders({ kind: "tenant", principalToken })), 200);
   });
+  // Circuit states (model-proxy's circuit_states, written by each CircuitBreaker): the platform's and this tenant's only.
+  app.get("/console/api/tenants/:tenant/circuits", async (c) => {
+    const principalToken = await readerToken(c, tenantParam(c));
+    return c.json(unwrap(await c.env.PROVIDERS.circuits({ kind: "tenant", principalToken })), 200);
+  });
 
   // Members: every member reads them; auth lets only owners (and operators) change a role or remove someone.
   app.get("/console/api/tenants/:tenant/members", async (c) => {

@@ -15,6 +15,8 @@ import { ProviderAdmin } from "./providers-admin";
 import { PLATFORM } from "./records";
 import { RouteAdmin } from "./routes-admin";
 import { errorMessage, log } from "../../../shared/src/log";
+import type { CircuitStateView } from "../../../shared/src/contracts/metrics";
+import { circuitStates } from "../metrics/circuits";
 
 /**
  * The providers API's back end, an RPC entrypoint of model-proxy (which owns the `proxy` D1
@@ -28,6 +30,11 @@ import { errorMessage, log } from "../../../shared/src/log";
 export class ProvidersService extends WorkerEntrypoint<ModelProxyEnv> {
   listProviders(owner: unknown): Promise<Result<ListView<ProviderView>>> {
     return this.as(owner, "read", (o) => this.providers().list(o));
+  }
+
+  /** The circuit states the owner may see (a tenant: the platform's and its own, never another tenant's): metrics/circuits.ts. */
+  circuits(owner: unknown): Promise<Result<ListView<CircuitStateView>>> {
+    return this.as(owner, "read", async (o) => ok({ object: "list" as const, data: await circuitStates(this.env.PROXY_DB, o) }));
   }
 
   getProvider(owner: unknown, id: string): Promise<Result<ProviderView>> {

@@ -90,3 +90,19 @@ export function capSeries<T>(rows: T[], max: number, weight: (t: T) => number, m
   for (const r of rest.slice(1)) merge(sum, r);
   return [...kept, sum];
 }
+
+/**
+ * One circuit as the console's Providers page shows it (ProvidersService.circuits): the provider
+ * and upstream model, whose failures trip it (`platform`: every tenant's traffic on a platform
+ * provider; `tenant`: the tenant's own provider, or its route's shorter timeout over a platform
+ * one), and its phase since `updated_at` (unix seconds).
+ */
+export interface CircuitStateView {
+  object: "circuit";
+  provider: string;
+  provider_id: string;
+  model: string;
+  scope: "platform" | "tenant";
+  state: (typeof CIRCUIT_PHASES)[number];
+  updated_at: number;
+}
