@@ -34,9 +34,26 @@ describe("deriveMode", () => {
     expect(d.chain_over_relay_p50_ms).toBe(0.3);
     expect(d.relay_vs_portkey_rps).toBe(5);
     const text = renderTables({ chat: d }, { concurrency: 32 });
-    expect(text).toContain("the three-Worker design alone (relay − floor): +0.300 ms p50; our code on top of it (chain − relay): +0.300 ms p50");
+    expect(text).toContain("the three-Worker design alone (relay − floor): +0.300 ms p50");
+    expect(text).toContain("our code on top of it (chain − relay): +0.300 ms p50 (target: ≤ 0.3 ms chat, ≤ 0.5 ms stream)");
     expect(text).toContain("throughput relay/Portkey: 5.00×");
     expect(deriveMode({ ...mode, relay: { skipped: "not run" } }).chain_over_relay_p50_ms).toBeNull();
+  });
+
+  it("prints the chain's throughput as a share of the relay's, the issue's bar", () => {
+    const d = deriveMode(mode);
+    expect(d.chain_vs_relay_rps).toBe(0.8);
+    expect(renderTables({ chat: d }, { concurrency: 32 })).toContain("throughput chain/relay: 0.80 (target: ≥ 0.75 chat, ≥ 0.60 stream)");
+  });
+
+  it("reports a skipped chain without failing: the relay's numbers stay, the chain's ratios are left out", () => {
+    const d = deriveMode({ ...mode, chain: { skipped: "no 2xx response in 5 s at concurrency 32" } });
+    expect(d.chain_over_relay_p50_ms).toBeNull();
+    expect(d.chain_vs_relay_rps).toBeNull();
+    const text = renderTables({ chat: d }, { concurrency: 32 });
+    expect(text).toContain("the three-Worker design alone (relay − floor): +0.300 ms p50");
+    expect(text).not.toContain("chain − relay");
+    expect(text).toContain("chain skipped: no 2xx response in 5 s at concurrency 32");
   });
 
   it("leaves a ratio out when one side was skipped, and keeps the reason", () => {
