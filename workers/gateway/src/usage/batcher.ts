@@ -67,8 +67,8 @@ interface QueueLike {
  * to the next event after STALE_OWNER_MS.
  *
  * Loss: if a `sendBatch` fails twice, the failure is logged with the number of events it carried,
- * and each of them in full, so they can be replayed (billing stores events idempotently by
- * `request_id`); the other calls of the window still go.
+ * and each event's ids, status, latency and token counts (the logger keeps only its own fields),
+ * enough to reconcile it by hand, not to replay it; the other calls of the window still go.
  */
 export class UsageBatcher {
   private buffer: UsageEvent[] = [];
